@@ -1,0 +1,1 @@
+"""Thin I/O adapters: capture, pcap files, transmit, netlink, scripts, control socket."""

@@ -1,0 +1,171 @@
+"""Typed frames the codec produces: the contract between codec, observer and node.
+
+Addresses are text (`"192.0.2.11"`, `"2001:db8::1"`, `"02:00:00:00:00:11"`): they are
+compared, hashed and printed far more often than they are computed with, and text keeps
+the JSON and display edges free of conversions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from hatui.types import WallUs
+
+
+class Family(StrEnum):
+    IPV4 = "ipv4"
+    IPV6 = "ipv6"
+
+
+class Auth(StrEnum):
+    """VRRPv2 authentication type (RFC 3768 5.3.6); v3 has none."""
+
+    NONE = "none"
+    SIMPLE = "simple"
+    AH = "ah"
+
+
+class ChecksumForm(StrEnum):
+    """Which checksum computation a received advert matched (or a sender uses).
+
+    v2 covers the VRRP message only. v3 over IPv4 is computed with the IPv4 pseudo-header
+    by keepalived, Wireshark and scapy, and without it by RFC 9568's reading and some
+    vendors; v3 over IPv6 always uses the pseudo-header.
+    """
+
+    V2 = "v2"
+    PSEUDO = "pseudo"
+    PLAIN = "plain"
+
+
+class RejectReason(StrEnum):
+    """Why a frame that looked like VRRP failed the RFC receive checks (RFC 5798 7.1)."""
+
+    TTL = "ttl"  # IPv4 TTL / IPv6 hop limit not 255
+    CHECKSUM = "checksum"
+    VERSION = "version"  # VRRP version not 2 or 3, or v2 over IPv6
+    TYPE = "type"  # VRRP type not 1 (ADVERTISEMENT)
+    LENGTH = "length"  # truncated, or length disagrees with the address count
+    ADDRESS_COUNT = "address_count"  # count 0, or addresses that cannot fit
+    AUTH = "auth"  # unknown auth type, or (node) wrong password
+    VRID = "vrid"  # VRID 0
+    MALFORMED = "malformed"  # broken Ethernet/IP/ARP/ND headers
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Link:
+    """The Ethernet envelope of a frame."""
+
+    src_mac: str
+    dst_mac: str
+    vlan: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VrrpAdvert:
+    """A VRRP ADVERTISEMENT that passed the receive checks."""
+
+    link: Link
+    family: Family
+    src_ip: str
+    dst_ip: str
+    ttl: int
+    version: int  # 2 or 3
+    vrid: int
+    priority: int
+    # Advertisement interval in centiseconds: v3 carries it so; v2's seconds are scaled by 100.
+    interval_cs: int
+    addresses: tuple[str, ...]
+    auth: Auth = Auth.NONE
+    # v2 simple password as sent (8 bytes, NUL padded); empty otherwise.
+    auth_data: bytes = b""
+    checksum_form: ChecksumForm = ChecksumForm.PSEUDO
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CarpAdvert:
+    """A CARP advertisement: same IP protocol (112) and group, never read as VRRP."""
+
+    link: Link
+    family: Family
+    src_ip: str
+    dst_ip: str
+    vhid: int
+    advbase: int
+    advskew: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArpFrame:
+    """An Ethernet/IPv4 ARP request or reply."""
+
+    link: Link
+    op: int  # 1 request, 2 reply
+    sender_mac: str
+    sender_ip: str
+    target_mac: str
+    target_ip: str
+
+    @property
+    def gratuitous(self) -> bool:
+        """A gratuitous ARP announces the sender's own address (request or reply)."""
+        return self.sender_ip == self.target_ip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NeighborAdvert:
+    """An ICMPv6 neighbour advertisement: IPv6's answer to 'who has' and its gratuitous ARP."""
+
+    link: Link
+    src_ip: str
+    dst_ip: str
+    target_ip: str
+    target_mac: str | None  # target link-layer address option, if present
+    router: bool
+    solicited: bool
+    override: bool
+
+    @property
+    def gratuitous(self) -> bool:
+        """An unsolicited NA is IPv6's gratuitous ARP."""
+        return not self.solicited
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rejected:
+    """A frame that failed a receive check: counted by reason, never raised."""
+
+    reason: RejectReason
+    detail: str
+    link: Link | None = None
+    src_ip: str | None = None
+    vrid: int | None = None
+
+
+Frame = VrrpAdvert | CarpAdvert | ArpFrame | NeighborAdvert
+Decoded = Frame | Rejected | None  # None: not a frame hatui looks at
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Captured:
+    """One decoded frame with the capture's wall-clock timestamp and interface."""
+
+    time: WallUs
+    interface: str
+    frame: Frame | Rejected
+
+
+VIRTUAL_MAC_PREFIX_V4 = "00:00:5e:00:01:"
+VIRTUAL_MAC_PREFIX_V6 = "00:00:5e:00:02:"
+
+
+def virtual_mac(family: Family, vrid: int) -> str:
+    """The VRRP virtual MAC of RFC 5798 7.3 for this family and VRID."""
+    prefix = VIRTUAL_MAC_PREFIX_V4 if family is Family.IPV4 else VIRTUAL_MAC_PREFIX_V6
+    return f"{prefix}{vrid:02x}"
+
+
+def is_virtual_mac(mac: str) -> bool:
+    """True for 00:00:5e:00:01:XX and 00:00:5e:00:02:XX."""
+    return mac.startswith((VIRTUAL_MAC_PREFIX_V4, VIRTUAL_MAC_PREFIX_V6))

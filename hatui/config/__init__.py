@@ -1,0 +1,1 @@
+"""keepalived.conf and CLI flags to typed instance specs."""

@@ -1,0 +1,1 @@
+"""The observer: a pure model of the virtual routers the wire shows."""

@@ -1,0 +1,1 @@
+"""asyncio runtimes that drive the pure layers with real sockets and timers."""

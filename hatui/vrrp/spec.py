@@ -1,0 +1,196 @@
+"""Typed specs of VRRP instances: what keepalived.conf and the CLI flags both produce.
+
+Specs are validated at construction: a bad spec is a local mistake, so it raises
+ValueError (the config reader wraps it with file:line). Times are integer microseconds.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from hatui.codec.frames import ChecksumForm, Family
+
+DEFAULT_MCAST_V4 = "224.0.0.18"
+DEFAULT_MCAST_V6 = "ff02::12"
+
+
+class InitialState(StrEnum):
+    BACKUP = "BACKUP"
+    MASTER = "MASTER"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Vip:
+    """One virtual address: `address/prefixlen` plus keepalived's optional attributes."""
+
+    address: str
+    prefixlen: int
+    dev: str | None = None
+    label: str | None = None
+    brd: str | None = None
+    scope: str | None = None
+
+    def __post_init__(self) -> None:
+        ip = ipaddress.ip_address(self.address)  # raises ValueError on garbage
+        limit = 32 if ip.version == 4 else 128
+        if not 0 <= self.prefixlen <= limit:
+            raise ValueError(f"prefix length {self.prefixlen} out of range for {self.address}")
+
+    @property
+    def family(self) -> Family:
+        return Family.IPV6 if ":" in self.address else Family.IPV4
+
+    def __str__(self) -> str:
+        return f"{self.address}/{self.prefixlen}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrackRef:
+    """A tracked object (interface, script or file) and its weight.
+
+    Weight 0 means the object's failure puts the instance in FAULT; otherwise a failing
+    (negative weight) or succeeding (positive weight) object adjusts the priority.
+    For files, the weight multiplies the number read from the file.
+    """
+
+    name: str
+    weight: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScriptSpec:
+    """A `vrrp_script`: a check command run every `interval_us`."""
+
+    name: str
+    command: str
+    interval_us: int = 1_000_000
+    timeout_us: int | None = None  # None: keepalived's default, the interval
+    weight: int = 0
+    rise: int = 1
+    fall: int = 1
+    user: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrackFileSpec:
+    """A `vrrp_track_file` / `track_file`: a file holding an integer."""
+
+    name: str
+    path: str
+    weight: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GarpSpec:
+    """Gratuitous ARP / unsolicited NA policy (keepalived's garp_* settings)."""
+
+    master_delay_us: int = 5_000_000  # second burst this long after becoming master
+    master_repeat: int = 5  # frames per burst
+    refresh_us: int = 0  # 0: no periodic refresh while master
+    refresh_repeat: int = 1
+    interval_us: int = 0  # gap between frames of one burst
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotifySpec:
+    """Notify scripts; each runs with keepalived's argument convention."""
+
+    master: str | None = None
+    backup: str | None = None
+    fault: str | None = None
+    stop: str | None = None
+    generic: str | None = None  # `notify`: called as SCRIPT INSTANCE NAME STATE PRIORITY
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstanceSpec:
+    """One VRRP instance (`vrrp_instance` or the --serve flags)."""
+
+    name: str
+    interface: str
+    vrid: int
+    priority: int = 100
+    advert_int_us: int = 1_000_000
+    version: int = 2
+    vips: tuple[Vip, ...] = ()
+    excluded_vips: tuple[Vip, ...] = ()
+    initial_state: InitialState = InitialState.BACKUP
+    preempt: bool = True
+    preempt_delay_us: int = 0
+    accept: bool = True
+    auth_pass: str | None = None
+    unicast_src: str | None = None
+    unicast_peers: tuple[str, ...] = ()
+    mcast_src: str | None = None
+    mcast_group: str | None = None  # None: the family's default group
+    track_interfaces: tuple[TrackRef, ...] = ()
+    track_scripts: tuple[TrackRef, ...] = ()
+    track_files: tuple[TrackRef, ...] = ()
+    notify: NotifySpec = field(default_factory=NotifySpec)
+    garp: GarpSpec = field(default_factory=GarpSpec)
+    checksum_form: ChecksumForm = ChecksumForm.PSEUDO  # v3 IPv4 only
+    sync_group: str | None = None
+    source: str | None = None  # "FILE:LINE" of the definition, for messages
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.vrid <= 255:
+            raise ValueError(f"virtual_router_id {self.vrid} out of range 1..255")
+        if not 1 <= self.priority <= 255:
+            raise ValueError(f"priority {self.priority} out of range 1..255")
+        if self.version not in (2, 3):
+            raise ValueError(f"VRRP version {self.version} is not 2 or 3")
+        if self.version == 2 and self.advert_int_us % 1_000_000:
+            raise ValueError("VRRPv2 advert_int must be whole seconds")
+        if self.version == 3 and (self.advert_int_us % 10_000 or self.advert_int_us > 40_950_000):
+            raise ValueError("VRRPv3 advert_int must be centiseconds, at most 40.95 s")
+        if self.advert_int_us <= 0:
+            raise ValueError("advert_int must be positive")
+        if not self.vips:
+            raise ValueError("an instance needs at least one virtual IP address")
+        families = {v.family for v in self.vips}
+        if len(families) > 1:
+            raise ValueError("an instance's virtual IPs must all be IPv4 or all IPv6")
+        if self.family is Family.IPV6 and self.version != 3:
+            raise ValueError("IPv6 needs VRRP version 3")
+        if self.auth_pass is not None and self.version != 2:
+            raise ValueError("authentication exists only in VRRPv2")
+
+    @property
+    def family(self) -> Family:
+        return self.vips[0].family
+
+    @property
+    def advert_int_cs(self) -> int:
+        return self.advert_int_us // 10_000
+
+    @property
+    def group(self) -> str:
+        """The multicast destination of adverts when no unicast peer is set."""
+        if self.mcast_group:
+            return self.mcast_group
+        return DEFAULT_MCAST_V6 if self.family is Family.IPV6 else DEFAULT_MCAST_V4
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncGroupSpec:
+    """A `vrrp_sync_group`: member instances change state together."""
+
+    name: str
+    members: tuple[str, ...]
+    notify: NotifySpec = field(default_factory=NotifySpec)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeSpec:
+    """Everything one node runs: instances plus the global settings they share."""
+
+    instances: tuple[InstanceSpec, ...]
+    scripts: tuple[ScriptSpec, ...] = ()
+    track_files: tuple[TrackFileSpec, ...] = ()
+    sync_groups: tuple[SyncGroupSpec, ...] = ()
+    router_id: str | None = None
+    enable_script_security: bool = False
+    script_user: str | None = None
+    warnings: tuple[str, ...] = ()  # "FILE:LINE: message" for ignored or unknown keywords
