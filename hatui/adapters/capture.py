@@ -1,0 +1,160 @@
+"""Live capture: a receive-only AF_PACKET socket with a kernel BPF filter for VRRP and ARP.
+
+The socket never transmits: it is bound for receiving, joins no multicast group (that
+would send IGMP/MLD reports) and uses packet-socket promiscuous membership, which the
+kernel drops when the socket closes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import socket
+import struct
+from dataclasses import dataclass
+
+from hatui.errors import RuntimeFault
+from hatui.types import WallUs
+
+log = logging.getLogger(__name__)
+
+ETH_P_ALL = 0x0003
+SOL_PACKET = 263
+PACKET_ADD_MEMBERSHIP = 1
+PACKET_MR_PROMISC = 1
+PACKET_STATISTICS = 6
+PACKET_OUTGOING = 4
+SO_ATTACH_FILTER = 26
+SO_TIMESTAMPNS = 35
+SO_RCVBUFFORCE = 33
+SNAPLEN = 2048
+
+# Classic BPF opcodes (linux/filter.h).
+_OPS = {"ldh": 0x28, "ldb": 0x30, "jeq": 0x15, "ret": 0x06}
+
+# (label, op, k, true-label, false-label). Offsets are for an untagged Ethernet frame;
+# the "t_" block repeats them 4 bytes later for one 802.1Q / 802.1ad tag.
+_ASM: list[tuple[str, str, int, str, str]] = [
+    ("", "ldh", 12, "", ""),
+    ("", "jeq", 0x0800, "v4", "n4"),
+    ("v4", "ldb", 23, "", ""),  # IPv4 protocol
+    ("", "jeq", 112, "acc", "rej"),  # VRRP or CARP
+    ("n4", "jeq", 0x0806, "acc", "n6"),  # ARP
+    ("n6", "jeq", 0x86DD, "v6", "tag"),
+    ("v6", "ldb", 20, "", ""),  # IPv6 next header
+    ("", "jeq", 112, "acc", "icmp"),
+    ("icmp", "jeq", 58, "na", "rej"),
+    ("na", "ldb", 54, "", ""),  # ICMPv6 type
+    ("", "jeq", 136, "acc", "rej"),  # neighbour advertisement
+    ("tag", "jeq", 0x8100, "t", "ad"),
+    ("ad", "jeq", 0x88A8, "t", "qq"),
+    ("qq", "jeq", 0x9100, "t", "rej"),
+    ("t", "ldh", 16, "", ""),
+    ("", "jeq", 0x0800, "tv4", "tn4"),
+    ("tv4", "ldb", 27, "", ""),
+    ("", "jeq", 112, "acc", "rej"),
+    ("tn4", "jeq", 0x0806, "acc", "tn6"),
+    ("tn6", "jeq", 0x86DD, "tv6", "rej"),
+    ("tv6", "ldb", 24, "", ""),
+    ("", "jeq", 112, "acc", "ticmp"),
+    ("ticmp", "jeq", 58, "tna", "rej"),
+    ("tna", "ldb", 58, "", ""),
+    ("", "jeq", 136, "acc", "rej"),
+    ("acc", "ret", SNAPLEN, "", ""),
+    ("rej", "ret", 0, "", ""),
+]
+
+
+def bpf_program() -> list[tuple[int, int, int, int]]:
+    """Assemble the filter into (code, jt, jf, k) tuples; jumps are relative in classic BPF."""
+    where = {label: i for i, (label, *_rest) in enumerate(_ASM) if label}
+    out = []
+    for i, (_label, op, k, jt, jf) in enumerate(_ASM):
+        t = where[jt] - i - 1 if jt else 0
+        f = where[jf] - i - 1 if jf else 0
+        out.append((_OPS[op], t, f, k))
+    return out
+
+
+def _attach_filter(sock: socket.socket) -> None:
+    prog = bpf_program()
+    raw = b"".join(struct.pack("HBBI", code, jt, jf, k) for code, jt, jf, k in prog)
+    buf = ctypes.create_string_buffer(raw)
+    fprog = struct.pack("HL", len(prog), ctypes.addressof(buf))
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Packet:
+    """One received frame with the kernel's receive timestamp."""
+
+    time: WallUs
+    data: bytes
+    outgoing: bool
+
+
+class CaptureSocket:
+    """A non-blocking receive-only packet socket on one interface."""
+
+    def __init__(self, interface: str, *, rcvbuf: int = 32 << 20) -> None:
+        self.interface = interface
+        try:
+            self.ifindex = socket.if_nametoindex(interface)
+        except OSError:
+            raise RuntimeFault(f"interface {interface!r} does not exist") from None
+        try:
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        except PermissionError:
+            raise RuntimeFault(
+                f"capturing on {interface} needs root (or CAP_NET_RAW): run it with sudo"
+            ) from None
+        try:
+            _attach_filter(sock)
+            sock.bind((interface, ETH_P_ALL))
+            mreq = struct.pack("iHH8s", self.ifindex, PACKET_MR_PROMISC, 0, b"")
+            sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf)
+            except PermissionError:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            sock.setblocking(False)
+        except OSError as exc:
+            sock.close()
+            raise RuntimeFault(f"cannot capture on {interface}: {exc.strerror or exc}") from None
+        self.sock = sock
+        self.drops = 0
+        self.received = 0
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def read_batch(self, limit: int = 512) -> list[Packet]:
+        """Drain up to `limit` queued frames without blocking."""
+        out: list[Packet] = []
+        recvmsg = self.sock.recvmsg
+        for _ in range(limit):
+            try:
+                data, anc, _flags, addr = recvmsg(SNAPLEN, 64)
+            except BlockingIOError:
+                break
+            except InterruptedError:
+                continue
+            stamp = 0
+            for level, kind, payload in anc:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                    sec, nsec = struct.unpack("qq", payload[:16])
+                    stamp = sec * 1_000_000 + nsec // 1000
+            out.append(Packet(time=WallUs(stamp), data=data, outgoing=addr[2] == PACKET_OUTGOING))
+        return out
+
+    def statistics(self) -> tuple[int, int]:
+        """(packets, drops) since the last call, from the kernel; totals kept on self."""
+        raw = self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
+        packets, drops = struct.unpack("II", raw)
+        self.received += packets
+        self.drops += drops
+        return packets, drops
+
+    def close(self) -> None:
+        self.sock.close()

@@ -1,0 +1,116 @@
+"""The capture adapter: the kernel filter keeps VRRP, CARP, ARP and NA, and nothing else."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from scapy.layers.inet import IP, UDP
+from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6ND_NS, IPv6
+from scapy.layers.l2 import ARP, Dot1Q, Ether
+from scapy.layers.vrrp import VRRP, VRRPv3
+
+from hatui.adapters.capture import SNAPLEN, CaptureSocket, bpf_program
+from hatui.errors import RuntimeFault
+from hatui.lab import Lab
+
+
+def run_bpf(prog: list[tuple[int, int, int, int]], pkt: bytes) -> int:
+    """Interpret the subset of classic BPF the filter uses; returns the accepted length."""
+    acc, pc = 0, 0
+    while True:
+        code, jt, jf, k = prog[pc]
+        if code == 0x28:  # ldh abs
+            if k + 2 > len(pkt):
+                return 0
+            acc = struct.unpack_from("!H", pkt, k)[0]
+        elif code == 0x30:  # ldb abs
+            if k + 1 > len(pkt):
+                return 0
+            acc = pkt[k]
+        elif code == 0x15:  # jeq k
+            pc += jt if acc == k else jf
+        elif code == 0x06:  # ret k
+            return k
+        else:
+            raise AssertionError(f"unexpected opcode {code:#x}")
+        pc += 1
+
+
+ETH = Ether(src="02:00:00:00:00:11", dst="01:00:5e:00:00:12")
+WANTED = {
+    "vrrp v2": ETH / IP(src="192.0.2.11", dst="224.0.0.18", ttl=255) / VRRP(vrid=51),
+    "vrrp v3 v6": Ether() / IPv6(src="fe80::1", dst="ff02::12", hlim=255) / VRRPv3(vrid=7),
+    "arp": Ether() / ARP(psrc="192.0.2.100", pdst="192.0.2.100"),
+    "na": Ether() / IPv6(dst="ff02::1") / ICMPv6ND_NA(tgt="2001:db8::64"),
+    "tagged vrrp": ETH / Dot1Q(vlan=10) / IP(ttl=255) / VRRP(vrid=9),
+    "tagged arp": Ether() / Dot1Q(vlan=10) / ARP(),
+    "tagged na": Ether() / Dot1Q(vlan=10) / IPv6() / ICMPv6ND_NA(tgt="2001:db8::1"),
+}
+UNWANTED = {
+    "udp": ETH / IP() / UDP(dport=53),
+    "ns": Ether() / IPv6() / ICMPv6ND_NS(tgt="2001:db8::1"),
+    "tagged udp": Ether() / Dot1Q(vlan=10) / IP() / UDP(),
+    "runt": Ether(type=0x0800) / b"\x45",
+}
+
+
+@pytest.mark.parametrize("name", sorted(WANTED))
+def test_filter_accepts(name: str) -> None:
+    assert run_bpf(bpf_program(), bytes(WANTED[name])) == SNAPLEN
+
+
+@pytest.mark.parametrize("name", sorted(UNWANTED))
+def test_filter_rejects(name: str) -> None:
+    assert run_bpf(bpf_program(), bytes(UNWANTED[name])) == 0
+
+
+def test_missing_interface_is_one_clear_error() -> None:
+    with pytest.raises(RuntimeFault, match="interface 'nosuch0' does not exist"):
+        CaptureSocket("nosuch0")
+
+
+SNIFFER = textwrap.dedent(
+    """
+    import select, sys, time
+    from hatui.adapters.capture import CaptureSocket
+    cap = CaptureSocket("eth0")
+    print("ready", flush=True)
+    seen, end = [], time.monotonic() + float(sys.argv[1])
+    while time.monotonic() < end:
+        select.select([cap], [], [], 0.05)
+        for p in cap.read_batch():
+            seen.append((p.time, p.data.hex(), p.outgoing))
+    for t, h, o in seen:
+        print(t, h, int(o))
+    """
+)
+
+
+def test_live_capture_sees_only_wanted_frames(lab: Lab) -> None:
+    """In a namespace lab: a sender emits wanted and unwanted frames; the sniffer keeps
+    the wanted ones, with kernel timestamps, and its own interface transmits nothing."""
+    sender, observer = lab.add_host("s", 11), lab.add_host("o", 9, silent=True)
+    sniff = subprocess.Popen(
+        observer.argv([sys.executable, "-c", SNIFFER, "2.0"]), stdout=subprocess.PIPE, text=True
+    )
+    lab.procs.append(sniff)  # type: ignore[arg-type]
+    assert sniff.stdout is not None
+    assert sniff.stdout.readline().strip() == "ready"
+    tx_before = lab.tx_packets(observer)
+    frames = [bytes(WANTED["vrrp v2"]), bytes(UNWANTED["udp"]), bytes(WANTED["arp"])]
+    script = "import socket,sys\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\n"
+    script += "s.bind(('eth0',0))\n"
+    script += "".join(f"s.send(bytes.fromhex('{f.hex()}'))\n" for f in frames)
+    subprocess.run(sender.argv([sys.executable, "-c", script]), check=True)
+    out, _ = sniff.communicate(timeout=10)
+    got = [line.split() for line in out.splitlines()]
+    hexes = [g[1] for g in got]
+    assert bytes(WANTED["vrrp v2"]).hex() in hexes
+    assert bytes(WANTED["arp"]).hex() in hexes
+    assert bytes(UNWANTED["udp"]).hex() not in hexes
+    assert all(int(g[0]) > 1_600_000_000_000_000 for g in got)  # kernel wall-clock stamps, µs
+    assert lab.tx_packets(observer) == tx_before
