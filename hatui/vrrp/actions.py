@@ -1,0 +1,91 @@
+"""Actions a Router asks the runtime to perform, returned in the order they must run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from hatui.vrrp.spec import Vip
+from hatui.vrrp.state import State
+
+
+class DiscardReason(StrEnum):
+    """Why a received advert was dropped by the router (the runtime counts them)."""
+
+    AUTH = "auth"  # RFC 3768 7.1: auth type or password differs
+    INTERVAL = "interval"  # RFC 3768 7.1: v2 advert interval differs from ours
+    VERSION = "version"
+    VRID = "vrid"
+    FAMILY = "family"
+    OWN = "own"  # our own advert looped back
+    LOWER_PRIORITY = "lower_priority"  # RFC 5798 6.4.2: a backup discards it (preempt on)
+    NOT_RUNNING = "not_running"  # heard in Initialize
+
+
+class LogLevel(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendAdvert:
+    """Send one ADVERTISEMENT with this priority (0: the master is leaving)."""
+
+    priority: int
+    interval_cs: int
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddVips:
+    vips: tuple[Vip, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoveVips:
+    vips: tuple[Vip, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendGarp:
+    """Send `count` gratuitous ARPs (IPv4) or unsolicited NAs (IPv6) per VIP, spaced."""
+
+    vips: tuple[Vip, ...]
+    count: int
+    interval_us: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notify:
+    """Run the notify scripts for a state: MASTER, BACKUP, FAULT or STOP."""
+
+    state: str
+    priority: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transition:
+    """A state change, for the log and the UI."""
+
+    old: State
+    new: State
+    cause: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Discard:
+    """A received advert was dropped; `reason` is a counter key."""
+
+    reason: DiscardReason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Log:
+    """Something worth a log line that is not a state change or a drop."""
+
+    level: LogLevel
+    message: str
+
+
+Action = SendAdvert | AddVips | RemoveVips | SendGarp | Notify | Transition | Discard | Log

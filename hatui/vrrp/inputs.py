@@ -1,0 +1,112 @@
+"""Inputs a Router consumes: protocol events, link and tracking results, operator commands.
+
+Operator commands validate themselves: a bad argument is a local mistake and raises
+ValueError at construction, before it reaches a router (h11's "we misused it" errors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from hatui.codec.frames import VrrpAdvert
+
+TrackKind = Literal["interface", "script", "file"]
+TRACK_KINDS: tuple[TrackKind, ...] = ("interface", "script", "file")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Startup:
+    """Leave Initialize (RFC 5798 6.4.1)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Shutdown:
+    """Go back to Initialize; a master first sends priority 0 (RFC 5798 6.4.3)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimerFired:
+    """The runtime saw `deadline()` pass; every timer due at `now` runs."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdvertReceived:
+    """An advert for this instance that passed the codec's receive checks."""
+
+    advert: VrrpAdvert
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkChanged:
+    """The instance's own interface went up or down (down puts it in FAULT)."""
+
+    up: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrackChanged:
+    """A tracked interface, script or file reported a result.
+
+    For files `value` is the integer read and the contribution is weight * value; `ok`
+    False means the file could not be read (or a script failed, an interface went down).
+    """
+
+    kind: TrackKind
+    name: str
+    ok: bool
+    value: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in TRACK_KINDS:
+            raise ValueError(f"unknown tracked object kind {self.kind!r}")
+        if not self.name:
+            raise ValueError("a tracked object needs a name")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetPriority:
+    """Operator override of the base priority (1..254; 255 is only ever configured)."""
+
+    value: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.value <= 254:
+            raise ValueError(f"priority {self.value} out of range 1..254")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdjustPriority:
+    """Operator override relative to the current override (or base): +N / -N."""
+
+    delta: int
+
+    def __post_init__(self) -> None:
+        if not -253 <= self.delta <= 253 or self.delta == 0:
+            raise ValueError(f"priority adjustment {self.delta} must be in -253..253, not 0")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Release:
+    """Give up mastership (priority 0 advert, drop VIPs) and hold BACKUP until Resume."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pause:
+    """Stop advertising and drop VIPs without a priority 0 advert; never take over."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resume:
+    """Clear the operator override, hold and pause."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendGarp:
+    """Send the gratuitous ARP / unsolicited NA burst again (only when master)."""
+
+
+OperatorCommand = SetPriority | AdjustPriority | Release | Pause | Resume | SendGarp
+Input = (
+    Startup | Shutdown | TimerFired | AdvertReceived | LinkChanged | TrackChanged | OperatorCommand
+)

@@ -1,0 +1,511 @@
+"""One VRRP instance as a sans-IO state machine: inputs and `now` in, ordered actions out.
+
+Rules (RFC 5798 section 6 as updated by RFC 9568 for v3, RFC 3768 section 6 for v2,
+plus keepalived's behaviour where the RFCs leave room):
+
+INIT (6.4.1)   Startup: priority 255 (address owner) -> MASTER at once; a fault
+               condition -> FAULT; otherwise -> BACKUP with Master_Down_Timer =
+               Master_Down_Interval, even with `state MASTER` (keepalived always starts
+               BACKUP and waits). Adverts heard in INIT are discarded.
+BACKUP (6.4.2) Master_Down_Timer fires -> MASTER. Advert priority 0 -> Master_Down_Timer
+               = Skew_Time. Priority >= ours, or preempt off, or inside keepalived's
+               preempt_delay after Startup -> reset Master_Down_Timer (v3: learn
+               Master_Adver_Interval first). Lower priority with preempt on -> discard, so
+               the timer runs out and we preempt.
+MASTER (6.4.3) Adver_Timer fires -> advertise, re-arm. Priority 0 -> advertise at once,
+               re-arm. Higher priority, or equal priority from a numerically higher
+               primary address -> BACKUP (v3: learn the interval). Lower (or equal from a
+               lower address) -> RFC 9568 6.4.3 / keepalived: advertise at once and send a
+               gratuitous ARP burst, stay MASTER.
+Receive (7.1)  v2: auth type and simple password must match ours, interval must equal
+               ours, else Discard. v3: interval mismatch and (both) address list mismatch
+               are logged once per sender and change, and the advert is still processed.
+FAULT          keepalived: link down or a weight-0 tracked object failing; from MASTER the
+               VIPs go without a priority 0 advert. When every fault clears -> BACKUP
+               (the owner -> MASTER).
+Shutdown       MASTER sends priority 0 (6.4.3) and drops VIPs; every state -> INIT, Notify STOP.
+Operator       SetPriority/AdjustPriority override the base priority. Release: MASTER
+               sends priority 0 and drops VIPs, then hold BACKUP (no Master_Down_Timer)
+               until Resume. Pause: the same without the priority 0 advert, so peers take
+               over after Master_Down_Interval. Resume clears override, hold and pause.
+
+Ordering: entering MASTER = Transition, SendAdvert, AddVips, SendGarp, Notify; leaving
+MASTER = Transition, [SendAdvert(0)], RemoveVips, Notify.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import assert_never
+
+from hatui.codec.frames import VrrpAdvert
+from hatui.types import MonoUs
+from hatui.vrrp import actions as act
+from hatui.vrrp import inputs as inp
+from hatui.vrrp import receive
+from hatui.vrrp.priority import OWNER_PRIORITY, Tracking, effective_priority
+from hatui.vrrp.spec import InstanceSpec, Vip
+from hatui.vrrp.state import State
+from hatui.vrrp.status import HeardAdvert, RouterStatus, TimerKind
+from hatui.vrrp.timing import cs_to_us, master_down_us, skew_us
+
+# The allow-list: any other change is a bug in this module, not a network event.
+TRANSITIONS: frozenset[tuple[State, State]] = frozenset(
+    {
+        (State.INIT, State.BACKUP),
+        (State.INIT, State.MASTER),
+        (State.INIT, State.FAULT),
+        (State.BACKUP, State.MASTER),
+        (State.BACKUP, State.FAULT),
+        (State.BACKUP, State.INIT),
+        (State.MASTER, State.BACKUP),
+        (State.MASTER, State.FAULT),
+        (State.MASTER, State.INIT),
+        (State.FAULT, State.BACKUP),
+        (State.FAULT, State.MASTER),  # the address owner leaving FAULT
+        (State.FAULT, State.INIT),
+    }
+)
+_TIMER_ORDER = {kind: i for i, kind in enumerate(TimerKind)}
+NOTIFY_STOP = "STOP"
+
+
+class Router:
+    """One VRRP instance. Feed it `handle(input, now)`; run what it returns, in order."""
+
+    def __init__(self, spec: InstanceSpec, *, primary_ip: str) -> None:
+        _validate(spec, primary_ip)
+        self._spec = spec
+        self._primary_ip = str(ipaddress.ip_address(primary_ip))
+        self._primary_key = int(ipaddress.ip_address(primary_ip))
+        self._all_vips: tuple[Vip, ...] = spec.vips + spec.excluded_vips
+        self._addresses = tuple(v.address for v in spec.vips)
+        self._tracking = Tracking(spec)
+        self._state = State.INIT
+        self._since: MonoUs | None = None
+        self._cause = "not started"
+        self._override: int | None = None
+        self._hold = False
+        self._paused = False
+        self._link_up = True
+        self._vips_held = False
+        self._timers: dict[TimerKind, MonoUs] = {}
+        self._master_adver_interval_us = spec.advert_int_us
+        self._last_advert: HeardAdvert | None = None
+        self._preempt_until: MonoUs | None = None
+        self._logged: dict[str, tuple[str, ...]] = {}
+
+    @property
+    def spec(self) -> InstanceSpec:
+        return self._spec
+
+    @property
+    def primary_ip(self) -> str:
+        return self._primary_ip
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    def deadline(self) -> MonoUs | None:
+        """The earliest pending timer; call `handle(TimerFired(), now)` once it passes."""
+        return min(self._timers.values(), default=None)
+
+    # -- inputs -----------------------------------------------------------------------
+
+    def handle(self, event: inp.Input, now: MonoUs) -> list[act.Action]:
+        """Apply one input at time `now`; the actions come back in the order they must run."""
+        match event:
+            case inp.TimerFired():
+                return self._fire_timers(now)
+            case inp.AdvertReceived(advert=advert):
+                return self._on_advert(advert, now)
+            case inp.Startup():
+                return self._startup(now)
+            case inp.Shutdown():
+                if self._state is State.INIT:
+                    return []
+                return self._enter(State.INIT, now, "shutdown", priority0=True)
+            case inp.LinkChanged(up=up):
+                if up == self._link_up:
+                    return []
+                self._link_up = up
+                return self._reassess_fault(now, "link up" if up else "link down")
+            case inp.TrackChanged():
+                return self._on_track(event, now)
+            case inp.SetPriority(value=value):
+                return self._set_override(value, now, f"operator set priority {value}")
+            case inp.AdjustPriority(delta=delta):
+                start = self._spec.priority if self._override is None else self._override
+                value = max(1, min(254, start + delta))
+                return self._set_override(value, now, f"operator adjust priority {delta:+d}")
+            case inp.Release():
+                return self._release(now)
+            case inp.Pause():
+                return self._pause(now)
+            case inp.Resume():
+                return self._resume(now)
+            case inp.SendGarp():
+                if self._state is not State.MASTER:
+                    return [_log(act.LogLevel.WARNING, "gratuitous ARP not sent: not master")]
+                return [self._garp(self._spec.garp.master_repeat)]
+            case _:
+                assert_never(event)
+
+    def _startup(self, now: MonoUs) -> list[act.Action]:
+        if self._state is not State.INIT:
+            return [_log(act.LogLevel.WARNING, f"startup ignored: already {self._state}")]
+        delay = self._spec.preempt_delay_us
+        self._preempt_until = MonoUs(now + delay) if delay else None
+        faults = self._faults()
+        if faults:
+            return self._enter(State.FAULT, now, f"startup: {faults[0]}")
+        if self._is_owner() and self._may_take_over():
+            return self._enter(State.MASTER, now, "startup")
+        return self._enter(State.BACKUP, now, "startup")
+
+    # -- timers -----------------------------------------------------------------------
+
+    def _fire_timers(self, now: MonoUs) -> list[act.Action]:
+        out: list[act.Action] = []
+        while True:
+            due = [(t, _TIMER_ORDER[k], k) for k, t in self._timers.items() if t <= now]
+            if not due:
+                return out
+            _, _, kind = min(due)
+            del self._timers[kind]
+            out += self._on_timer(kind, now)
+
+    def _on_timer(self, kind: TimerKind, now: MonoUs) -> list[act.Action]:
+        garp = self._spec.garp
+        match kind:
+            case TimerKind.MASTER_DOWN:
+                return self._enter(State.MASTER, now, self._takeover_cause())
+            case TimerKind.ADVERT:
+                self._arm(TimerKind.ADVERT, now, self._spec.advert_int_us)
+                return [self._advert(self._effective())]
+            case TimerKind.GARP:
+                return [self._garp(garp.master_repeat)]
+            case TimerKind.GARP_REFRESH:
+                self._arm(TimerKind.GARP_REFRESH, now, garp.refresh_us)
+                return [self._garp(garp.refresh_repeat)]
+            case TimerKind.PREEMPT_DELAY:
+                return [_log(act.LogLevel.INFO, "preempt delay over")]
+            case _:
+                assert_never(kind)
+
+    def _takeover_cause(self) -> str:
+        heard = self._last_advert
+        if heard is not None and 0 < heard.priority < self._effective():
+            return f"master_down timer: preempting {heard.ip} (priority {heard.priority})"
+        if heard is not None and heard.priority == 0:
+            return f"priority 0 from {heard.ip}"
+        return "master_down timer"
+
+    def _arm(self, kind: TimerKind, now: MonoUs, after_us: int) -> None:
+        self._timers[kind] = MonoUs(now + after_us)
+
+    def _arm_master_down(self, now: MonoUs) -> None:
+        if self._may_take_over():
+            self._arm(TimerKind.MASTER_DOWN, now, self._master_down_interval())
+
+    # -- adverts ----------------------------------------------------------------------
+
+    def _on_advert(self, advert: VrrpAdvert, now: MonoUs) -> list[act.Action]:
+        if self._state is State.INIT:
+            detail = f"advert from {advert.src_ip} before startup"
+            return [act.Discard(reason=act.DiscardReason.NOT_RUNNING, detail=detail)]
+        dropped = receive.check(self._spec, self._primary_ip, advert)
+        if dropped is not None:
+            return [dropped]
+        out = self._mismatch_logs(advert)
+        self._last_advert = HeardAdvert(
+            ip=advert.src_ip,
+            priority=advert.priority,
+            interval_us=cs_to_us(advert.interval_cs),
+            at=now,
+        )
+        match self._state:
+            case State.BACKUP:
+                return out + self._backup_advert(advert, now)
+            case State.MASTER:
+                return out + self._master_advert(advert, now)
+            case State.FAULT:
+                return out  # listen only: the status shows who is master
+            case State.INIT:
+                raise AssertionError("handled above")
+            case _:
+                assert_never(self._state)
+
+    def _backup_advert(self, advert: VrrpAdvert, now: MonoUs) -> list[act.Action]:
+        local = self._effective()
+        if advert.priority == 0:
+            # RFC 5798 6.4.2: the master is leaving; take over after Skew_Time only.
+            if self._may_take_over():
+                self._arm(TimerKind.MASTER_DOWN, now, self._skew())
+            return []
+        in_preempt_delay = self._preempt_until is not None and now < self._preempt_until
+        if not self._spec.preempt or in_preempt_delay or advert.priority >= local:
+            if self._spec.version == 3:
+                # RFC 5798 6.4.2: a v3 backup adopts the master's interval.
+                self._master_adver_interval_us = cs_to_us(advert.interval_cs)
+            self._arm_master_down(now)
+            return []
+        detail = f"priority {advert.priority} from {advert.src_ip}, ours {local}"
+        return [act.Discard(reason=act.DiscardReason.LOWER_PRIORITY, detail=detail)]
+
+    def _master_advert(self, advert: VrrpAdvert, now: MonoUs) -> list[act.Action]:
+        local = self._effective()
+        if advert.priority == 0:
+            # RFC 5798 6.4.3: a leaving peer; answer at once so backups keep quiet.
+            self._arm(TimerKind.ADVERT, now, self._spec.advert_int_us)
+            return [self._advert(local)]
+        higher = advert.priority > local
+        if higher or (advert.priority == local and _ip_key(advert.src_ip) > self._primary_key):
+            if self._spec.version == 3:
+                self._master_adver_interval_us = cs_to_us(advert.interval_cs)
+            if higher:
+                cause = f"higher priority advert from {advert.src_ip}"
+            else:
+                cause = f"equal priority advert from higher address {advert.src_ip}"
+            return self._enter(State.BACKUP, now, cause)
+        # RFC 9568 6.4.3, keepalived: reassert at once rather than wait for the timer.
+        message = (
+            f"lower priority {advert.priority} advert from {advert.src_ip}, ours {local}:"
+            " reasserting mastership"
+        )
+        return [
+            _log(act.LogLevel.INFO, message),
+            self._advert(local),
+            self._garp(self._spec.garp.master_repeat),
+        ]
+
+    def _mismatch_logs(self, advert: VrrpAdvert) -> list[act.Action]:
+        found = receive.mismatches(self._spec, advert)
+        # Log each difference once per sender until it changes, not once a second.
+        if self._logged.get(advert.src_ip, ()) == found:
+            return []
+        self._logged[advert.src_ip] = found
+        return [_log(act.LogLevel.WARNING, m) for m in found]
+
+    # -- faults and priority ----------------------------------------------------------
+
+    def _on_track(self, event: inp.TrackChanged, now: MonoUs) -> list[act.Action]:
+        before = self._effective()
+        old_faults = self._faults()
+        status = self._tracking.update(event)
+        if status is None:
+            return [_log(act.LogLevel.WARNING, f"{event.kind} {event.name} is not tracked")]
+        verb = "recovers" if event.ok else "fails"
+        cause = f"tracked {event.kind} {event.name} {verb}"
+        out = self._priority_log(before, cause)
+        if self._faults() != old_faults:
+            out += self._reassess_fault(now, cause)
+        return out
+
+    def _faults(self) -> tuple[str, ...]:
+        link = () if self._link_up else ("link down",)
+        return link + tuple(f"tracked {f} fails" for f in self._tracking.faults())
+
+    def _reassess_fault(self, now: MonoUs, cause: str) -> list[act.Action]:
+        faulty = bool(self._faults())
+        if faulty and self._state in (State.BACKUP, State.MASTER):
+            return self._enter(State.FAULT, now, cause)
+        if not faulty and self._state is State.FAULT:
+            if self._is_owner() and self._may_take_over():
+                return self._enter(State.MASTER, now, cause)
+            return self._enter(State.BACKUP, now, cause)
+        return []
+
+    def _set_override(self, value: int | None, now: MonoUs, cause: str) -> list[act.Action]:
+        before = self._effective()
+        self._override = value
+        return self._priority_log(before, cause)
+
+    def _priority_log(self, before: int, cause: str) -> list[act.Action]:
+        # A master's next advert carries the new priority; a backup's Skew_Time and
+        # Master_Down_Interval are computed from it on the next reset.
+        after = self._effective()
+        if after == before:
+            return []
+        return [_log(act.LogLevel.INFO, f"priority {before} -> {after} ({cause})")]
+
+    def _effective(self) -> int:
+        return effective_priority(self._spec.priority, self._override, self._tracking.total())
+
+    def _is_owner(self) -> bool:
+        return self._effective() == OWNER_PRIORITY
+
+    def _may_take_over(self) -> bool:
+        return not (self._hold or self._paused)
+
+    def _skew(self) -> int:
+        return skew_us(self._effective(), self._master_adver_interval_us)
+
+    def _master_down_interval(self) -> int:
+        return master_down_us(self._effective(), self._master_adver_interval_us)
+
+    # -- operator ---------------------------------------------------------------------
+
+    def _release(self, now: MonoUs) -> list[act.Action]:
+        self._hold = True
+        if self._state is State.MASTER:
+            return self._enter(State.BACKUP, now, "operator release", priority0=True)
+        self._timers.pop(TimerKind.MASTER_DOWN, None)
+        return [_log(act.LogLevel.INFO, "operator release: holding until resume")]
+
+    def _pause(self, now: MonoUs) -> list[act.Action]:
+        self._paused = True
+        if self._state is State.MASTER:
+            return self._enter(State.BACKUP, now, "operator pause")
+        self._timers.pop(TimerKind.MASTER_DOWN, None)
+        return [_log(act.LogLevel.INFO, "operator pause: not taking over until resume")]
+
+    def _resume(self, now: MonoUs) -> list[act.Action]:
+        self._hold = False
+        self._paused = False
+        out = self._set_override(None, now, "operator resume")
+        if self._state is State.BACKUP:
+            if self._is_owner():
+                return out + self._enter(State.MASTER, now, "operator resume (address owner)")
+            if TimerKind.MASTER_DOWN not in self._timers:
+                self._arm_master_down(now)
+        return out
+
+    # -- entering a state -------------------------------------------------------------
+
+    def _enter(
+        self, new: State, now: MonoUs, cause: str, *, priority0: bool = False
+    ) -> list[act.Action]:
+        """The one place a state changes: the ordered actions of leaving and entering."""
+        old = self._state
+        if (old, new) not in TRANSITIONS:
+            raise AssertionError(f"transition {old} -> {new} is not allowed")
+        out: list[act.Action] = [act.Transition(old=old, new=new, cause=cause)]
+        if old is State.MASTER:
+            if priority0:
+                # RFC 5798 6.4.3 (shutdown) / operator release: backups wait only Skew_Time.
+                out.append(self._advert(0))
+            out.append(act.RemoveVips(vips=self._all_vips))
+            self._vips_held = False
+        self._timers.clear()
+        self._state = new
+        self._since = now
+        self._cause = cause
+        priority = self._effective()
+        match new:
+            case State.MASTER:
+                garp = self._spec.garp
+                out += [
+                    self._advert(priority),
+                    act.AddVips(vips=self._all_vips),
+                    self._garp(garp.master_repeat),
+                ]
+                self._vips_held = True
+                self._arm(TimerKind.ADVERT, now, self._spec.advert_int_us)
+                if garp.master_delay_us > 0:
+                    self._arm(TimerKind.GARP, now, garp.master_delay_us)
+                if garp.refresh_us > 0:
+                    self._arm(TimerKind.GARP_REFRESH, now, garp.refresh_us)
+            case State.BACKUP:
+                self._arm_master_down(now)
+                if self._preempt_until is not None and now < self._preempt_until:
+                    self._timers[TimerKind.PREEMPT_DELAY] = self._preempt_until
+            case State.FAULT | State.INIT:
+                pass
+            case _:
+                assert_never(new)
+        notify = NOTIFY_STOP if new is State.INIT else new.value
+        out.append(act.Notify(state=notify, priority=priority))
+        return out
+
+    def _advert(self, priority: int) -> act.SendAdvert:
+        return act.SendAdvert(
+            priority=priority, interval_cs=self._spec.advert_int_cs, addresses=self._addresses
+        )
+
+    def _garp(self, count: int) -> act.SendGarp:
+        return act.SendGarp(
+            vips=self._all_vips, count=count, interval_us=self._spec.garp.interval_us
+        )
+
+    # -- status -----------------------------------------------------------------------
+
+    def status(self, now: MonoUs) -> RouterStatus:
+        """A frozen snapshot; `now` is accepted for symmetry with handle() and future ages."""
+        del now
+        nxt = min(((t, _TIMER_ORDER[k], k) for k, t in self._timers.items()), default=None)
+        heard = self._last_advert
+        if self._state is State.MASTER:
+            master_ip: str | None = self._primary_ip
+        elif heard is not None and heard.priority > 0:
+            master_ip = heard.ip
+        else:
+            master_ip = None
+        return RouterStatus(
+            name=self._spec.name,
+            vrid=self._spec.vrid,
+            version=self._spec.version,
+            family=self._spec.family.value,
+            primary_ip=self._primary_ip,
+            state=self._state,
+            state_since=self._since,
+            state_cause=self._cause,
+            base_priority=self._spec.priority,
+            override=self._override,
+            effective_priority=self._effective(),
+            trackers=self._tracking.statuses(),
+            faults=self._faults(),
+            link_up=self._link_up,
+            hold=self._hold,
+            paused=self._paused,
+            vips_held=self._vips_held,
+            master_ip=master_ip,
+            last_advert=heard,
+            master_adver_interval_us=self._master_adver_interval_us,
+            skew_us=self._skew(),
+            master_down_interval_us=self._master_down_interval(),
+            preempt_until=self._preempt_until,
+            next_deadline=None if nxt is None else nxt[0],
+            next_timer=None if nxt is None else nxt[2],
+        )
+
+
+def _log(level: act.LogLevel, message: str) -> act.Log:
+    return act.Log(level=level, message=message)
+
+
+def _ip_key(address: str) -> int:
+    # The codec hands us valid addresses; garbage still must not raise out of a pure layer.
+    try:
+        return int(ipaddress.ip_address(address))
+    except ValueError:
+        return -1
+
+
+def _validate(spec: InstanceSpec, primary_ip: str) -> None:
+    """Reject router set-ups that cannot work: a local mistake, so ValueError."""
+    try:
+        ip = ipaddress.ip_address(primary_ip)
+    except ValueError:
+        raise ValueError(f"primary address {primary_ip!r} is not an IP address") from None
+    family = 6 if spec.family.value == "ipv6" else 4
+    if ip.version != family:
+        raise ValueError(f"primary address {primary_ip} is not {spec.family} like the VIPs")
+    if ip.is_multicast or ip.is_unspecified:
+        raise ValueError(f"primary address {primary_ip} cannot source adverts")
+    if spec.preempt_delay_us < 0:
+        raise ValueError("preempt_delay must not be negative")
+    garp = spec.garp
+    if garp.master_repeat < 0 or garp.refresh_repeat < 0:
+        raise ValueError("gratuitous ARP repeat counts must not be negative")
+    if garp.master_delay_us < 0 or garp.refresh_us < 0 or garp.interval_us < 0:
+        raise ValueError("gratuitous ARP delays must not be negative")
+    for kind, refs in (
+        ("interface", spec.track_interfaces),
+        ("script", spec.track_scripts),
+        ("file", spec.track_files),
+    ):
+        names = [r.name for r in refs]
+        if len(names) != len(set(names)):
+            raise ValueError(f"a tracked {kind} is listed twice")

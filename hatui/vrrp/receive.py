@@ -1,0 +1,96 @@
+"""The router's own receive checks on an advert the codec accepted (RFC 3768 7.1, RFC 5798 7.1)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from hatui.codec.frames import Auth, VrrpAdvert
+from hatui.vrrp.actions import Discard, DiscardReason
+from hatui.vrrp.spec import InstanceSpec
+
+AUTH_DATA_LEN = 8  # RFC 3768 5.3.6.1: the simple password field is 8 octets
+
+
+def pad_password(raw: bytes) -> bytes:
+    """The 8-octet, NUL-padded form a simple password travels in (longer ones truncated)."""
+    return raw[:AUTH_DATA_LEN].ljust(AUTH_DATA_LEN, b"\0")
+
+
+def check(spec: InstanceSpec, primary_ip: str, advert: VrrpAdvert) -> Discard | None:
+    """Why this advert must be dropped, or None when it is to be processed."""
+    if advert.vrid != spec.vrid:
+        return Discard(reason=DiscardReason.VRID, detail=f"VRID {advert.vrid}, ours {spec.vrid}")
+    if advert.family is not spec.family:
+        return Discard(reason=DiscardReason.FAMILY, detail=f"{advert.family} advert")
+    if advert.version != spec.version:
+        detail = f"version {advert.version}, ours {spec.version}"
+        return Discard(reason=DiscardReason.VERSION, detail=detail)
+    if _same_ip(advert.src_ip, primary_ip):
+        return Discard(reason=DiscardReason.OWN, detail=f"own advert from {advert.src_ip}")
+    problem = _auth_problem(spec, advert)
+    if problem is not None:
+        return Discard(reason=DiscardReason.AUTH, detail=f"{problem} from {advert.src_ip}")
+    if advert.interval_cs <= 0:
+        detail = f"advert interval 0 from {advert.src_ip}"
+        return Discard(reason=DiscardReason.INTERVAL, detail=detail)
+    # RFC 3768 7.1: a v2 router MUST drop an advert whose interval differs from its own
+    # (RFC 5798 turned this into "learn the master's interval" for v3).
+    if spec.version == 2 and advert.interval_cs != spec.advert_int_cs:
+        detail = (
+            f"advert interval {advert.interval_cs / 100:g} s from {advert.src_ip},"
+            f" ours {spec.advert_int_cs / 100:g} s"
+        )
+        return Discard(reason=DiscardReason.INTERVAL, detail=detail)
+    return None
+
+
+def _auth_problem(spec: InstanceSpec, advert: VrrpAdvert) -> str | None:
+    # RFC 3768 7.1: the auth type must match ours, and for simple auth the password too.
+    if spec.auth_pass is None:
+        if advert.auth is not Auth.NONE:
+            return f"{advert.auth} authentication, ours none"
+        return None
+    if advert.auth is not Auth.SIMPLE:
+        return f"{advert.auth} authentication, ours simple"
+    if pad_password(advert.auth_data) != pad_password(spec.auth_pass.encode()):
+        return "wrong password"
+    return None
+
+
+def mismatches(spec: InstanceSpec, advert: VrrpAdvert) -> tuple[str, ...]:
+    """Differences worth a log line that do not stop processing.
+
+    RFC 3768 7.1 / RFC 5798 7.1: an address list differing from ours MAY be logged
+    (keepalived does, and still processes the advert); v3 logs an interval mismatch
+    and learns the master's interval instead of discarding (RFC 5798 6.4.2).
+    """
+    found: list[str] = []
+    ours = {_norm(v.address) for v in spec.vips}
+    theirs = {_norm(a) for a in advert.addresses}
+    if ours != theirs:
+        found.append(
+            f"address list mismatch from {advert.src_ip}:"
+            f" {', '.join(sorted(theirs))} vs ours {', '.join(sorted(ours))}"
+        )
+    if spec.version == 3 and advert.interval_cs != spec.advert_int_cs:
+        found.append(
+            f"advert interval {advert.interval_cs / 100:g} s from {advert.src_ip},"
+            f" ours {spec.advert_int_cs / 100:g} s"
+        )
+    return tuple(found)
+
+
+def ip_key(address: str) -> int:
+    """An address as a number, for RFC 5798 6.4.3's 'higher primary IP address' tie-break."""
+    return int(ipaddress.ip_address(address))
+
+
+def _same_ip(a: str, b: str) -> bool:
+    return _norm(a) == _norm(b)
+
+
+def _norm(address: str) -> str:
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return address
