@@ -1,0 +1,189 @@
+"""Frame decoding: Ethernet or raw IP bytes to a typed frame, a Rejected, or None. Never raises.
+
+Decoding is a pure function of the bytes, and a LAN repeats the same adverts and
+gratuitous ARPs from the same few senders, so results are memoised per frame content
+(bounded; cleared when full). For IPv4 the key leaves out the two fields that change per
+packet, identification and header checksum, and those are verified on every frame before
+the lookup. Frames are immutable, so sharing one result object is safe.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from hatui.codec.arp import ARP_LEN, parse_arp
+from hatui.codec.carp import is_carp, parse_carp
+from hatui.codec.checksum import PROTO_ICMPV6, PROTO_VRRP, is_valid
+from hatui.codec.ethernet import ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, TPIDS, link_for, parse_l2
+from hatui.codec.frames import Decoded, Link, Rejected, RejectReason
+from hatui.codec.ip import PROTO_AH, ipv4_text, ipv6_text
+from hatui.codec.nd import ICMPV6_NA, parse_na
+from hatui.codec.vrrp import parse_vrrp
+
+__all__ = ["clear_cache", "decode", "decode_ip"]
+
+_LEN_FRAG = struct.Struct("!HxxH")  # IPv4 total length, (identification), flags+offset
+_H = struct.Struct("!H")
+_FRAGMENTED = 0x3FFF  # MF flag or a nonzero fragment offset
+_CACHE: dict[bytes, Decoded] = {}
+_CACHE_MAX = 4096
+
+
+def clear_cache() -> None:
+    """Forget memoised results (benchmarks of the cold path, tests)."""
+    _CACHE.clear()
+
+
+def decode(data: bytes) -> Decoded:
+    """Decode one Ethernet frame (optionally with one or two VLAN tags)."""
+    try:
+        if len(data) < 14:
+            return None
+        ethertype = data[12] << 8 | data[13]
+        off = 14
+        vlan = None
+        if ethertype in TPIDS:
+            parsed = parse_l2(data)
+            if parsed is None:
+                return None
+            ethertype, off, vlan = parsed
+        if ethertype == ETH_P_IP:
+            return _ipv4(data, off, vlan, None)
+        if ethertype == ETH_P_ARP:
+            key = data[: off + ARP_LEN]
+            found = _CACHE.get(key)
+            if found is None:
+                found = parse_arp(data, off, link_for(data, off, vlan))
+                if found is not None:
+                    _remember(key, found)
+            return found
+        if ethertype == ETH_P_IPV6:
+            return _ipv6(data, off, vlan, None)
+        return None
+    except Exception as exc:  # a last guard: bad network input must never raise (STYLE)
+        return _internal(exc)
+
+
+def decode_ip(packet: bytes, link: Link) -> Decoded:
+    """Decode one IP packet without its Ethernet header (a raw IP socket's view)."""
+    try:
+        if not packet:
+            return Rejected(reason=RejectReason.MALFORMED, detail="empty IP packet", link=link)
+        version = packet[0] >> 4
+        if version == 4:
+            return _ipv4(packet, 0, None, link)
+        if version == 6:
+            return _ipv6(packet, 0, None, link)
+        detail = f"IP version {version}"
+        return Rejected(reason=RejectReason.MALFORMED, detail=detail, link=link)
+    except Exception as exc:
+        return _internal(exc)
+
+
+def _internal(exc: Exception) -> Rejected:
+    detail = f"internal error: {type(exc).__name__}: {exc}"
+    return Rejected(reason=RejectReason.MALFORMED, detail=detail)
+
+
+def _remember(key: bytes, result: Decoded) -> None:
+    if len(_CACHE) >= _CACHE_MAX:
+        _CACHE.clear()
+    _CACHE[key] = result
+
+
+def _ipv4(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded:
+    avail = len(data) - off
+    if avail >= 10 and data[off + 9] != PROTO_VRRP and data[off + 9] != PROTO_AH:
+        return None
+    lk = link if link is not None else link_for(data, off, vlan)
+    if avail < 20:
+        return Rejected(reason=RejectReason.LENGTH, detail="truncated IPv4 header", link=lk)
+    vihl = data[off]
+    hlen = (vihl & 0x0F) * 4
+    if vihl >> 4 != 4 or hlen < 20:
+        detail = f"IPv4 version/IHL byte {vihl:#04x}"
+        return Rejected(reason=RejectReason.MALFORMED, detail=detail, link=lk)
+    total, frag = _LEN_FRAG.unpack_from(data, off + 2)
+    if hlen > avail or total > avail:
+        detail = f"IPv4 length {max(hlen, total)}, {avail} bytes captured"
+        return Rejected(reason=RejectReason.LENGTH, detail=detail, link=lk)
+    src = ipv4_text(data[off + 12 : off + 16])
+    if total < hlen:
+        detail = f"IPv4 total length {total} < header {hlen}"
+        return Rejected(reason=RejectReason.MALFORMED, detail=detail, link=lk, src_ip=src)
+    if not is_valid(int.from_bytes(data[off : off + hlen], "big")):
+        detail = "IPv4 header checksum"
+        return Rejected(reason=RejectReason.CHECKSUM, detail=detail, link=lk, src_ip=src)
+    if frag & _FRAGMENTED:  # VRRP adverts are never fragmented; reassembly is not ours
+        detail = "fragmented IPv4 packet"
+        return Rejected(reason=RejectReason.MALFORMED, detail=detail, link=lk, src_ip=src)
+    end = off + total
+    proto = data[off + 9]
+    key = None
+    if link is None and proto == PROTO_VRRP:
+        key = data[: off + 4] + data[off + 6 : off + 10] + data[off + 12 : end]
+        found = _CACHE.get(key)
+        if found is not None:
+            return found
+    start = off + hlen
+    if proto == PROTO_AH:
+        # RFC 2402 over VRRPv2 (RFC 3768 5.3.6.3): skip the AH header; its ICV needs the
+        # key, which an observer does not have.
+        if end - start < 12 or data[start] != PROTO_VRRP:
+            return None
+        start += (data[start + 1] + 2) * 4
+        if start > end:
+            detail = "AH header longer than the packet"
+            return Rejected(reason=RejectReason.LENGTH, detail=detail, link=lk, src_ip=src)
+    result = _vrrp_or_carp(data[start:end], False, data[off + 12 : off + 20], data[off + 8], lk)
+    if key is not None:
+        _remember(key, result)
+    return result
+
+
+def _ipv6(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded:
+    avail = len(data) - off
+    if avail >= 7 and data[off + 6] != PROTO_VRRP and data[off + 6] != PROTO_ICMPV6:
+        return None
+    lk = link if link is not None else link_for(data, off, vlan)
+    if avail < 40:
+        return Rejected(reason=RejectReason.LENGTH, detail="truncated IPv6 header", link=lk)
+    if data[off] >> 4 != 6:
+        detail = f"IPv6 version {data[off] >> 4}"
+        return Rejected(reason=RejectReason.MALFORMED, detail=detail, link=lk)
+    plen = _H.unpack_from(data, off + 4)[0]
+    next_header = data[off + 6]
+    start = off + 40
+    end = start + plen
+    if next_header == PROTO_ICMPV6 and (plen == 0 or end > len(data) or data[start] != ICMPV6_NA):
+        return None  # other ICMPv6 (NS, RA, MLD) is not hatui's
+    if end > len(data):
+        src = ipv6_text(data[off + 8 : off + 24])
+        detail = f"IPv6 payload length {plen}, {len(data) - start} bytes captured"
+        return Rejected(reason=RejectReason.LENGTH, detail=detail, link=lk, src_ip=src)
+    key = None
+    if link is None:
+        key = data[:end]
+        found = _CACHE.get(key)
+        if found is not None:
+            return found
+    addrs = data[off + 8 : start]
+    msg = data[start:end]
+    if next_header == PROTO_VRRP:
+        result: Decoded = _vrrp_or_carp(msg, True, addrs, data[off + 7], lk)
+    else:
+        result = parse_na(msg, addrs=addrs, hop_limit=data[off + 7], link=lk)
+    if key is not None and result is not None:
+        _remember(key, result)
+    return result
+
+
+def _vrrp_or_carp(msg: bytes, v6: bool, addrs: bytes, ttl: int, link: Link) -> Decoded:
+    if ttl != 255:  # RFC 5798 7.1 / RFC 3768 7.1: sent with TTL 255, never routed
+        src = ipv6_text(addrs[:16]) if v6 else ipv4_text(addrs[:4])
+        vrid = msg[1] if len(msg) > 1 else None
+        detail = f"{'hop limit' if v6 else 'TTL'} {ttl}"
+        return Rejected(reason=RejectReason.TTL, detail=detail, link=link, src_ip=src, vrid=vrid)
+    if is_carp(msg):
+        return parse_carp(msg, v6=v6, addrs=addrs, link=link)
+    return parse_vrrp(msg, v6=v6, addrs=addrs, ttl=ttl, link=link)
