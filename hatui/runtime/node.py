@@ -1,0 +1,277 @@
+"""The node runtime: drives one Router per instance with frames, timers, links and commands.
+
+After every input the actions run in order through `NodeIO` (sockets, netlink, scripts)
+and one timer is re-armed at the earliest deadline of all routers, as aioquic's
+protocol adapter does. The scheduler and the I/O are injected, so tests drive a node
+with a manual clock and fake I/O, and the runtime decides nothing itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, assert_never
+
+from hatui.clock import Clock
+from hatui.codec.frames import Captured, Family, VrrpAdvert
+from hatui.types import MonoUs, WallUs
+from hatui.vrrp import actions as act
+from hatui.vrrp import inputs as inp
+from hatui.vrrp.machine import Router
+from hatui.vrrp.spec import InstanceSpec, NodeSpec, Vip
+from hatui.vrrp.status import RouterStatus
+
+log = logging.getLogger(__name__)
+
+
+class NodeIO(Protocol):
+    """The side effects a node performs; the real one wraps the adapters."""
+
+    def send_advert(self, spec: InstanceSpec, primary_ip: str, advert: act.SendAdvert) -> None: ...
+    def add_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None: ...
+    def remove_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None: ...
+    def garp(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None: ...
+    def notify(self, spec: InstanceSpec, state: str, priority: int) -> None: ...
+
+
+class Handle(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Scheduler(Protocol):
+    """Calls `fn` once the monotonic clock reaches `at` (µs)."""
+
+    def call_at(self, at: MonoUs, fn: Callable[[], None]) -> Handle: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeEvent:
+    """Something the node did, for the log, the UI and `hatui ctl`."""
+
+    time: WallUs
+    instance: str
+    kind: str  # transition | command | discard | log | error
+    detail: str
+    state: str
+    priority: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeStatus:
+    routers: tuple[RouterStatus, ...]
+    counters: dict[str, int]
+    now: MonoUs
+
+
+@dataclass
+class _Instance:
+    router: Router
+    garps: list[Handle] = field(default_factory=list)
+
+
+class Node:
+    """Every VRRP instance of one node, wired to injected I/O, clock and scheduler."""
+
+    def __init__(
+        self,
+        spec: NodeSpec,
+        io: NodeIO,
+        clock: Clock,
+        scheduler: Scheduler,
+        primary_ips: dict[tuple[str, Family], str],
+    ) -> None:
+        self.spec = spec
+        self.io = io
+        self.clock = clock
+        self.scheduler = scheduler
+        self.counters: Counter[str] = Counter()
+        self.listeners: list[Callable[[NodeEvent], None]] = []
+        self._instances: dict[str, _Instance] = {}
+        self._by_key: dict[tuple[str, Family, int], _Instance] = {}
+        for ispec in spec.instances:
+            primary = primary_ips[(ispec.interface, ispec.family)]
+            one = _Instance(Router(ispec, primary_ip=primary))
+            self._instances[ispec.name] = one
+            self._by_key[(ispec.interface, ispec.family, ispec.vrid)] = one
+        self.own_ips = frozenset(primary_ips.values())
+        self._timer: Handle | None = None
+        self._timer_at: MonoUs | None = None
+        self.running = False
+
+    # -- inputs ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.running = True
+        for one in self._instances.values():
+            self._apply(one, inp.Startup())
+
+    def shutdown(self) -> None:
+        """Every master sends priority 0 and drops its VIPs; notify_stop runs."""
+        for one in self._instances.values():
+            self._apply(one, inp.Shutdown())
+        self.running = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def on_captured(self, item: Captured, outgoing: bool) -> None:
+        """A decoded frame from the capture: adverts for our instances go to their router."""
+        frame = item.frame
+        if outgoing or not isinstance(frame, VrrpAdvert) or not self.running:
+            return
+        if frame.src_ip in self.own_ips:
+            self.counters["own"] += 1
+            return
+        one = self._by_key.get((item.interface, frame.family, frame.vrid))
+        if one is not None:
+            self.counters["adverts_in"] += 1
+            self._apply(one, inp.AdvertReceived(advert=frame))
+
+    def command(self, instance: str, command: inp.OperatorCommand) -> None:
+        """An operator command (TUI key or `hatui ctl`); unknown instance -> KeyError."""
+        one = self._instances.get(instance)
+        if one is None:
+            raise KeyError(f"no instance named {instance!r}")
+        self._emit(one, "command", type(command).__name__.lower())
+        self._apply(one, command)
+
+    def link(self, interface: str, up: bool) -> None:
+        """The interface's carrier changed: its own instances see LinkChanged, trackers too."""
+        for one in self._instances.values():
+            spec = one.router.spec
+            if spec.interface == interface:
+                self._apply(one, inp.LinkChanged(up=up))
+            if any(t.name == interface for t in spec.track_interfaces):
+                self._apply(one, inp.TrackChanged(kind="interface", name=interface, ok=up))
+
+    def track(self, kind: inp.TrackKind, name: str, ok: bool, value: int = 0) -> None:
+        """A tracked script or file reported; every instance tracking it hears it."""
+        for one in self._instances.values():
+            spec = one.router.spec
+            refs = spec.track_scripts if kind == "script" else spec.track_files
+            if any(t.name == name for t in refs):
+                self._apply(one, inp.TrackChanged(kind=kind, name=name, ok=ok, value=value))
+
+    # -- status ---------------------------------------------------------------------
+
+    def status(self) -> NodeStatus:
+        now = self.clock.mono_us()
+        return NodeStatus(
+            routers=tuple(one.router.status(now) for one in self._instances.values()),
+            counters=dict(self.counters),
+            now=now,
+        )
+
+    def instance_names(self) -> list[str]:
+        return list(self._instances)
+
+    def router(self, name: str) -> Router:
+        return self._instances[name].router
+
+    # -- the engine -----------------------------------------------------------------
+
+    def _apply(self, one: _Instance, event: inp.Input) -> None:
+        actions = one.router.handle(event, self.clock.mono_us())
+        for action in actions:
+            try:
+                self._run(one, action)
+            except Exception as exc:  # one failed effect must not stop the others
+                self.counters["io_errors"] += 1
+                log.exception("%s: %s failed", one.router.spec.name, type(action).__name__)
+                self._emit(one, "error", f"{type(action).__name__} failed: {exc}")
+        self._rearm()
+
+    def _run(self, one: _Instance, action: act.Action) -> None:
+        spec = one.router.spec
+        match action:
+            case act.SendAdvert():
+                self.io.send_advert(spec, one.router.primary_ip, action)
+                self.counters["adverts_out"] += 1
+            case act.AddVips(vips=vips):
+                self.io.add_vips(spec, vips)
+            case act.RemoveVips(vips=vips):
+                for handle in one.garps:
+                    handle.cancel()
+                one.garps.clear()
+                self.io.remove_vips(spec, vips)
+            case act.SendGarp(vips=vips, count=count, interval_us=interval):
+                self._garp_burst(one, vips, count, interval)
+            case act.Notify(state=state, priority=priority):
+                self.io.notify(spec, state, priority)
+            case act.Transition(old=old, new=new, cause=cause):
+                prio = one.router.status(self.clock.mono_us()).effective_priority
+                log.warning("%s: %s -> %s (%s), priority %d", spec.name, old, new, cause, prio)
+                self._emit(one, "transition", f"{old} -> {new} ({cause})")
+            case act.Discard(reason=reason, detail=detail):
+                self.counters[f"discard_{reason}"] += 1
+                log.debug("%s: discarded advert: %s", spec.name, detail)
+            case act.Log(level=level, message=message):
+                log.log(
+                    logging.WARNING if level == act.LogLevel.WARNING else logging.INFO,
+                    "%s: %s",
+                    spec.name,
+                    message,
+                )
+                self._emit(one, "log", message)
+            case _:
+                assert_never(action)
+
+    def _garp_burst(
+        self, one: _Instance, vips: tuple[Vip, ...], count: int, interval_us: int
+    ) -> None:
+        """`count` rounds of one gratuitous ARP/NA per VIP; spaced rounds go to the scheduler."""
+        spec = one.router.spec
+        if interval_us <= 0:
+            for _ in range(count):
+                self.io.garp(spec, vips)
+            self.counters["garp_rounds"] += count
+            return
+        self.io.garp(spec, vips)
+        self.counters["garp_rounds"] += 1
+        now = self.clock.mono_us()
+        for k in range(1, count):
+
+            def fire(vips: tuple[Vip, ...] = vips) -> None:
+                self.io.garp(spec, vips)
+                self.counters["garp_rounds"] += 1
+
+            one.garps.append(self.scheduler.call_at(MonoUs(now + k * interval_us), fire))
+
+    def _rearm(self) -> None:
+        deadlines = [
+            d for one in self._instances.values() if (d := one.router.deadline()) is not None
+        ]
+        at = min(deadlines, default=None)
+        if at == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = at
+        if at is not None:
+            self._timer = self.scheduler.call_at(at, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        now = self.clock.mono_us()
+        for one in self._instances.values():
+            deadline = one.router.deadline()
+            if deadline is not None and deadline <= now:
+                self._apply(one, inp.TimerFired())
+        self._rearm()
+
+    def _emit(self, one: _Instance, kind: str, detail: str) -> None:
+        status = one.router.status(self.clock.mono_us())
+        event = NodeEvent(
+            time=self.clock.wall_us(),
+            instance=one.router.spec.name,
+            kind=kind,
+            detail=detail,
+            state=str(status.state),
+            priority=status.effective_priority,
+        )
+        for listener in self.listeners:
+            listener(event)

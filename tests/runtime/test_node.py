@@ -1,0 +1,176 @@
+"""The node runtime with fake I/O and a manual scheduler: actions run in order, one timer."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from hatui.clock import ManualClock
+from hatui.codec.frames import Captured, Family, Link, VrrpAdvert
+from hatui.runtime.node import Node
+from hatui.types import MonoUs, WallUs
+from hatui.vrrp import actions as act
+from hatui.vrrp import inputs as inp
+from hatui.vrrp.spec import GarpSpec, InstanceSpec, NodeSpec, Vip
+from hatui.vrrp.state import State
+
+VIP = Vip(address="192.0.2.100", prefixlen=24)
+
+
+@dataclass
+class FakeIO:
+    log: list[tuple[str, object]] = field(default_factory=list)
+
+    def send_advert(self, spec: InstanceSpec, primary_ip: str, advert: act.SendAdvert) -> None:
+        self.log.append(("advert", advert.priority))
+
+    def add_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
+        self.log.append(("add", vips))
+
+    def remove_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
+        self.log.append(("remove", vips))
+
+    def garp(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
+        self.log.append(("garp", vips))
+
+    def notify(self, spec: InstanceSpec, state: str, priority: int) -> None:
+        self.log.append(("notify", state))
+
+
+class ManualScheduler:
+    """Runs callbacks as the manual clock passes them, like the asyncio adapter does."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.queue: list[tuple[int, int, Callable[[], None], list[bool]]] = []
+        self.seq = itertools.count()
+
+    def call_at(self, at: MonoUs, fn: Callable[[], None]) -> object:
+        cancelled = [False]
+        heapq.heappush(self.queue, (at, next(self.seq), fn, cancelled))
+
+        class H:
+            def cancel(self) -> None:
+                cancelled[0] = True
+
+        return H()
+
+    def pending(self) -> int:
+        return sum(1 for *_, c in self.queue if not c[0])
+
+    def run_until(self, t: int) -> None:
+        while self.queue and self.queue[0][0] <= t:
+            at, _, fn, cancelled = heapq.heappop(self.queue)
+            if cancelled[0]:
+                continue
+            self.clock.advance(at - self.clock.mono_us())
+            fn()
+        self.clock.advance(t - self.clock.mono_us())
+
+
+def make_node(priority: int = 100, **kw: object) -> tuple[Node, FakeIO, ManualScheduler]:
+    spec = InstanceSpec(
+        name="VI_1",
+        interface="eth0",
+        vrid=51,
+        priority=priority,
+        advert_int_us=100_000,
+        version=3,
+        vips=(VIP,),
+        **kw,
+    )  # type: ignore[arg-type]
+    clock = ManualClock(mono=1_000_000)
+    io, sched = FakeIO(), ManualScheduler(clock)
+    node = Node(
+        NodeSpec(instances=(spec,)), io, clock, sched, {("eth0", Family.IPV4): "192.0.2.11"}
+    )
+    return node, io, sched
+
+
+def advert(src: str, priority: int) -> VrrpAdvert:
+    return VrrpAdvert(
+        link=Link(src_mac="02:00:00:00:00:12", dst_mac="01:00:5e:00:00:12"),
+        family=Family.IPV4,
+        src_ip=src,
+        dst_ip="224.0.0.18",
+        ttl=255,
+        version=3,
+        vrid=51,
+        priority=priority,
+        interval_cs=10,
+        addresses=("192.0.2.100",),
+    )
+
+
+def test_alone_becomes_master_after_master_down_then_advertises_each_interval() -> None:
+    node, io, sched = make_node(garp=GarpSpec(master_repeat=2, master_delay_us=5_000_000))
+    node.start()
+    assert io.log == [("notify", "BACKUP")] and sched.pending() == 1  # one timer: Master_Down
+    io.log.clear()
+    # v3 0.1 s, priority 100: 3 * 100 ms + 156 * 100 ms / 256 = 360,937 µs.
+    sched.run_until(1_000_000 + 360_936)
+    assert node.router("VI_1").state is State.BACKUP
+    sched.run_until(1_000_000 + 360_937)
+    assert node.router("VI_1").state is State.MASTER
+    assert io.log == [
+        ("advert", 100),
+        ("add", (VIP,)),
+        ("garp", (VIP,)),
+        ("garp", (VIP,)),
+        ("notify", "MASTER"),
+    ]
+    io.log.clear()
+    sched.run_until(1_000_000 + 360_937 + 300_000)
+    assert io.log == [("advert", 100)] * 3
+    assert sched.pending() == 1  # still exactly one timer armed
+
+
+def test_release_sends_priority_zero_and_drops_vips_then_holds() -> None:
+    node, io, sched = make_node()
+    node.start()
+    sched.run_until(2_000_000)
+    io.log.clear()
+    node.command("VI_1", inp.Release())
+    assert io.log[:2] == [("advert", 0), ("remove", (VIP,))]
+    io.log.clear()
+    sched.run_until(10_000_000)  # held: never takes over again
+    assert node.router("VI_1").state is State.BACKUP and io.log == []
+    node.command("VI_1", inp.Resume())
+    sched.run_until(11_000_000)
+    assert node.router("VI_1").state is State.MASTER
+
+
+def test_higher_priority_advert_demotes_master_and_own_adverts_are_ignored() -> None:
+    node, io, sched = make_node()
+    node.start()
+    sched.run_until(2_000_000)
+    now = WallUs(2_000_000)
+    node.on_captured(Captured(time=now, interface="eth0", frame=advert("192.0.2.11", 200)), False)
+    assert node.router("VI_1").state is State.MASTER  # our own address: dropped
+    node.on_captured(Captured(time=now, interface="eth0", frame=advert("192.0.2.12", 200)), True)
+    assert node.router("VI_1").state is State.MASTER  # outgoing: dropped
+    node.on_captured(Captured(time=now, interface="eth1", frame=advert("192.0.2.12", 200)), False)
+    assert node.router("VI_1").state is State.MASTER  # another interface's VRID 51
+    node.on_captured(Captured(time=now, interface="eth0", frame=advert("192.0.2.12", 200)), False)
+    assert node.router("VI_1").state is State.BACKUP
+    assert ("remove", (VIP,)) in io.log
+
+
+def test_unknown_instance_is_a_key_error() -> None:
+    node, _io, _sched = make_node()
+    with pytest.raises(KeyError):
+        node.command("nope", inp.Release())
+
+
+def test_shutdown_of_master_sends_priority_zero_and_stops_timers() -> None:
+    node, io, sched = make_node()
+    node.start()
+    sched.run_until(2_000_000)
+    io.log.clear()
+    node.shutdown()
+    assert io.log == [("advert", 0), ("remove", (VIP,)), ("notify", "STOP")]
+    assert sched.pending() == 0
