@@ -1,0 +1,377 @@
+"""One time script per rule of the router state machine (RFC 3768, RFC 5798/9568, keepalived)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hatui.codec.frames import Auth
+from hatui.types import MonoUs
+from hatui.vrrp.actions import (
+    AddVips,
+    Discard,
+    DiscardReason,
+    Log,
+    LogLevel,
+    Notify,
+    RemoveVips,
+    SendAdvert,
+    SendGarp,
+    Transition,
+)
+from hatui.vrrp.inputs import AdvertReceived, Shutdown, Startup, TimerFired
+from hatui.vrrp.machine import TRANSITIONS, Router
+from hatui.vrrp.spec import GarpSpec, InitialState
+from hatui.vrrp.state import State
+from hatui.vrrp.status import TimerKind
+
+from .factory import ADDRS, ME, PEER, VIPS, advert, backup, master, spec
+
+S = State
+MDI_100 = 3_609_375  # v2, 1 s, priority 100
+SKEW_100 = 609_375
+
+
+def us(n: int) -> MonoUs:
+    return MonoUs(n)
+
+
+def entering_master(cause: str, priority: int = 100, *, old: State = S.BACKUP) -> list[object]:
+    return [
+        Transition(old=old, new=S.MASTER, cause=cause),
+        SendAdvert(priority=priority, interval_cs=100, addresses=ADDRS),
+        AddVips(vips=VIPS),
+        SendGarp(vips=VIPS, count=5, interval_us=0),
+        Notify(state="MASTER", priority=priority),
+    ]
+
+
+# -- Startup (RFC 5798 6.4.1) -------------------------------------------------------
+
+
+def test_startup_goes_backup_and_arms_master_down() -> None:
+    r = Router(spec(), primary_ip=ME)
+    assert r.deadline() is None
+    assert r.handle(Startup(), us(0)) == [
+        Transition(old=S.INIT, new=S.BACKUP, cause="startup"),
+        Notify(state="BACKUP", priority=100),
+    ]
+    assert r.deadline() == MDI_100
+
+
+def test_startup_as_address_owner_is_master_at_once() -> None:
+    r = Router(spec(priority=255), primary_ip=ME)
+    assert r.handle(Startup(), us(5)) == entering_master("startup", 255, old=S.INIT)
+    assert r.deadline() == 5 + 1_000_000
+
+
+def test_initial_state_master_still_waits_as_backup() -> None:
+    r = Router(spec(priority=254, initial_state=InitialState.MASTER), primary_ip=ME)
+    actions = r.handle(Startup(), us(0))
+    assert actions[0] == Transition(old=S.INIT, new=S.BACKUP, cause="startup")
+    assert r.deadline() == 3_000_000 + 2 * 1_000_000 // 256
+
+
+def test_adverts_before_startup_are_discarded() -> None:
+    r = Router(spec(), primary_ip=ME)
+    out = r.handle(AdvertReceived(advert=advert()), us(0))
+    assert [type(a) for a in out] == [Discard]
+    assert out[0].reason is DiscardReason.NOT_RUNNING  # type: ignore[union-attr]
+
+
+def test_startup_twice_is_only_logged() -> None:
+    r = backup()
+    assert r.handle(Startup(), us(1)) == [
+        Log(level=LogLevel.WARNING, message="startup ignored: already BACKUP")
+    ]
+    assert r.deadline() == MDI_100
+
+
+# -- BACKUP (RFC 5798 6.4.2) ----------------------------------------------------------
+
+
+def test_backup_master_down_timer_fires_to_master() -> None:
+    r = backup()
+    now = r.deadline()
+    assert now == MDI_100
+    assert r.handle(TimerFired(), now) == entering_master("master_down timer")
+    assert r.deadline() == MDI_100 + 1_000_000
+
+
+def test_timer_fired_early_does_nothing() -> None:
+    r = backup()
+    assert r.handle(TimerFired(), us(MDI_100 - 1)) == []
+    assert r.state is S.BACKUP
+
+
+def test_backup_priority_zero_takes_over_after_skew() -> None:
+    r = backup()
+    assert r.handle(AdvertReceived(advert=advert(priority=0)), us(1_000_000)) == []
+    assert r.deadline() == 1_000_000 + SKEW_100
+    now = r.deadline()
+    assert now is not None
+    assert r.handle(TimerFired(), now) == entering_master(f"priority 0 from {PEER}")
+
+
+def test_backup_higher_priority_resets_master_down() -> None:
+    r = backup()
+    assert r.handle(AdvertReceived(advert=advert(priority=150)), us(2_000_000)) == []
+    assert r.deadline() == 2_000_000 + MDI_100
+    assert r.status(us(2_000_000)).master_ip == PEER
+
+
+def test_backup_equal_priority_resets_master_down() -> None:
+    r = backup()
+    r.handle(AdvertReceived(advert=advert(priority=100)), us(2_000_000))
+    assert r.deadline() == 2_000_000 + MDI_100
+
+
+def test_backup_v3_learns_master_interval_and_logs_mismatch() -> None:
+    r = backup(spec(version=3, advert_int_us=1_000_000))
+    out = r.handle(AdvertReceived(advert=advert(version=3, interval_cs=10)), us(1_000_000))
+    assert out == [
+        Log(level=LogLevel.WARNING, message=f"advert interval 0.1 s from {PEER}, ours 1 s")
+    ]
+    assert r.deadline() == 1_000_000 + 360_937
+    assert r.status(us(1_000_000)).master_adver_interval_us == 100_000
+    # Logged once per sender and change, not on every advert.
+    assert r.handle(AdvertReceived(advert=advert(version=3, interval_cs=10)), us(1_100_000)) == []
+
+
+def test_backup_lower_priority_is_discarded_and_preempts() -> None:
+    r = backup()
+    out = r.handle(AdvertReceived(advert=advert(priority=50)), us(1_000_000))
+    assert out == [
+        Discard(reason=DiscardReason.LOWER_PRIORITY, detail=f"priority 50 from {PEER}, ours 100")
+    ]
+    assert r.deadline() == MDI_100  # not reset
+    assert r.handle(TimerFired(), us(MDI_100)) == entering_master(
+        f"master_down timer: preempting {PEER} (priority 50)"
+    )
+
+
+def test_backup_nopreempt_lets_lower_priority_master_stay() -> None:
+    r = backup(spec(preempt=False))
+    assert r.handle(AdvertReceived(advert=advert(priority=50)), us(1_000_000)) == []
+    assert r.deadline() == 1_000_000 + MDI_100
+
+
+def test_preempt_delay_holds_off_preemption_until_startup_plus_delay() -> None:
+    r = backup(spec(preempt_delay_us=10_000_000))
+    for t in range(1, 10):
+        assert r.handle(AdvertReceived(advert=advert(priority=50)), us(t * 1_000_000)) == []
+    assert r.deadline() == 10_000_000
+    assert r.status(us(9_000_000)).next_timer is TimerKind.PREEMPT_DELAY
+    assert r.handle(TimerFired(), us(10_000_000)) == [
+        Log(level=LogLevel.INFO, message="preempt delay over")
+    ]
+    out = r.handle(AdvertReceived(advert=advert(priority=50)), us(10_000_000))
+    assert [a.reason for a in out if isinstance(a, Discard)] == [DiscardReason.LOWER_PRIORITY]
+    assert r.deadline() == 9_000_000 + MDI_100
+    assert r.handle(TimerFired(), us(9_000_000 + MDI_100))[0].new is S.MASTER  # type: ignore[union-attr]
+
+
+# -- MASTER (RFC 5798 6.4.3, RFC 9568) -------------------------------------------------
+
+
+def test_master_advert_timer_sends_and_rearms() -> None:
+    r, t0 = master()
+    now = r.deadline()
+    assert now == t0 + 1_000_000
+    assert r.handle(TimerFired(), now) == [
+        SendAdvert(priority=100, interval_cs=100, addresses=ADDRS)
+    ]
+    assert r.deadline() == now + 1_000_000
+
+
+def test_master_hearing_priority_zero_advertises_at_once() -> None:
+    r, t0 = master()
+    now = us(t0 + 300_000)
+    assert r.handle(AdvertReceived(advert=advert(priority=0)), now) == [
+        SendAdvert(priority=100, interval_cs=100, addresses=ADDRS)
+    ]
+    assert r.deadline() == now + 1_000_000
+
+
+def test_master_hearing_higher_priority_steps_down() -> None:
+    r, t0 = master()
+    now = us(t0 + 300_000)
+    assert r.handle(AdvertReceived(advert=advert(priority=150)), now) == [
+        Transition(old=S.MASTER, new=S.BACKUP, cause=f"higher priority advert from {PEER}"),
+        RemoveVips(vips=VIPS),
+        Notify(state="BACKUP", priority=100),
+    ]
+    assert r.deadline() == now + MDI_100
+
+
+def test_equal_priority_tie_break_compares_addresses_numerically() -> None:
+    # "192.0.2.9" > "192.0.2.10" as text, but 10 is the higher address.
+    r, t0 = master(ip="192.0.2.9")
+    out = r.handle(AdvertReceived(advert=advert(src="192.0.2.10")), us(t0 + 1))
+    assert out[0] == Transition(
+        old=S.MASTER, new=S.BACKUP, cause="equal priority advert from higher address 192.0.2.10"
+    )
+
+
+def test_equal_priority_from_lower_address_is_answered() -> None:
+    r, t0 = master(ip="192.0.2.10")
+    out = r.handle(AdvertReceived(advert=advert(src="192.0.2.9")), us(t0 + 1))
+    assert r.state is S.MASTER
+    assert out[1:] == [
+        SendAdvert(priority=100, interval_cs=100, addresses=ADDRS),
+        SendGarp(vips=VIPS, count=5, interval_us=0),
+    ]
+
+
+def test_master_hearing_lower_priority_reasserts_with_advert_and_garp() -> None:
+    r, t0 = master()
+    deadline = r.deadline()
+    out = r.handle(AdvertReceived(advert=advert(priority=50)), us(t0 + 300_000))
+    assert out == [
+        Log(
+            level=LogLevel.INFO,
+            message=f"lower priority 50 advert from {PEER}, ours 100: reasserting mastership",
+        ),
+        SendAdvert(priority=100, interval_cs=100, addresses=ADDRS),
+        SendGarp(vips=VIPS, count=5, interval_us=0),
+    ]
+    assert r.state is S.MASTER
+    assert r.deadline() == deadline
+
+
+def test_v3_master_learns_interval_when_preempted() -> None:
+    r, t0 = master(spec(version=3))
+    r.handle(AdvertReceived(advert=advert(version=3, priority=200, interval_cs=50)), us(t0))
+    assert r.status(us(t0)).master_adver_interval_us == 500_000
+    assert r.deadline() == t0 + 3 * 500_000 + 156 * 500_000 // 256
+
+
+# -- receive checks (RFC 3768 7.1, RFC 5798 7.1) --------------------------------------
+
+
+def test_v2_interval_mismatch_is_discarded() -> None:
+    r = backup()
+    out = r.handle(AdvertReceived(advert=advert(priority=200, interval_cs=200)), us(1_000_000))
+    assert out == [
+        Discard(reason=DiscardReason.INTERVAL, detail=f"advert interval 2 s from {PEER}, ours 1 s")
+    ]
+    assert r.deadline() == MDI_100  # not reset
+
+
+def test_v2_simple_auth_password_must_match() -> None:
+    s = spec(auth_pass="secret")
+    r = backup(s)
+    good = advert(priority=200, auth=Auth.SIMPLE, auth_data=b"secret\0\0")
+    bad = advert(priority=200, auth=Auth.SIMPLE, auth_data=b"Secret\0\0")
+    none = advert(priority=200)
+    assert r.handle(AdvertReceived(advert=bad), us(1)) == [
+        Discard(reason=DiscardReason.AUTH, detail=f"wrong password from {PEER}")
+    ]
+    assert r.handle(AdvertReceived(advert=none), us(2)) == [
+        Discard(reason=DiscardReason.AUTH, detail=f"none authentication, ours simple from {PEER}")
+    ]
+    assert r.deadline() == MDI_100
+    assert r.handle(AdvertReceived(advert=good), us(3)) == []
+    assert r.deadline() == 3 + MDI_100
+
+
+def test_v2_auth_password_compared_truncated_to_eight_bytes() -> None:
+    r = backup(spec(auth_pass="longpassword"))
+    ok = advert(priority=200, auth=Auth.SIMPLE, auth_data=b"longpass")
+    assert r.handle(AdvertReceived(advert=ok), us(1)) == []
+
+
+def test_advert_with_auth_when_we_have_none_is_discarded() -> None:
+    r = backup()
+    out = r.handle(
+        AdvertReceived(advert=advert(auth=Auth.SIMPLE, auth_data=b"x\0\0\0\0\0\0\0")), us(1)
+    )
+    assert [a.reason for a in out if isinstance(a, Discard)] == [DiscardReason.AUTH]
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"vrid": 52}, DiscardReason.VRID),
+        ({"version": 3}, DiscardReason.VERSION),
+        ({"src": ME}, DiscardReason.OWN),
+        ({"interval_cs": 0}, DiscardReason.INTERVAL),
+    ],
+)
+def test_foreign_adverts_are_discarded(changes: dict[str, object], reason: DiscardReason) -> None:
+    r = backup()
+    out = r.handle(AdvertReceived(advert=advert(**changes)), us(1))  # type: ignore[arg-type]
+    assert [a.reason for a in out if isinstance(a, Discard)] == [reason]
+
+
+def test_address_list_mismatch_is_logged_once_and_processed() -> None:
+    r = backup()
+    odd = advert(priority=200, addresses=("192.0.2.100", "192.0.2.101"))
+    message = f"address list mismatch from {PEER}: 192.0.2.100, 192.0.2.101 vs ours 192.0.2.100"
+    assert r.handle(AdvertReceived(advert=odd), us(1)) == [
+        Log(level=LogLevel.WARNING, message=message)
+    ]
+    assert r.deadline() == 1 + MDI_100
+    assert r.handle(AdvertReceived(advert=odd), us(2)) == []
+
+
+# -- GARP (keepalived garp_master_*) ---------------------------------------------------
+
+
+def test_garp_second_burst_and_refresh() -> None:
+    garp = GarpSpec(master_delay_us=1_500_000, refresh_us=4_000_000, refresh_repeat=2)
+    r, t0 = master(spec(garp=garp))
+    advert_ = SendAdvert(priority=100, interval_cs=100, addresses=ADDRS)
+    script = [
+        (1_000_000, [advert_]),
+        (1_500_000, [SendGarp(vips=VIPS, count=5, interval_us=0)]),
+        (2_000_000, [advert_]),
+        (3_000_000, [advert_]),
+        (4_000_000, [advert_, SendGarp(vips=VIPS, count=2, interval_us=0)]),
+        (5_000_000, [advert_]),
+    ]
+    for offset, expected in script:
+        now = r.deadline()
+        assert now == t0 + offset
+        assert r.handle(TimerFired(), now) == expected
+    assert r.status(us(t0)).next_timer is TimerKind.ADVERT
+
+
+def test_no_second_burst_when_delay_is_zero() -> None:
+    r, _ = master(spec(garp=GarpSpec(master_delay_us=0)))
+    for _ in range(10):
+        now = r.deadline()
+        assert now is not None
+        assert r.handle(TimerFired(), now) == [
+            SendAdvert(priority=100, interval_cs=100, addresses=ADDRS)
+        ]
+
+
+# -- Shutdown (RFC 5798 6.4.3) ---------------------------------------------------------
+
+
+def test_shutdown_master_sends_priority_zero() -> None:
+    r, t0 = master()
+    assert r.handle(Shutdown(), us(t0 + 1)) == [
+        Transition(old=S.MASTER, new=S.INIT, cause="shutdown"),
+        SendAdvert(priority=0, interval_cs=100, addresses=ADDRS),
+        RemoveVips(vips=VIPS),
+        Notify(state="STOP", priority=100),
+    ]
+    assert r.deadline() is None
+
+
+def test_shutdown_backup_only_notifies_stop_and_can_restart() -> None:
+    r = backup()
+    assert r.handle(Shutdown(), us(1)) == [
+        Transition(old=S.BACKUP, new=S.INIT, cause="shutdown"),
+        Notify(state="STOP", priority=100),
+    ]
+    assert r.deadline() is None
+    assert r.handle(Shutdown(), us(2)) == []
+    r.handle(Startup(), us(10))
+    assert r.deadline() == 10 + MDI_100
+
+
+def test_allow_list_has_no_self_loops() -> None:
+    assert all(old is not new for old, new in TRANSITIONS)
+    assert (S.INIT, S.INIT) not in TRANSITIONS
