@@ -133,6 +133,9 @@ class InstanceSpec:
     checksum_form: ChecksumForm = ChecksumForm.PSEUDO  # v3 IPv4 only
     sync_group: str | None = None
     source: str | None = None  # "FILE:LINE" of the definition, for messages
+    # Unicast: drop adverts whose source is not a configured peer (keepalived's
+    # check_unicast_src / vrrp_check_unicast_src).
+    check_unicast_src: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.vrid <= 255:
