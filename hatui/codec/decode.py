@@ -13,7 +13,7 @@ import struct
 
 from hatui.codec.arp import ARP_LEN, parse_arp
 from hatui.codec.carp import is_carp, parse_carp
-from hatui.codec.checksum import PROTO_ICMPV6, PROTO_VRRP, is_valid
+from hatui.codec.checksum import PROTO_ICMPV6, PROTO_VRRP
 from hatui.codec.ethernet import ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, TPIDS, link_for, parse_l2
 from hatui.codec.frames import Decoded, Link, Rejected, RejectReason
 from hatui.codec.ip import PROTO_AH, ipv4_text, ipv6_text
@@ -40,6 +40,8 @@ def decode(data: bytes) -> Decoded:
         if len(data) < 14:
             return None
         ethertype = data[12] << 8 | data[13]
+        if ethertype == ETH_P_IP:  # the common case first: an untagged IPv4 advert
+            return _ipv4(data, 14, None, None)
         off = 14
         vlan = None
         if ethertype in TPIDS:
@@ -95,28 +97,26 @@ def _ipv4(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded
     avail = len(data) - off
     if avail >= 10 and data[off + 9] != PROTO_VRRP and data[off + 9] != PROTO_AH:
         return None
-    lk = link if link is not None else link_for(data, off, vlan)
     if avail < 20:
-        return Rejected(reason=RejectReason.LENGTH, detail="truncated IPv4 header", link=lk)
+        return _bad(RejectReason.LENGTH, "truncated IPv4 header", data, off, vlan, link)
     vihl = data[off]
     hlen = (vihl & 0x0F) * 4
     if vihl >> 4 != 4 or hlen < 20:
         detail = f"IPv4 version/IHL byte {vihl:#04x}"
-        return Rejected(reason=RejectReason.MALFORMED, detail=detail, link=lk)
+        return _bad(RejectReason.MALFORMED, detail, data, off, vlan, link)
     total, frag = _LEN_FRAG.unpack_from(data, off + 2)
     if hlen > avail or total > avail:
         detail = f"IPv4 length {max(hlen, total)}, {avail} bytes captured"
-        return Rejected(reason=RejectReason.LENGTH, detail=detail, link=lk)
-    src = ipv4_text(data[off + 12 : off + 16])
+        return _bad(RejectReason.LENGTH, detail, data, off, vlan, link)
     if total < hlen:
         detail = f"IPv4 total length {total} < header {hlen}"
-        return Rejected(reason=RejectReason.MALFORMED, detail=detail, link=lk, src_ip=src)
-    if not is_valid(int.from_bytes(data[off : off + hlen], "big")):
+        return _bad(RejectReason.MALFORMED, detail, data, off, vlan, link, src=True)
+    if int.from_bytes(data[off : off + hlen], "big") % 0xFFFF:  # RFC 1071, see checksum.py
         detail = "IPv4 header checksum"
-        return Rejected(reason=RejectReason.CHECKSUM, detail=detail, link=lk, src_ip=src)
+        return _bad(RejectReason.CHECKSUM, detail, data, off, vlan, link, src=True)
     if frag & _FRAGMENTED:  # VRRP adverts are never fragmented; reassembly is not ours
         detail = "fragmented IPv4 packet"
-        return Rejected(reason=RejectReason.MALFORMED, detail=detail, link=lk, src_ip=src)
+        return _bad(RejectReason.MALFORMED, detail, data, off, vlan, link, src=True)
     end = off + total
     proto = data[off + 9]
     key = None
@@ -125,6 +125,7 @@ def _ipv4(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded
         found = _CACHE.get(key)
         if found is not None:
             return found
+    lk = link if link is not None else link_for(data, off, vlan)
     start = off + hlen
     if proto == PROTO_AH:
         # RFC 2402 over VRRPv2 (RFC 3768 5.3.6.3): skip the AH header; its ICV needs the
@@ -134,11 +135,27 @@ def _ipv4(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded
         start += (data[start + 1] + 2) * 4
         if start > end:
             detail = "AH header longer than the packet"
-            return Rejected(reason=RejectReason.LENGTH, detail=detail, link=lk, src_ip=src)
+            return _bad(RejectReason.LENGTH, detail, data, off, vlan, link, src=True)
     result = _vrrp_or_carp(data[start:end], False, data[off + 12 : off + 20], data[off + 8], lk)
     if key is not None:
         _remember(key, result)
     return result
+
+
+def _bad(
+    reason: RejectReason,
+    detail: str,
+    data: bytes,
+    off: int,
+    vlan: int | None,
+    link: Link | None,
+    *,
+    src: bool = False,
+) -> Rejected:
+    """A rejection of the IPv4 header at data[off:], built only off the hot path."""
+    lk = link if link is not None else link_for(data, off, vlan)
+    src_ip = ipv4_text(data[off + 12 : off + 16]) if src else None
+    return Rejected(reason=reason, detail=detail, link=lk, src_ip=src_ip)
 
 
 def _ipv6(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded:
