@@ -1,0 +1,119 @@
+"""Events the observer emits: frozen records of what changed on the wire, and when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from hatui.codec.frames import Family, RejectReason
+from hatui.types import WallUs
+
+
+class EventKind(StrEnum):
+    NEW_ROUTER = "new_router"
+    MASTER_CHANGE = "master_change"
+    PRIORITY_CHANGE = "priority_change"
+    INTERVAL_CHANGE = "interval_change"
+    VIPS_CHANGE = "vips_change"
+    RELEASE = "release"
+    STALE = "stale"
+    STALE_RECOVERED = "stale_recovered"
+    SPLIT_BRAIN = "split_brain"
+    SPLIT_BRAIN_HEALED = "split_brain_healed"
+    MISMATCH = "mismatch"
+    VIP_FOREIGN_MAC = "vip_foreign_mac"
+    ARP_OWNER_CHANGE = "arp_owner_change"
+    CARP_SEEN = "carp_seen"
+    REJECTED = "rejected"
+
+
+class Cause(StrEnum):
+    """Why mastership moved (also labels the first term of a router's master history)."""
+
+    FIRST = "first"  # the first master the observer saw: no failover
+    TIMEOUT = "timeout"  # the old master went silent for its Master_Down_Interval
+    RELEASE = "release"  # the old master sent priority 0 (RFC 5798 6.4.3)
+    PREEMPT = "preempt"  # a higher priority took over while the old master still advertised
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """One observation. `vrid` (and interface, family) are None for global events."""
+
+    time: WallUs
+    kind: EventKind
+    interface: str | None = None
+    family: Family | None = None
+    vrid: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RouterEvent(Event):
+    """new_router, release, stale, stale_recovered: about one sender of one router."""
+
+    ip: str
+    mac: str
+    priority: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MasterChange(Event):
+    """A failover. `gap_us` is new_first_advert - old_last_advert (negative in a preempt race)."""
+
+    from_ip: str
+    from_mac: str
+    to_ip: str
+    to_mac: str
+    old_last_advert: WallUs
+    new_first_advert: WallUs
+    gap_us: int
+    cause: Cause
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldChange(Event):
+    """priority/interval/vips change of the master, or a mismatch between or within senders."""
+
+    field: str
+    old: str
+    new: str
+    ip: str
+    other_ip: str | None = None  # the second sender of a mismatch between senders
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SplitBrain(Event):
+    """split_brain / split_brain_healed: two senders both claiming mastership of one VRID."""
+
+    ips: tuple[str, str]
+    since: WallUs
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VipEvent(Event):
+    """vip_foreign_mac / arp_owner_change: who answers ARP or ND for a virtual IP."""
+
+    ip: str
+    mac: str
+    old_mac: str | None = None
+    expected_mac: str | None = None  # the master's MAC when the answer is foreign
+    gratuitous: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CarpSeen(Event):
+    """The first CARP advert of a vhid: the same protocol number, never read as VRRP."""
+
+    vhid: int
+    ip: str
+    mac: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RejectedSeen(Event):
+    """A rejected frame (rate limited per reason); `count` is the running total for it."""
+
+    reason: RejectReason
+    count: int
+    ip: str | None = None

@@ -1,0 +1,158 @@
+"""Immutable views of the observer's model: what the UI, headless output and JSON read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from hatui.codec.frames import Auth, ChecksumForm, Family
+from hatui.observe.events import Cause, Event
+from hatui.types import WallUs
+
+
+class Status(StrEnum):
+    """A router's health; when several apply the first listed wins."""
+
+    SPLIT_BRAIN = "split_brain"
+    STALE = "stale"
+    MISMATCH = "mismatch"
+    OK = "ok"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SenderView:
+    """One address heard advertising for a router, with its last advert's fields."""
+
+    ip: str
+    mac: str
+    virtual_mac: bool
+    priority: int
+    adverts: int
+    first_seen: WallUs
+    last_seen: WallUs
+    interval_cs: int
+    vips: tuple[str, ...]
+    auth: Auth
+    version: int
+    advertising: bool  # an advert within the last 1.5 intervals, priority not 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MasterTerm:
+    """A stretch of time one sender was master; `until` is None for the current one."""
+
+    ip: str
+    mac: str
+    since: WallUs
+    until: WallUs | None
+    cause: Cause
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Failover:
+    """A master change with the silence (or overlap, if negative) between the two masters."""
+
+    interface: str
+    family: Family
+    vrid: int
+    from_ip: str
+    from_mac: str
+    to_ip: str
+    to_mac: str
+    old_last_advert: WallUs
+    new_first_advert: WallUs
+    gap_us: int
+    cause: Cause
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RouterView:
+    """One virtual router: (interface, family, VRID) and what its master advertises."""
+
+    interface: str
+    family: Family
+    vrid: int
+    version: int
+    master_ip: str
+    master_mac: str
+    virtual_mac: bool  # the master sends from 00:00:5e:00:01:VRID (keepalived use_vmac)
+    priority: int
+    interval_cs: int
+    vips: tuple[str, ...]
+    auth: Auth
+    unicast: bool
+    dst_ip: str
+    checksum_form: ChecksumForm
+    adverts: int
+    first_seen: WallUs
+    last_seen: WallUs
+    master_since: WallUs
+    master_last_advert: WallUs
+    skew_us: int
+    master_down_us: int
+    stale_after_us: int
+    adverts_per_s: float
+    intervals_us: tuple[int, ...]
+    senders: tuple[SenderView, ...]
+    history: tuple[MasterTerm, ...]
+    status: Status
+    mismatches: tuple[str, ...]
+    split_brain: tuple[str, str] | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArpView:
+    """Who answers ARP / ND for an address, and how it announced itself."""
+
+    interface: str
+    ip: str
+    mac: str
+    first_seen: WallUs
+    last_seen: WallUs
+    gratuitous: bool  # the last answer was gratuitous (GARP / unsolicited NA)
+    garps: int
+    garp_bursts: int
+    owner_changes: int
+    vip: bool  # some router advertises this address
+    virtual_mac: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CarpView:
+    """A CARP group heard on the wire (labelled, never treated as VRRP)."""
+
+    interface: str
+    family: Family
+    vhid: int
+    ip: str
+    mac: str
+    advbase: int
+    advskew: int
+    adverts: int
+    first_seen: WallUs
+    last_seen: WallUs
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Counters:
+    """Frames fed, by what they were. frames == vrrp + arp + nd + carp + sum(rejected)."""
+
+    frames: int
+    vrrp: int
+    arp: int
+    nd: int
+    carp: int
+    rejected: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObserverSnapshot:
+    """Everything the observer knows at `time`, sorted for stable display."""
+
+    time: WallUs
+    routers: tuple[RouterView, ...]
+    failovers: tuple[Failover, ...]
+    events: tuple[Event, ...]
+    arp: tuple[ArpView, ...]
+    carp: tuple[CarpView, ...]
+    counters: Counters

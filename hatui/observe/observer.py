@@ -1,0 +1,406 @@
+"""The observer: fed captured frames with their timestamps, it models the LAN's virtual
+routers and reports what changes. Pure: time is always an input, so a pcap replays to
+the same events, at the same times, that live capture gave."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import assert_never
+
+from hatui.codec.frames import (
+    ArpFrame,
+    Captured,
+    CarpAdvert,
+    Family,
+    NeighborAdvert,
+    Rejected,
+    RejectReason,
+    VrrpAdvert,
+    virtual_mac,
+)
+from hatui.observe.events import (
+    CarpSeen,
+    Event,
+    EventKind,
+    RejectedSeen,
+    VipEvent,
+)
+from hatui.observe.model import (
+    CarpView,
+    Counters,
+    Failover,
+    ObserverSnapshot,
+)
+from hatui.observe.ownership import ArpKey, ArpTable
+from hatui.observe.routers import RouterRules
+from hatui.observe.rules import RATE_WINDOW_US, REJECT_EVENT_EVERY_US
+from hatui.observe.state import RouterKey, RouterState
+from hatui.types import WallUs
+
+_NEVER = 1 << 62  # a deadline that never comes
+_UNSPECIFIED_V4 = "0.0.0.0"  # ARP probes (RFC 5227) claim nothing
+
+
+@dataclass(slots=True, kw_only=True)
+class _Carp:
+    ip: str
+    mac: str
+    advbase: int
+    advskew: int
+    adverts: int
+    first_seen: int
+    last_seen: int
+
+
+class Observer:
+    """A model of the LAN's virtual routers built from captured frames.
+
+    `feed` takes one captured frame, `tick` tells it time passed without frames (stale
+    masters, split brains healing), `snapshot` gives an immutable view. Memory stays flat:
+    every history is a bounded deque, senders per router and ARP entries are capped.
+    """
+
+    def __init__(
+        self,
+        *,
+        event_limit: int = 2000,
+        history_limit: int = 64,
+        sender_limit: int = 16,
+        arp_limit: int = 256,
+        carp_limit: int = 256,
+    ) -> None:
+        self._events: deque[Event] = deque(maxlen=event_limit)
+        self._routers: dict[RouterKey, RouterState] = {}
+        self._rules = RouterRules(
+            history_limit=history_limit,
+            sender_limit=sender_limit,
+            failover_limit=event_limit,
+            on_vip_added=self._vip_added,
+            on_vip_removed=self._vip_removed,
+        )
+        self._vip_refs: dict[ArpKey, dict[RouterKey, int]] = {}
+        self._arp = ArpTable(other_limit=arp_limit)
+        self._carp: dict[tuple[str, Family, int], _Carp] = {}
+        self._carp_limit = carp_limit
+        self._clock = -_NEVER  # latest time seen: frames never move the model backwards
+        self._deadline = _NEVER  # a lower bound on every router's next deadline
+        self._frames = 0
+        self._vrrp = 0
+        self._n_arp = 0
+        self._nd = 0
+        self._n_carp = 0
+        self._rejected: dict[str, int] = {r.value: 0 for r in RejectReason}
+        self._reject_event_at: dict[RejectReason, int] = {}
+
+    # -- inputs -------------------------------------------------------------------------
+
+    def feed(self, item: Captured) -> list[Event]:
+        """Account for one captured frame (or rejection); returns the events it caused."""
+        t: int = item.time
+        if t < self._clock:
+            t = self._clock  # out-of-order stamps (several interfaces) count as "now"
+        else:
+            self._clock = t
+        self._frames += 1
+        early = self._advance(t) if t > self._deadline else None
+        frame = item.frame
+        if type(frame) is VrrpAdvert:
+            r = self._routers.get((item.interface, frame.family, frame.vrid))
+            if r is not None and frame.src_ip == r.fast_ip:
+                m = r.master
+                # Steady state: the master again, every field as before (RFC 5798 6.4.3:
+                # only the master advertises). Compare cheapest-to-differ first.
+                if (
+                    frame.priority == m.priority
+                    and frame.interval_cs == m.interval_cs
+                    and frame.addresses == m.addresses
+                    and frame.link.src_mac == m.mac
+                    and frame.version == m.version
+                    and frame.auth is m.auth
+                    and frame.auth_data == m.auth_data
+                    and frame.dst_ip == m.dst_ip
+                    and frame.checksum_form is m.checksum_form
+                ):
+                    self._vrrp += 1
+                    r.intervals.append(t - m.last_seen)
+                    m.last_seen = t
+                    m.adverts += 1
+                    r.last_seen = t
+                    r.adverts += 1
+                    rate = r.rate
+                    rate.append(t)
+                    horizon = t - RATE_WINDOW_US
+                    while rate[0] <= horizon:
+                        rate.popleft()
+                    return early if early is not None else []
+        out = self._dispatch(item.interface, frame, t)
+        self._events.extend(out)
+        if early is not None:
+            early.extend(out)
+            return early
+        return out
+
+    def tick(self, now: WallUs) -> list[Event]:
+        """Time passed without frames: report stale masters and healed split brains.
+
+        Events carry the instant their condition arose (a deadline), not `now`, so the
+        tick rate never changes what is reported.
+        """
+        if now > self._deadline:
+            return self._advance(now)
+        return []
+
+    # -- dispatch -----------------------------------------------------------------------
+
+    def _dispatch(
+        self,
+        interface: str,
+        frame: VrrpAdvert | CarpAdvert | ArpFrame | NeighborAdvert | Rejected,
+        t: int,
+    ) -> list[Event]:
+        match frame:
+            case VrrpAdvert():
+                self._vrrp += 1
+                key = (interface, frame.family, frame.vrid)
+                r = self._routers.get(key)
+                if r is None:
+                    r = self._rules.new_router(key, virtual_mac(frame.family, frame.vrid), frame, t)
+                    self._routers[key] = r
+                out = self._rules.advert(r, frame, t)
+                self._lower_deadline(r, t)
+                return out
+            case ArpFrame():
+                self._n_arp += 1
+                # Replies and gratuitous ARPs say who holds sender_ip; plain requests do not.
+                if (frame.op == 2 or frame.gratuitous) and frame.sender_ip != _UNSPECIFIED_V4:
+                    return self._answer(
+                        interface, frame.sender_ip, frame.sender_mac, t, frame.gratuitous
+                    )
+                return []
+            case NeighborAdvert():
+                self._nd += 1
+                mac = frame.target_mac if frame.target_mac is not None else frame.link.src_mac
+                return self._answer(interface, frame.target_ip, mac, t, frame.gratuitous)
+            case CarpAdvert():
+                self._n_carp += 1
+                return self._carp_advert(interface, frame, t)
+            case Rejected():
+                return self._reject(interface, frame, t)
+            case _:
+                assert_never(frame)
+
+    def _carp_advert(self, interface: str, frame: CarpAdvert, t: int) -> list[Event]:
+        key = (interface, frame.family, frame.vhid)
+        c = self._carp.get(key)
+        if c is not None:
+            c.ip, c.mac, c.advbase, c.advskew = (
+                frame.src_ip,
+                frame.link.src_mac,
+                frame.advbase,
+                frame.advskew,
+            )
+            c.adverts += 1
+            c.last_seen = t
+            return []
+        if len(self._carp) >= self._carp_limit:
+            return []
+        self._carp[key] = _Carp(
+            ip=frame.src_ip,
+            mac=frame.link.src_mac,
+            advbase=frame.advbase,
+            advskew=frame.advskew,
+            adverts=1,
+            first_seen=t,
+            last_seen=t,
+        )
+        return [
+            CarpSeen(
+                time=WallUs(t),
+                kind=EventKind.CARP_SEEN,
+                interface=interface,
+                family=frame.family,
+                vhid=frame.vhid,
+                ip=frame.src_ip,
+                mac=frame.link.src_mac,
+                detail=f"{interface} {frame.family} CARP vhid {frame.vhid} from {frame.src_ip}"
+                " (CARP, not VRRP: same protocol 112, not modelled as a router)",
+            )
+        ]
+
+    def _reject(self, interface: str, frame: Rejected, t: int) -> list[Event]:
+        reason = frame.reason
+        count = self._rejected[reason.value] + 1
+        self._rejected[reason.value] = count
+        last = self._reject_event_at.get(reason)
+        # The first per reason, then at most one per reason per 10 s: a broken sender
+        # must not flood the log; the counters still count every frame.
+        if last is not None and t - last < REJECT_EVENT_EVERY_US:
+            return []
+        self._reject_event_at[reason] = t
+        source = f" from {frame.src_ip}" if frame.src_ip is not None else ""
+        return [
+            RejectedSeen(
+                time=WallUs(t),
+                kind=EventKind.REJECTED,
+                interface=interface,
+                vrid=frame.vrid,
+                reason=reason,
+                count=count,
+                ip=frame.src_ip,
+                detail=f"{interface}: rejected ({reason}){source}: {frame.detail} [{count} so far]",
+            )
+        ]
+
+    # -- ARP / ND ownership ---------------------------------------------------------------
+
+    def _vip_added(self, key: RouterKey, ip: str) -> None:
+        akey = (key[0], ip)
+        refs = self._vip_refs.get(akey)
+        if refs is None:
+            refs = self._vip_refs[akey] = {}
+            self._arp.promote(akey)
+        refs[key] = refs.get(key, 0) + 1
+
+    def _vip_removed(self, key: RouterKey, ip: str) -> None:
+        akey = (key[0], ip)
+        refs = self._vip_refs.get(akey)
+        if refs is None:
+            return
+        n = refs.get(key, 0) - 1
+        if n > 0:
+            refs[key] = n
+        else:
+            refs.pop(key, None)
+        if not refs:
+            del self._vip_refs[akey]
+            self._arp.demote(akey)
+
+    def _answer(self, interface: str, ip: str, mac: str, t: int, gratuitous: bool) -> list[Event]:
+        akey = (interface, ip)
+        refs = self._vip_refs.get(akey)
+        entry, old = self._arp.answer(akey, mac, t, gratuitous, refs is not None)
+        if refs is None:
+            return []
+        routers = [self._routers[k] for k in sorted(refs)]
+        r0 = routers[0]
+        out: list[Event] = []
+        how = "gratuitous" if gratuitous else "answer"
+        if old is not None:
+            out.append(
+                VipEvent(
+                    time=WallUs(t),
+                    kind=EventKind.ARP_OWNER_CHANGE,
+                    interface=interface,
+                    family=r0.key[1],
+                    vrid=r0.key[2],
+                    ip=ip,
+                    mac=mac,
+                    old_mac=old,
+                    gratuitous=gratuitous,
+                    detail=f"{interface} VIP {ip} now answered by {mac} (was {old}, {how})",
+                )
+            )
+        # The master's MAC (keepalived sends from the real MAC) or the VRID's virtual MAC.
+        if any(mac in (r.master.mac, r.vmac) for r in routers):
+            entry.foreign_reported = None
+            return out
+        if entry.foreign_reported != mac:
+            entry.foreign_reported = mac
+            out.append(
+                VipEvent(
+                    time=WallUs(t),
+                    kind=EventKind.VIP_FOREIGN_MAC,
+                    interface=interface,
+                    family=r0.key[1],
+                    vrid=r0.key[2],
+                    ip=ip,
+                    mac=mac,
+                    old_mac=old,
+                    expected_mac=r0.master.mac,
+                    gratuitous=gratuitous,
+                    detail=f"{interface} VIP {ip} answered by {mac} ({how}), not master"
+                    f" {r0.master.ip} ({r0.master.mac}) nor virtual MAC {r0.vmac}",
+                )
+            )
+        return out
+
+    # -- deadlines ------------------------------------------------------------------------
+
+    def _lower_deadline(self, r: RouterState, now: int) -> None:
+        d = self._rules.deadline(r)
+        if d < self._deadline:
+            self._deadline = d
+
+    def _advance(self, now: int) -> list[Event]:
+        """Fire every deadline before `now`, in time order."""
+        out: list[Event] = []
+        nxt = _NEVER
+        for r in self._routers.values():
+            if now > self._rules.deadline(r):
+                self._rules.expire(r, now, out)
+            nxt = min(nxt, self._rules.deadline(r))
+        self._deadline = nxt
+        if out:
+            out.sort(key=lambda e: e.time)
+            self._events.extend(out)
+            # A frame stamped before an event already reported is taken as arriving after it.
+            self._clock = max(self._clock, out[-1].time)
+        return out
+
+    # -- output ---------------------------------------------------------------------------
+
+    def snapshot(self, now: WallUs) -> ObserverSnapshot:
+        """An immutable view of the model as of `now` (statuses are judged at `now`)."""
+        routers = tuple(
+            self._rules.view(self._routers[k], now)
+            for k in sorted(self._routers, key=lambda k: (k[0], k[1].value, k[2]))
+        )
+        carp = tuple(
+            CarpView(
+                interface=k[0],
+                family=k[1],
+                vhid=k[2],
+                ip=c.ip,
+                mac=c.mac,
+                advbase=c.advbase,
+                advskew=c.advskew,
+                adverts=c.adverts,
+                first_seen=WallUs(c.first_seen),
+                last_seen=WallUs(c.last_seen),
+            )
+            for k, c in sorted(
+                self._carp.items(), key=lambda kv: (kv[0][0], kv[0][1].value, kv[0][2])
+            )
+        )
+        return ObserverSnapshot(
+            time=now,
+            routers=routers,
+            failovers=self._rules.failovers(),
+            events=tuple(self._events),
+            arp=self._arp.views(),
+            carp=carp,
+            counters=self.counters(),
+        )
+
+    def counters(self) -> Counters:
+        return Counters(
+            frames=self._frames,
+            vrrp=self._vrrp,
+            arp=self._n_arp,
+            nd=self._nd,
+            carp=self._n_carp,
+            rejected=dict(self._rejected),
+        )
+
+    def failovers(self) -> tuple[Failover, ...]:
+        return self._rules.failovers()
+
+    @property
+    def arp_entries(self) -> int:
+        """How many ARP/ND entries are held (bounded: VIPs plus an LRU of others)."""
+        return len(self._arp)
+
+    @property
+    def router_count(self) -> int:
+        return len(self._routers)

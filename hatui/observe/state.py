@@ -1,0 +1,125 @@
+"""The observer's mutable per-router and per-sender records (internal; views are in model)."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from hatui.codec.frames import Auth, ChecksumForm, Family, VrrpAdvert, is_virtual_mac
+from hatui.observe.events import Cause
+from hatui.observe.model import MasterTerm, SenderView
+from hatui.observe.rules import active_us, ip_rank
+from hatui.types import WallUs
+
+RouterKey = tuple[str, Family, int]
+
+
+@dataclass(slots=True, kw_only=True)
+class SenderState:
+    """One source address heard for a router: its last advert and counts."""
+
+    ip: str
+    rank: int
+    mac: str
+    priority: int
+    interval_cs: int
+    addresses: tuple[str, ...]
+    vips: tuple[str, ...]  # sorted: VIP lists compare as sets
+    version: int
+    auth: Auth
+    auth_data: bytes
+    dst_ip: str
+    checksum_form: ChecksumForm
+    adverts: int
+    first_seen: int
+    last_seen: int
+    run_start: int  # first advert of the current advertising run
+    release_time: int | None = None
+
+    @classmethod
+    def start(cls, frame: VrrpAdvert, t: int) -> SenderState:
+        return cls(
+            ip=frame.src_ip,
+            rank=ip_rank(frame.src_ip),
+            mac=frame.link.src_mac,
+            priority=frame.priority,
+            interval_cs=frame.interval_cs,
+            addresses=frame.addresses,
+            vips=tuple(sorted(frame.addresses)),
+            version=frame.version,
+            auth=frame.auth,
+            auth_data=frame.auth_data,
+            dst_ip=frame.dst_ip,
+            checksum_form=frame.checksum_form,
+            adverts=0,
+            first_seen=t,
+            last_seen=t,
+            run_start=t,
+        )
+
+    def advertising(self, now: int) -> bool:
+        """Priority not 0 and an advert within the last 1.5 intervals."""
+        return self.priority > 0 and now - self.last_seen <= active_us(self.interval_cs)
+
+    def run_end(self) -> int:
+        """When the current run ends if no further advert arrives."""
+        return self.last_seen + active_us(self.interval_cs)
+
+    def view(self, now: int) -> SenderView:
+        return SenderView(
+            ip=self.ip,
+            mac=self.mac,
+            virtual_mac=is_virtual_mac(self.mac),
+            priority=self.priority,
+            adverts=self.adverts,
+            first_seen=WallUs(self.first_seen),
+            last_seen=WallUs(self.last_seen),
+            interval_cs=self.interval_cs,
+            vips=self.vips,
+            auth=self.auth,
+            version=self.version,
+            advertising=self.advertising(now),
+        )
+
+
+@dataclass(slots=True, kw_only=True)
+class FailoverRecord:
+    """A failover, mutable for a short while: an old master's last advert may land after
+    the new master's first (a preempt race), which moves old_last_advert and the gap."""
+
+    key: RouterKey
+    from_ip: str
+    from_mac: str
+    to_ip: str
+    to_mac: str
+    old_last_advert: int
+    new_first_advert: int
+    cause: Cause
+
+
+@dataclass(slots=True, kw_only=True)
+class RouterState:
+    """One (interface, family, VRID): its senders, the master, and health flags."""
+
+    key: RouterKey
+    vmac: str
+    master: SenderState
+    senders: dict[str, SenderState]
+    first_seen: int
+    last_seen: int
+    rate: deque[int]
+    intervals: deque[int]
+    history: deque[MasterTerm]
+    term_since: int
+    term_cause: Cause = Cause.FIRST
+    adverts: int = 0
+    # The master's address while the steady-state fast path applies, else None.
+    fast_ip: str | None = None
+    stale: bool = False
+    contended: bool = False  # another sender is advertising too
+    split: tuple[str, str] | None = None
+    split_since: int = 0
+    mismatches: tuple[str, ...] = ()
+    reported: dict[tuple[str, ...], None] = field(default_factory=dict)
+    last_failover: FailoverRecord | None = None
+    checked_until: int = 0  # runs that ended before this were already accounted for
