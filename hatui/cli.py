@@ -1,0 +1,255 @@
+"""The command line: parses DESIGN.md's contract and wires a mode together."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from hatui import __version__
+from hatui.errors import EXIT_OK, EXIT_USAGE, HatuiError, UsageError
+
+DEFAULT_CONTROL = "/run/hatui/hatui.sock"
+
+DESCRIPTION = """\
+A terminal console for VRRP high-availability pairs (keepalived, haproxy nodes).
+
+modes:
+  hatui --watch IFACE                 live read-only console (never transmits)
+  hatui --serve [-c keepalived.conf]  console plus embedded VRRP node(s)
+  hatui --serve --interface IF --vrid N --priority P --vip ADDR/LEN [...]
+  hatui --read FILE.pcap              the console over a capture file
+  hatui --demo                        a namespace lab with three nodes, and the console on it (root)
+  hatui -c FILE --config-test         check a keepalived.conf: FILE:LINE: message, exit 2 on error
+  hatui --attach                      the console attached to a running headless node
+  hatui ctl status|priority|release|pause|resume|garp ...   steer a running node
+"""
+
+EPILOG = """\
+examples:
+  hatui --read capture.pcap --json | jq '.failovers'
+  hatui --watch eth0 --headless --json --duration 60
+  hatui --serve -c /etc/keepalived/keepalived.conf --headless
+  hatui ctl release VI_1
+
+exit codes: 0 ok, 1 runtime error, 2 usage or config error
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line, not a usage dump: DESIGN.md's error convention."""
+        self.exit(EXIT_USAGE, f"hatui: {message} (see hatui --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="hatui",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--watch",
+        metavar="IFACE",
+        action="append",
+        help="sniff VRRP and ARP on IFACE, read-only (repeat for several)",
+    )
+    mode.add_argument("--serve", action="store_true", help="run VRRP instances in-process")
+    mode.add_argument("--read", metavar="FILE", help="replay a pcap/pcapng capture")
+    mode.add_argument(
+        "--demo", action="store_true", help="build a namespace lab and open it (root)"
+    )
+    mode.add_argument("--attach", action="store_true", help="console for a running headless node")
+    mode.add_argument("--config-test", action="store_true", help="check the config given with -c")
+    p.add_argument("-c", "--config", metavar="FILE", help="keepalived.conf to run or check")
+    p.add_argument("--headless", action="store_true", help="no UI: log lines (or JSON with --json)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument(
+        "--speed",
+        type=float,
+        metavar="X",
+        help="with --read: replay in capture time at X times real speed",
+    )
+    p.add_argument(
+        "--control",
+        metavar="PATH",
+        default=DEFAULT_CONTROL,
+        help=f"the node's control socket (default {DEFAULT_CONTROL})",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
+    p.add_argument("--version", action="version", version=f"hatui {__version__}")
+    node = p.add_argument_group("node from flags (--serve without -c)")
+    node.add_argument("--interface", metavar="IF")
+    node.add_argument("--vrid", type=int, metavar="N")
+    node.add_argument("--priority", type=int, metavar="P", default=100)
+    node.add_argument("--vip", action="append", metavar="ADDR/LEN", default=[])
+    node.add_argument("--advert-int", type=float, metavar="S", default=1.0)
+    node.add_argument("--vrrp-version", type=int, choices=(2, 3), default=2)
+    node.add_argument("--unicast-peer", action="append", metavar="IP", default=[])
+    node.add_argument("--unicast-src", metavar="IP")
+    node.add_argument("--auth-pass", metavar="SECRET")
+    node.add_argument("--nopreempt", action="store_true")
+    node.add_argument("--preempt-delay", type=float, metavar="S", default=0.0)
+    node.add_argument("--name", metavar="NAME", help="instance name (default VI_<vrid>)")
+    node.add_argument(
+        "--checksum",
+        choices=("pseudo", "plain"),
+        default="pseudo",
+        help="VRRPv3 IPv4 checksum form to send (default: with pseudo-header)",
+    )
+    return p
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, stop.set)
+
+
+def run_read(args: argparse.Namespace) -> int:
+    from hatui.headless import print_document, print_summary
+    from hatui.observe.report import snapshot_to_json
+    from hatui.runtime.replay import replay
+
+    if not args.json and not args.headless and sys.stdout.isatty():
+        from hatui.ui.app import run_read_ui
+
+        return run_read_ui(args.read, speed=args.speed)
+    result = replay(args.read)
+    doc = snapshot_to_json(result.snapshot)
+    if args.json:
+        print_document(doc)
+    else:
+        print_summary(doc)
+    if result.truncated:
+        print(f"hatui: {args.read}: capture ends in a truncated record", file=sys.stderr)
+    return EXIT_OK
+
+
+async def _watch_headless(args: argparse.Namespace) -> int:
+    from hatui.clock import SystemClock
+    from hatui.headless import JsonLinesSink, TextSink, document, print_document, print_summary
+    from hatui.observe.observer import Observer
+    from hatui.runtime.watch import Sink, Watch
+
+    sink: Sink = JsonLinesSink() if args.json else TextSink()
+    watch = Watch(interfaces=args.watch, observer=Observer(), clock=SystemClock(), sinks=[sink])
+    watch.open()
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    try:
+        await watch.run(stop, args.duration)
+    finally:
+        watch.close()
+    doc = document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats)
+    if args.json:
+        print_document(doc, lines=True)
+    else:
+        print_summary(doc)
+    return EXIT_OK
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    if args.headless or args.json:
+        return asyncio.run(_watch_headless(args))
+    from hatui.ui.app import run_watch_ui
+
+    return run_watch_ui(args.watch, duration=args.duration)
+
+
+async def _serve_headless(args: argparse.Namespace) -> int:
+    from hatui.headless import JsonLinesSink, NodeEventPrinter, TextSink
+    from hatui.runtime.serve import Serve, load_spec
+    from hatui.runtime.watch import Sink
+
+    spec = load_spec(args)
+    sink: Sink = JsonLinesSink() if args.json else TextSink()
+    serve = Serve(spec=spec, control_path=args.control, sinks=[sink],
+                  node_listeners=[NodeEventPrinter(json_lines=args.json)])
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    try:
+        serve.open(asyncio.get_running_loop())
+    except BaseException:
+        serve.close()
+        raise
+    await serve.run(stop, args.duration)
+    return EXIT_OK
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    if args.headless or args.json:
+        return asyncio.run(_serve_headless(args))
+    from hatui.ui.app import run_serve_ui
+
+    return run_serve_ui(args)
+
+
+def run_config_test(args: argparse.Namespace) -> int:
+    from hatui.config.keepalived import check_config
+
+    if not args.config:
+        raise UsageError("--config-test needs -c FILE")
+    check = check_config(args.config)
+    for warning in check.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for err in check.errors:
+        print(str(err), file=sys.stderr)
+    if check.errors:
+        return EXIT_USAGE
+    assert check.spec is not None
+    names = ", ".join(i.name for i in check.spec.instances)
+    print(f"{args.config}: OK, {len(check.spec.instances)} instance(s): {names}")
+    return EXIT_OK
+
+
+def dispatch(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    if args.config_test:
+        return run_config_test(args)
+    if args.read:
+        return run_read(args)
+    if args.watch:
+        return run_watch(args)
+    if args.serve:
+        return run_serve(args)
+    if args.demo:
+        from hatui.demo import run_demo
+
+        return run_demo(args)
+    if args.attach:
+        from hatui.ui.app import run_attach_ui
+
+        return run_attach_ui(args.control)
+    raise UsageError("choose a mode: --watch IFACE, --serve, --read FILE, --demo (see --help)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv[:1] == ["ctl"]:
+            from hatui.ctl import main as ctl_main
+
+            return ctl_main(argv[1:])
+        args = build_parser().parse_args(argv)
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.WARNING,
+            format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        )
+        return dispatch(args, argv)
+    except HatuiError as exc:
+        print(f"hatui: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except BrokenPipeError:
+        # `hatui --read x --json | head`: the reader left; not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK

@@ -1,0 +1,192 @@
+"""Headless output: event lines (rich) or JSON lines, and the final document."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+from hatui.observe.events import Event
+from hatui.observe.observer import ObserverSnapshot
+from hatui.observe.report import event_to_json, snapshot_to_json
+from hatui.runtime.node import NodeEvent
+from hatui.runtime.watch import CaptureStats
+
+_KIND_STYLE = {
+    "master_change": "bold yellow",
+    "split_brain": "bold red",
+    "split_brain_healed": "green",
+    "stale": "red",
+    "stale_recovered": "green",
+    "mismatch": "magenta",
+    "vip_foreign_mac": "bold red",
+    "release": "yellow",
+    "rejected": "dim red",
+    "new_router": "cyan",
+}
+
+
+def stamp(time_us: int) -> str:
+    """Wall time as an operator reads logs: UTC, milliseconds."""
+    dt = datetime.fromtimestamp(time_us / 1e6, tz=UTC)
+    return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{dt.microsecond // 1000:03d}"
+
+
+def event_line(ev: Event) -> str:
+    """One greppable line: time, interface, VRID, kind, detail."""
+    where = f"{ev.interface} " if ev.interface else ""
+    vrid = f"vrid {ev.vrid} " if ev.vrid is not None else ""
+    return f"{stamp(ev.time)} {where}{vrid}{ev.kind}: {ev.detail}"
+
+
+class TextSink:
+    """Prints each event as a line; colour only on a terminal."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.console = Console(file=out or sys.stdout, highlight=False, soft_wrap=True)
+
+    def events(self, events: Sequence[Event]) -> None:
+        for ev in events:
+            self.console.print(event_line(ev), style=_KIND_STYLE.get(ev.kind, ""), markup=False)
+
+    def snapshot(self, snap: ObserverSnapshot, stats: CaptureStats) -> None:
+        pass
+
+
+class JsonLinesSink:
+    """One JSON object per event per line, flushed, for `| jq` and log shippers."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stdout
+
+    def events(self, events: Sequence[Event]) -> None:
+        for ev in events:
+            self.out.write(json.dumps(event_to_json(ev)) + "\n")
+        self.out.flush()
+
+    def snapshot(self, snap: ObserverSnapshot, stats: CaptureStats) -> None:
+        pass
+
+
+class NodeEventPrinter:
+    """The node's own story, one line each: state changes, operator commands, errors."""
+
+    def __init__(self, out: TextIO | None = None, *, json_lines: bool = False) -> None:
+        self.out = out or sys.stdout
+        self.json_lines = json_lines
+
+    def __call__(self, ev: NodeEvent) -> None:
+        if ev.kind == "log" and not self.json_lines:
+            return
+        if self.json_lines:
+            obj = {"time": ev.time / 1e6, "kind": f"node_{ev.kind}", "instance": ev.instance,
+                   "detail": ev.detail, "state": ev.state, "priority": ev.priority}
+            self.out.write(json.dumps(obj) + "\n")
+        else:
+            self.out.write(f"{stamp(ev.time)} {ev.instance}: {ev.detail} "
+                           f"[{ev.state}, priority {ev.priority}]\n")
+        self.out.flush()
+
+
+def document(snap: ObserverSnapshot, stats: CaptureStats | None = None) -> dict[str, object]:
+    """The DESIGN.md JSON document, plus capture-side counters when live."""
+    doc = snapshot_to_json(snap)
+    if stats is not None:
+        counters = doc.get("counters")
+        if isinstance(counters, dict):
+            counters["kernel_drops"] = stats.kernel_drops
+    return doc
+
+
+def print_document(doc: dict[str, object], out: TextIO | None = None, *, lines: bool = False) -> None:
+    """The document, indented; on one line when it ends a JSON-lines stream."""
+    text = json.dumps(doc) if lines else json.dumps(doc, indent=2)
+    (out or sys.stdout).write(text + "\n")
+
+
+def print_summary(doc: dict[str, object], out: TextIO | None = None) -> None:
+    """A readable summary of a JSON document: routers, failovers, findings, counters."""
+    stream = out or sys.stdout
+    # A pipe or file gets the whole table; a terminal gets its own width.
+    width = None if stream.isatty() else 160
+    console = Console(file=stream, highlight=False, width=width)
+    routers = doc.get("routers", [])
+    table = Table(title="Virtual routers", title_justify="left")
+    for col in (
+        "if",
+        "fam",
+        "VRID",
+        "ver",
+        "master",
+        "MAC",
+        "prio",
+        "int ms",
+        "VIPs",
+        "auth",
+        "adverts",
+        "status",
+    ):
+        table.add_column(col)
+    assert isinstance(routers, list)
+    for r in routers:
+        master = r.get("master") or {}
+        mac = master.get("mac", "")
+        if r.get("virtual_mac"):
+            mac += " (vmac)"
+        status = r.get("status", "")
+        style = {
+            "ok": "green",
+            "stale": "red",
+            "split_brain": "bold red",
+            "mismatch": "magenta",
+        }.get(status, "")
+        table.add_row(
+            r["interface"],
+            r["family"],
+            str(r["vrid"]),
+            str(r["version"]),
+            master.get("ip", ""),
+            mac,
+            str(r["priority"]),
+            f"{r['advert_interval_ms']:g}",
+            " ".join(r["vips"]),
+            r["auth"],
+            str(r["adverts"]),
+            f"[{style}]{status}[/]" if style else status,
+        )
+    console.print(table)
+    failovers = doc.get("failovers", [])
+    assert isinstance(failovers, list)
+    if failovers:
+        console.print("[bold]Failovers[/]")
+        for f in failovers:
+            console.print(
+                f"  {stamp(int(f['new_first_advert'] * 1e6))} vrid {f['vrid']} "
+                f"{f['from']} -> {f['to']}  {f['cause']}, gap {f['gap_ms']:.1f} ms",
+                markup=False,
+            )
+    events = doc.get("events", [])
+    assert isinstance(events, list)
+    findings = [e for e in events if e["kind"] not in ("new_router", "master_change")]
+    if findings:
+        console.print("[bold]Findings[/]")
+        for e in findings:
+            vrid = f"vrid {e['vrid']} " if e.get("vrid") is not None else ""
+            console.print(
+                f"  {stamp(int(e['time'] * 1e6))} {vrid}{e['kind']}: {e['detail']}", markup=False
+            )
+    counters = doc.get("counters", {})
+    assert isinstance(counters, dict)
+    rejected = counters.get("rejected", {})
+    bad = ", ".join(f"{k} {v}" for k, v in rejected.items() if v)
+    console.print(
+        f"frames {counters.get('frames', 0)}, vrrp {counters.get('vrrp', 0)}, "
+        f"arp {counters.get('arp', 0)}, rejected: {bad or 'none'}",
+        markup=False,
+    )
+    console.print("[dim]Only masters advertise: backups appear only when they speak.[/]")

@@ -1,0 +1,132 @@
+"""The live watch runtime: capture sockets -> codec -> observer -> sinks, on asyncio.
+
+Read-only by construction: this module reaches only the capture adapter (import-linter
+forbids transmit and netlink here). Serve mode adds the node as one more consumer of the
+same decoded frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from hatui.adapters.capture import CaptureSocket
+from hatui.clock import Clock
+from hatui.codec.decode import decode
+from hatui.codec.frames import Captured
+from hatui.observe.events import Event
+from hatui.observe.model import ObserverSnapshot
+from hatui.observe.observer import Observer
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.1  # stale / split-brain checks and snapshot publishing, at most 10 per second
+
+
+class Sink(Protocol):
+    """Where the runtime publishes: headless printers, JSON writers, the UI."""
+
+    def events(self, events: Sequence[Event]) -> None: ...
+    def snapshot(self, snap: ObserverSnapshot, stats: CaptureStats) -> None: ...
+
+
+@dataclass(slots=True)
+class CaptureStats:
+    """Capture-side counters the observer cannot know: kernel drops, frames read."""
+
+    read: int = 0
+    kernel_drops: int = 0
+    outgoing: int = 0
+    undecoded: int = 0
+    interfaces: tuple[str, ...] = ()
+
+
+Consumer = Callable[[Captured, bool], None]  # (item, outgoing)
+
+
+@dataclass
+class Watch:
+    """Feeds one observer from live capture on one or more interfaces."""
+
+    interfaces: Sequence[str]
+    observer: Observer
+    clock: Clock
+    sinks: list[Sink] = field(default_factory=list)
+    consumers: list[Consumer] = field(default_factory=list)
+    stats: CaptureStats = field(default_factory=CaptureStats)
+    _captures: list[CaptureSocket] = field(default_factory=list)
+
+    def open(self) -> None:
+        """Open every capture socket first, so a missing interface fails before anything runs."""
+        try:
+            for name in self.interfaces:
+                self._captures.append(CaptureSocket(name))
+        except Exception:
+            self.close()
+            raise
+        self.stats.interfaces = tuple(self.interfaces)
+
+    def close(self) -> None:
+        for cap in self._captures:
+            cap.close()
+        self._captures.clear()
+
+    def _on_readable(self, cap: CaptureSocket) -> None:
+        events: list[Event] = []
+        feed = self.observer.feed
+        for pkt in cap.read_batch():
+            self.stats.read += 1
+            frame = decode(pkt.data)
+            if frame is None:
+                self.stats.undecoded += 1
+                continue
+            if pkt.outgoing:
+                self.stats.outgoing += 1
+            item = Captured(time=pkt.time, interface=cap.interface, frame=frame)
+            events.extend(feed(item))
+            for consumer in self.consumers:
+                consumer(item, pkt.outgoing)
+        if events:
+            self._publish_events(events)
+
+    def _publish_events(self, events: Sequence[Event]) -> None:
+        for sink in self.sinks:
+            sink.events(events)
+
+    def tick(self) -> None:
+        """Advance the observer's clock and publish a snapshot."""
+        now = self.clock.wall_us()
+        events = self.observer.tick(now)
+        if events:
+            self._publish_events(events)
+        for cap in self._captures:
+            _packets, drops = cap.statistics()
+            self.stats.kernel_drops += drops
+        snap = self.observer.snapshot(now)
+        for sink in self.sinks:
+            sink.snapshot(snap, self.stats)
+
+    async def run(self, stop: asyncio.Event, duration_s: float | None = None) -> None:
+        """Capture until `stop` is set or `duration_s` passes."""
+        if not self._captures:
+            self.open()
+        loop = asyncio.get_running_loop()
+        for cap in self._captures:
+            loop.add_reader(cap.fileno(), self._on_readable, cap)
+        start = self.clock.mono_us()
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), TICK_S)
+                self.tick()
+                if duration_s is not None and self.clock.mono_us() - start >= duration_s * 1e6:
+                    break
+        finally:
+            for cap in self._captures:
+                loop.remove_reader(cap.fileno())
+                self._on_readable(cap)  # what is already queued still counts
+            self.tick()
