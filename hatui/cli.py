@@ -172,8 +172,12 @@ async def _serve_headless(args: argparse.Namespace) -> int:
 
     spec = load_spec(args)
     sink: Sink = JsonLinesSink() if args.json else TextSink()
-    serve = Serve(spec=spec, control_path=args.control, sinks=[sink],
-                  node_listeners=[NodeEventPrinter(json_lines=args.json)])
+    serve = Serve(
+        spec=spec,
+        control_path=args.control,
+        sinks=[sink],
+        node_listeners=[NodeEventPrinter(json_lines=args.json)],
+    )
     stop = asyncio.Event()
     _stop_on_signals(stop)
     try:

@@ -84,12 +84,20 @@ class NodeEventPrinter:
         if ev.kind == "log" and not self.json_lines:
             return
         if self.json_lines:
-            obj = {"time": ev.time / 1e6, "kind": f"node_{ev.kind}", "instance": ev.instance,
-                   "detail": ev.detail, "state": ev.state, "priority": ev.priority}
+            obj = {
+                "time": ev.time / 1e6,
+                "kind": f"node_{ev.kind}",
+                "instance": ev.instance,
+                "detail": ev.detail,
+                "state": ev.state,
+                "priority": ev.priority,
+            }
             self.out.write(json.dumps(obj) + "\n")
         else:
-            self.out.write(f"{stamp(ev.time)} {ev.instance}: {ev.detail} "
-                           f"[{ev.state}, priority {ev.priority}]\n")
+            self.out.write(
+                f"{stamp(ev.time)} {ev.instance}: {ev.detail} "
+                f"[{ev.state}, priority {ev.priority}]\n"
+            )
         self.out.flush()
 
 
@@ -103,7 +111,9 @@ def document(snap: ObserverSnapshot, stats: CaptureStats | None = None) -> dict[
     return doc
 
 
-def print_document(doc: dict[str, object], out: TextIO | None = None, *, lines: bool = False) -> None:
+def print_document(
+    doc: dict[str, object], out: TextIO | None = None, *, lines: bool = False
+) -> None:
     """The document, indented; on one line when it ends a JSON-lines stream."""
     text = json.dumps(doc) if lines else json.dumps(doc, indent=2)
     (out or sys.stdout).write(text + "\n")

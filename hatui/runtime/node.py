@@ -91,8 +91,7 @@ class Node:
         self._instances: dict[str, _Instance] = {}
         self._by_key: dict[tuple[str, Family, int], _Instance] = {}
         for ispec in spec.instances:
-            primary = primary_ips[(ispec.interface, ispec.family)]
-            one = _Instance(Router(ispec, primary_ip=primary))
+            one = _Instance(Router(ispec, primary_ip=primary_ips[ispec.name]))
             self._instances[ispec.name] = one
             self._by_key[(ispec.interface, ispec.family, ispec.vrid)] = one
         self.own_ips = frozenset(primary_ips.values())

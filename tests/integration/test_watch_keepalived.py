@@ -15,8 +15,9 @@ from tests.conftest import require, require_keepalived
 VIP = "192.0.2.100"
 
 
-def keepalived_conf(name: str, priority: int, *, vrid: int = 51, version: int = 3,
-                    advert_int: str = "0.1") -> str:
+def keepalived_conf(
+    name: str, priority: int, *, vrid: int = 51, version: int = 3, advert_int: str = "0.1"
+) -> str:
     return f"""
 global_defs {{
     router_id {name}
@@ -60,12 +61,26 @@ def test_watch_sees_keepalived_failover_and_never_transmits(lab: Lab, tmp_path: 
 
     pcap = tmp_path / "watch.pcap"
     filt = "vrrp or arp or ip6 proto 112 or (icmp6 and ip6[40] == 136)"
-    dump = lab.spawn(obs, ["tcpdump", "-i", "eth0", "-U", "-Z", "root", "-w", str(pcap), filt],
-                     log="tcpdump.log")
+    dump = lab.spawn(
+        obs, ["tcpdump", "-i", "eth0", "-U", "-Z", "root", "-w", str(pcap), filt], log="tcpdump.log"
+    )
     watch = subprocess.Popen(
-        obs.argv([sys.executable, "-m", "hatui", "--watch", "eth0", "--headless", "--json",
-                  "--duration", "3.5"]),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        obs.argv(
+            [
+                sys.executable,
+                "-m",
+                "hatui",
+                "--watch",
+                "eth0",
+                "--headless",
+                "--json",
+                "--duration",
+                "3.5",
+            ]
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     lab.procs.append(watch)  # type: ignore[arg-type]
     time.sleep(0.8)
@@ -85,8 +100,12 @@ def test_watch_sees_keepalived_failover_and_never_transmits(lab: Lab, tmp_path: 
     assert len(changes) == 1, events
     assert len(doc["failovers"]) == 1
     fo = doc["failovers"][0]
-    assert (fo["from"], fo["to"], fo["cause"], fo["vrid"]) == ("192.0.2.11", "192.0.2.12",
-                                                               "timeout", 51)
+    assert (fo["from"], fo["to"], fo["cause"], fo["vrid"]) == (
+        "192.0.2.11",
+        "192.0.2.12",
+        "timeout",
+        51,
+    )
     # RFC 5798: 3 * 100 ms + (256 - 100) * 100 ms / 256 = 360.9 ms; generous bounds.
     assert 330 <= fo["gap_ms"] <= 480, fo
     (router,) = [r for r in doc["routers"] if r["vrid"] == 51]
@@ -96,8 +115,12 @@ def test_watch_sees_keepalived_failover_and_never_transmits(lab: Lab, tmp_path: 
     assert {s["ip"] for s in router["senders"]} == {"192.0.2.11", "192.0.2.12"}
 
     # The capture of the same run replays to the same failover (time is an input).
-    replay = subprocess.run([sys.executable, "-m", "hatui", "--read", str(pcap), "--json"],
-                            capture_output=True, text=True, check=True)
+    replay = subprocess.run(
+        [sys.executable, "-m", "hatui", "--read", str(pcap), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     rdoc = json.loads(replay.stdout)
     (rfo,) = rdoc["failovers"]
     assert (rfo["from"], rfo["to"], rfo["cause"]) == (fo["from"], fo["to"], fo["cause"])

@@ -85,9 +85,7 @@ def make_node(priority: int = 100, **kw: object) -> tuple[Node, FakeIO, ManualSc
     )  # type: ignore[arg-type]
     clock = ManualClock(mono=1_000_000)
     io, sched = FakeIO(), ManualScheduler(clock)
-    node = Node(
-        NodeSpec(instances=(spec,)), io, clock, sched, {("eth0", Family.IPV4): "192.0.2.11"}
-    )
+    node = Node(NodeSpec(instances=(spec,)), io, clock, sched, {"VI_1": "192.0.2.11"})
     return node, io, sched
 
 
