@@ -1,0 +1,161 @@
+"""Master changes: steady state, kill (timeout), release, preempt, election overlaps."""
+
+from __future__ import annotations
+
+from hatui.observe.events import Cause, MasterChange
+from hatui.observe.model import Status
+from hatui.observe.observer import Observer
+
+from .factory import MS, S, A, B, advert, at, kinds, merge, run, series
+
+SKEW_100 = (256 - 100) * S // 256  # v2 Skew_Time of a priority-100 backup: 609375 us
+DOWN_100 = 3 * S + SKEW_100  # its Master_Down_Interval: 3609375 us
+
+
+def master_changes(events: list) -> list[MasterChange]:  # type: ignore[type-arg]
+    return [e for e in events if isinstance(e, MasterChange)]
+
+
+def test_steady_state_one_event_and_exact_rate() -> None:
+    obs = Observer()
+    events = run(obs, series(0, 30, S, advert(A)))
+    assert kinds(events) == [("new_router", 0)]
+    snap = obs.snapshot(at(29 * S))
+    (r,) = snap.routers
+    assert (r.master_ip, r.priority, r.interval_cs, r.adverts) == (A, 150, 100, 30)
+    assert r.status is Status.OK
+    assert r.adverts_per_s == 1.0  # 10 adverts in the window, 9 s apart
+    assert r.intervals_us[-5:] == (S,) * 5
+    assert r.skew_us == (256 - 150) * S // 256
+    assert r.master_down_us == 3 * S + (256 - 150) * S // 256
+    assert not r.unicast and not r.virtual_mac
+    assert [s.ip for s in r.senders] == [A]
+
+
+def test_rate_v3_ten_per_second() -> None:
+    obs = Observer()
+    run(obs, series(0, 200, 100 * MS, advert(A, version=3, interval_cs=10)))
+    r = obs.snapshot(at(199 * 100 * MS)).routers[0]
+    assert r.adverts_per_s == 10.0
+    assert r.skew_us == (256 - 150) * 100 * MS // 256
+    # Later, with no adverts in the window, the rate reads 0.
+    assert obs.snapshot(at(199 * 100 * MS + 11 * S)).routers[0].adverts_per_s == 0.0
+
+
+def test_kill_failover_is_timeout_with_exact_gap() -> None:
+    obs = Observer()
+    takeover = 10 * S + DOWN_100 + 200  # the backup's timer fires, plus wire latency
+    items = merge(
+        series(0, 11, S, advert(A, priority=150)),
+        series(takeover, 5, S, advert(B, priority=100)),
+    )
+    events = run(obs, items)
+    assert kinds(events) == [("new_router", 0), ("master_change", takeover)]
+    (mc,) = master_changes(events)
+    assert (mc.from_ip, mc.to_ip, mc.cause) == (A, B, Cause.TIMEOUT)
+    assert mc.gap_us == DOWN_100 + 200 == 3_609_575
+    assert (mc.old_last_advert, mc.new_first_advert) == (at(10 * S), at(takeover))
+    snap = obs.snapshot(at(takeover + 4 * S))
+    (f,) = snap.failovers
+    assert (f.from_ip, f.to_ip, f.gap_us, f.cause) == (A, B, 3_609_575, Cause.TIMEOUT)
+    r = snap.routers[0]
+    assert (r.master_ip, r.priority, r.status) == (B, 100, Status.OK)
+    assert [(h.ip, h.until is None, h.cause) for h in r.history] == [
+        (A, False, Cause.FIRST),
+        (B, True, Cause.TIMEOUT),
+    ]
+
+
+def test_release_then_takeover_after_skew() -> None:
+    obs = Observer()
+    release = 10 * S + 500 * MS
+    takeover = release + SKEW_100
+    items = merge(
+        series(0, 11, S, advert(A, priority=150)),
+        [series(release, 1, S, advert(A, priority=0))[0]],
+        series(takeover, 3, S, advert(B, priority=100)),
+    )
+    events = run(obs, items)
+    assert kinds(events) == [("new_router", 0), ("release", release), ("master_change", takeover)]
+    (mc,) = master_changes(events)
+    assert (mc.cause, mc.gap_us, mc.from_ip, mc.to_ip) == (Cause.RELEASE, 609_375, A, B)
+
+
+def test_preempt_back_by_higher_priority() -> None:
+    obs = Observer()
+    back = 20 * S + 300 * MS  # A returns and, after its own wait, advertises
+    items = merge(
+        series(0, 21, S, advert(B, priority=100)),
+        series(back, 10, S, advert(A, priority=150)),
+    )
+    events = run(obs, items)
+    assert kinds(events) == [("new_router", 0), ("master_change", back)]
+    (mc,) = master_changes(events)
+    assert (mc.from_ip, mc.to_ip, mc.cause, mc.gap_us) == (B, A, Cause.PREEMPT, 300 * MS)
+    assert obs.snapshot(at(back + 9 * S)).routers[0].status is Status.OK
+
+
+def test_preempt_race_gives_negative_gap_and_no_flap() -> None:
+    obs = Observer()
+    back = 20 * S + 300 * MS
+    items = merge(
+        series(0, 21, S, advert(B, priority=100)),
+        series(back, 10, S, advert(A, priority=150)),
+        # B had one more advert in flight before it heard A.
+        [series(back + 5 * MS, 1, S, advert(B, priority=100))[0]],
+    )
+    events = run(obs, items)
+    assert kinds(events) == [("new_router", 0), ("master_change", back)]
+    (f,) = obs.snapshot(at(back + 9 * S)).failovers
+    assert f.gap_us == -5 * MS
+    assert f.cause is Cause.PREEMPT
+
+
+def test_short_election_overlap_no_split_brain_no_flap() -> None:
+    obs = Observer()
+    # Both start; B speaks first, A (higher) 200 ms later; B sends once more, then hears A.
+    items = merge(
+        [series(0, 1, S, advert(B, priority=100))[0]],
+        series(200 * MS, 20, S, advert(A, priority=150)),
+        [series(250 * MS, 1, S, advert(B, priority=100))[0]],
+    )
+    events = run(obs, items)
+    events += obs.tick(at(21 * S))  # before A could turn stale
+    assert kinds(events) == [("new_router", 0), ("master_change", 200 * MS)]
+    r = obs.snapshot(at(19 * S + 200 * MS)).routers[0]
+    assert (r.master_ip, r.status, r.split_brain) == (A, Status.OK, None)
+
+
+def test_lower_priority_overlap_changes_nothing() -> None:
+    obs = Observer()
+    items = merge(
+        series(0, 20, S, advert(A, priority=150)),
+        [series(5 * S + 300 * MS, 1, S, advert(B, priority=100))[0]],
+    )
+    events = run(obs, items)
+    assert kinds(events) == [("new_router", 0)]
+    r = obs.snapshot(at(19 * S)).routers[0]
+    assert r.master_ip == A and r.status is Status.OK
+    assert {s.ip for s in r.senders} == {A, B}
+
+
+def test_priority_interval_vips_changes_of_the_master() -> None:
+    obs = Observer()
+    items = [
+        *series(0, 3, S, advert(A, priority=150)),
+        *series(3 * S, 2, S, advert(A, priority=120)),
+        *series(5 * S, 2, 2 * S, advert(A, priority=120, interval_cs=200)),
+        *series(9 * S, 2, 2 * S, advert(A, priority=120, interval_cs=200, vips=("192.0.2.100", "192.0.2.101"))),
+    ]
+    events = run(obs, items)
+    assert kinds(events) == [
+        ("new_router", 0),
+        ("priority_change", 3 * S),
+        ("interval_change", 5 * S),
+        ("vips_change", 9 * S),
+    ]
+    assert [(e.old, e.new) for e in events[1:]] == [  # type: ignore[attr-defined]
+        ("150", "120"),
+        ("1000 ms", "2000 ms"),
+        ("192.0.2.100", "192.0.2.100,192.0.2.101"),
+    ]
