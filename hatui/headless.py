@@ -15,6 +15,7 @@ from hatui.observe.events import Event
 from hatui.observe.observer import ObserverSnapshot
 from hatui.observe.report import event_to_json, snapshot_to_json
 from hatui.runtime.node import NodeEvent
+from hatui.runtime.status import node_event_to_json
 from hatui.runtime.watch import CaptureStats
 
 _KIND_STYLE = {
@@ -84,14 +85,7 @@ class NodeEventPrinter:
         if ev.kind == "log" and not self.json_lines:
             return
         if self.json_lines:
-            obj = {
-                "time": ev.time / 1e6,
-                "kind": f"node_{ev.kind}",
-                "instance": ev.instance,
-                "detail": ev.detail,
-                "state": ev.state,
-                "priority": ev.priority,
-            }
+            obj = node_event_to_json(ev)
             self.out.write(json.dumps(obj) + "\n")
         else:
             self.out.write(
