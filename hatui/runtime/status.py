@@ -1,4 +1,4 @@
-"""The node's status as JSON: what `hatui ctl status --json`, the control stream and the console read.
+"""The node status as JSON: what `hatui ctl status --json`, the control stream and the UI read.
 
 One schema for every consumer, so `hatui --attach` renders exactly what a local console
 does. Times are seconds (floats) relative to the snapshot: ages and countdowns, never raw
