@@ -80,8 +80,9 @@ class Node:
         io: NodeIO,
         clock: Clock,
         scheduler: Scheduler,
-        primary_ips: dict[tuple[str, Family], str],
+        primary_ips: dict[str, str],
     ) -> None:
+        """`primary_ips` maps each instance name to the address its adverts come from."""
         self.spec = spec
         self.io = io
         self.clock = clock
