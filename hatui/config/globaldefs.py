@@ -1,0 +1,133 @@
+"""`global_defs`: the node-wide settings instances inherit (version, groups, GARP policy)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field, replace
+
+from hatui.config.diagnostics import Diagnostics
+from hatui.config.tree import Stmt
+from hatui.config.values import arg, boolean, fail, integer, ip_value, text, timer
+from hatui.errors import ConfigError
+from hatui.vrrp.spec import GarpSpec
+
+DAY_US = 86_400_000_000
+
+# Known keepalived global_defs keywords with no bearing on VRRP as hatui runs it
+# (mail alerts, LVS, SNMP, scheduling, firewall plumbing): accepted without a word.
+QUIET = frozenset(
+    """
+    notification_email notification_email_from smtp_server smtp_helo_name
+    smtp_connect_timeout smtp_alert smtp_alert_vrrp smtp_alert_checker no_email_faults
+    checker_log_all_failures lvs_id lvs_sync_daemon lvs_timeouts lvs_flush lvs_flush_on_stop
+    lvs_notify_fifo lvs_notify_fifo_script enable_snmp_vrrp enable_snmp_checker
+    enable_snmp_rfc enable_snmp_rfcv2 enable_snmp_rfcv3 enable_traps snmp_socket enable_dbus
+    enable_dbus_instance vrrp_priority checker_priority bfd_priority vrrp_no_swap
+    checker_no_swap bfd_no_swap vrrp_cpu_affinity checker_cpu_affinity bfd_cpu_affinity
+    vrrp_rt_priority checker_rt_priority bfd_rt_priority vrrp_rlimit_rttime
+    checker_rlimit_rttime bfd_rlimit_rttime max_auto_priority min_auto_priority_delay
+    process_names process_name vrrp_process_name checker_process_name bfd_process_name
+    vrrp_rx_bufs_policy vrrp_rx_bufs_multiplier vrrp_netlink_cmd_rcv_bufs
+    vrrp_netlink_cmd_rcv_bufs_force vrrp_netlink_monitor_rcv_bufs
+    vrrp_netlink_monitor_rcv_bufs_force checker_netlink_cmd_rcv_bufs
+    checker_netlink_cmd_rcv_bufs_force checker_netlink_monitor_rcv_bufs
+    checker_netlink_monitor_rcv_bufs_force vrrp_iptables vrrp_ipsets nftables
+    nftables_priority nftables_counters nftables_ifindex nftables_ipvs
+    nftables_ipvs_priority nftables_ipvs_start_fwmark disable_local_igmp
+    vrrp_skip_check_adv_addr vrrp_notify_priority_changes notify_fifo notify_fifo_script
+    vrrp_notify_fifo vrrp_notify_fifo_script default_interface dynamic_interfaces instance
+    net_namespace namespace_with_ipsets use_pid_dir tmp_config_directory data_use_instance
+    umask reload_check_config reload_time_file reload_repeat reload_file config_save_dir
+    include_check startup_script startup_script_timeout shutdown_script
+    shutdown_script_timeout random_seed vrrp_startup_delay vrrp_log_unknown_vrids
+    child_wait_time linkbeat_use_polling script_timeout
+    """.split()  # noqa: SIM905 - a word list reads better
+)
+
+# Known keywords that would change VRRP behaviour but that hatui does not implement.
+IGNORED = frozenset(
+    """
+    vrrp_garp_lower_prio_delay vrrp_garp_lower_prio_repeat vrrp_lower_prio_no_advert
+    vrrp_higher_prio_send_advert vrrp_down_timer_adverts vrrp_garp_extra_if
+    vrrp_garp_extra_if_vmac vrrp_gna_interval
+    """.split()  # noqa: SIM905 - a word list reads better
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Globals:
+    """What `global_defs` sets for the whole node."""
+
+    router_id: str | None = None
+    version: int | None = None  # None: 2 for IPv4 instances, 3 for IPv6 (keepalived)
+    mcast_group4: str | None = None
+    mcast_group6: str | None = None
+    garp: GarpSpec = field(default_factory=GarpSpec)
+    strict: bool = False
+    check_unicast_src: bool = False
+    script_user: str | None = None
+    enable_script_security: bool = False
+
+
+def _group(stmt: Stmt, version: int) -> str:
+    address = ip_value(arg(stmt), stmt.name)
+    ip = ipaddress.ip_address(address)
+    if ip.version != version or not ip.is_multicast:
+        fail(stmt.args[0], f"{stmt.name}: {address} is not an IPv{version} multicast group")
+    return address
+
+
+def _apply(g: Globals, stmt: Stmt, diag: Diagnostics) -> Globals:
+    name, key = stmt.name, stmt.key
+    match name:
+        case "router_id":
+            return replace(g, router_id=text(stmt))
+        case "vrrp_version":
+            return replace(g, version=integer(stmt, 2, 3))
+        case "vrrp_mcast_group4":
+            return replace(g, mcast_group4=_group(stmt, 4))
+        case "vrrp_mcast_group6":
+            return replace(g, mcast_group6=_group(stmt, 6))
+        case "vrrp_garp_master_delay":
+            return replace(g, garp=replace(g.garp, master_delay_us=timer(stmt, 0, DAY_US)))
+        case "vrrp_garp_master_repeat":
+            return replace(g, garp=replace(g.garp, master_repeat=integer(stmt, 1, 255)))
+        case "vrrp_garp_master_refresh":
+            return replace(g, garp=replace(g.garp, refresh_us=timer(stmt, 0, DAY_US)))
+        case "vrrp_garp_master_refresh_repeat":
+            return replace(g, garp=replace(g.garp, refresh_repeat=integer(stmt, 1, 255)))
+        case "vrrp_garp_interval":
+            return replace(g, garp=replace(g.garp, interval_us=timer(stmt, 0, 1_000_000)))
+        case "vrrp_min_garp":
+            # keepalived.conf(5): one GARP/NA, and no second burst.
+            if boolean(stmt):
+                return replace(g, garp=replace(g.garp, master_repeat=1, master_delay_us=0))
+            return g
+        case "vrrp_check_unicast_src":
+            return replace(g, check_unicast_src=boolean(stmt))
+        case "vrrp_strict":
+            return replace(g, strict=boolean(stmt))
+        case "script_user":
+            if len(stmt.args) > 1:
+                diag.warn("script_user: group ignored", key.file, key.line)
+            return replace(g, script_user=arg(stmt).text)
+        case "enable_script_security":
+            return replace(g, enable_script_security=boolean(stmt))
+        case _ if name in QUIET:
+            return g
+        case _ if name in IGNORED:
+            diag.warn(f"'{name}' ignored: hatui does not implement it", key.file, key.line)
+            return g
+        case _:
+            diag.warn(f"unknown keyword '{name}' ignored", key.file, key.line)
+            return g
+
+
+def read_global_defs(g: Globals, block: tuple[Stmt, ...], diag: Diagnostics) -> Globals:
+    """Fold one `global_defs` block into `g`; a bad line is reported and skipped."""
+    for stmt in block:
+        try:
+            g = _apply(g, stmt, diag)
+        except ConfigError as e:
+            diag.add(e)
+    return g
