@@ -1,0 +1,186 @@
+"""ARP/ND ownership of VIPs, independent VRIDs, unicast, CARP and rejected frames."""
+
+from __future__ import annotations
+
+from hatui.codec.frames import Family, RejectReason
+from hatui.observe.events import CarpSeen, RejectedSeen, VipEvent
+from hatui.observe.model import Status
+from hatui.observe.observer import Observer
+
+from .factory import (
+    MS,
+    S,
+    VIP,
+    A,
+    B,
+    advert,
+    arp,
+    at,
+    cap,
+    carp,
+    kinds,
+    mac_of,
+    merge,
+    na,
+    rejected,
+    run,
+    series,
+)
+
+VMAC = "00:00:5e:00:01:33"  # VRID 51
+
+
+def test_vip_answered_by_foreign_mac_reported_once() -> None:
+    obs = Observer()
+    rogue = "02:00:00:00:00:66"
+    items = merge(
+        series(0, 20, S, advert(A)),
+        [cap(2 * S + 100, arp(VIP, mac_of(A)))],  # the master answers: fine
+        [cap(3 * S + 100, arp(VIP, VMAC))],  # the virtual MAC: fine too (owner change)
+        [cap(5 * S + 100, arp(VIP, rogue)), cap(6 * S + 100, arp(VIP, rogue))],
+    )
+    events = run(obs, items)
+    assert kinds(events) == [
+        ("new_router", 0),
+        ("arp_owner_change", 3 * S + 100),
+        ("arp_owner_change", 5 * S + 100),
+        ("vip_foreign_mac", 5 * S + 100),
+    ]
+    foreign = events[-1]
+    assert isinstance(foreign, VipEvent)
+    assert (foreign.ip, foreign.mac, foreign.expected_mac, foreign.vrid) == (
+        VIP,
+        rogue,
+        mac_of(A),
+        51,
+    )
+    (entry,) = [a for a in obs.snapshot(at(19 * S)).arp if a.ip == VIP]
+    assert (entry.mac, entry.vip, entry.owner_changes) == (rogue, True, 2)
+
+
+def test_failover_moves_arp_ownership_without_foreign_alarm() -> None:
+    obs = Observer()
+    takeover = 10 * S + 3_609_575
+    items = merge(
+        series(0, 11, S, advert(A)),
+        series(takeover, 10, S, advert(B, priority=100)),
+        [cap(5 * S, arp(VIP, mac_of(A)))],
+        series(takeover + 50, 5, 0, arp(VIP, mac_of(B), gratuitous=True)),
+    )
+    events = run(obs, items)
+    assert kinds(events) == [
+        ("new_router", 0),
+        ("master_change", takeover),
+        ("arp_owner_change", takeover + 50),
+    ]
+    (entry,) = obs.snapshot(at(takeover + 9 * S)).arp
+    assert (entry.mac, entry.garps, entry.garp_bursts) == (mac_of(B), 5, 1)
+
+
+def test_garp_bursts_counted() -> None:
+    obs = Observer()
+    # keepalived: 5 GARPs at the transition, 5 more after 5 s; then 5 from another MAC.
+    items = merge(
+        series(0, 20, S, advert(A)),
+        series(100, 5, 10 * MS, arp(VIP, mac_of(A), gratuitous=True)),
+        series(5 * S + 100, 5, 10 * MS, arp(VIP, mac_of(A), gratuitous=True)),
+        [cap(8 * S, arp(VIP, mac_of(A)))],  # an ordinary reply in between
+        series(12 * S + 100, 5, 300 * MS, arp(VIP, mac_of(A), gratuitous=True)),
+    )
+    run(obs, items)
+    (entry,) = obs.snapshot(at(19 * S)).arp
+    assert (entry.garps, entry.garp_bursts, entry.gratuitous) == (15, 3, True)
+    assert obs.snapshot(at(19 * S)).counters.arp == 16
+
+
+def test_ipv6_unsolicited_na_is_ipv6_garp() -> None:
+    obs = Observer()
+    vip6 = "2001:db8::100"
+    a6 = "fe80::11"
+    items = [
+        *series(0, 3, S, advert(a6, version=3, family=Family.IPV6, vips=(vip6,), mac=mac_of(A))),
+        cap(3 * S, na(vip6, mac_of(A))),
+        cap(4 * S, na(vip6, "02:00:00:00:00:77", solicited=True)),
+    ]
+    events = run(obs, items)
+    assert [str(e.kind) for e in events] == ["new_router", "arp_owner_change", "vip_foreign_mac"]
+    (entry,) = obs.snapshot(at(4 * S)).arp
+    assert (entry.garps, entry.gratuitous) == (1, False)
+    assert obs.snapshot(at(4 * S)).counters.nd == 2
+
+
+def test_arp_for_non_vips_bounded() -> None:
+    obs = Observer(arp_limit=8)
+    run(obs, [cap(i, arp(f"198.51.100.{i % 250}", mac_of(A))) for i in range(1000)])
+    assert obs.arp_entries == 8
+    # A VIP entry is not pushed out by chatter.
+    run(obs, [cap(2000, advert(A)), cap(2001, arp(VIP, mac_of(A)))])
+    run(obs, [cap(3000 + i, arp(f"198.51.100.{i}", mac_of(B))) for i in range(50)])
+    assert any(a.ip == VIP and a.vip for a in obs.snapshot(at(4000)).arp)
+
+
+def test_two_vrids_are_independent() -> None:
+    obs = Observer()
+    items = merge(
+        series(0, 15, S, advert(A, vrid=51)),
+        series(300 * MS, 5, S, advert(B, vrid=52, priority=100, vips=("192.0.2.101",))),
+        series(4 * S + 300 * MS + 3_609_575, 5, S, advert(A, vrid=52, vips=("192.0.2.101",))),
+    )
+    events = run(obs, items)
+    assert [(str(e.kind), e.vrid) for e in events] == [
+        ("new_router", 51),
+        ("new_router", 52),
+        ("master_change", 52),
+    ]
+    snap = obs.snapshot(at(14 * S))
+    assert [(r.vrid, r.master_ip, r.status) for r in snap.routers] == [
+        (51, A, Status.OK),
+        (52, A, Status.OK),
+    ]
+
+
+def test_unicast_adverts() -> None:
+    obs = Observer()
+    run(obs, series(0, 5, S, advert(A, dst=B)))
+    r = obs.snapshot(at(4 * S)).routers[0]
+    assert r.unicast and r.dst_ip == B
+
+
+def test_virtual_mac_master() -> None:
+    obs = Observer()
+    run(obs, series(0, 3, S, advert(A, mac=VMAC)))
+    run(obs, [cap(3 * S, arp(VIP, VMAC, gratuitous=True))])
+    snap = obs.snapshot(at(3 * S))
+    assert snap.routers[0].virtual_mac and snap.arp[0].virtual_mac
+    assert [str(e.kind) for e in snap.events] == ["new_router"]
+
+
+def test_carp_labelled_and_never_vrrp() -> None:
+    obs = Observer()
+    events = run(obs, series(0, 5, S, carp(vhid=7)))
+    assert len(events) == 1 and isinstance(events[0], CarpSeen)
+    assert "not VRRP" in events[0].detail
+    snap = obs.snapshot(at(4 * S))
+    assert snap.routers == ()
+    assert (snap.counters.carp, snap.counters.vrrp, snap.counters.frames) == (5, 0, 5)
+    assert [(c.vhid, c.adverts) for c in snap.carp] == [(7, 5)]
+
+
+def test_rejected_counted_by_reason_events_rate_limited() -> None:
+    obs = Observer()
+    items = [
+        *series(0, 30, S, rejected(RejectReason.TTL)),  # one every second for 30 s
+        cap(31 * S, rejected(RejectReason.CHECKSUM)),
+    ]
+    events = run(obs, items)
+    assert kinds(events) == [
+        ("rejected", 0),
+        ("rejected", 10 * S),
+        ("rejected", 20 * S),
+        ("rejected", 31 * S),
+    ]
+    assert isinstance(events[1], RejectedSeen) and events[1].count == 11
+    counters = obs.snapshot(at(31 * S)).counters
+    assert counters.rejected["ttl"] == 30 and counters.rejected["checksum"] == 1
+    assert set(counters.rejected) == {r.value for r in RejectReason}
+    assert counters.frames == 31
