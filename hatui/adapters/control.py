@@ -1,0 +1,301 @@
+"""The node's control socket: a Unix socket speaking JSON lines, server and client.
+
+Requests are one JSON object per line:
+  {"cmd": "status"}
+  {"cmd": "priority", "instance": "VI_1", "value": "120" | "+10" | "-10"}
+  {"cmd": "release" | "pause" | "resume" | "garp", "instance": "VI_1"}
+  {"cmd": "subscribe"}   then one {"ok": true, "status": {...}} line per publish
+Responses are {"ok": true, ...} or {"ok": false, "error": "one line"}. `status` answers
+{"ok": true, "status": handler.status()}. Only root and the node's own user may connect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import socket
+import stat
+import struct
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from hatui.errors import RuntimeFault
+from hatui.vrrp.inputs import AdjustPriority, OperatorCommand, Pause, Release, Resume, SetPriority
+from hatui.vrrp.inputs import SendGarp as SendGarpCommand
+
+log = logging.getLogger(__name__)
+
+MAX_LINE = 64 * 1024
+INSTANCE_COMMANDS = ("priority", "release", "pause", "resume", "garp")
+COMMANDS = ("status", "subscribe", *INSTANCE_COMMANDS)
+_SUBSCRIBER_QUEUE = 8  # a slow subscriber loses old snapshots, never holds memory
+_PRIORITY = re.compile(r"[+-]?[0-9]{1,4}")
+
+
+class ControlHandler(Protocol):
+    """What the node runtime implements for the control socket."""
+
+    def status(self) -> dict[str, Any]:
+        """A JSON-able snapshot: {"instances": [...], ...}."""
+        ...
+
+    def command(self, cmd: str, instance: str, value: str | None) -> dict[str, Any]:
+        """Run an operator command; extra response fields, or ValueError for bad arguments."""
+        ...
+
+
+def operator_command(cmd: str, value: str | None = None) -> OperatorCommand:
+    """A control command as the router input it stands for; ValueError on bad arguments."""
+    if cmd == "priority":
+        text = (value or "").strip()
+        if not _PRIORITY.fullmatch(text):
+            raise ValueError("priority must be 1..254 or +N/-N")
+        if text[0] in "+-":
+            return AdjustPriority(delta=int(text))
+        return SetPriority(value=int(text))
+    simple: dict[str, OperatorCommand] = {
+        "release": Release(),
+        "pause": Pause(),
+        "resume": Resume(),
+        "garp": SendGarpCommand(),
+    }
+    if cmd not in simple:
+        raise ValueError(f"unknown command {cmd!r}")
+    return simple[cmd]
+
+
+def peer_uid(sock: socket.socket) -> int:
+    """The connecting process's uid, from the kernel (SO_PEERCRED), not from the request."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return int(uid)
+
+
+def allowed(uid: int, own_uid: int) -> bool:
+    """Root and the node's own user may steer it; nobody else."""
+    return uid in (0, own_uid)
+
+
+def _line(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+
+
+def _error(text: str) -> dict[str, Any]:
+    return {"ok": False, "error": text}
+
+
+class ControlServer:
+    """Serves `handler` on a Unix socket at `path`; `publish` feeds subscribers."""
+
+    def __init__(self, path: str, handler: ControlHandler) -> None:
+        self.path = path
+        self.handler = handler
+        self.own_uid = os.geteuid()
+        self._server: asyncio.Server | None = None
+        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+
+    async def start(self) -> None:
+        """Create the directory and socket (mode 0600), replacing a stale socket file."""
+        directory = os.path.dirname(os.path.abspath(self.path))
+        try:
+            os.makedirs(directory, mode=0o755, exist_ok=True)
+        except OSError as exc:
+            raise RuntimeFault(f"cannot create {directory}: {exc.strerror}") from None
+        await self._clear_stale()
+        try:
+            self._server = await asyncio.start_unix_server(
+                self._serve, path=self.path, limit=MAX_LINE
+            )
+            # Peer credentials are checked on every connection anyway; the mode keeps
+            # other users from even connecting.
+            os.chmod(self.path, 0o600)
+        except OSError as exc:
+            raise RuntimeFault(f"cannot listen on {self.path}: {exc.strerror or exc}") from None
+
+    async def _clear_stale(self) -> None:
+        try:
+            mode = os.lstat(self.path).st_mode
+        except FileNotFoundError:
+            return
+        if not stat.S_ISSOCK(mode):
+            raise RuntimeFault(f"{self.path} exists and is not a socket")
+        try:
+            _reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(self.path), 1.0)
+        except (ConnectionRefusedError, FileNotFoundError, TimeoutError):
+            os.unlink(self.path)  # left by a node that died: nobody answers
+            log.info("removed stale control socket %s", self.path)
+            return
+        writer.close()
+        raise RuntimeFault(f"another hatui node is already listening on {self.path}")
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
+    def publish(self, status: dict[str, Any]) -> None:
+        """Queue a status snapshot for every subscriber, dropping the oldest when full."""
+        for queue in self._subscribers:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(status)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            sock = writer.get_extra_info("socket")
+            if not allowed(peer_uid(sock), self.own_uid):
+                writer.write(_line(_error("permission denied")))
+                await writer.drain()
+                return
+            while True:
+                try:
+                    raw = await reader.readline()
+                except ValueError:  # longer than MAX_LINE: answer, then hang up
+                    writer.write(_line(_error(f"request longer than {MAX_LINE} bytes")))
+                    await writer.drain()
+                    return
+                if not raw:
+                    return
+                if not raw.strip():
+                    continue
+                request = _parse(raw)
+                if isinstance(request, str):
+                    writer.write(_line(_error(request)))
+                elif request["cmd"] == "subscribe":
+                    await self._stream(reader, writer)
+                    return
+                else:
+                    writer.write(_line(self._answer(request)))
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        cmd = request["cmd"]
+        try:
+            if cmd == "status":
+                return {"ok": True, "status": self.handler.status()}
+            instance = request.get("instance")
+            if not isinstance(instance, str) or not instance:
+                return _error(f"{cmd} needs an instance name")
+            value = request.get("value")
+            if cmd == "priority":
+                if isinstance(value, int) and not isinstance(value, bool):
+                    value = str(value)
+                if not isinstance(value, str):
+                    return _error("priority needs a value: N (1..254), +N or -N")
+                operator_command(cmd, value)  # validate before the node sees it
+            result = self.handler.command(cmd, instance, value if cmd == "priority" else None)
+            return {"ok": True, **result}
+        except ValueError as exc:
+            return _error(str(exc).splitlines()[0] if str(exc) else "bad arguments")
+        except Exception as exc:  # a handler bug must not take the control socket down
+            log.exception("control command %s failed", cmd)
+            return _error(f"internal error: {type(exc).__name__}")
+
+    async def _stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(_SUBSCRIBER_QUEUE)
+        self._subscribers.add(queue)
+        # The client says nothing more; reading tells us at once when it goes away.
+        gone = asyncio.ensure_future(reader.read())
+        try:
+            writer.write(_line({"ok": True, "status": self.handler.status()}))
+            await writer.drain()
+            while True:
+                nxt = asyncio.ensure_future(queue.get())
+                await asyncio.wait({nxt, gone}, return_when=asyncio.FIRST_COMPLETED)
+                if not nxt.done():
+                    nxt.cancel()
+                    return
+                writer.write(_line({"ok": True, "status": nxt.result()}))
+                await writer.drain()
+        finally:
+            gone.cancel()
+            self._subscribers.discard(queue)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+
+def _parse(raw: bytes) -> dict[str, Any] | str:
+    """A request object, or the error text to answer with."""
+    try:
+        obj = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return "malformed JSON"
+    if not isinstance(obj, dict):
+        return "a request is a JSON object"
+    cmd = obj.get("cmd")
+    if not isinstance(cmd, str) or cmd not in COMMANDS:
+        return f"unknown command {cmd!r}" if cmd is not None else "missing 'cmd'"
+    return obj
+
+
+async def _connect(path: str, timeout: float) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    try:
+        return await asyncio.wait_for(asyncio.open_unix_connection(path, limit=MAX_LINE), timeout)
+    except (FileNotFoundError, ConnectionRefusedError):
+        raise RuntimeFault(f"no hatui node is listening on {path}") from None
+    except PermissionError:
+        raise RuntimeFault(
+            f"permission denied on {path} (run as root or the node's user)"
+        ) from None
+    except TimeoutError:
+        raise RuntimeFault(f"no answer from {path}") from None
+    except OSError as exc:
+        raise RuntimeFault(f"cannot connect to {path}: {exc.strerror or exc}") from None
+
+
+async def _read_reply(reader: asyncio.StreamReader, path: str) -> dict[str, Any]:
+    try:
+        raw = await reader.readline()
+    except (ValueError, ConnectionError):
+        raise RuntimeFault(f"bad answer from {path}") from None
+    if not raw:
+        raise RuntimeFault(f"{path} closed the connection")
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        raise RuntimeFault(f"bad answer from {path}") from None
+    if not isinstance(obj, dict):
+        raise RuntimeFault(f"bad answer from {path}")
+    return obj
+
+
+async def request(path: str, obj: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
+    """Send one request and return the response object; RuntimeFault if nobody answers."""
+    reader, writer = await _connect(path, timeout)
+    try:
+        writer.write(_line(obj))
+        await writer.drain()
+        return await asyncio.wait_for(_read_reply(reader, path), timeout)
+    except TimeoutError:
+        raise RuntimeFault(f"no answer from {path}") from None
+    finally:
+        writer.close()
+
+
+async def subscribe(path: str, timeout: float = 5.0) -> AsyncIterator[dict[str, Any]]:
+    """Status snapshots as the node publishes them, the current one first."""
+    reader, writer = await _connect(path, timeout)
+    try:
+        writer.write(_line({"cmd": "subscribe"}))
+        await writer.drain()
+        while True:
+            reply = await _read_reply(reader, path)
+            if not reply.get("ok"):
+                raise RuntimeFault(str(reply.get("error", "subscription refused")))
+            yield reply["status"]
+    finally:
+        writer.close()
