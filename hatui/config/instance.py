@@ -12,7 +12,7 @@ from hatui.config.diagnostics import Diagnostics
 from hatui.config.globaldefs import DAY_US, Globals
 from hatui.config.lexer import Token
 from hatui.config.tree import Stmt
-from hatui.config.values import arg, boolean, fail, int_value, integer, ip_value, text, timer
+from hatui.config.values import arg, boolean, fail, int_value, integer, ip_value, timer
 from hatui.errors import ConfigError
 from hatui.types import US_PER_CS, US_PER_S
 from hatui.vrrp.spec import InitialState, InstanceSpec, NotifySpec, ScriptSpec, TrackRef, Vip
@@ -145,11 +145,11 @@ def _authentication(d: Draft, stmt: Stmt, diag: Diagnostics) -> None:
             if kind != "PASS":
                 fail(line.args[0], f"auth_type: expected PASS or AH, got '{line.args[0].text}'")
         elif line.name == "auth_pass":
-            secret = text(line)
-            if len(secret) > 8:
+            secret = arg(line).text
+            if len(secret.encode()) > 8:
                 # RFC 3768 5.3.10: 8 octets; keepalived truncates and says so.
                 diag.warn("auth_pass truncated to 8 characters", line.key.file, line.key.line)
-                secret = secret[:8]
+                secret = secret.encode()[:8].decode(errors="ignore")
             d.auth_pass = secret
         else:
             diag.warn(f"unknown keyword '{line.name}' ignored", line.key.file, line.key.line)
@@ -414,6 +414,17 @@ def finish_instance(
         auth_pass = None
     if not d.preempt and d.state is InitialState.MASTER and d.preempt_at is not None:
         diag.warn("nopreempt has no effect with state MASTER", d.preempt_at.file, d.preempt_at.line)
+    track_interfaces: list[TrackRef] = []
+    for ref in d.track_interfaces:
+        if ref.name == d.interface:
+            # keepalived tracks the instance's own link anyway and ignores this line.
+            diag.warn(
+                f"track_interface {ref.name} is the instance's own interface: ignored",
+                d.at.file,
+                d.at.line,
+            )
+        else:
+            track_interfaces.append(ref)
     track_scripts: list[TrackRef] = []
     for t in d.track_scripts:
         script = scripts.get(t.name.text)
@@ -454,7 +465,7 @@ def finish_instance(
             unicast_peers=tuple(p for p, _ in d.peers),
             mcast_src=d.mcast_src[0] if d.mcast_src else None,
             mcast_group=group,
-            track_interfaces=tuple(d.track_interfaces),
+            track_interfaces=tuple(track_interfaces),
             track_scripts=tuple(track_scripts),
             track_files=tuple(track_files),
             notify=d.notify,

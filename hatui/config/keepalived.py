@@ -9,7 +9,7 @@ from hatui.config.globaldefs import Globals, read_global_defs
 from hatui.config.instance import Draft, finish_instance, read_instance
 from hatui.config.lexer import Token, read_tokens
 from hatui.config.tree import Stmt, build_tree
-from hatui.config.values import arg, fail, integer, text, timer
+from hatui.config.values import arg, fail, integer
 from hatui.errors import ConfigError
 from hatui.types import US_PER_S
 from hatui.vrrp.spec import (
@@ -63,11 +63,20 @@ def _script(stmt: Stmt, diag: Diagnostics) -> ScriptSpec:
         try:
             match line.name:
                 case "script":
-                    command = text(line)
+                    # keepalived runs the first word, split again: a command with
+                    # arguments is quoted whole, and later words are dropped.
+                    command = arg(line).text
+                    if len(line.args) > 1:
+                        diag.warn(
+                            "script: words after the first ignored (quote the whole command)",
+                            key.file,
+                            key.line,
+                        )
                 case "interval":
-                    fields["interval_us"] = timer(line, 1, 86_400 * US_PER_S)
+                    # keepalived 2.2 reads whole seconds up to UINT_MAX / TIMER_HZ.
+                    fields["interval_us"] = integer(line, 1, 4294) * US_PER_S
                 case "timeout":
-                    fields["timeout_us"] = timer(line, 1, 86_400 * US_PER_S)
+                    fields["timeout_us"] = integer(line, 1, 4294) * US_PER_S
                 case "weight":
                     fields["weight"] = integer(line, -253, 253)
                     if len(line.args) > 1 and line.args[1].text == "reverse":
@@ -110,7 +119,7 @@ def _track_file(stmt: Stmt, diag: Diagnostics) -> TrackFileSpec:
         key = line.key
         try:
             if line.name == "file":
-                path = text(line)
+                path = arg(line).text
             elif line.name == "weight":
                 weight = integer(line, -254, 254)
                 if len(line.args) > 1 and line.args[1].text == "reverse":
