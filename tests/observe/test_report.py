@@ -1,0 +1,96 @@
+"""The JSON document follows DESIGN.md's schema key by key and survives json.dumps."""
+
+from __future__ import annotations
+
+import json
+
+from hatui.codec.frames import RejectReason
+from hatui.observe.observer import Observer
+from hatui.observe.report import event_to_json, snapshot_to_json
+
+from .factory import MS, S, T0, VIP, A, B, advert, arp, at, cap, carp, merge, rejected, run, series
+
+ROUTER_KEYS = {
+    "interface", "family", "vrid", "version", "master", "priority", "advert_interval_ms",
+    "vips", "auth", "adverts", "first_seen", "last_seen", "status", "senders",
+}  # fmt: skip
+SENDER_KEYS = {"ip", "mac", "priority", "adverts", "first_seen", "last_seen"}
+FAILOVER_KEYS = {
+    "interface", "family", "vrid", "from", "to", "old_last_advert", "new_first_advert",
+    "gap_ms", "cause",
+}  # fmt: skip
+EVENT_KEYS = {"time", "kind", "vrid", "detail"}
+ARP_KEYS = {"ip", "mac", "last_seen", "gratuitous"}
+COUNTER_KEYS = {"frames", "vrrp", "arp", "rejected"}
+REJECT_KEYS = {"ttl", "checksum", "version", "length", "auth"}
+
+
+def _document() -> dict[str, object]:
+    obs = Observer()
+    takeover = 10 * S + 3_609_575
+    run(
+        obs,
+        merge(
+            series(0, 11, S, advert(A)),
+            series(takeover, 5, S, advert(B, priority=100)),
+            [cap(takeover + 10, arp(VIP, "02:00:00:00:00:12", gratuitous=True))],
+            [cap(S + 500 * MS, carp()), cap(2 * S + 500 * MS, rejected(RejectReason.TTL))],
+        ),
+    )
+    return snapshot_to_json(obs.snapshot(at(takeover + 4 * S)))
+
+
+def test_document_has_every_design_key_with_the_right_types() -> None:
+    doc = _document()
+    assert {"routers", "failovers", "events", "arp", "counters"} <= set(doc)
+    (router,) = doc["routers"]  # type: ignore[misc]
+    assert ROUTER_KEYS <= set(router)
+    assert set(router["master"]) >= {"ip", "mac"}
+    assert router["family"] == "ipv4" and router["vrid"] == 51 and router["version"] == 2
+    assert router["master"]["ip"] == B and router["master"]["mac"] == "02:00:00:00:00:12"
+    assert router["priority"] == 100 and router["advert_interval_ms"] == 1000
+    assert router["vips"] == [VIP] and router["auth"] == "none" and router["adverts"] == 16
+    assert router["first_seen"] == T0 / 1e6
+    assert router["status"] in {"ok", "stale", "split_brain", "mismatch"}
+    for sender in router["senders"]:
+        assert SENDER_KEYS <= set(sender)
+    assert [s["ip"] for s in router["senders"]] == [A, B]
+    assert router["skew_ms"] == 609.375 and router["master_down_ms"] == 3609.375
+    (failover,) = doc["failovers"]  # type: ignore[misc]
+    assert FAILOVER_KEYS <= set(failover)
+    assert failover["from"] == A and failover["to"] == B
+    assert failover["gap_ms"] == 3609.575 and failover["cause"] == "timeout"
+    assert failover["old_last_advert"] == (T0 + 10 * S) / 1e6
+    for event in doc["events"]:  # type: ignore[attr-defined]
+        assert EVENT_KEYS <= set(event)
+        assert isinstance(event["time"], float)
+    (arp_row,) = doc["arp"]  # type: ignore[misc]
+    assert ARP_KEYS <= set(arp_row) and arp_row["gratuitous"] is True
+    counters = doc["counters"]
+    assert COUNTER_KEYS <= set(counters)  # type: ignore[arg-type]
+    assert REJECT_KEYS <= set(counters["rejected"])  # type: ignore[index]
+    assert counters["frames"] == 19 and counters["rejected"]["ttl"] == 1  # type: ignore[index]
+    assert json.loads(json.dumps(doc)) == doc
+
+
+def test_event_lines_in_order() -> None:
+    doc = _document()
+    assert [e["kind"] for e in doc["events"]] == [  # type: ignore[attr-defined]
+        "new_router",
+        "carp_seen",
+        "rejected",
+        "master_change",
+    ]
+
+
+def test_event_to_json_master_change_fields() -> None:
+    obs = Observer()
+    takeover = 10 * S + 3_609_575
+    events = run(
+        obs, merge(series(0, 11, S, advert(A)), series(takeover, 1, S, advert(B, priority=100)))
+    )
+    line = event_to_json(events[-1])
+    assert line["kind"] == "master_change" and line["vrid"] == 51
+    assert line["from"] == A and line["to"] == B and line["cause"] == "timeout"
+    assert line["gap_ms"] == 3609.575 and line["interface"] == "eth0"
+    assert json.dumps(line)
