@@ -1,0 +1,102 @@
+"""The node's real side effects: adverts on raw sockets, VIPs via netlink, GARPs, notify scripts."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+
+from hatui.adapters.netlink import Addresses
+from hatui.adapters.transmit import AdvertSender, GarpSender
+from hatui.codec.frames import Auth
+from hatui.codec.vrrp import encode_vrrp
+from hatui.vrrp import actions as act
+from hatui.vrrp.spec import InstanceSpec, NodeSpec, Vip
+
+log = logging.getLogger(__name__)
+
+Notifier = Callable[[InstanceSpec, str, int], None]
+
+
+class RealNodeIO:
+    """Opens every socket a node needs up front, so a failure is reported before it starts."""
+
+    def __init__(self, spec: NodeSpec, notifier: Notifier | None = None) -> None:
+        self.senders: dict[str, AdvertSender] = {}
+        self.garps: dict[str, GarpSender] = {}
+        self.addresses: dict[str, Addresses] = {}
+        self.notifier = notifier
+        try:
+            for ispec in spec.instances:
+                self.senders[ispec.name] = AdvertSender(
+                    ispec.interface,
+                    ispec.family,
+                    src_ip=ispec.unicast_src or ispec.mcast_src,
+                    mcast_group=ispec.mcast_group,
+                    join=not ispec.unicast_peers,
+                )
+                for name in {ispec.interface, *(v.dev for v in ispec.vips if v.dev)}:
+                    if name not in self.garps:
+                        self.garps[name] = GarpSender(name)
+                    if name not in self.addresses:
+                        self.addresses[name] = Addresses(name)
+        except Exception:
+            self.close()
+            raise
+
+    def primary_ip(self, ispec: InstanceSpec) -> str:
+        """The address adverts come from: the router's tie-breaker (RFC 5798 6.4.3)."""
+        return self.senders[ispec.name].src_ip
+
+    def remove_leftovers(self) -> list[Vip]:
+        """VIPs a crashed hatui left behind (they carry hatui's mark)."""
+        gone: list[Vip] = []
+        for addrs in self.addresses.values():
+            gone += addrs.remove_leftovers()
+        return gone
+
+    def send_advert(self, spec: InstanceSpec, primary_ip: str, advert: act.SendAdvert) -> None:
+        sender = self.senders[spec.name]
+        auth = Auth.SIMPLE if spec.auth_pass else Auth.NONE
+        password = (spec.auth_pass or "").encode()
+        for dst in spec.unicast_peers or (spec.group,):
+            payload = encode_vrrp(
+                version=spec.version,
+                vrid=spec.vrid,
+                priority=advert.priority,
+                interval_cs=advert.interval_cs,
+                addresses=advert.addresses,
+                family=spec.family,
+                src_ip=sender.src_ip,
+                dst_ip=dst,
+                auth=auth,
+                auth_pass=password,
+                checksum_form=spec.checksum_form,
+            )
+            sender.send(payload, dst)
+
+    def add_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
+        for vip in vips:
+            self.addresses[vip.dev or spec.interface].add(vip)
+
+    def remove_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
+        for vip in vips:
+            self.addresses[vip.dev or spec.interface].remove(vip)
+
+    def garp(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
+        for vip in vips:
+            self.garps[vip.dev or spec.interface].announce(vip.address)
+
+    def notify(self, spec: InstanceSpec, state: str, priority: int) -> None:
+        if self.notifier is not None:
+            self.notifier(spec, state, priority)
+
+    def close(self) -> None:
+        closables: list[AdvertSender | GarpSender | Addresses] = [
+            *self.senders.values(),
+            *self.garps.values(),
+            *self.addresses.values(),
+        ]
+        for closable in closables:
+            with contextlib.suppress(Exception):
+                closable.close()

@@ -1,0 +1,180 @@
+"""Serve mode: the embedded VRRP node plus the watcher on the same capture, on asyncio.
+
+Start-up order matters for safety: load and check the config, check permissions and
+interfaces, open every socket, remove VIPs a crashed hatui left behind, then start. Stop
+order is the reverse, and runs on SIGTERM, SIGINT, SIGHUP and on any exception: masters
+send priority 0, VIPs go, notify_stop runs, sockets close.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hatui.adapters.netlink import LinkWatch, check_vip_subnet, ifindex
+from hatui.clock import SystemClock
+from hatui.errors import RuntimeFault
+from hatui.observe.observer import Observer
+from hatui.runtime.node import Handle, Node, NodeEvent
+from hatui.runtime.nodeio import RealNodeIO
+from hatui.runtime.trackers import Notifier, Trackers
+from hatui.runtime.watch import Sink, Watch
+from hatui.types import MonoUs
+from hatui.vrrp import inputs as inp
+from hatui.vrrp.spec import NodeSpec
+
+log = logging.getLogger(__name__)
+
+
+class AsyncioScheduler:
+    """`call_at` on the event loop; its clock is time.monotonic, as SystemClock.mono_us."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    def call_at(self, at: MonoUs, fn: Callable[[], None]) -> Handle:
+        # One microsecond late rather than early: the router fires timers due at `now`.
+        return self.loop.call_at(at / 1e6 + 1e-6, fn)
+
+
+def load_spec(args: argparse.Namespace) -> NodeSpec:
+    """The node spec from -c FILE or from the flags; errors raise ConfigError/UsageError."""
+    if args.config:
+        from hatui.config.keepalived import load_config
+
+        spec = load_config(args.config)
+        for warning in spec.warnings:
+            log.warning("%s", warning)
+        return spec
+    from hatui.config.flags import spec_from_flags
+    from hatui.errors import UsageError
+
+    if not args.interface or args.vrid is None or not args.vip:
+        raise UsageError("--serve needs -c FILE, or --interface, --vrid and --vip")
+    return spec_from_flags(
+        interface=args.interface,
+        vrid=args.vrid,
+        priority=args.priority,
+        vips=args.vip,
+        advert_int=args.advert_int,
+        version=args.vrrp_version,
+        unicast_peers=args.unicast_peer,
+        unicast_src=args.unicast_src,
+        auth_pass=args.auth_pass,
+        nopreempt=args.nopreempt,
+        preempt_delay=args.preempt_delay,
+        name=args.name,
+        checksum_form=args.checksum,
+    )
+
+
+def preflight(spec: NodeSpec) -> list[str]:
+    """Fail early and clearly: root, interfaces; returns warnings (VIP outside any subnet)."""
+    if os.geteuid() != 0:
+        raise RuntimeFault("--serve needs root (raw sockets and netlink): run it with sudo")
+    warnings = []
+    for ispec in spec.instances:
+        ifindex(ispec.interface)  # raises RuntimeFault naming a missing interface
+        for vip in ispec.vips:
+            note = check_vip_subnet(vip, vip.dev or ispec.interface)
+            if note:
+                warnings.append(f"{ispec.name}: {note}")
+    return warnings
+
+
+@dataclass
+class Serve:
+    """A running node: the Node, its I/O, the shared watcher, link watches, trackers."""
+
+    spec: NodeSpec
+    control_path: str | None = None
+    sinks: list[Sink] = field(default_factory=list)
+    node_listeners: list[Callable[[NodeEvent], None]] = field(default_factory=list)
+    clock: SystemClock = field(default_factory=SystemClock)
+    node: Node | None = None
+    watch: Watch | None = None
+    io: RealNodeIO | None = None
+    notifier: Notifier | None = None
+    trackers: Trackers | None = None
+    _links: list[LinkWatch] = field(default_factory=list)
+
+    def open(self, loop: asyncio.AbstractEventLoop) -> None:
+        for warning in preflight(self.spec):
+            log.warning("%s", warning)
+        self.notifier = Notifier(self.spec)
+        self.io = RealNodeIO(self.spec, notifier=self.notifier)
+        for vip in self.io.remove_leftovers():
+            log.warning("removed leftover VIP %s from an earlier hatui", vip)
+        primary = {i.name: self.io.primary_ip(i) for i in self.spec.instances}
+        self.node = Node(self.spec, self.io, self.clock, AsyncioScheduler(loop), primary)
+        self.node.listeners.extend(self.node_listeners)
+        interfaces = sorted({i.interface for i in self.spec.instances})
+        self.watch = Watch(
+            interfaces=interfaces,
+            observer=Observer(),
+            clock=self.clock,
+            sinks=self.sinks,
+            consumers=[self.node.on_captured],
+        )
+        self.watch.open()
+        tracked = {t.name for i in self.spec.instances for t in i.track_interfaces}
+        for name in sorted(set(interfaces) | tracked):
+            self._links.append(LinkWatch(name))
+
+    def command(self, instance: str, command: inp.OperatorCommand) -> None:
+        assert self.node is not None
+        self.node.command(instance, command)
+
+    async def run(self, stop: asyncio.Event, duration_s: float | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        if self.node is None:
+            self.open(loop)
+        assert self.node is not None and self.watch is not None
+        node = self.node
+        for lw in self._links:
+            if not lw.up:
+                node.link(lw.interface, False)
+            loop.add_reader(lw.fileno(), self._on_link, lw)
+        node.start()
+        self.trackers = Trackers(self.spec, node.track)
+        self.trackers.start()
+        server = None
+        if self.control_path:
+            from hatui.runtime.control import NodeControl
+
+            server = NodeControl(self, self.control_path)
+            await server.start()
+        try:
+            await self.watch.run(stop, duration_s)
+        finally:
+            # Whatever ended the run (signal, duration, exception): leave nothing behind.
+            await self.trackers.stop()
+            node.shutdown()
+            if self.notifier is not None:
+                await self.notifier.drain()
+            if server is not None:
+                await server.stop()
+            self.close(loop)
+
+    def _on_link(self, lw: LinkWatch) -> None:
+        up = lw.read()
+        if up is not None and self.node is not None:
+            log.warning("link %s is %s", lw.interface, "up" if up else "down")
+            self.node.link(lw.interface, up)
+
+    def close(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        for lw in self._links:
+            if loop is not None:
+                with contextlib.suppress(Exception):
+                    loop.remove_reader(lw.fileno())
+            lw.close()
+        self._links.clear()
+        if self.watch is not None:
+            self.watch.close()
+        if self.io is not None:
+            self.io.close()

@@ -1,0 +1,93 @@
+"""Tracked scripts and files, and notify scripts, wired to a node on the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from hatui.adapters.scripts import (
+    NotifyState,
+    ScriptChecker,
+    notify_commands,
+    read_track_file,
+    run_notify,
+)
+from hatui.vrrp.spec import InstanceSpec, NodeSpec
+
+log = logging.getLogger(__name__)
+
+Track = Callable[..., None]  # node.track(kind, name, ok, value=0)
+TRACK_FILE_POLL_S = 1.0
+
+
+class Trackers:
+    """Runs every vrrp_script and polls every track file the node's instances use."""
+
+    def __init__(self, spec: NodeSpec, track: Track) -> None:
+        used_scripts = {t.name for i in spec.instances for t in i.track_scripts}
+        used_files = {t.name for i in spec.instances for t in i.track_files}
+        self.checkers = [
+            ScriptChecker(s, lambda name, ok: track("script", name, ok))
+            for s in spec.scripts
+            if s.name in used_scripts
+        ]
+        self.files = {f.name: f.path for f in spec.track_files if f.name in used_files}
+        self.track = track
+        self._task: asyncio.Task[None] | None = None
+        self._last: dict[str, int | None] = {}
+
+    def start(self) -> None:
+        for checker in self.checkers:
+            checker.start()
+        if self.files:
+            self._poll()
+            self._task = asyncio.get_running_loop().create_task(self._poll_forever())
+
+    def _poll(self) -> None:
+        for name, path in self.files.items():
+            value = read_track_file(path)
+            if name in self._last and self._last[name] == value:
+                continue
+            self._last[name] = value
+            self.track("file", name, value is not None, value or 0)
+
+    async def _poll_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TRACK_FILE_POLL_S)
+            self._poll()
+
+    async def stop(self) -> None:
+        for checker in self.checkers:
+            await checker.stop()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class Notifier:
+    """Runs an instance's notify scripts with keepalived's arguments."""
+
+    def __init__(self, spec: NodeSpec, timeout_s: float = 30.0) -> None:
+        self.timeout_s = timeout_s
+        self.tasks: list[asyncio.Task[int | None]] = []
+
+    def __call__(self, ispec: InstanceSpec, state: str, priority: int) -> None:
+        states: dict[str, NotifyState] = {s: s for s in ("MASTER", "BACKUP", "FAULT", "STOP")}
+        if state not in states:
+            return
+        argvs = notify_commands(
+            ispec.notify, kind="INSTANCE", name=ispec.name, state=states[state], priority=priority
+        )
+        for argv in argvs:
+            log.info("%s: notify %s", ispec.name, argv[0])
+            self.tasks.append(run_notify(argv, self.timeout_s))
+        self.tasks = [t for t in self.tasks if not t.done()]
+
+    async def drain(self, timeout_s: float = 5.0) -> None:
+        """Let notify_stop scripts finish (bounded) before the process exits."""
+        pending = [t for t in self.tasks if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout_s)
