@@ -39,10 +39,8 @@ def stamp(time_us: int) -> str:
 
 
 def event_line(ev: Event) -> str:
-    """One greppable line: time, interface, VRID, kind, detail."""
-    where = f"{ev.interface} " if ev.interface else ""
-    vrid = f"vrid {ev.vrid} " if ev.vrid is not None else ""
-    return f"{stamp(ev.time)} {where}{vrid}{ev.kind}: {ev.detail}"
+    """One greppable line: time, kind, then the detail (which names interface and VRID)."""
+    return f"{stamp(ev.time)} {ev.kind}: {ev.detail}"
 
 
 class TextSink:

@@ -202,7 +202,7 @@ class Node:
                 self.io.notify(spec, state, priority)
             case act.Transition(old=old, new=new, cause=cause):
                 prio = one.router.status(self.clock.mono_us()).effective_priority
-                log.warning("%s: %s -> %s (%s), priority %d", spec.name, old, new, cause, prio)
+                log.info("%s: %s -> %s (%s), priority %d", spec.name, old, new, cause, prio)
                 self._emit(one, "transition", f"{old} -> {new} ({cause})")
             case act.Discard(reason=reason, detail=detail):
                 self.counters[f"discard_{reason}"] += 1
