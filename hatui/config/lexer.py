@@ -75,8 +75,14 @@ def _escape(line: str, i: int) -> tuple[str, int]:
     return c, i + 2
 
 
-def lex_line(line: str, file: str, lineno: int, diag: Diagnostics) -> list[Token]:
-    """Split one line into tokens; comments end it, braces are always their own token."""
+def lex_line(
+    line: str, file: str, lineno: int, diag: Diagnostics, *, braces: bool = True
+) -> list[Token]:
+    """Split one line into tokens; comments end it, braces are their own token.
+
+    With `braces=False` (include lines) a brace is an ordinary character, for globs.
+    """
+    special = "{}#!" if braces else "#!"
     tokens: list[Token] = []
     i, n = 0, len(line)
     while i < n:
@@ -86,13 +92,13 @@ def lex_line(line: str, file: str, lineno: int, diag: Diagnostics) -> list[Token
             continue
         if c in "#!":
             break
-        if c in "{}":
+        if c in "{}" and braces:
             tokens.append(Token(text=c, file=file, line=lineno))
             i += 1
             continue
         parts: list[str] = []
         quoted = False
-        while i < n and not line[i].isspace() and line[i] not in "{}#!":
+        while i < n and not line[i].isspace() and line[i] not in special:
             c = line[i]
             if c not in "\"'":
                 parts.append(c)
@@ -175,17 +181,17 @@ class _Reader:
         self.stack.append(os.path.realpath(path))
         try:
             for lineno, raw in enumerate(text.splitlines(), start=1):
-                words = lex_line(raw, path, lineno, self.diag)
-                if words and not words[0].quoted and words[0].text in INCLUDE_WORDS:
-                    self.include(words, path)
-                else:
-                    self.tokens.extend(words)
+                first = raw.split(None, 1)
+                if first and first[0] in INCLUDE_WORDS:
+                    self.include(lex_line(raw, path, lineno, self.diag, braces=False), path)
+                    continue
+                self.tokens.extend(lex_line(raw, path, lineno, self.diag))
         finally:
             self.stack.pop()
 
     def include(self, words: list[Token], path: str) -> None:
         at = words[0]
-        if len(words) != 2 or words[1].is_open or words[1].is_close:
+        if len(words) != 2:
             self.diag.error(f"{at.text}: expected one file name or pattern", at.file, at.line)
             return
         if len(self.stack) >= MAX_INCLUDE_DEPTH:
