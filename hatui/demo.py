@@ -1,0 +1,132 @@
+"""`hatui --demo`: a namespace lab with VRRP nodes, and the console opened as one of them.
+
+Three hatui nodes share two VRIDs (and a keepalived peer joins when keepalived is
+installed). The console runs as node `a` in the foreground, so pressing `r` or `-` moves a
+VIP for real. Everything lives in namespaces on a private bridge with TEST-NET addresses,
+and everything is removed on exit, Ctrl-C or error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from hatui.errors import EXIT_OK, RuntimeFault
+from hatui.lab import Host, Lab, start_keepalived, unique_prefix
+
+ADVERT_INT = 1  # seconds: slow enough to watch a failover happen (3.6 s)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoNode:
+    name: str
+    octet: int
+    priorities: tuple[int, int]  # VRID 51, VRID 52
+
+
+NODES = (
+    DemoNode("a", 11, (150, 100)),
+    DemoNode("b", 12, (100, 150)),
+    DemoNode("c", 13, (50, 50)),
+)
+KEEPALIVED = DemoNode("k", 14, (80, 80))
+VRIDS = ((51, "192.0.2.100/24"), (52, "192.0.2.101/24"))
+
+
+def node_config(node: DemoNode, *, keepalived: bool = False) -> str:
+    """A keepalived.conf for one demo node: hatui reads the same file keepalived does."""
+    blocks = [f"global_defs {{\n    router_id demo-{node.name}\n    vrrp_version 3\n}}\n"]
+    for (vrid, vip), prio in zip(VRIDS, node.priorities, strict=True):
+        blocks.append(
+            f"vrrp_instance VI_{vrid} {{\n"
+            f"    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n"
+            f"    priority {prio}\n    advert_int {ADVERT_INT}\n"
+            f"    virtual_ipaddress {{\n        {vip}\n    }}\n}}\n"
+        )
+    if keepalived:
+        blocks[0] = blocks[0].replace("}\n", "    enable_script_security\n}\n", 1)
+    return "\n".join(blocks)
+
+
+def build(lab: Lab, *, with_keepalived: bool) -> dict[str, Host]:
+    """Hosts, configs and the background nodes; returns the hosts by name."""
+    hosts = {}
+    for node in NODES:
+        host = lab.add_host(node.name, node.octet)
+        hosts[node.name] = host
+        (lab.workdir / f"{node.name}.conf").write_text(node_config(node))
+    for node in NODES[1:]:
+        host = hosts[node.name]
+        argv = [
+            sys.executable,
+            "-m",
+            "hatui",
+            "--serve",
+            "-c",
+            str(lab.workdir / f"{node.name}.conf"),
+            "--headless",
+            "--control",
+            str(lab.workdir / f"{node.name}.sock"),
+        ]
+        lab.spawn(host, argv, log=f"{node.name}.log")
+    if with_keepalived:
+        host = lab.add_host(KEEPALIVED.name, KEEPALIVED.octet)
+        hosts[KEEPALIVED.name] = host
+        start_keepalived(lab, host, node_config(KEEPALIVED, keepalived=True))
+    return hosts
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    if os.geteuid() != 0:
+        raise RuntimeFault("--demo builds network namespaces: run it as root (sudo hatui --demo)")
+    with_keepalived = shutil.which("keepalived") is not None
+    lab = Lab(unique_prefix("hdemo"))
+    # Ctrl-C reaches the whole foreground group: the console handles it; we only clean up.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        hosts = build(lab, with_keepalived=with_keepalived)
+        console = [
+            sys.executable,
+            "-m",
+            "hatui",
+            "--serve",
+            "-c",
+            str(lab.workdir / "a.conf"),
+            "--control",
+            str(lab.workdir / "a.sock"),
+        ]
+        if args.headless:
+            console.append("--headless")
+        if args.duration is not None:
+            console += ["--duration", str(args.duration)]
+        peers = "hatui b, c" + (" and keepalived k" if with_keepalived else "")
+        print(
+            f"hatui demo: nodes a (this console), {peers} on a private bridge "
+            f"(namespaces {lab.prefix}*); VIPs 192.0.2.100 (VRID 51) and 192.0.2.101 (VRID 52)",
+            flush=True,
+        )
+        time.sleep(0.2)
+        child = subprocess.Popen(
+            hosts["a"].argv(console),
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        lab.procs.append(child)  # type: ignore[arg-type]
+        while True:
+            try:
+                child.wait()
+                break
+            except KeyboardInterrupt:  # pragma: no cover - SIGINT is ignored here
+                continue
+        return EXIT_OK if child.returncode in (0, -signal.SIGINT) else int(child.returncode or 1)
+    finally:
+        print("hatui demo: stopping nodes and removing the lab", flush=True)
+        for proc in list(lab.procs):
+            lab.stop(proc, signal.SIGTERM, timeout=5)
+        lab.close()
+        signal.signal(signal.SIGINT, previous)
