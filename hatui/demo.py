@@ -116,7 +116,7 @@ def run_demo(args: argparse.Namespace) -> int:
             hosts["a"].argv(console),
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
-        lab.procs.append(child)  # type: ignore[arg-type]
+        lab.procs.append(child)
         while True:
             try:
                 child.wait()
