@@ -34,7 +34,7 @@ from hatui.observe.model import (
 )
 from hatui.observe.ownership import ArpKey, ArpTable
 from hatui.observe.routers import RouterRules
-from hatui.observe.rules import RATE_WINDOW_US, REJECT_EVENT_EVERY_US
+from hatui.observe.rules import REJECT_EVENT_EVERY_US
 from hatui.observe.state import RouterKey, RouterState
 from hatui.types import WallUs
 
@@ -128,11 +128,7 @@ class Observer:
                     m.adverts += 1
                     r.last_seen = t
                     r.adverts += 1
-                    rate = r.rate
-                    rate.append(t)
-                    horizon = t - RATE_WINDOW_US
-                    while rate[0] <= horizon:
-                        rate.popleft()
+                    r.rate.append(t)
                     return early if early is not None else []
         out = self._dispatch(item.interface, frame, t)
         self._events.extend(out)
@@ -336,10 +332,14 @@ class Observer:
         """Fire every deadline before `now`, in time order."""
         out: list[Event] = []
         nxt = _NEVER
+        deadline = self._rules.deadline
         for r in self._routers.values():
-            if now > self._rules.deadline(r):
+            d = deadline(r)
+            if now > d:
                 self._rules.expire(r, now, out)
-            nxt = min(nxt, self._rules.deadline(r))
+                d = deadline(r)
+            if d < nxt:
+                nxt = d
         self._deadline = nxt
         if out:
             out.sort(key=lambda e: e.time)

@@ -35,9 +35,10 @@ from hatui.types import US_PER_S, WallUs
 VipHook = Callable[[RouterKey, str], None]
 
 _NEVER = 1 << 62
-# Adverts kept for the rate window: 10 s at the fastest v3 interval (1 cs) is 1000; the
+# Advert times kept for the rate: the window (10 s) is applied when a view is made, so
+# the hot path only appends. 10 s at the fastest v3 interval (1 cs) is 1000 adverts; the
 # cap only matters for a flood, where the rate then reads low rather than memory growing.
-_RATE_CAP = 4096
+_RATE_CAP = 2048
 _REPORTED_CAP = 64  # distinct mismatches remembered per router, to report each once
 
 
@@ -117,8 +118,6 @@ class RouterRules:
         r.last_seen = t
         r.adverts += 1
         r.rate.append(t)
-        while r.rate[0] <= t - RATE_WINDOW_US:
-            r.rate.popleft()
         if first:
             ev.append(self._router_event(r, s, t, EventKind.NEW_ROUTER, "new router: master"))
         if frame.priority == 0 and prev_priority != 0:
@@ -368,6 +367,7 @@ class RouterRules:
         quiet = not (r.stale or r.contended or r.split is not None)
         r.fast_ip = m.ip if quiet else None
         r.checked_until = now
+        r.stale_after = stale_after_us(m.version, m.interval_cs)
 
     # -- mismatches -----------------------------------------------------------------------
 
@@ -432,6 +432,8 @@ class RouterRules:
     def deadline(self, r: RouterState) -> int:
         """The next instant something changes for r without a frame: the master turning
         stale, or (while contended) some advertising run ending."""
+        if r.fast_ip is not None:  # quiet: only the master can turn stale
+            return r.master.last_seen + r.stale_after
         d = _NEVER
         m = r.master
         if not r.stale:

@@ -123,3 +123,4 @@ class RouterState:
     reported: dict[tuple[str, ...], None] = field(default_factory=dict)
     last_failover: FailoverRecord | None = None
     checked_until: int = 0  # runs that ended before this were already accounted for
+    stale_after: int = 0  # the master's stale threshold, cached for the deadline scan

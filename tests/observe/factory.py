@@ -75,7 +75,9 @@ def cap(us: int, frame: Any, interface: str = "eth0") -> Captured:
     return Captured(time=at(us), interface=interface, frame=frame)
 
 
-def series(start_us: int, count: int, every_us: int, frame: Any, iface: str = "eth0") -> list[Captured]:
+def series(
+    start_us: int, count: int, every_us: int, frame: Any, iface: str = "eth0"
+) -> list[Captured]:
     """`count` copies of `frame`, the first at start_us, then every `every_us`."""
     return [cap(start_us + i * every_us, frame, iface) for i in range(count)]
 

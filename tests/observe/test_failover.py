@@ -6,7 +6,7 @@ from hatui.observe.events import Cause, MasterChange
 from hatui.observe.model import Status
 from hatui.observe.observer import Observer
 
-from .factory import MS, S, A, B, advert, at, kinds, merge, run, series
+from .factory import MS, A, B, S, advert, at, kinds, merge, run, series
 
 SKEW_100 = (256 - 100) * S // 256  # v2 Skew_Time of a priority-100 backup: 609375 us
 DOWN_100 = 3 * S + SKEW_100  # its Master_Down_Interval: 3609375 us
@@ -145,7 +145,12 @@ def test_priority_interval_vips_changes_of_the_master() -> None:
         *series(0, 3, S, advert(A, priority=150)),
         *series(3 * S, 2, S, advert(A, priority=120)),
         *series(5 * S, 2, 2 * S, advert(A, priority=120, interval_cs=200)),
-        *series(9 * S, 2, 2 * S, advert(A, priority=120, interval_cs=200, vips=("192.0.2.100", "192.0.2.101"))),
+        *series(
+            9 * S,
+            2,
+            2 * S,
+            advert(A, priority=120, interval_cs=200, vips=("192.0.2.100", "192.0.2.101")),
+        ),
     ]
     events = run(obs, items)
     assert kinds(events) == [

@@ -7,7 +7,7 @@ from hatui.observe.events import FieldChange, SplitBrain
 from hatui.observe.model import Status
 from hatui.observe.observer import Observer
 
-from .factory import MS, S, A, B, advert, at, kinds, merge, run, series
+from .factory import MS, A, B, S, advert, at, kinds, merge, run, series
 
 STALE_V2_1S = 3 * S + 255 * S // 256  # Master_Down_Interval of a priority-1 backup
 

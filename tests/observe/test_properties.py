@@ -12,7 +12,7 @@ from hatui.observe.model import Status
 from hatui.observe.observer import Observer
 from hatui.observe.report import snapshot_to_json
 
-from .factory import MS, S, T0, A, B, C, advert, arp, carp, mac_of, na, rejected
+from .factory import MS, T0, A, B, C, S, advert, arp, carp, mac_of, na, rejected
 
 VIPS = ("192.0.2.100", "192.0.2.101")
 

@@ -9,10 +9,10 @@ from hatui.observe.observer import Observer
 
 from .factory import (
     MS,
-    S,
     VIP,
     A,
     B,
+    S,
     advert,
     arp,
     at,
