@@ -6,8 +6,9 @@ from dataclasses import dataclass, replace
 
 from hatui.config.diagnostics import Diagnostics
 from hatui.config.globaldefs import Globals, read_global_defs
-from hatui.config.instance import Draft, finish_instance, read_instance
+from hatui.config.instance import Draft, read_instance
 from hatui.config.lexer import Token, read_tokens
+from hatui.config.resolve import finish_instance
 from hatui.config.tree import Stmt, build_tree
 from hatui.config.values import arg, fail, integer
 from hatui.errors import ConfigError
