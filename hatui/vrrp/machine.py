@@ -261,7 +261,7 @@ class Router:
             self._arm(TimerKind.ADVERT, now, self._spec.advert_int_us)
             return [self._advert(local)]
         higher = advert.priority > local
-        if higher:
+        if higher or (advert.priority == local and _ip_key(advert.src_ip) > self._primary_key):
             if self._spec.version == 3:
                 self._master_adver_interval_us = cs_to_us(advert.interval_cs)
             if higher:
