@@ -84,7 +84,7 @@ class Draft:
     unicast_src: tuple[str, Token] | None = None
     peers: list[tuple[str, Token]] = field(default_factory=list)
     mcast_src: tuple[str, Token] | None = None
-    mcast_group: str | None = None
+    mcast_group: tuple[str, Token] | None = None
     track_interfaces: list[TrackRef] = field(default_factory=list)
     track_scripts: list[Tracked] = field(default_factory=list)
     track_files: list[Tracked] = field(default_factory=list)
@@ -216,7 +216,7 @@ def _mcast_dst(d: Draft, s: Stmt, _: Diagnostics) -> None:
     address = ip_value(arg(s), s.name)
     if not ipaddress.ip_address(address).is_multicast:
         fail(s.args[0], f"mcast_dst_ip: {address} is not a multicast group")
-    d.mcast_group = address
+    d.mcast_group = (address, s.args[0])
 
 
 def _unicast_peer(d: Draft, s: Stmt, diag: Diagnostics) -> None:

@@ -87,6 +87,7 @@ def finish_instance(
         ("unicast_peer", d.peers),
         ("unicast_src_ip", [d.unicast_src]),
         ("mcast_src_ip", [d.mcast_src]),
+        ("mcast_dst_ip", [d.mcast_group]),
     ):
         for pair in pairs:
             if pair is not None and ipaddress.ip_address(pair[0]).version != want:
@@ -131,7 +132,11 @@ def finish_instance(
         track_files.append(TrackRef(name=t.name.text, weight=weight))
     if len(diag.errors) > before or d.interface is None or d.vrid is None:
         return None
-    group = d.mcast_group or (g.mcast_group4 if family is Family.IPV4 else g.mcast_group6)
+    group = (
+        d.mcast_group[0]
+        if d.mcast_group
+        else (g.mcast_group4 if family is Family.IPV4 else g.mcast_group6)
+    )
     # keepalived.conf(5): strict mode clears accept unless the router owns the address.
     accept = d.accept if d.accept is not None else (not g.strict or d.priority == 255)
     try:

@@ -1,0 +1,124 @@
+"""Less common keywords: globals inherited by instances, strict mode, VIP options and ranges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hatui.config.keepalived import check_config, load_config
+from hatui.vrrp.spec import GarpSpec, InstanceSpec, Vip
+
+
+def one(tmp_path: Path, text: str) -> InstanceSpec:
+    path = tmp_path / "k.conf"
+    path.write_text(text)
+    (inst,) = load_config(str(path)).instances
+    return inst
+
+
+BODY = """
+vrrp_instance VI_1 {{
+    interface eth0
+    virtual_router_id 51
+{extra}
+    virtual_ipaddress {{
+        {vip}
+    }}
+}}
+"""
+
+
+def conf(extra: str = "", vip: str = "192.0.2.100/24", globals_: str = "") -> str:
+    return f"global_defs {{\n{globals_}\n}}\n" + BODY.format(extra=extra, vip=vip)
+
+
+def test_globals_reach_instances_and_instances_override_them(tmp_path: Path) -> None:
+    g = (
+        "vrrp_mcast_group4 224.0.0.19\n vrrp_garp_master_refresh 60\n"
+        " vrrp_garp_master_refresh_repeat 2\n vrrp_garp_interval 0.001\n"
+        " vrrp_check_unicast_src\n vrrp_skip_check_adv_addr\n"
+    )
+    inst = one(tmp_path, conf(globals_=g, extra="    garp_master_delay 0\n"))
+    assert inst.mcast_group == "224.0.0.19" and inst.group == "224.0.0.19"
+    assert inst.garp == GarpSpec(
+        master_delay_us=0, refresh_us=60_000_000, refresh_repeat=2, interval_us=1000
+    )
+    assert inst.check_unicast_src is True
+
+
+def test_global_version_3_and_min_garp(tmp_path: Path) -> None:
+    inst = one(tmp_path, conf(globals_="vrrp_version 3\nvrrp_min_garp", extra="advert_int 0.5"))
+    assert (inst.version, inst.advert_int_us) == (3, 500_000)
+    assert (inst.garp.master_repeat, inst.garp.master_delay_us) == (1, 0)
+
+
+def test_strict_mode_clears_accept_below_255(tmp_path: Path) -> None:
+    assert one(tmp_path, conf(globals_="vrrp_strict")).accept is False
+    assert one(tmp_path, conf(globals_="vrrp_strict", extra="priority 255")).accept is True
+    assert one(tmp_path, conf(globals_="vrrp_strict", extra="accept")).accept is True
+    assert one(tmp_path, conf(extra="no_accept")).accept is False
+
+
+def test_vip_options_ranges_and_excluded(tmp_path: Path) -> None:
+    vip = "192.0.2.100/24 brd 192.0.2.255 dev eth1 scope global label eth1:vip"
+    extra = (
+        "    virtual_ipaddress_excluded {\n        2001:db8::5/64\n        198.51.100.10-12\n    }"
+    )
+    inst = one(tmp_path, conf(extra=extra, vip=vip))
+    assert inst.vips == (
+        Vip(
+            address="192.0.2.100",
+            prefixlen=24,
+            dev="eth1",
+            label="eth1:vip",
+            brd="192.0.2.255",
+            scope="global",
+        ),
+    )
+    assert [str(v) for v in inst.excluded_vips] == [
+        "2001:db8::5/64",
+        "198.51.100.10/32",
+        "198.51.100.11/32",
+        "198.51.100.12/32",
+    ]
+
+
+def test_state_preempt_delay_and_sources(tmp_path: Path) -> None:
+    extra = (
+        "    state MASTER\n    priority 200\n    preempt_delay 2.5\n"
+        "    mcast_src_ip 192.0.2.11\n    mcast_dst_ip 224.0.0.20\n"
+    )
+    inst = one(tmp_path, conf(extra=extra))
+    assert (inst.initial_state, inst.priority, inst.preempt_delay_us) == ("MASTER", 200, 2_500_000)
+    assert (inst.mcast_src, inst.mcast_group) == ("192.0.2.11", "224.0.0.20")
+
+
+def test_notify_user_and_ignored_keywords_warn(tmp_path: Path) -> None:
+    extra = (
+        '    notify_backup "/bin/notify backup" root\n'
+        "    garp_lower_prio_repeat 2\n"
+        "    dont_track_primary\n"
+        "    debug 2\n"
+    )
+    path = tmp_path / "k.conf"
+    path.write_text(conf(extra=extra))
+    result = check_config(str(path))
+    assert result.spec is not None
+    assert result.spec.instances[0].notify.backup == "/bin/notify backup"
+    assert result.warnings == (
+        f"{path}:8: notify_backup: user/group ignored: hatui runs scripts as script_user",
+        f"{path}:9: 'garp_lower_prio_repeat' ignored: hatui does not implement it",
+        f"{path}:10: 'dont_track_primary' ignored: hatui does not implement it",
+    )
+
+
+def test_static_and_bfd_blocks_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "k.conf"
+    path.write_text(
+        conf() + "static_ipaddress {\n  192.0.2.50/24 dev eth0\n}\nbfd_instance b {\n}\n"
+    )
+    result = check_config(str(path))
+    assert result.errors == ()
+    assert result.warnings == (
+        f"{path}:13: not supported by hatui: static_ipaddress ignored",
+        f"{path}:16: not supported by hatui: bfd_instance ignored",
+    )
