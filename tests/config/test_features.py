@@ -122,3 +122,10 @@ def test_static_and_bfd_blocks_are_reported(tmp_path: Path) -> None:
         f"{path}:13: not supported by hatui: static_ipaddress ignored",
         f"{path}:16: not supported by hatui: bfd_instance ignored",
     )
+
+
+def test_multicast_group_of_the_other_family(tmp_path: Path) -> None:
+    path = tmp_path / "k.conf"
+    path.write_text(conf(extra="    mcast_dst_ip ff02::12"))
+    (error,) = check_config(str(path)).errors
+    assert str(error) == f"{path}:8: mcast_dst_ip ff02::12: not IPv4 like the instance's addresses"
