@@ -82,6 +82,7 @@ class RouterView:
     auth: Auth
     unicast: bool
     dst_ip: str
+    unicast_peers: tuple[str, ...]  # every unicast destination the master sent to
     checksum_form: ChecksumForm
     adverts: int
     first_seen: WallUs

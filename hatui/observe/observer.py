@@ -110,8 +110,10 @@ class Observer:
             if r is not None and frame.src_ip == r.fast_ip:
                 m = r.master
                 # Steady state: the master again, every field as before (RFC 5798 6.4.3:
-                # only the master advertises). Compare cheapest-to-differ first.
-                if (
+                # only the master advertises). The codec memoises identical frames, so
+                # the identity test usually settles it; else compare cheapest-first.
+                same = frame is r.fast_frame
+                if not same and (
                     frame.priority == m.priority
                     and frame.interval_cs == m.interval_cs
                     and frame.addresses == m.addresses
@@ -122,6 +124,9 @@ class Observer:
                     and frame.dst_ip == m.dst_ip
                     and frame.checksum_form is m.checksum_form
                 ):
+                    r.fast_frame = frame
+                    same = True
+                if same:
                     self._vrrp += 1
                     r.intervals.append(t - m.last_seen)
                     m.last_seen = t

@@ -115,6 +115,7 @@ def _router(r: RouterView) -> Json:
         "virtual_mac": r.virtual_mac,
         "unicast": r.unicast,
         "dst_ip": r.dst_ip,
+        "unicast_peers": list(r.unicast_peers),
         "checksum_form": str(r.checksum_form),
         "master_since": us_to_s(r.master_since),
         "master_last_advert": us_to_s(r.master_last_advert),

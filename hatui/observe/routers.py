@@ -39,7 +39,8 @@ _NEVER = 1 << 62
 # the hot path only appends. 10 s at the fastest v3 interval (1 cs) is 1000 adverts; the
 # cap only matters for a flood, where the rate then reads low rather than memory growing.
 _RATE_CAP = 2048
-_REPORTED_CAP = 64  # distinct mismatches remembered per router, to report each once
+_REPORTED_CAP = 64
+_PEERS_CAP = 16  # distinct mismatches remembered per router, to report each once
 
 
 def _where(r: RouterState) -> str:
@@ -100,9 +101,13 @@ class RouterRules:
         ev: list[Event] = []
         first = r.adverts == 0
         s = r.senders.get(frame.src_ip)
+        if s is not None and self._copy(s, frame, t):
+            return ev
         prev_priority: int | None = None
         if s is None:
             s = r.master if first else SenderState.start(frame, t)
+            if is_unicast(frame.dst_ip):
+                s.peers = (frame.dst_ip,)
             self._add_sender(r, s)
             config_changed = True
         else:
@@ -142,6 +147,25 @@ class RouterRules:
         self._split(r, s, t, ev)
         self._settle(r, t)
         return ev
+
+    def _copy(self, s: SenderState, frame: VrrpAdvert, t: int) -> bool:
+        """keepalived sends one copy of each advert per unicast peer: a second copy to
+        another destination within half an interval is the same advert, not a new one."""
+        if frame.dst_ip != s.dst_ip and is_unicast(s.dst_ip) and is_unicast(frame.dst_ip):
+            if len(s.peers) < _PEERS_CAP and frame.dst_ip not in s.peers:
+                s.peers = (*s.peers, frame.dst_ip)
+            if (
+                t - s.last_seen < interval_us(s.interval_cs) // 2
+                and frame.priority == s.priority
+                and frame.interval_cs == s.interval_cs
+                and frame.addresses == s.addresses
+                and frame.version == s.version
+                and frame.auth is s.auth
+                and frame.auth_data == s.auth_data
+            ):
+                s.copies += 1
+                return True
+        return False
 
     def _add_sender(self, r: RouterState, s: SenderState) -> None:
         r.senders[s.ip] = s
@@ -366,6 +390,7 @@ class RouterRules:
         r.contended = any(o is not m and o.advertising(now) for o in r.senders.values())
         quiet = not (r.stale or r.contended or r.split is not None)
         r.fast_ip = m.ip if quiet else None
+        r.fast_frame = None  # fields may have changed: the next fast frame re-compares
         r.checked_until = now
         r.stale_after = stale_after_us(m.version, m.interval_cs)
 
@@ -560,6 +585,7 @@ class RouterRules:
             auth=m.auth,
             unicast=is_unicast(m.dst_ip),
             dst_ip=m.dst_ip,
+            unicast_peers=m.peers,
             checksum_form=m.checksum_form,
             adverts=r.adverts,
             first_seen=WallUs(r.first_seen),

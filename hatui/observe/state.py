@@ -35,6 +35,8 @@ class SenderState:
     last_seen: int
     run_start: int  # first advert of the current advertising run
     release_time: int | None = None
+    copies: int = 0  # extra copies of one advert, one per unicast peer (keepalived)
+    peers: tuple[str, ...] = ()  # unicast destinations seen, bounded
 
     @classmethod
     def start(cls, frame: VrrpAdvert, t: int) -> SenderState:
@@ -115,6 +117,9 @@ class RouterState:
     adverts: int = 0
     # The master's address while the steady-state fast path applies, else None.
     fast_ip: str | None = None
+    # The last frame object found equal to the master's fields (the codec shares one
+    # object per identical frame): an identity test then replaces nine comparisons.
+    fast_frame: VrrpAdvert | None = None
     stale: bool = False
     contended: bool = False  # another sender is advertising too
     split: tuple[str, str] | None = None

@@ -184,3 +184,18 @@ def test_rejected_counted_by_reason_events_rate_limited() -> None:
     assert counters.rejected["ttl"] == 30 and counters.rejected["checksum"] == 1
     assert set(counters.rejected) == {r.value for r in RejectReason}
     assert counters.frames == 31
+
+
+def test_unicast_copy_per_peer_is_one_advert() -> None:
+    """keepalived sends each advert once per unicast peer; the observer counts it once."""
+    obs = Observer()
+    items = merge(
+        series(0, 11, S, advert(A, dst=B)),
+        series(20, 11, S, advert(A, dst="192.0.2.13")),
+    )
+    events = run(obs, items)
+    assert kinds(events) == [("new_router", 0)]
+    r = obs.snapshot(at(10 * S + 20)).routers[0]
+    assert r.adverts == 11 and r.adverts_per_s == 1.0
+    assert set(r.intervals_us) == {S}
+    assert r.unicast_peers == (B, "192.0.2.13")
