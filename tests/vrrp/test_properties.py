@@ -74,9 +74,7 @@ def check_invariants(lan: Lan) -> None:
     sizes=st.tuples(st.integers(2, 3), st.integers(1, 2)),
     priorities=st.lists(st.integers(1, 254), min_size=5, max_size=5),
     preempt=st.lists(st.booleans(), min_size=5, max_size=5),
-    events=st.lists(
-        st.tuples(st.integers(0, CHAOS_US), st.integers(0, 4), commands), max_size=12
-    ),
+    events=st.lists(st.tuples(st.integers(0, CHAOS_US), st.integers(0, 4), commands), max_size=12),
     partitions=st.lists(
         st.tuples(st.integers(0, CHAOS_US), st.lists(st.integers(0, 1), min_size=5, max_size=5)),
         max_size=3,

@@ -15,7 +15,9 @@ A, B = "192.0.2.11", "192.0.2.12"
 
 def pair(*, version: int = 2, interval_us: int = 1_000_000, **b_kw: object) -> Lan:
     lan = Lan()
-    lan.add("a", Router(spec(priority=150, version=version, advert_int_us=interval_us), primary_ip=A))
+    lan.add(
+        "a", Router(spec(priority=150, version=version, advert_int_us=interval_us), primary_ip=A)
+    )
     b_spec = spec(priority=100, version=version, advert_int_us=interval_us, **b_kw)
     lan.add("b", Router(b_spec, primary_ip=B))
     lan.start()
