@@ -92,7 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     node.add_argument("--priority", type=int, metavar="P", default=100)
     node.add_argument("--vip", action="append", metavar="ADDR/LEN", default=[])
     node.add_argument("--advert-int", type=float, metavar="S", default=1.0)
-    node.add_argument("--vrrp-version", type=int, choices=(2, 3), default=2)
+    node.add_argument(
+        "--vrrp-version",
+        type=int,
+        choices=(2, 3),
+        default=None,
+        help="VRRP version (default 2; 3 for IPv6 VIPs)",
+    )
     node.add_argument("--unicast-peer", action="append", metavar="IP", default=[])
     node.add_argument("--unicast-src", metavar="IP")
     node.add_argument("--auth-pass", metavar="SECRET")

@@ -62,7 +62,8 @@ def load_spec(args: argparse.Namespace) -> NodeSpec:
         priority=args.priority,
         vips=args.vip,
         advert_int=args.advert_int,
-        version=args.vrrp_version,
+        # v2 is IPv4 only (RFC 3768): IPv6 VIPs imply v3 unless the operator says otherwise.
+        version=args.vrrp_version or (3 if any(":" in v for v in args.vip) else 2),
         unicast_peers=args.unicast_peer,
         unicast_src=args.unicast_src,
         auth_pass=args.auth_pass,
