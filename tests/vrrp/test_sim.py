@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from hatui.vrrp.actions import AddVips, SendAdvert, Transition
+from hatui.vrrp.actions import AddVips, Discard, DiscardReason, SendAdvert, Transition
 from hatui.vrrp.inputs import Release, Resume
 from hatui.vrrp.machine import Router
 from hatui.vrrp.sim import Lan, Packet
+from hatui.vrrp.spec import Vip
 from hatui.vrrp.state import State
 
 from .factory import spec
@@ -135,3 +136,43 @@ def test_restart_comes_back_as_backup_then_preempts() -> None:
     assert lan.nodes["a"].router.state is State.BACKUP
     lan.run_until(40_000_000)
     assert lan.masters() == ["a"]
+
+
+def test_ipv6_v3_pair_elects_and_fails_over() -> None:
+    vips = (Vip(address="2001:db8::100", prefixlen=64),)
+    lan = Lan()
+    lan.add("a", Router(spec(vips=vips, version=3, priority=200), primary_ip="fe80::11"))
+    lan.add("b", Router(spec(vips=vips, version=3, priority=100), primary_ip="fe80::12"))
+    lan.start()
+    lan.run_until(5_000_000)
+    assert lan.masters() == ["a"]
+    advert = lan.nodes["b"].router.status(lan.now).last_advert
+    assert advert is not None and advert.ip == "fe80::11"
+    lan.crash("a")
+    lan.run_until(10_000_000)
+    assert took_over_at(lan, "b") == last_advert_at(lan, "a") + 3_609_375
+
+
+def test_v3_backup_learns_the_masters_interval() -> None:
+    lan = Lan()
+    lan.add("a", Router(spec(version=3, priority=200, advert_int_us=100_000), primary_ip=A))
+    lan.add("b", Router(spec(version=3, priority=100, advert_int_us=1_000_000), primary_ip=B))
+    lan.start()
+    lan.run_until(2_000_000)
+    status = lan.nodes["b"].router.status(lan.now)
+    assert status.master_adver_interval_us == 100_000
+    assert status.master_down_interval_us == 360_937
+    lan.crash("a")
+    lan.run_until(3_000_000)
+    assert took_over_at(lan, "b") == last_advert_at(lan, "a") + 360_937
+
+
+def test_v2_password_mismatch_means_two_masters_and_auth_discards() -> None:
+    lan = Lan()
+    lan.add("a", Router(spec(priority=200, auth_pass="one"), primary_ip=A))
+    lan.add("b", Router(spec(priority=100, auth_pass="two"), primary_ip=B))
+    lan.start()
+    lan.run_until(10_000_000)
+    assert sorted(lan.masters()) == ["a", "b"]
+    reasons = {r.action.reason for r in lan.records(Discard) if isinstance(r.action, Discard)}
+    assert reasons == {DiscardReason.AUTH}
