@@ -69,6 +69,7 @@ TRANSITIONS: frozenset[tuple[State, State]] = frozenset(
 )
 _TIMER_ORDER = {kind: i for i, kind in enumerate(TimerKind)}
 NOTIFY_STOP = "STOP"
+MAX_LOGGED_SENDERS = 256
 
 
 class Router:
@@ -286,6 +287,8 @@ class Router:
         # Log each difference once per sender until it changes, not once a second.
         if self._logged.get(advert.src_ip, ()) == found:
             return []
+        if len(self._logged) >= MAX_LOGGED_SENDERS:
+            self._logged.clear()  # spoofed senders must not grow memory without bound
         self._logged[advert.src_ip] = found
         return [_log(act.LogLevel.WARNING, m) for m in found]
 
