@@ -36,6 +36,7 @@ from hatui.observe.ownership import ArpKey, ArpTable
 from hatui.observe.routers import RouterRules
 from hatui.observe.rules import REJECT_EVENT_EVERY_US
 from hatui.observe.state import RouterKey, RouterState
+from hatui.observe.views import router_view
 from hatui.types import WallUs
 
 _NEVER = 1 << 62  # a deadline that never comes
@@ -358,7 +359,7 @@ class Observer:
     def snapshot(self, now: WallUs) -> ObserverSnapshot:
         """An immutable view of the model as of `now` (statuses are judged at `now`)."""
         routers = tuple(
-            self._rules.view(self._routers[k], now)
+            router_view(self._routers[k], now)
             for k in sorted(self._routers, key=lambda k: (k[0], k[1].value, k[2]))
         )
         carp = tuple(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
-from hatui.codec.frames import VrrpAdvert, is_virtual_mac
+from hatui.codec.frames import VrrpAdvert
 from hatui.observe.events import (
     Cause,
     Event,
@@ -16,21 +16,22 @@ from hatui.observe.events import (
     RouterEvent,
     SplitBrain,
 )
-from hatui.observe.model import Failover, MasterTerm, RouterView, Status
+from hatui.observe.mismatch import check_config, report_mismatch
+from hatui.observe.model import Failover, MasterTerm
 from hatui.observe.rules import (
     JITTER_US,
-    RATE_WINDOW_US,
     active_us,
     auth_text,
     interval_us,
     is_unicast,
     master_down_us,
-    skew_us,
+    ms_text,
     stale_after_us,
     vips_text,
 )
 from hatui.observe.state import FailoverRecord, RouterKey, RouterState, SenderState
-from hatui.types import US_PER_S, WallUs
+from hatui.observe.views import failover_view
+from hatui.types import WallUs
 
 VipHook = Callable[[RouterKey, str], None]
 
@@ -39,26 +40,7 @@ _NEVER = 1 << 62
 # the hot path only appends. 10 s at the fastest v3 interval (1 cs) is 1000 adverts; the
 # cap only matters for a flood, where the rate then reads low rather than memory growing.
 _RATE_CAP = 2048
-_REPORTED_CAP = 64
-_PEERS_CAP = 16  # distinct mismatches remembered per router, to report each once
-
-
-def _where(r: RouterState) -> str:
-    return f"{r.key[0]} {r.key[1]} vrid {r.key[2]}"
-
-
-def _ms(interval_cs: int) -> str:
-    return f"{interval_cs * 10} ms"
-
-
-def _config(s: SenderState) -> dict[str, str]:
-    """The fields every sender of one VRID must agree on (RFC 5798 7.1, RFC 3768 7.1)."""
-    return {
-        "version": str(s.version),
-        "auth": auth_text(s.auth, s.auth_data),
-        "advert_interval": _ms(s.interval_cs),
-        "vips": vips_text(s.vips),
-    }
+_PEERS_CAP = 16  # unicast destinations remembered per sender
 
 
 class RouterRules:
@@ -143,7 +125,7 @@ class RouterRules:
             else:
                 self._race(r, s, t)
         if config_changed:
-            self._check_config(r, t, ev)
+            check_config(r, t, ev)
         self._split(r, s, t, ev)
         self._settle(r, t)
         return ev
@@ -191,7 +173,7 @@ class RouterRules:
         """Apply an advert's fields to its sender; report changes. True if config changed."""
         changed = False
         master = s is r.master
-        where = _where(r)
+        where = r.label
         if frame.priority != s.priority:
             if master and frame.priority != 0:  # priority 0 is reported as a release
                 old, new = str(s.priority), str(frame.priority)
@@ -211,13 +193,13 @@ class RouterRules:
                 )
             s.priority = frame.priority
         if frame.interval_cs != s.interval_cs:
-            old, new = _ms(s.interval_cs), _ms(frame.interval_cs)
+            old, new = ms_text(s.interval_cs), ms_text(frame.interval_cs)
             if master:
                 ev.append(
                     self._change(r, s, t, EventKind.INTERVAL_CHANGE, "advert_interval", old, new)
                 )
             else:
-                self._mismatch(r, t, ev, "advert_interval", s.ip, old, new, None)
+                report_mismatch(r, t, ev, "advert_interval", s.ip, old, new, None)
             s.interval_cs = frame.interval_cs
             changed = True
         if frame.addresses != s.addresses:
@@ -227,7 +209,7 @@ class RouterRules:
                 if master:
                     ev.append(self._change(r, s, t, EventKind.VIPS_CHANGE, "vips", old, new))
                 else:
-                    self._mismatch(r, t, ev, "vips", s.ip, old, new, None)
+                    report_mismatch(r, t, ev, "vips", s.ip, old, new, None)
                 before, after = set(s.vips), set(vips)
                 for ip in before - after:
                     self._vip_removed(r.key, ip)
@@ -237,13 +219,13 @@ class RouterRules:
                 changed = True
             s.addresses = frame.addresses
         if frame.version != s.version:
-            self._mismatch(r, t, ev, "version", s.ip, str(s.version), str(frame.version), None)
+            report_mismatch(r, t, ev, "version", s.ip, str(s.version), str(frame.version), None)
             s.version = frame.version
             changed = True
         if frame.auth is not s.auth or frame.auth_data != s.auth_data:
             old = auth_text(s.auth, s.auth_data)
             new = auth_text(frame.auth, frame.auth_data)
-            self._mismatch(r, t, ev, "auth", s.ip, old, new, None)
+            report_mismatch(r, t, ev, "auth", s.ip, old, new, None)
             s.auth, s.auth_data = frame.auth, frame.auth_data
             changed = True
         s.mac = frame.link.src_mac
@@ -313,7 +295,7 @@ class RouterRules:
                 new_first_advert=WallUs(t),
                 gap_us=gap,
                 cause=cause,
-                detail=f"{_where(r)}: master {old.ip} -> {w.ip} ({cause}, gap {gap / 1000:.1f} ms)",
+                detail=f"{r.label}: master {old.ip} -> {w.ip} ({cause}, gap {gap / 1000:.1f} ms)",
             )
         )
         if r.stale:
@@ -362,7 +344,7 @@ class RouterRules:
                         vrid=r.key[2],
                         ips=r.split,
                         since=WallUs(start),
-                        detail=f"{_where(r)}: split brain: {pair[0]} and {pair[1]} both"
+                        detail=f"{r.label}: split brain: {pair[0]} and {pair[1]} both"
                         f" advertising for {span / 1000:.1f} ms",
                     )
                 )
@@ -379,7 +361,7 @@ class RouterRules:
                 vrid=r.key[2],
                 ips=r.split,
                 since=WallUs(r.split_since),
-                detail=f"{_where(r)}: split brain healed ({why}); master {r.master.ip}",
+                detail=f"{r.label}: split brain healed ({why}); master {r.master.ip}",
             )
         )
         r.split = None
@@ -393,64 +375,6 @@ class RouterRules:
         r.fast_frame = None  # fields may have changed: the next fast frame re-compares
         r.checked_until = now
         r.stale_after = stale_after_us(m.version, m.interval_cs)
-
-    # -- mismatches -----------------------------------------------------------------------
-
-    def _check_config(self, r: RouterState, t: int, ev: list[Event]) -> None:
-        """Compare every sender's last config with the master's (RFC 5798 7.1: all routers
-        of a VRID must agree). Backups are silent, so their last advert is the best word."""
-        m = r.master
-        mine = _config(m)
-        active: list[str] = []
-        for o in r.senders.values():
-            if o is m:
-                continue
-            theirs = _config(o)
-            for name, value in mine.items():
-                if theirs[name] != value:
-                    active.append(f"{name}: {m.ip} {value} vs {o.ip} {theirs[name]}")
-                    self._mismatch(r, t, ev, name, m.ip, value, theirs[name], o.ip)
-        r.mismatches = tuple(active)
-
-    def _mismatch(
-        self,
-        r: RouterState,
-        t: int,
-        ev: list[Event],
-        name: str,
-        ip: str,
-        a: str,
-        b: str,
-        other: str | None,
-    ) -> None:
-        """Report a mismatch once: each distinct (field, senders, values) only the first time."""
-        if other is None:
-            key: tuple[str, ...] = ("self", name, ip, a, b)
-            detail = f"{_where(r)}: {ip} changed {name}: {a} -> {b}"
-        else:
-            x, y = sorted(((ip, a), (other, b)))
-            key = ("pair", name, *x, *y)
-            detail = f"{_where(r)}: {name} differs: {ip} sends {a}, {other} sends {b}"
-        if key in r.reported:
-            return
-        r.reported[key] = None
-        if len(r.reported) > _REPORTED_CAP:
-            del r.reported[next(iter(r.reported))]
-        ev.append(
-            FieldChange(
-                time=WallUs(t),
-                kind=EventKind.MISMATCH,
-                interface=r.key[0],
-                family=r.key[1],
-                vrid=r.key[2],
-                field=name,
-                old=a,
-                new=b,
-                ip=ip,
-                other_ip=other,
-                detail=detail,
-            )
-        )
 
     # -- time -----------------------------------------------------------------------------
 
@@ -499,6 +423,9 @@ class RouterRules:
 
     # -- output ---------------------------------------------------------------------------
 
+    def failovers(self) -> tuple[Failover, ...]:
+        return tuple(failover_view(f) for f in self._failovers)
+
     def _router_event(
         self, r: RouterState, s: SenderState, t: int, kind: EventKind, what: str
     ) -> RouterEvent:
@@ -511,7 +438,7 @@ class RouterRules:
             ip=s.ip,
             mac=s.mac,
             priority=s.priority,
-            detail=f"{_where(r)}: {what} {s.ip} ({s.mac}) priority {s.priority}",
+            detail=f"{r.label}: {what} {s.ip} ({s.mac}) priority {s.priority}",
         )
 
     def _change(
@@ -527,79 +454,5 @@ class RouterRules:
             old=old,
             new=new,
             ip=s.ip,
-            detail=f"{_where(r)}: master {s.ip} {name} {old} -> {new}",
-        )
-
-    def failovers(self) -> tuple[Failover, ...]:
-        return tuple(
-            Failover(
-                interface=f.key[0],
-                family=f.key[1],
-                vrid=f.key[2],
-                from_ip=f.from_ip,
-                from_mac=f.from_mac,
-                to_ip=f.to_ip,
-                to_mac=f.to_mac,
-                old_last_advert=WallUs(f.old_last_advert),
-                new_first_advert=WallUs(f.new_first_advert),
-                gap_us=f.new_first_advert - f.old_last_advert,
-                cause=f.cause,
-            )
-            for f in self._failovers
-        )
-
-    def view(self, r: RouterState, now: int) -> RouterView:
-        """The router as of `now`: statuses judged at `now`, not at the last deadline."""
-        m = r.master
-        stale_after = stale_after_us(m.version, m.interval_cs)
-        split = r.split
-        if split is not None and not all(
-            (x := r.senders.get(ip)) is not None and x.advertising(now) for ip in split
-        ):
-            split = None
-        if split is not None:
-            status = Status.SPLIT_BRAIN
-        elif r.stale or now - m.last_seen > stale_after:
-            status = Status.STALE
-        elif r.mismatches:
-            status = Status.MISMATCH
-        else:
-            status = Status.OK
-        recent = [x for x in r.rate if now - RATE_WINDOW_US < x <= now]
-        span = recent[-1] - recent[0] if len(recent) >= 2 else 0
-        rate = (len(recent) - 1) * US_PER_S / span if span > 0 else 0.0
-        current = MasterTerm(
-            ip=m.ip, mac=m.mac, since=WallUs(r.term_since), until=None, cause=r.term_cause
-        )
-        return RouterView(
-            interface=r.key[0],
-            family=r.key[1],
-            vrid=r.key[2],
-            version=m.version,
-            master_ip=m.ip,
-            master_mac=m.mac,
-            virtual_mac=is_virtual_mac(m.mac),
-            priority=m.priority,
-            interval_cs=m.interval_cs,
-            vips=m.addresses,
-            auth=m.auth,
-            unicast=is_unicast(m.dst_ip),
-            dst_ip=m.dst_ip,
-            unicast_peers=m.peers,
-            checksum_form=m.checksum_form,
-            adverts=r.adverts,
-            first_seen=WallUs(r.first_seen),
-            last_seen=WallUs(r.last_seen),
-            master_since=WallUs(r.term_since),
-            master_last_advert=WallUs(m.last_seen),
-            skew_us=skew_us(m.version, m.interval_cs, m.priority),
-            master_down_us=master_down_us(m.version, m.interval_cs, m.priority),
-            stale_after_us=stale_after,
-            adverts_per_s=rate,
-            intervals_us=tuple(r.intervals),
-            senders=tuple(s.view(now) for s in sorted(r.senders.values(), key=lambda s: s.rank)),
-            history=(*r.history, current),
-            status=status,
-            mismatches=r.mismatches,
-            split_brain=split,
+            detail=f"{r.label}: master {s.ip} {name} {old} -> {new}",
         )

@@ -74,5 +74,10 @@ def auth_text(auth: Auth, auth_data: bytes) -> str:
     return str(auth)
 
 
+def ms_text(interval_cs: int) -> str:
+    """An interval in centiseconds as milliseconds text, for details."""
+    return f"{interval_cs * 10} ms"
+
+
 def vips_text(vips: tuple[str, ...]) -> str:
     return ",".join(vips) if vips else "-"

@@ -129,3 +129,8 @@ class RouterState:
     last_failover: FailoverRecord | None = None
     checked_until: int = 0  # runs that ended before this were already accounted for
     stale_after: int = 0  # the master's stale threshold, cached for the deadline scan
+
+    @property
+    def label(self) -> str:
+        """How details name the router: "eth0 ipv4 vrid 51"."""
+        return f"{self.key[0]} {self.key[1]} vrid {self.key[2]}"
