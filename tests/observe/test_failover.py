@@ -164,3 +164,17 @@ def test_priority_interval_vips_changes_of_the_master() -> None:
         ("1000 ms", "2000 ms"),
         ("192.0.2.100", "192.0.2.100,192.0.2.101"),
     ]
+
+
+def test_kill_failover_v3_fast_interval() -> None:
+    """v3 at 0.1 s: Master_Down_Interval of a priority-100 backup is 360937 us (RFC 5798)."""
+    obs = Observer()
+    down = 3 * 100 * MS + (256 - 100) * 100 * MS // 256
+    assert down == 360_937
+    takeover = 5 * S + down + 200  # the lab measures 361.1 ms
+    items = merge(
+        series(0, 51, 100 * MS, advert(A, version=3, interval_cs=10)),
+        series(takeover, 5, 100 * MS, advert(B, priority=100, version=3, interval_cs=10)),
+    )
+    (mc,) = master_changes(run(obs, items))
+    assert (mc.cause, mc.gap_us) == (Cause.TIMEOUT, 361_137)
