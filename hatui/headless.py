@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hatui.observe.events import Event
-from hatui.observe.observer import ObserverSnapshot
+from hatui.observe.model import ObserverSnapshot
 from hatui.observe.report import event_to_json, snapshot_to_json
 from hatui.runtime.node import NodeEvent
 from hatui.runtime.status import node_event_to_json
