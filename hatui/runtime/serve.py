@@ -15,6 +15,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from hatui.adapters.netlink import LinkWatch, check_vip_subnet, ifindex
 from hatui.clock import SystemClock
@@ -150,17 +151,40 @@ class Serve:
 
             server = NodeControl(self, self.control_path)
             await server.start()
+        # An exception in a loop callback (timer, frame, link) is only logged by asyncio:
+        # the node would go on holding its VIPs with its timer gone, silent, while a peer
+        # takes over. Fail safe instead: stop cleanly (priority 0, VIPs removed), exit 1.
+        failures: list[BaseException] = []
+        previous_handler = loop.get_exception_handler()
+
+        def on_loop_error(lp: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+            lp.default_exception_handler(context)
+            exc = context.get("exception")
+            failures.append(exc if exc is not None else RuntimeFault(str(context.get("message"))))
+            stop.set()
+
+        loop.set_exception_handler(on_loop_error)
         try:
             await self.watch.run(stop, duration_s)
         finally:
             # Whatever ended the run (signal, duration, exception): leave nothing behind.
             await self.trackers.stop()
-            node.shutdown()
+            try:
+                node.shutdown()
+            finally:
+                # Last resort if shutdown itself failed part-way: no hatui-marked VIP stays.
+                if self.io is not None:
+                    with contextlib.suppress(Exception):
+                        for vip in self.io.remove_leftovers():
+                            log.error("removed VIP %s that shutdown left behind", vip)
             if self.notifier is not None:
                 await self.notifier.drain()
             if server is not None:
                 await server.stop()
             self.close(loop)
+            loop.set_exception_handler(previous_handler)
+        if failures:
+            raise RuntimeFault(f"stopped after an internal error: {failures[0]!r}") from failures[0]
 
     def _on_link(self, lw: LinkWatch) -> None:
         up = lw.read()

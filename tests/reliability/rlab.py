@@ -1,0 +1,144 @@
+"""Fault-injection helpers for the reliability suite: nodes, faults, checks, figures.
+
+Every fault lives inside a lab namespace (nft tables, netem qdiscs, busy loops started
+with `Lab.spawn`), so the machine's own network and clock are never touched, and the
+lab's teardown removes all of it.
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from hatui.lab import Host, Lab
+from tests.integration.nodelab import HATUI, HatuiNode, has_vip, wait_for
+
+# RFC 5798 6.1 at v3 0.1 s: Master_Down_Interval = 3 * 100 ms + (256 - P) * 100 ms / 256.
+INTERVAL_S = 0.1
+
+
+def master_down_s(priority: int, interval_s: float = INTERVAL_S) -> float:
+    return 3 * interval_s + (256 - priority) * interval_s / 256
+
+
+def start_node(
+    lab: Lab,
+    host: Host,
+    args: Sequence[str] = (),
+    *,
+    conf: str | None = None,
+    tag: str = "hatui",
+    inject: str | None = None,
+    wait: bool = True,
+) -> HatuiNode:
+    """`hatui --serve --headless --json` in `host`, optionally under the fault injector."""
+    control = lab.workdir / f"{host.name}-{tag}.sock"
+    control.unlink(missing_ok=True)
+    prefix = list(HATUI)
+    if inject is not None:
+        prefix = [sys.executable, "-m", "tests.reliability.inject", inject, "--"]
+    argv = [*prefix, "--serve", "--headless", "--json", "--control", str(control)]
+    if conf is not None:
+        path = lab.workdir / f"{host.name}-{tag}.conf"
+        path.write_text(conf)
+        argv += ["-c", str(path)]
+    argv += list(args)
+    logname = f"{host.name}-{tag}-{len(lab.procs)}.log"
+    proc = lab.spawn(host, argv, log=logname)
+    node = HatuiNode(lab=lab, host=host, proc=proc, control=control, log=lab.workdir / logname)
+    if wait:
+        wait_for(lambda: proc.poll() is not None or node.ready(), 10, f"hatui in {host.name}")
+        assert proc.poll() is None, node.output()
+    return node
+
+
+def vip_holders(lab: Lab, hosts: Sequence[Host]) -> list[str]:
+    return [h.name for h in hosts if has_vip(lab, h)]
+
+
+def masters(nodes: Sequence[HatuiNode]) -> list[str]:
+    """Hosts whose live node says MASTER (a frozen or dead node counts as not master)."""
+    return [n.host.name for n in nodes if n.proc.poll() is None and n.state() == "MASTER"]
+
+
+def converged(lab: Lab, nodes: Sequence[HatuiNode]) -> bool:
+    """Exactly one master, and it alone holds the VIP."""
+    m = masters(nodes)
+    return len(m) == 1 and vip_holders(lab, [n.host for n in nodes]) == m
+
+
+def wait_converged(lab: Lab, nodes: Sequence[HatuiNode], timeout: float, what: str) -> float:
+    """Seconds until one master holds the VIP alone."""
+    t0 = time.monotonic()
+    wait_for(lambda: converged(lab, nodes), timeout, what)
+    return time.monotonic() - t0
+
+
+def hold_converged(lab: Lab, nodes: Sequence[HatuiNode], seconds: float) -> None:
+    """Convergence must hold (sampled) for `seconds`: no flapping once faults stop."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        assert converged(lab, nodes), (masters(nodes), vip_holders(lab, [n.host for n in nodes]))
+        time.sleep(0.05)
+
+
+def nft(lab: Lab, host: Host, rules: str) -> None:
+    """Load nft rules into `host`'s namespace (its own ruleset, not the machine's)."""
+    lab.sh(host, f"nft -f - <<'EOF'\n{rules}\nEOF")
+
+
+def nft_flush(lab: Lab, host: Host) -> None:
+    lab.sh(host, "nft flush ruleset")
+
+
+def drop_vrrp(lab: Lab, host: Host, *, inbound: bool, outbound: bool, percent: int = 100) -> None:
+    """Drop IP protocol 112 in one or both directions (all of it, or `percent` at random)."""
+    match = "ip protocol 112" + (f" numgen random mod 100 < {percent}" if percent < 100 else "")
+    chains = []
+    if inbound:
+        chains.append(
+            f"chain i {{ type filter hook input priority 0; policy accept; {match} drop; }}"
+        )
+    if outbound:
+        chains.append(
+            f"chain o {{ type filter hook output priority 0; policy accept; {match} drop; }}"
+        )
+    nft(lab, host, "flush ruleset\ntable inet fault {\n" + "\n".join(chains) + "\n}")
+
+
+@functools.cache
+def netem_available() -> bool:
+    """Whether this kernel has sch_netem (some CI and container kernels lack it)."""
+    with Lab(f"nm{time.monotonic_ns() % 100000}-") as probe:
+        host = probe.add_host("x", 1)
+        out = probe.sh(host, "tc qdisc add dev eth0 root netem delay 1ms 2>&1; echo rc=$?")
+        return out.strip().endswith("rc=0")
+
+
+def netem(lab: Lab, host: Host, spec: str) -> None:
+    lab.sh(host, f"tc qdisc replace dev eth0 root netem {spec}")
+
+
+def netem_clear(lab: Lab, host: Host) -> None:
+    lab.sh(host, "tc qdisc del dev eth0 root", check=False)
+
+
+def outbound_capture(lab: Lab, host: Host, pcap: Path) -> subprocess.Popen[bytes]:
+    """tcpdump of everything `host` sends (`-Q out`), any protocol, written as it comes."""
+    proc = lab.spawn(
+        host,
+        ["tcpdump", "-i", "eth0", "-Q", "out", "-n", "-U", "-Z", "root", "-w", str(pcap)],
+        log=f"{host.name}-tcpdump-out.log",
+    )
+    log = lab.workdir / f"{host.name}-tcpdump-out.log"
+    wait_for(lambda: "listening on" in log.read_text(errors="replace"), 5, "tcpdump to listen")
+    return proc
+
+
+def figure(name: str, value: float | str, unit: str = "") -> None:
+    """Print a measured figure in one grep-able line (RELIABILITY.md quotes them)."""
+    print(f"FIGURE {name} = {value}{(' ' + unit) if unit else ''}", flush=True)
