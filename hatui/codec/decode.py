@@ -41,7 +41,20 @@ def decode(data: bytes) -> Decoded:
             return None
         ethertype = data[12] << 8 | data[13]
         if ethertype == ETH_P_IP:  # the common case first: an untagged IPv4 advert
+            if len(data) >= 34:
+                # A memoised advert: the key is every byte to the IP end but the
+                # identification and header checksum, so a hit already passed every
+                # other check; only the header checksum (RFC 1071) is left to verify.
+                end = 14 + (data[16] << 8 | data[17])
+                found = _CACHE.get(data[:18] + data[20:24] + data[26:end])
+                if (
+                    found is not None
+                    and not int.from_bytes(data[14 : 14 + (data[14] & 0x0F) * 4], "big") % 0xFFFF
+                ):
+                    return found
             return _ipv4(data, 14, None, None)
+        if ethertype == ETH_P_IPV6:
+            return _ipv6(data, 14, None, None)
         off = 14
         vlan = None
         if ethertype in TPIDS:
@@ -162,10 +175,11 @@ def _ipv6(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded
     avail = len(data) - off
     if avail >= 7 and data[off + 6] != PROTO_VRRP and data[off + 6] != PROTO_ICMPV6:
         return None
-    lk = link if link is not None else link_for(data, off, vlan)
     if avail < 40:
+        lk = link if link is not None else link_for(data, off, vlan)
         return Rejected(reason=RejectReason.LENGTH, detail="truncated IPv6 header", link=lk)
     if data[off] >> 4 != 6:
+        lk = link if link is not None else link_for(data, off, vlan)
         detail = f"IPv6 version {data[off] >> 4}"
         return Rejected(reason=RejectReason.MALFORMED, detail=detail, link=lk)
     plen = _H.unpack_from(data, off + 4)[0]
@@ -175,6 +189,7 @@ def _ipv6(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded
     if next_header == PROTO_ICMPV6 and (plen == 0 or end > len(data) or data[start] != ICMPV6_NA):
         return None  # other ICMPv6 (NS, RA, MLD) is not hatui's
     if end > len(data):
+        lk = link if link is not None else link_for(data, off, vlan)
         src = ipv6_text(data[off + 8 : off + 24])
         detail = f"IPv6 payload length {plen}, {len(data) - start} bytes captured"
         return Rejected(reason=RejectReason.LENGTH, detail=detail, link=lk, src_ip=src)
@@ -183,7 +198,8 @@ def _ipv6(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded
         key = data[:end]
         found = _CACHE.get(key)
         if found is not None:
-            return found
+            return found  # before link_for: a hit needs no Link of its own
+    lk = link if link is not None else link_for(data, off, vlan)
     addrs = data[off + 8 : start]
     msg = data[start:end]
     if next_header == PROTO_VRRP:
