@@ -29,6 +29,9 @@ _SHB = 0x0A0D0D0A
 _BOM = 0x1A2B3C4D
 _IDB, _SPB, _EPB, _OPB = 1, 3, 6, 2
 _MAX_RECORD = 1 << 18  # no sane frame is longer: larger means a corrupt file
+# Pages of the mapping already read are handed back every this many bytes: each record is
+# copied out, and without this a file's pages stay in the process's RSS to its end.
+_RELEASE_EVERY = 8 << 20
 
 
 class PcapRecord(NamedTuple):
@@ -101,19 +104,25 @@ class PcapReader:
         off = 24
         count = 0
         nano = units == 1_000_000_000
+        released = 0
         while off < n:
-            if off + 16 > n:
-                self.truncated = True
+            limit = min(n, off + _RELEASE_EVERY)
+            while off < limit:
+                if off + 16 > n:
+                    self.truncated = True
+                    break
+                sec, frac, incl, _orig = head(buf, off)
+                start = off + 16
+                off = start + incl
+                if off > n or incl > _MAX_RECORD:
+                    self.truncated = True
+                    break
+                stamp = sec * 1_000_000 + (frac // 1000 if nano else frac)
+                count += 1
+                yield new(PcapRecord, (stamp, buf[start:off], linktype))
+            if self.truncated:
                 break
-            sec, frac, incl, _orig = head(buf, off)
-            start = off + 16
-            off = start + incl
-            if off > n or incl > _MAX_RECORD:
-                self.truncated = True
-                break
-            stamp = sec * 1_000_000 + (frac // 1000 if nano else frac)
-            count += 1
-            yield new(PcapRecord, (stamp, buf[start:off], linktype))
+            released = _release(buf, released, off)
         self.records = count
 
     def _pcapng(self) -> Iterator[PcapRecord]:
@@ -125,7 +134,10 @@ class PcapReader:
         ifaces: list[tuple[int, int, int, int]] = []
         new = tuple.__new__
         last = 0
+        released = 0
         while off < n:
+            if off - released >= _RELEASE_EVERY:
+                released = _release(buf, released, off)
             if off + 12 > n:
                 self.truncated = True
                 break
@@ -174,6 +186,16 @@ class PcapReader:
                 linktype = struct.unpack_from(order + "H", buf, body)[0]
                 ifaces.append((linktype, *_if_time(buf, body + 8, end - 4, order)))
             off = end
+
+
+def _release(buf: mmap.mmap | bytes, done: int, upto: int) -> int:
+    """Drop the mapped pages in [done, upto) from RSS (they are re-read if touched again);
+    returns the new page-aligned mark."""
+    upto -= upto % mmap.PAGESIZE
+    if upto > done and isinstance(buf, mmap.mmap):
+        buf.madvise(mmap.MADV_DONTNEED, done, upto - done)
+        return upto
+    return done
 
 
 def _if_time(buf: mmap.mmap | bytes, off: int, end: int, order: str) -> tuple[int, int, int]:
