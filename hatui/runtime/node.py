@@ -9,7 +9,7 @@ with a manual clock and fake I/O, and the runtime decides nothing itself.
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, assert_never
@@ -19,8 +19,9 @@ from hatui.codec.frames import Captured, Family, VrrpAdvert
 from hatui.types import MonoUs, WallUs
 from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
+from hatui.vrrp.group import SyncGroup, member_view
 from hatui.vrrp.machine import Router
-from hatui.vrrp.spec import InstanceSpec, NodeSpec, Vip
+from hatui.vrrp.spec import InstanceSpec, NodeSpec, SyncGroupSpec, Vip
 from hatui.vrrp.status import RouterStatus
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ class NodeIO(Protocol):
     def add_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None: ...
     def remove_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None: ...
     def garp(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None: ...
-    def notify(self, spec: InstanceSpec, state: str, priority: int) -> None: ...
+    def notify(self, spec: InstanceSpec | SyncGroupSpec, state: str, priority: int) -> None: ...
 
 
 class Handle(Protocol):
@@ -95,6 +96,7 @@ class Node:
             one = _Instance(Router(ispec, primary_ip=primary_ips[ispec.name]))
             self._instances[ispec.name] = one
             self._by_key[(ispec.interface, ispec.family, ispec.vrid)] = one
+        self._groups = _sync_groups(spec)
         self.own_ips = frozenset(primary_ips.values())
         self._timer: Handle | None = None
         self._timer_at: MonoUs | None = None
@@ -173,15 +175,38 @@ class Node:
     # -- the engine -----------------------------------------------------------------
 
     def _apply(self, one: _Instance, event: inp.Input) -> None:
-        actions = one.router.handle(event, self.clock.mono_us())
-        for action in actions:
-            try:
-                self._run(one, action)
-            except Exception as exc:  # one failed effect must not stop the others
-                self.counters["io_errors"] += 1
-                log.exception("%s: %s failed", one.router.spec.name, type(action).__name__)
-                self._emit(one, "error", f"{type(action).__name__} failed: {exc}")
+        """Run one input, then whatever the instance's sync group makes of it, in order."""
+        pending: deque[tuple[_Instance, inp.Input]] = deque([(one, event)])
+        while pending:
+            target, item = pending.popleft()
+            actions = target.router.handle(item, self.clock.mono_us())
+            for action in actions:
+                try:
+                    self._run(target, action)
+                except Exception as exc:  # one failed effect must not stop the others
+                    self.counters["io_errors"] += 1
+                    log.exception("%s: %s failed", target.router.spec.name, type(action).__name__)
+                    self._emit(target, "error", f"{type(action).__name__} failed: {exc}")
+            pending.extend(self._group_inputs(target, actions))
         self._rearm()
+
+    def _group_inputs(
+        self, one: _Instance, actions: list[act.Action]
+    ) -> list[tuple[_Instance, inp.Input]]:
+        entry = self._groups.get(one.router.spec.name)
+        if entry is None:
+            return []
+        group, gspec = entry
+        view = {m: member_view(self._instances[m].router) for m in group.members}
+        step = group.follow(one.router.spec.name, actions, view)
+        if step.entered is not None:
+            log.info("sync group %s: %s", group.name, step.entered)
+            try:
+                self.io.notify(gspec, str(step.entered), 0)
+            except Exception:
+                self.counters["io_errors"] += 1
+                log.exception("sync group %s: notify failed", group.name)
+        return [(self._instances[m], event) for m, event in step.inputs]
 
     def _run(self, one: _Instance, action: act.Action) -> None:
         spec = one.router.spec
@@ -204,6 +229,8 @@ class Node:
                 prio = one.router.status(self.clock.mono_us()).effective_priority
                 log.info("%s: %s -> %s (%s), priority %d", spec.name, old, new, cause, prio)
                 self._emit(one, "transition", f"{old} -> {new} ({cause})")
+            case act.WantMaster(cause=cause):
+                log.debug("%s: asks its sync group for MASTER (%s)", spec.name, cause)
             case act.Discard(reason=reason, detail=detail):
                 self.counters[f"discard_{reason}"] += 1
                 log.debug("%s: discarded advert: %s", spec.name, detail)
@@ -275,3 +302,17 @@ class Node:
         )
         for listener in self.listeners:
             listener(event)
+
+
+def _sync_groups(spec: NodeSpec) -> dict[str, tuple[SyncGroup, SyncGroupSpec]]:
+    """Each grouped instance's coordinator: the node's groups, members in config order."""
+    declared = {g.name: g for g in spec.sync_groups}
+    names = sorted({i.sync_group for i in spec.instances if i.sync_group is not None})
+    out: dict[str, tuple[SyncGroup, SyncGroupSpec]] = {}
+    for name in names:
+        members = tuple(i.name for i in spec.instances if i.sync_group == name)
+        gspec = declared.get(name) or SyncGroupSpec(name=name, members=members)
+        group = SyncGroup(name, members)
+        for member in members:
+            out[member] = (group, gspec)
+    return out

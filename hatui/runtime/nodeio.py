@@ -11,11 +11,11 @@ from hatui.adapters.transmit import AdvertSender, GarpSender
 from hatui.codec.frames import Auth
 from hatui.codec.vrrp import encode_vrrp
 from hatui.vrrp import actions as act
-from hatui.vrrp.spec import InstanceSpec, NodeSpec, Vip
+from hatui.vrrp.spec import InstanceSpec, NodeSpec, SyncGroupSpec, Vip
 
 log = logging.getLogger(__name__)
 
-Notifier = Callable[[InstanceSpec, str, int], None]
+Notifier = Callable[[InstanceSpec | SyncGroupSpec, str, int], None]
 
 
 class RealNodeIO:
@@ -87,7 +87,7 @@ class RealNodeIO:
         for vip in vips:
             self.garps[vip.dev or spec.interface].announce(vip.address)
 
-    def notify(self, spec: InstanceSpec, state: str, priority: int) -> None:
+    def notify(self, spec: InstanceSpec | SyncGroupSpec, state: str, priority: int) -> None:
         if self.notifier is not None:
             self.notifier(spec, state, priority)
 

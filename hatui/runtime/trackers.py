@@ -8,13 +8,14 @@ import logging
 from collections.abc import Callable
 
 from hatui.adapters.scripts import (
+    NotifyKind,
     NotifyState,
     ScriptChecker,
     notify_commands,
     read_track_file,
     run_notify,
 )
-from hatui.vrrp.spec import InstanceSpec, NodeSpec
+from hatui.vrrp.spec import InstanceSpec, NodeSpec, SyncGroupSpec
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +75,14 @@ class Notifier:
         self.timeout_s = timeout_s
         self.tasks: list[asyncio.Task[int | None]] = []
 
-    def __call__(self, ispec: InstanceSpec, state: str, priority: int) -> None:
+    def __call__(self, ispec: InstanceSpec | SyncGroupSpec, state: str, priority: int) -> None:
+        """An instance's scripts (TYPE INSTANCE), or a vrrp_sync_group's (TYPE GROUP)."""
         states: dict[str, NotifyState] = {s: s for s in ("MASTER", "BACKUP", "FAULT", "STOP")}
         if state not in states:
             return
+        kind: NotifyKind = "GROUP" if isinstance(ispec, SyncGroupSpec) else "INSTANCE"
         argvs = notify_commands(
-            ispec.notify, kind="INSTANCE", name=ispec.name, state=states[state], priority=priority
+            ispec.notify, kind=kind, name=ispec.name, state=states[state], priority=priority
         )
         for argv in argvs:
             log.info("%s: notify %s", ispec.name, argv[0])

@@ -20,6 +20,7 @@ class DiscardReason(StrEnum):
     OWN = "own"  # our own advert looped back
     LOWER_PRIORITY = "lower_priority"  # RFC 5798 6.4.2: a backup discards it (preempt on)
     NOT_RUNNING = "not_running"  # heard in Initialize
+    UNICAST_SRC = "unicast_src"  # keepalived check_unicast_src: source is not a peer
 
 
 class LogLevel(StrEnum):
@@ -73,6 +74,17 @@ class Transition:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WantMaster:
+    """A sync group member's Master_Down_Timer expired: it asks its group to go MASTER.
+
+    keepalived (vrrp_sync_can_goto_master) moves a group to MASTER only once every member
+    wants to, preferring BACKUP to thrashing; the runtime answers with SyncGroupChanged.
+    """
+
+    cause: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Discard:
     """A received advert was dropped; `reason` is a counter key."""
 
@@ -88,4 +100,6 @@ class Log:
     message: str
 
 
-Action = SendAdvert | AddVips | RemoveVips | SendGarp | Notify | Transition | Discard | Log
+Action = (
+    SendAdvert | AddVips | RemoveVips | SendGarp | Notify | Transition | WantMaster | Discard | Log
+)

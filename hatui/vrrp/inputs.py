@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from hatui.codec.frames import VrrpAdvert
+from hatui.vrrp.state import State
 
 TrackKind = Literal["interface", "script", "file"]
 TRACK_KINDS: tuple[TrackKind, ...] = ("interface", "script", "file")
@@ -106,7 +107,35 @@ class SendGarp:
     """Send the gratuitous ARP / unsolicited NA burst again (only when master)."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncGroupChanged:
+    """The instance's vrrp_sync_group moved (keepalived vrrp_sync.c); follow it.
+
+    MASTER: enter MASTER (for `member` == this instance: the group agreed to its own
+    request). BACKUP: a master leaves MASTER; a member held in FAULT by the group leaves
+    it. FAULT: a member failed, hold this one in FAULT until the group recovers.
+    `cause` is the text the forced transition records.
+    """
+
+    state: State
+    member: str
+    cause: str
+
+    def __post_init__(self) -> None:
+        if self.state not in (State.MASTER, State.BACKUP, State.FAULT):
+            raise ValueError(f"a sync group cannot move its members to {self.state}")
+        if not self.member:
+            raise ValueError("a sync group change names the member that caused it")
+
+
 OperatorCommand = SetPriority | AdjustPriority | Release | Pause | Resume | SendGarp
 Input = (
-    Startup | Shutdown | TimerFired | AdvertReceived | LinkChanged | TrackChanged | OperatorCommand
+    Startup
+    | Shutdown
+    | TimerFired
+    | AdvertReceived
+    | LinkChanged
+    | TrackChanged
+    | SyncGroupChanged
+    | OperatorCommand
 )

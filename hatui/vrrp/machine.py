@@ -24,6 +24,12 @@ FAULT          keepalived: link down or a weight-0 tracked object failing; from 
                VIPs go without a priority 0 advert. When every fault clears -> BACKUP
                (the owner -> MASTER).
 Shutdown       MASTER sends priority 0 (6.4.3) and drops VIPs; every state -> INIT, Notify STOP.
+Sync group     keepalived vrrp_sync_group (vrrp_sync.c): a member's Master_Down_Timer
+               does not make it MASTER; it asks the group (WantMaster) and re-arms the
+               timer, and goes MASTER only when the group agrees (SyncGroupChanged naming
+               itself). SyncGroupChanged MASTER from another member: BACKUP -> MASTER.
+               BACKUP: MASTER -> BACKUP, or leave a FAULT the group imposed. FAULT: a
+               fault condition ("sync group G: VI_1 is in FAULT") until the group's BACKUP.
 Operator       SetPriority/AdjustPriority override the base priority. Release: MASTER
                sends priority 0 and drops VIPs, then hold BACKUP (no Master_Down_Timer)
                until Resume. Pause: the same without the priority 0 advert, so peers take
@@ -96,6 +102,8 @@ class Router:
         self._last_advert: HeardAdvert | None = None
         self._preempt_until: MonoUs | None = None
         self._logged: dict[str, tuple[str, ...]] = {}
+        self._wants_master = False  # sync group: our Master_Down_Timer expired
+        self._group_fault: str | None = None  # sync group: FAULT imposed by another member
 
     @property
     def spec(self) -> InstanceSpec:
@@ -108,6 +116,21 @@ class Router:
     @property
     def state(self) -> State:
         return self._state
+
+    @property
+    def wants_master(self) -> bool:
+        """A sync group member whose Master_Down_Timer expired, waiting for the group."""
+        return self._wants_master
+
+    @property
+    def own_faults(self) -> tuple[str, ...]:
+        """Fault conditions of this instance itself, not the one its sync group imposed."""
+        link = () if self._link_up else ("link down",)
+        return link + tuple(f"tracked {f} fails" for f in self._tracking.faults())
+
+    @property
+    def group_fault(self) -> bool:
+        return self._group_fault is not None
 
     def deadline(self) -> MonoUs | None:
         """The earliest pending timer; call `handle(TimerFired(), now)` once it passes."""
@@ -135,6 +158,8 @@ class Router:
                 return self._reassess_fault(now, "link up" if up else "link down")
             case inp.TrackChanged():
                 return self._on_track(event, now)
+            case inp.SyncGroupChanged():
+                return self._on_group(event, now)
             case inp.SetPriority(value=value):
                 return self._set_override(value, now, f"operator set priority {value}")
             case inp.AdjustPriority(delta=delta):
@@ -182,6 +207,12 @@ class Router:
         garp = self._spec.garp
         match kind:
             case TimerKind.MASTER_DOWN:
+                if self._spec.sync_group is not None:
+                    # keepalived vrrp_sync_can_goto_master: ask, and retry after another
+                    # Master_Down_Interval while the other members still hear a master.
+                    self._wants_master = True
+                    self._arm_master_down(now)
+                    return [act.WantMaster(cause=self._takeover_cause())]
                 return self._enter(State.MASTER, now, self._takeover_cause())
             case TimerKind.ADVERT:
                 self._arm(TimerKind.ADVERT, now, self._spec.advert_int_us)
@@ -251,6 +282,7 @@ class Router:
             if self._spec.version == 3:
                 # RFC 5798 6.4.2: a v3 backup adopts the master's interval.
                 self._master_adver_interval_us = cs_to_us(advert.interval_cs)
+            self._wants_master = False  # a master is alive: keepalived's wantstate BACKUP
             self._arm_master_down(now)
             return []
         detail = f"priority {advert.priority} from {advert.src_ip}, ours {local}"
@@ -308,8 +340,39 @@ class Router:
         return out
 
     def _faults(self) -> tuple[str, ...]:
-        link = () if self._link_up else ("link down",)
-        return link + tuple(f"tracked {f} fails" for f in self._tracking.faults())
+        group = () if self._group_fault is None else (self._group_fault,)
+        return self.own_faults + group
+
+    # -- sync group -------------------------------------------------------------------
+
+    def _on_group(self, event: inp.SyncGroupChanged, now: MonoUs) -> list[act.Action]:
+        match event.state:
+            case State.MASTER:
+                if self._state is not State.BACKUP:
+                    return []  # already MASTER; FAULT and INIT do not follow
+                if event.member == self._spec.name:
+                    # The group agreed to our own request (WantMaster).
+                    if not self._wants_master or not self._may_take_over():
+                        return []
+                    return self._enter(State.MASTER, now, self._takeover_cause())
+                if not self._may_take_over():
+                    message = f"not following {event.cause}: operator hold or pause"
+                    return [_log(act.LogLevel.WARNING, message)]
+                return self._enter(State.MASTER, now, event.cause)
+            case State.BACKUP:
+                if self._group_fault is not None:
+                    self._group_fault = None
+                    return self._reassess_fault(now, event.cause)
+                if self._state is State.MASTER:
+                    return self._enter(State.BACKUP, now, event.cause)
+                return []
+            case State.FAULT:
+                self._group_fault = event.cause
+                return self._reassess_fault(now, event.cause)
+            case State.INIT:
+                raise AssertionError("SyncGroupChanged rejects INIT at construction")
+            case _:
+                assert_never(event.state)
 
     def _reassess_fault(self, now: MonoUs, cause: str) -> list[act.Action]:
         faulty = bool(self._faults())
@@ -393,6 +456,7 @@ class Router:
             out.append(act.RemoveVips(vips=self._all_vips))
             self._vips_held = False
         self._timers.clear()
+        self._wants_master = False
         self._state = new
         self._since = now
         self._cause = cause

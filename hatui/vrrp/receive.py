@@ -27,6 +27,12 @@ def check(spec: InstanceSpec, primary_ip: str, advert: VrrpAdvert) -> Discard | 
         return Discard(reason=DiscardReason.VERSION, detail=detail)
     if _same_ip(advert.src_ip, primary_ip):
         return Discard(reason=DiscardReason.OWN, detail=f"own advert from {advert.src_ip}")
+    # keepalived check_unicast_src: with unicast peers, only a configured peer may speak.
+    if spec.check_unicast_src and spec.unicast_peers:
+        peers = {_norm(p) for p in spec.unicast_peers}
+        if _norm(advert.src_ip) not in peers:
+            detail = f"advert from {advert.src_ip}, not a unicast peer"
+            return Discard(reason=DiscardReason.UNICAST_SRC, detail=detail)
     problem = _auth_problem(spec, advert)
     if problem is not None:
         return Discard(reason=DiscardReason.AUTH, detail=f"{problem} from {advert.src_ip}")

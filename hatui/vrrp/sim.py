@@ -3,18 +3,21 @@
 Every SendAdvert reaches every other live router of the same VRID and family as the
 VrrpAdvert the codec would have produced. Delivery can be shaped per packet: a `fate`
 hook returns the extra delays of the copies to deliver (none: lost; two: duplicated;
-a longer delay: reordered), and `partition()` cuts the LAN into islands.
+a longer delay: reordered), and `partition()` cuts the LAN into islands. `group()` puts
+routers of one host in a vrrp_sync_group, coordinated as the node runtime does.
 """
 
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from hatui.codec.frames import Auth, ChecksumForm, Family, Link, VrrpAdvert
 from hatui.types import MonoUs
 from hatui.vrrp.actions import Action, AddVips, RemoveVips, SendAdvert
+from hatui.vrrp.group import SyncGroup, member_view
 from hatui.vrrp.inputs import AdvertReceived, Input, Startup, TimerFired
 from hatui.vrrp.machine import Router
 from hatui.vrrp.receive import pad_password
@@ -91,6 +94,8 @@ class Lan:
         self._queue: list[tuple[int, int, str, Input]] = []
         self._seq = 0
         self._island: dict[str, int] = {}
+        self._groups: dict[str, tuple[SyncGroup, dict[str, str]]] = {}
+        self.group_trace: list[tuple[MonoUs, str, State]] = []  # (when, group, entered)
 
     # -- building -------------------------------------------------------------------
 
@@ -101,6 +106,16 @@ class Lan:
         node = Node(name, router, mac)
         self.nodes[name] = node
         return node
+
+    def group(self, name: str, *members: str) -> SyncGroup:
+        """Put these LAN nodes (one host's instances, distinct names) in a sync group."""
+        by_instance = {self.nodes[m].router.spec.name: m for m in members}
+        if len(by_instance) != len(members):
+            raise ValueError("sync group members need distinct instance names")
+        group = SyncGroup(name, tuple(by_instance))
+        for member in members:
+            self._groups[member] = (group, by_instance)
+        return group
 
     def start(self, *names: str) -> None:
         """Startup now for the named nodes (all when none are named), in LAN order."""
@@ -136,7 +151,28 @@ class Lan:
         self._seq += 1
 
     def send(self, name: str, event: Input) -> list[Action]:
-        """Apply an input to a node now and propagate what it does."""
+        """Apply an input to a node now and propagate what it does (its group's too)."""
+        first: list[Action] | None = None
+        pending: deque[tuple[str, Input]] = deque([(name, event)])
+        while pending:
+            target, item = pending.popleft()
+            actions = self._deliver(target, item)
+            first = actions if first is None else first
+            pending.extend(self._group_inputs(target, actions))
+        return first or []
+
+    def _group_inputs(self, name: str, actions: list[Action]) -> list[tuple[str, Input]]:
+        entry = self._groups.get(name)
+        if entry is None or not self.nodes[name].alive:
+            return []
+        group, by_instance = entry
+        view = {m: member_view(self.nodes[n].router) for m, n in by_instance.items()}
+        step = group.follow(self.nodes[name].router.spec.name, actions, view)
+        if step.entered is not None:
+            self.group_trace.append((self.now, group.name, step.entered))
+        return [(by_instance[m], e) for m, e in step.inputs]
+
+    def _deliver(self, name: str, event: Input) -> list[Action]:
         node = self.nodes[name]
         if not node.alive:
             return []
