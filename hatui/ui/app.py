@@ -1,0 +1,359 @@
+"""The console: one Textual app over a Feed, and the CLI's entry points for each mode.
+
+The app renders the view model built from the feed's JSON documents. Updates are
+coalesced: the newest snapshot wins and the screen is redrawn at most ~10 times a second.
+Keys that steer a node exist only in serve and attach modes (check_action hides and
+refuses them elsewhere), and every one asks for confirmation first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from typing import Any
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Footer, RichLog, Static
+from textual.worker import Worker
+
+from hatui.errors import EXIT_OK, EXIT_RUNTIME, HatuiError
+from hatui.ui.feeds import Feed
+from hatui.ui.messages import EventsArrived, FeedEnded, NodeDoc, ObserverDoc
+from hatui.ui.model import (
+    COMMAND_MODES,
+    EMPTY_OBSERVER,
+    InstanceRow,
+    Json,
+    Mode,
+    NodeView,
+    ObserverView,
+    event_row,
+    node_view,
+    observer_view,
+)
+from hatui.ui.predict import describe
+from hatui.ui.render import detail, event_line, header
+from hatui.ui.screens.confirm import ConfirmScreen
+from hatui.ui.screens.help import HelpScreen
+from hatui.ui.screens.priority import PriorityScreen
+from hatui.ui.widgets.tables import NodePanel, RoutersTable
+from hatui.vrrp.inputs import (
+    AdjustPriority,
+    OperatorCommand,
+    Pause,
+    Release,
+    Resume,
+    SendGarp,
+    SetPriority,
+)
+
+log = logging.getLogger(__name__)
+
+RENDER_S = 0.1  # at most ~10 redraws a second, however fast documents arrive
+STEP = 10  # `+` / `-` priority step
+QUIT_WAIT_S = 5.0  # how long quitting waits for a node to release its VIPs
+COMMAND_ACTIONS = frozenset({"priority_step", "set_priority", "release", "pause_resume", "garp"})
+
+
+class HatuiApp(App[int]):
+    """The console over one feed."""
+
+    CSS_PATH = "hatui.tcss"
+    TITLE = "hatui"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("q", "quit_console", "quit", id="quit"),
+        Binding("ctrl+c", "quit_console", "quit", show=False, priority=True),
+        Binding("question_mark", "help", "help", id="help"),
+        Binding("o", "sort", "sort", id="sort"),
+        Binding("m", "zoom", "zoom", show=False, id="zoom"),
+        Binding("plus", f"priority_step({STEP})", f"+{STEP}", id="priority.up"),
+        Binding("minus", f"priority_step({-STEP})", f"-{STEP}", id="priority.down"),
+        Binding("p", "set_priority", "prio", id="priority.set"),
+        Binding("r", "release", "release", id="release"),
+        Binding("s", "pause_resume", "stop", id="pause"),
+        Binding("g", "garp", "garp", id="garp"),
+    ]
+
+    def __init__(self, feed: Feed, *, render_s: float = RENDER_S) -> None:
+        super().__init__()
+        self.feed = feed
+        self.render_s = render_s
+        self.observer: ObserverView = EMPTY_OBSERVER
+        self.node: NodeView | None = None
+        self.note = ""
+        self.exit_code = EXIT_OK
+        self._pending_obs: Json | None = None
+        self._pending_node: Json | None = None
+        self._pending_events: list[Json] = []
+        self._last_render = 0.0
+        self._render_timer: Any = None
+        self._worker: Worker[None] | None = None
+        self._quitting = False
+
+    @property
+    def can_command(self) -> bool:
+        return self.feed.mode in COMMAND_MODES
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="header")
+        node = NodePanel(id="node")
+        node.display = self.can_command
+        yield node
+        yield RoutersTable(id="routers")
+        with Horizontal(id="bottom"):
+            with VerticalScroll(id="detail-scroll"):
+                yield Static(id="detail")
+            yield RichLog(id="log", max_lines=5000, wrap=True, markup=False, min_width=20)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#node").border_title = "This node"
+        self._title_routers()
+        self.query_one("#detail-scroll").border_title = "Detail"
+        self.query_one("#log").border_title = "Events"
+        self._draw_header()
+        self.query_one("#detail", Static).update(detail(self.observer, None))
+        focus = "#node" if self.can_command else "#routers"
+        self.query_one(focus).focus()
+        self.call_after_refresh(self._start_feed)
+
+    def _start_feed(self) -> None:
+        self._worker = self.run_worker(self._run_feed(), name="feed", exit_on_error=False)
+
+    async def _run_feed(self) -> None:
+        try:
+            await self.feed.run(self.post_message)
+        except HatuiError as exc:
+            self.post_message(FeedEnded(str(exc)))
+        except Exception as exc:
+            log.exception("feed failed")
+            self.post_message(FeedEnded(f"{type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(FeedEnded())
+
+    # -- documents in, coalesced --------------------------------------------------------
+
+    def on_observer_doc(self, msg: ObserverDoc) -> None:
+        self._pending_obs = msg.doc
+        self._schedule()
+
+    def on_node_doc(self, msg: NodeDoc) -> None:
+        self._pending_node = msg.doc
+        self._schedule()
+
+    def on_events_arrived(self, msg: EventsArrived) -> None:
+        self._pending_events.extend(msg.events)
+        self._schedule()
+
+    def on_feed_ended(self, msg: FeedEnded) -> None:
+        self._draw_pending()
+        if msg.error is not None:
+            self.note = f"stopped: {msg.error}"
+            self.exit_code = EXIT_RUNTIME
+            self.notify(msg.error, title="feed stopped", severity="error", timeout=30)
+            self._draw_header()
+        elif self.feed.mode is not Mode.READ and not self._quitting:
+            self.exit(self.exit_code)  # --duration elapsed
+
+    def _schedule(self) -> None:
+        if self._render_timer is not None:
+            return
+        wait = self._last_render + self.render_s - time.monotonic()
+        if wait <= 0:
+            self._draw_pending()
+        else:
+            self._render_timer = self.set_timer(wait, self._draw_pending)
+
+    def _draw_pending(self) -> None:
+        self._render_timer = None
+        self._last_render = time.monotonic()
+        if self._pending_events:
+            logw = self.query_one("#log", RichLog)
+            for e in self._pending_events:
+                logw.write(event_line(event_row(e)))
+            self._pending_events = []
+        if self._pending_node is not None:
+            self.node = node_view(self._pending_node)
+            self._pending_node = None
+            self.query_one(NodePanel).show(self.node.instances)
+        if self._pending_obs is not None:
+            self.observer = observer_view(self._pending_obs)
+            self._pending_obs = None
+            self.query_one(RoutersTable).show(self.observer.routers)
+            self._draw_header()
+            self._draw_detail()
+
+    def _draw_header(self) -> None:
+        self.query_one("#header", Static).update(
+            header(self.feed.mode, self.feed.source, self.observer, self.note)
+        )
+
+    def _draw_detail(self) -> None:
+        key = self.query_one(RoutersTable).selected_key
+        router = self.observer.router(key) if key is not None else None
+        self.query_one("#detail", Static).update(detail(self.observer, router))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "routers":
+            self._draw_detail()
+        elif event.data_table.id == "node":
+            # Follow the selected instance in the routers table.
+            inst = self._selected_instance()
+            table = self.query_one(RoutersTable)
+            if inst is not None and inst.router_key in table.rows:
+                table.move_cursor(row=table.get_row_index(inst.router_key))
+
+    # -- keys ---------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in COMMAND_ACTIONS:
+            return self.can_command  # False: hidden from the footer and never run
+        return True
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.can_command))
+
+    def action_sort(self) -> None:
+        table = self.query_one(RoutersTable)
+        by = "status" if table.sort_by == "vrid" else "vrid"
+        table.set_sort(by, self.observer.routers)
+        self._title_routers()
+
+    def _title_routers(self) -> None:
+        by = self.query_one(RoutersTable).sort_by
+        self.query_one(RoutersTable).border_title = f"Virtual routers, by {by} (o)"
+
+    def action_zoom(self) -> None:
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+        elif self.focused is not None:
+            self.screen.maximize(self.focused)
+
+    async def action_quit_console(self) -> None:
+        """Stop the feed first: a serving node sends priority 0 and drops its VIPs."""
+        if self._quitting:
+            return
+        self._quitting = True
+        self.feed.stop.set()
+        if self._worker is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._worker.wait(), QUIT_WAIT_S)
+        self.exit(self.exit_code)
+
+    def _selected_instance(self) -> InstanceRow | None:
+        if self.node is None or not self.node.instances:
+            return None
+        key = self.query_one(NodePanel).selected_key
+        return self.node.instance(key) if key is not None else self.node.instances[0]
+
+    def _confirm(self, title: str, command: OperatorCommand) -> None:
+        inst = self._selected_instance()
+        if inst is None:
+            self.notify("no instance to steer yet", severity="warning")
+            return
+        text = describe(command, inst, self.observer.router(inst.router_key))
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self._submit(inst.name, command), name="command")
+
+        self.push_screen(ConfirmScreen(f"{title}: {inst.name}", text), answered)
+
+    async def _submit(self, instance: str, command: OperatorCommand) -> None:
+        try:
+            done = await self.feed.command(instance, command)
+        except HatuiError as exc:
+            self.notify(str(exc), title="command failed", severity="error")
+        else:
+            self.notify(done, timeout=3)
+
+    def action_priority_step(self, delta: int) -> None:
+        self._confirm(f"Priority {delta:+d}", AdjustPriority(delta=delta))
+
+    def action_set_priority(self) -> None:
+        inst = self._selected_instance()
+        if inst is None:
+            self.notify("no instance to steer yet", severity="warning")
+            return
+
+        def chosen(value: int | None) -> None:
+            if value is not None:
+                self._confirm(f"Priority {value}", SetPriority(value=value))
+
+        self.push_screen(PriorityScreen(inst.name, inst.effective_priority), chosen)
+
+    def action_release(self) -> None:
+        self._confirm("Release mastership", Release())
+
+    def action_pause_resume(self) -> None:
+        inst = self._selected_instance()
+        if inst is not None and (inst.paused or inst.hold):
+            self._confirm("Resume", Resume())
+        else:
+            self._confirm("Stop advertising", Pause())
+
+    def action_garp(self) -> None:
+        self._confirm("Gratuitous ARP", SendGarp())
+
+
+# -- entry points (hatui/cli.py) ----------------------------------------------------------
+
+
+async def _run(feed: Feed) -> int:
+    """Open the feed (errors propagate before the screen changes), then run the console."""
+    feed.open()
+    app = HatuiApp(feed)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        # A dropped SSH session must still let a serving node release its VIPs.
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(app.action_quit_console()))
+    try:
+        code = await app.run_async()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+        feed.stop.set()
+    return app.exit_code if code is None else code
+
+
+def run_watch_ui(interfaces: list[str], duration: float | None) -> int:
+    from hatui.clock import SystemClock
+    from hatui.observe.observer import Observer
+    from hatui.runtime.watch import Watch
+    from hatui.ui.feeds import LiveWatchFeed
+
+    watch = Watch(interfaces=interfaces, observer=Observer(), clock=SystemClock())
+    return asyncio.run(_run(LiveWatchFeed(watch, duration)))
+
+
+def run_read_ui(path: str, speed: float | None) -> int:
+    from hatui.ui.feeds import ReplayFeed
+
+    return asyncio.run(_run(ReplayFeed(path, speed)))
+
+
+def run_serve_ui(args: argparse.Namespace) -> int:
+    from hatui.runtime.serve import Serve, load_spec
+    from hatui.ui.feeds import ServeFeed
+
+    spec = load_spec(args)
+    serve = Serve(spec=spec, control_path=args.control)
+    return asyncio.run(_run(ServeFeed(serve, args.duration)))
+
+
+def run_attach_ui(control_path: str) -> int:
+    from hatui.ui.feeds import AttachFeed
+
+    async def main() -> int:
+        feed = AttachFeed(control_path)
+        await feed.connect()
+        return await _run(feed)
+
+    return asyncio.run(main())

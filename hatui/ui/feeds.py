@@ -1,0 +1,391 @@
+"""Feeds: where the console's documents come from, one per mode, all posting the same messages.
+
+A feed runs as a worker on the app's event loop and posts `ObserverDoc`, `NodeDoc`,
+`EventsArrived` and `FeedEnded`. Posting never waits, so the runtime never blocks on the
+UI; snapshots are published at most 10 times a second and collapse in the app's queue.
+Each feed opens what can fail (sockets, files, the control socket) in `open()`, before the
+app starts, so a HatuiError reaches the CLI as one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from textual.message import Message
+
+from hatui.errors import HatuiError, RuntimeFault
+from hatui.observe.events import Event
+from hatui.observe.model import ObserverSnapshot
+from hatui.observe.report import event_to_json, snapshot_to_json
+from hatui.ui.messages import EventsArrived, FeedEnded, NodeDoc, ObserverDoc
+from hatui.ui.model import Mode
+from hatui.vrrp.inputs import (
+    AdjustPriority,
+    OperatorCommand,
+    Pause,
+    Release,
+    Resume,
+    SendGarp,
+    SetPriority,
+)
+
+if TYPE_CHECKING:
+    from hatui.runtime.node import NodeEvent
+    from hatui.runtime.serve import Serve
+    from hatui.runtime.watch import CaptureStats, Watch
+
+Json = dict[str, Any]
+Post = Callable[[Message], object]
+PUBLISH_S = 0.1  # snapshots at most 10 per second, as the watch runtime publishes them
+
+
+class Feed(ABC):
+    """One source of documents for the console, and (serve, attach) a way to steer it."""
+
+    mode: Mode
+    source: str  # what the header names: interfaces, a file, a socket
+
+    def __init__(self) -> None:
+        self.stop = asyncio.Event()
+
+    def open(self) -> None:  # noqa: B027 - most feeds have nothing to open
+        """Open what can fail, before the app starts; raises HatuiError."""
+
+    @abstractmethod
+    async def run(self, post: Post) -> None:
+        """Post documents until `stop` is set or the source ends."""
+
+    async def command(self, instance: str, command: OperatorCommand) -> str:
+        """Submit an operator command; returns a short confirmation, raises HatuiError."""
+        raise HatuiError(f"{self.mode} mode is read-only")
+
+
+def observer_document(snap: ObserverSnapshot, stats: CaptureStats | None = None) -> Json:
+    """The DESIGN.md document without its event list (events travel separately)."""
+    doc = snapshot_to_json(replace(snap, events=()))
+    if stats is not None:
+        counters = doc["counters"]
+        if isinstance(counters, dict):
+            counters["kernel_drops"] = stats.kernel_drops
+    return doc
+
+
+class UiSink:
+    """A watch-runtime Sink that turns snapshots and events into console messages."""
+
+    def __init__(self, post: Post, on_snapshot: Callable[[], None] | None = None) -> None:
+        self.post = post
+        self.on_snapshot = on_snapshot
+
+    def events(self, events: Sequence[Event]) -> None:
+        self.post(EventsArrived([event_to_json(e) for e in events]))
+
+    def snapshot(self, snap: ObserverSnapshot, stats: CaptureStats) -> None:
+        self.post(ObserverDoc(observer_document(snap, stats)))
+        if self.on_snapshot is not None:
+            self.on_snapshot()
+
+
+class LiveWatchFeed(Feed):
+    """`--watch IFACE`: live capture, read-only."""
+
+    mode = Mode.WATCH
+
+    def __init__(self, watch: Watch, duration: float | None = None) -> None:
+        super().__init__()
+        self.watch = watch
+        self.duration = duration
+        self.source = ", ".join(watch.interfaces)
+
+    def open(self) -> None:
+        self.watch.open()
+
+    async def run(self, post: Post) -> None:
+        self.watch.sinks.append(UiSink(post))
+        try:
+            await self.watch.run(self.stop, self.duration)
+        finally:
+            self.watch.close()
+
+
+class ServeFeed(Feed):
+    """`--serve`: the embedded node and its watcher; commands go straight to the node."""
+
+    mode = Mode.SERVE
+
+    def __init__(self, serve: Serve, duration: float | None = None) -> None:
+        super().__init__()
+        self.serve = serve
+        self.duration = duration
+        self.source = ", ".join(sorted({i.interface for i in serve.spec.instances}))
+        self.specs = {i.name: i for i in serve.spec.instances}
+
+    def open(self) -> None:
+        try:
+            self.serve.open(asyncio.get_running_loop())
+        except BaseException:
+            self.serve.close()
+            raise
+
+    def node_document(self) -> Json:
+        from hatui.runtime.status import node_status_to_json
+
+        assert self.serve.node is not None
+        return node_status_to_json(self.serve.node.status(), self.specs)
+
+    async def run(self, post: Post) -> None:
+        from hatui.runtime.status import node_event_to_json
+
+        def on_node_event(ev: NodeEvent) -> None:
+            if ev.kind != "log":
+                post(EventsArrived([node_event_to_json(ev)]))
+
+        assert self.serve.node is not None
+        self.serve.node.listeners.append(on_node_event)
+
+        def on_snapshot() -> None:
+            post(NodeDoc(self.node_document()))
+
+        self.serve.sinks.append(UiSink(post, on_snapshot))
+        post(NodeDoc(self.node_document()))
+        await self.serve.run(self.stop, self.duration)
+
+    async def command(self, instance: str, command: OperatorCommand) -> str:
+        try:
+            self.serve.command(instance, command)
+        except (KeyError, ValueError) as exc:
+            raise HatuiError(str(exc)) from None
+        return f"{instance}: {command_name(command)} sent"
+
+
+def command_request(instance: str, command: OperatorCommand) -> Json:
+    """The control-socket request for an operator command (hatui/adapters/control.py)."""
+    match command:
+        case SetPriority():
+            return {"cmd": "priority", "instance": instance, "value": str(command.value)}
+        case AdjustPriority():
+            return {"cmd": "priority", "instance": instance, "value": f"{command.delta:+d}"}
+        case Release():
+            return {"cmd": "release", "instance": instance}
+        case Pause():
+            return {"cmd": "pause", "instance": instance}
+        case Resume():
+            return {"cmd": "resume", "instance": instance}
+        case SendGarp():
+            return {"cmd": "garp", "instance": instance}
+
+
+def command_name(command: OperatorCommand) -> str:
+    req = command_request("", command)
+    return f"{req['cmd']} {req['value']}" if "value" in req else str(req["cmd"])
+
+
+def split_status(status: Json) -> list[Message]:
+    """One control-stream object as messages: {"observer", "node", "events"}, or a bare node
+    status ({"instances": ...}) from a node that streams only its own state."""
+    out: list[Message] = []
+    if "observer" in status and isinstance(status["observer"], dict):
+        out.append(ObserverDoc(status["observer"]))
+    if "node" in status and isinstance(status["node"], dict):
+        out.append(NodeDoc(status["node"]))
+    elif "instances" in status:
+        out.append(NodeDoc(status))
+    events = status.get("events")
+    if isinstance(events, list) and events:
+        out.append(EventsArrived(events))
+    return out
+
+
+class AttachFeed(Feed):
+    """`--attach`: a headless node's control socket; the node outlives this console."""
+
+    mode = Mode.ATTACH
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+        self.source = path
+        self._stream: AsyncIterator[dict[str, Any]] | None = None
+        self._first: Json | None = None
+
+    async def connect(self) -> None:
+        """Subscribe and read the first status, so a missing node fails before the app."""
+        from hatui.adapters.control import subscribe
+
+        self._stream = subscribe(self.path)
+        self._first = await anext(self._stream)
+
+    async def run(self, post: Post) -> None:
+        if self._stream is None:
+            await self.connect()
+        assert self._stream is not None
+        if self._first is not None:
+            for msg in split_status(self._first):
+                post(msg)
+        stream = self._stream
+        try:
+            while not self.stop.is_set():
+                nxt = asyncio.ensure_future(anext(stream))
+                halt = asyncio.ensure_future(self.stop.wait())
+                await asyncio.wait({nxt, halt}, return_when=asyncio.FIRST_COMPLETED)
+                halt.cancel()
+                if not nxt.done():
+                    nxt.cancel()
+                    break
+                try:
+                    status = nxt.result()
+                except StopAsyncIteration:
+                    raise RuntimeFault(f"{self.path}: the node closed the stream") from None
+                for msg in split_status(status):
+                    post(msg)
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+
+    async def command(self, instance: str, command: OperatorCommand) -> str:
+        from hatui.adapters.control import request
+
+        reply = await request(self.path, command_request(instance, command))
+        if not reply.get("ok"):
+            raise HatuiError(str(reply.get("error", "refused")))
+        return f"{instance}: {command_name(command)} sent"
+
+
+class ReplayFeed(Feed):
+    """`--read FILE`: the final state and full event log, or (`speed`) paced in capture time."""
+
+    mode = Mode.READ
+
+    def __init__(self, path: str, speed: float | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.source = path
+        self.speed = speed
+        self._done: tuple[Json, list[Json]] | None = None
+
+    def open(self) -> None:
+        from hatui.adapters.pcap import PcapReader
+
+        if self.speed is None:
+            self._done = self._replay_all()
+        else:
+            PcapReader(self.path).close()  # an unreadable file fails now, as one line
+
+    def _replay_all(self) -> tuple[Json, list[Json]]:
+        from hatui.runtime.replay import replay
+
+        events: list[Json] = []
+        result = replay(self.path, on_events=lambda evs: events.extend(map(event_to_json, evs)))
+        return observer_document(result.snapshot), events
+
+    async def run(self, post: Post) -> None:
+        if self.speed is None:
+            doc, events = self._done or self._replay_all()
+            post(EventsArrived(events))
+            post(ObserverDoc(doc))
+            post(FeedEnded())
+            return
+        await self._paced(post, self.speed)
+
+    async def _paced(self, post: Post, speed: float) -> None:
+        """Feed records at their capture times (scaled by `speed`), snapshots at 10/s."""
+        from hatui.adapters.pcap import PcapReader, ethernet_frame
+        from hatui.codec.decode import decode
+        from hatui.codec.frames import Captured
+        from hatui.observe.observer import Observer
+        from hatui.runtime.replay import REPLAY_INTERFACE
+        from hatui.types import WallUs
+
+        loop = asyncio.get_running_loop()
+        obs = Observer()
+        reader = PcapReader(self.path)
+        start_wall = loop.time()
+        first: int | None = None
+        last = 0
+        next_publish = 0.0
+        pending: list[Json] = []
+        try:
+            for record in reader:
+                if self.stop.is_set():
+                    return
+                first = record.time if first is None else first
+                due = start_wall + (record.time - first) / 1e6 / speed
+                while loop.time() < due:
+                    self._flush(post, obs, last, pending)
+                    next_publish = loop.time() + PUBLISH_S
+                    await asyncio.sleep(min(PUBLISH_S, due - loop.time()))
+                    if self.stop.is_set():
+                        return
+                data = ethernet_frame(record)
+                frame = decode(data) if data is not None else None
+                last = max(last, record.time)
+                if frame is not None:
+                    item = Captured(time=record.time, interface=REPLAY_INTERFACE, frame=frame)
+                    pending.extend(event_to_json(e) for e in obs.feed(item))
+                if loop.time() >= next_publish:
+                    self._flush(post, obs, last, pending)
+                    next_publish = loop.time() + PUBLISH_S
+                    await asyncio.sleep(0)  # let the console draw between bursts
+            pending.extend(event_to_json(e) for e in obs.tick(WallUs(last)))
+            self._flush(post, obs, last, pending)
+            post(FeedEnded())
+        finally:
+            reader.close()
+
+    @staticmethod
+    def _flush(post: Post, obs: Any, last: int, pending: list[Json]) -> None:
+        from hatui.types import WallUs
+
+        if pending:
+            post(EventsArrived(list(pending)))
+            pending.clear()
+        post(ObserverDoc(observer_document(obs.snapshot(WallUs(last)))))
+
+
+class FakeFeed(Feed):
+    """Scripted documents for tests and screenshots; records the commands it is given."""
+
+    def __init__(
+        self,
+        mode: Mode = Mode.WATCH,
+        source: str = "eth0",
+        *,
+        observer: Json | None = None,
+        node: Json | None = None,
+        events: Sequence[Json] = (),
+    ) -> None:
+        super().__init__()
+        self.mode = mode
+        self.source = source
+        self.initial: list[Message] = []
+        if events:
+            self.initial.append(EventsArrived(events))
+        if observer is not None:
+            self.initial.append(ObserverDoc(observer))
+        if node is not None:
+            self.initial.append(NodeDoc(node))
+        self.commands: list[tuple[str, OperatorCommand]] = []
+        self.post: Post | None = None
+
+    async def run(self, post: Post) -> None:
+        self.post = post
+        for msg in self.initial:
+            post(msg)
+        await self.stop.wait()
+
+    def push(self, msg: Message) -> None:
+        assert self.post is not None, "the feed is not running yet"
+        self.post(msg)
+
+    async def command(self, instance: str, command: OperatorCommand) -> str:
+        if self.mode not in (Mode.SERVE, Mode.ATTACH):
+            raise HatuiError(f"{self.mode} mode is read-only")
+        self.commands.append((instance, command))
+        return f"{instance}: {command_name(command)} sent"

@@ -1,0 +1,49 @@
+"""Messages a feed posts to the console: contract documents, events, the end of the feed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from textual.message import Message
+
+Json = dict[str, Any]
+
+
+class ObserverDoc(Message):
+    """A DESIGN.md document (`snapshot_to_json`); only the newest one matters."""
+
+    def __init__(self, doc: Json) -> None:
+        super().__init__()
+        self.doc = doc
+
+    def can_replace(self, message: Message) -> bool:
+        # A flood of snapshots collapses into the newest (toolong's habit).
+        return isinstance(message, ObserverDoc)
+
+
+class NodeDoc(Message):
+    """A node status document (`node_status_to_json`); only the newest one matters."""
+
+    def __init__(self, doc: Json) -> None:
+        super().__init__()
+        self.doc = doc
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, NodeDoc)
+
+
+class EventsArrived(Message):
+    """New observer or node events (`event_to_json` / `node_event_to_json`), in order."""
+
+    def __init__(self, events: Sequence[Json]) -> None:
+        super().__init__()
+        self.events = list(events)
+
+
+class FeedEnded(Message):
+    """The feed stopped: the capture ended, the node went away, or it failed (`error`)."""
+
+    def __init__(self, error: str | None = None) -> None:
+        super().__init__()
+        self.error = error

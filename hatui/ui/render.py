@@ -1,0 +1,276 @@
+"""Rich text for the console: table cells, the detail pane, event lines, the header.
+
+Pure functions of the view model (no Textual), so tests read the plain text and every mode
+renders the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.text import Text
+
+from hatui.ui.model import (
+    Counters,
+    EventRow,
+    InstanceRow,
+    Mode,
+    ObserverView,
+    RouterRow,
+)
+
+STATUS_STYLE = {
+    "ok": "green",
+    "stale": "bold red",
+    "split_brain": "bold white on red",
+    "mismatch": "bold magenta",
+}
+STATUS_LABEL = {"ok": "ok", "stale": "STALE", "split_brain": "SPLIT BRAIN", "mismatch": "mismatch"}
+STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red", "INIT": "dim"}
+EVENT_STYLE = {
+    "master_change": "bold yellow",
+    "split_brain": "bold red",
+    "split_brain_healed": "green",
+    "stale": "red",
+    "stale_recovered": "green",
+    "mismatch": "magenta",
+    "vip_foreign_mac": "bold red",
+    "arp_owner_change": "yellow",
+    "release": "yellow",
+    "rejected": "dim red",
+    "new_router": "cyan",
+    "node_transition": "bold cyan",
+    "node_command": "bold blue",
+    "node_error": "bold red",
+}
+SPARK = "▁▂▃▄▅▆▇█"
+VMAC_MARK = "*"  # after a MAC: it is the VRRP virtual MAC 00:00:5e:00:0x:VRID
+
+
+def clock(t: float) -> str:
+    """Capture time of day, UTC, to the millisecond: matches the headless log lines."""
+    dt = datetime.fromtimestamp(t, tz=UTC)
+    return dt.strftime("%H:%M:%S.") + f"{dt.microsecond // 1000:03d}"
+
+
+def duration(s: float) -> str:
+    if s < 10:
+        return f"{s:.1f}s"
+    if s < 600:
+        return f"{s:.0f}s"
+    if s < 36000:
+        return f"{s / 60:.0f}m"
+    return f"{s / 3600:.0f}h"
+
+
+def age_cell(r: RouterRow) -> Text:
+    """The master's silence, coloured against its Master_Down_Interval: green within one
+    and a half intervals, yellow while a backup would still wait, red beyond."""
+    age_ms = r.age_s * 1000
+    if age_ms <= 1.5 * r.interval_ms:
+        style = "green"
+    elif age_ms <= r.master_down_ms:
+        style = "yellow"
+    else:
+        style = "bold red"
+    return Text(duration(r.age_s), style=style, justify="right")
+
+
+def status_cell(status: str) -> Text:
+    return Text(STATUS_LABEL.get(status, status), style=STATUS_STYLE.get(status, ""))
+
+
+def mac_cell(mac: str, virtual: bool) -> Text:
+    return Text(mac + (VMAC_MARK if virtual else " "), style="bold" if virtual else "")
+
+
+ROUTER_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("vrid", "VRID"),
+    ("status", "status"),
+    ("master", "master IP"),
+    ("prio", "prio"),
+    ("age", "age"),
+    ("vips", "VIPs"),
+    ("int", "int ms"),
+    ("rate", "adv/s"),
+    ("mac", "master MAC"),
+    ("ver", "v"),
+    ("auth", "auth"),
+    ("where", "if/fam"),
+)
+
+
+def router_cells(r: RouterRow) -> dict[str, str | Text]:
+    """One table row, by column key."""
+    vips = r.vips[0] + (f" +{len(r.vips) - 1}" if len(r.vips) > 1 else "") if r.vips else "-"
+    return {
+        "vrid": Text(str(r.vrid), justify="right"),
+        "status": status_cell(r.status),
+        "master": r.master_ip,
+        "prio": Text(str(r.priority), justify="right"),
+        "age": age_cell(r),
+        "vips": vips,
+        "int": Text(f"{r.interval_ms:g}", justify="right"),
+        "rate": Text(f"{r.adverts_per_s:.1f}", justify="right"),
+        "mac": mac_cell(r.master_mac, r.virtual_mac),
+        "ver": f"v{r.version}",
+        "auth": r.auth,
+        "where": f"{r.interface} {'v6' if r.family == 'ipv6' else 'v4'}",
+    }
+
+
+def sparkline(values: tuple[float, ...], width: int = 32) -> str:
+    """The last `width` values as block characters scaled between their min and max."""
+    vals = values[-width:]
+    if not vals:
+        return ""
+    lo, hi = min(vals), max(vals)
+    span = hi - lo
+    if span <= 0:
+        return SPARK[3] * len(vals)
+    return "".join(SPARK[min(7, int((v - lo) / span * 7.999))] for v in vals)
+
+
+def detail(view: ObserverView, r: RouterRow | None) -> Text:
+    """The detail pane: senders, master history, failover gaps, ARP owners, jitter."""
+    if r is None:
+        return Text("No virtual router heard yet.\n\n", style="dim") + _silence_note()
+    out = Text()
+    out.append(f"VRID {r.vrid}", style="bold")
+    out.append(f"  {r.interface} {r.family} VRRPv{r.version}  ")
+    out.append_text(status_cell(r.status))
+    out.append(f"\nmaster {r.master_ip} priority {r.priority}, every {r.interval_ms:g} ms\n")
+    out.append(f"Master_Down_Interval {r.master_down_ms:.1f} ms\n")
+    if r.split_brain:
+        out.append(f"split brain: {' and '.join(r.split_brain)} both advertise\n", "bold red")
+    for m in r.mismatches:
+        out.append(f"mismatch: {m}\n", style="magenta")
+    out.append("\nSenders heard", style="bold underline")
+    out.append("  only the master advertises;\n backups are shown only when heard\n", "dim")
+    out.append(" sender          pri skew ms  down ms\n", style="dim")
+    for s in sorted(r.senders, key=lambda s: -s.priority):
+        mark = "master" if s.ip == r.master_ip else ("adv" if s.advertising else "")
+        out.append(f" {s.ip:<15} ", style="bold" if s.ip == r.master_ip else "")
+        out.append(f"{s.priority:>3} {s.skew_ms:>7.1f} {s.master_down_ms:>8.1f} {mark}")
+        if s.ip != r.master_ip:
+            out.append(f" {duration(s.age_s)} ago", style="dim")
+        out.append("\n")
+    out.append("\nMaster history\n", style="bold underline")
+    for t in r.history[-6:]:
+        state = "now" if t.current else "held"
+        out.append(f" {clock(t.since)} {t.ip:<15} {state} {duration(t.held_s):>5}  {t.cause}\n")
+    fails = view.failovers_of(r.key)
+    if fails:
+        out.append("\nFailovers\n", style="bold underline")
+        for f in fails[-5:]:
+            out.append(f" {clock(f.at)} {f.from_ip} -> {f.to_ip} ", style="yellow")
+            out.append(f"gap {f.gap_ms:.1f} ms ({f.cause})\n")
+    out.append("\nARP owner of each VIP\n", style="bold underline")
+    for vip in r.vips:
+        a = view.arp.get(vip)
+        if a is None:
+            out.append(f" {vip:<15} not heard\n", style="dim")
+            continue
+        ok = a.mac == r.master_mac
+        out.append(f" {vip:<15} {a.mac} ")
+        out.append("= master" if ok else "NOT the master", style="green" if ok else "bold red")
+        out.append(f"  {duration(a.age_s)} ago\n")
+    out.append("\nAdvert intervals ", style="bold underline")
+    if r.intervals_ms:
+        iv = r.intervals_ms
+        out.append(f" min {min(iv):.0f} max {max(iv):.0f} ms\n ")
+        out.append(sparkline(iv), style="cyan")
+    out.append("\n")
+    return out
+
+
+def _silence_note() -> Text:
+    return Text("Only the master advertises: backups are shown only when heard.", style="dim")
+
+
+def event_line(e: EventRow) -> Text:
+    """Observer details already name the interface and VRID; node events name the instance."""
+    out = Text(clock(e.time) + " ", style="dim")
+    style = EVENT_STYLE.get(e.kind, "")
+    if e.kind.startswith("node_"):
+        out.append(f"{e.where}: ", style="bold")
+    out.append(e.detail or e.kind, style=style)
+    return out
+
+
+def header(mode: Mode, source: str, view: ObserverView, note: str = "") -> Text:
+    """Mode, source, counters and rejected frames by reason, kernel drops."""
+    labels = {
+        Mode.WATCH: "WATCH read-only",
+        Mode.SERVE: "SERVE",
+        Mode.READ: "READ",
+        Mode.ATTACH: "ATTACH",
+    }
+    style = "bold black on yellow" if mode in (Mode.SERVE, Mode.ATTACH) else "bold black on cyan"
+    out = Text()
+    out.append(f" {labels[mode]} ", style=style)
+    out.append(f" {source}  ", style="bold")
+    out.append(f"{len(view.routers)} routers  ")
+    if view.time:
+        out.append(clock(view.time), style="dim")
+    out.append("\n")
+    out.append_text(counters(view.counters))
+    if note:
+        out.append("  " + note, style="bold red")
+    return out
+
+
+def counters(c: Counters) -> Text:
+    out = Text(f"frames {c.frames}  vrrp {c.vrrp}  arp {c.arp}  ")
+    if c.rejected:
+        out.append("rejected " + " ".join(f"{k} {v}" for k, v in c.rejected), "bold red")
+    else:
+        out.append("rejected 0", style="dim")
+    if c.kernel_drops is not None:
+        out.append(f"  drops {c.kernel_drops}", style="bold red" if c.kernel_drops else "dim")
+    return out
+
+
+NODE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("name", "instance"),
+    ("vrid", "VRID"),
+    ("state", "state"),
+    ("prio", "priority"),
+    ("vips", "VIPs"),
+    ("since", "in state"),
+    ("next", "next"),
+    ("cause", "last transition"),
+    ("peers", "peers"),
+)
+
+
+def node_cells(i: InstanceRow) -> dict[str, str | Text]:
+    """The node panel row: effective priority explained by base, trackers and override."""
+    prio = Text(str(i.effective_priority), style="bold")
+    parts = [f"base {i.base_priority}"]
+    parts += [f"{t.name} {t.contribution:+d}" for t in i.trackers if t.contribution]
+    if i.override is not None:
+        parts.append(f"override {i.override}")
+    if i.effective_priority != i.base_priority or i.override is not None or i.trackers:
+        prio.append(" (" + ", ".join(parts) + ")", style="")
+    state = Text(i.state, style=STATE_STYLE.get(i.state, ""))
+    for flag in ("hold", "paused"):
+        if getattr(i, flag):
+            state.append(f" {flag}", style="bold yellow")
+    vips = ", ".join(i.vips) or "-"
+    held = Text(vips, style="bold green" if i.vips_held else "dim")
+    nxt = "-"
+    if i.next_in_ms is not None and i.next_timer:
+        label = {"advert": "advert", "master_down": "Master_Down"}.get(i.next_timer, i.next_timer)
+        nxt = f"{label} {max(0.0, i.next_in_ms) / 1000:.1f}s"
+    return {
+        "name": Text(i.name),
+        "vrid": Text(str(i.vrid), justify="right"),
+        "state": state,
+        "prio": prio,
+        "vips": held,
+        "since": "-" if i.state_age_s is None else duration(i.state_age_s),
+        "next": nxt,
+        "cause": i.state_cause or "-",
+        "peers": ", ".join(i.peers) or "multicast",
+    }

@@ -1,0 +1,201 @@
+"""Deterministic scenarios for tests, snapshots and screenshots: real observer output.
+
+Frames are built with the codec's builders and fed to a real Observer at fixed times, so
+the documents are exactly what a capture would give, with no wall clock anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from hatui.codec.build import build_garp_frame, build_vrrp_frame
+from hatui.codec.decode import decode
+from hatui.codec.frames import Captured
+from hatui.observe.observer import Observer
+from hatui.observe.report import event_to_json, snapshot_to_json
+from hatui.types import WallUs
+
+Json = dict[str, Any]
+T0 = 1_700_000_000_000_000  # 2023-11-14 22:13:20 UTC, in microseconds
+IFACE = "eth0"
+VIP = "192.0.2.100"
+
+
+def mac_of(ip: str) -> str:
+    """The lab's MAC convention: 02:00:00:00:00:<last octet>."""
+    return f"02:00:00:00:00:{int(ip.rsplit('.', 1)[1]):02x}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stream:
+    """One sender advertising one VRID from `start` to `end` (seconds after T0)."""
+
+    ip: str
+    vrid: int
+    priority: int
+    start: float
+    end: float
+    interval_cs: int = 100
+    vips: tuple[str, ...] = (VIP,)
+    version: int = 2
+    release_at_end: bool = False  # send a priority 0 advert when the stream ends
+    garp: bool = True  # a burst of gratuitous ARPs at the start, as keepalived does
+    jitter_us: int = 0  # alternating lateness, to give the interval sparkline a shape
+
+    def frames(self) -> Iterator[tuple[int, bytes]]:
+        step = self.interval_cs * 10_000
+        t = T0 + round(self.start * 1e6)
+        end = T0 + round(self.end * 1e6)
+        n = 0
+        mac = mac_of(self.ip)
+        if self.garp:
+            for k in range(3):
+                for vip in self.vips:
+                    yield t + k * 1000, build_garp_frame(mac=mac, ip=vip)
+        while t <= end:
+            wobble = (n % 5) * self.jitter_us
+            yield t + wobble, self._advert(self.priority)
+            t += step
+            n += 1
+        if self.release_at_end:
+            yield end + 1000, self._advert(0)
+
+    def _advert(self, priority: int) -> bytes:
+        return build_vrrp_frame(
+            src_mac=mac_of(self.ip),
+            src_ip=self.ip,
+            vrid=self.vrid,
+            priority=priority,
+            interval_cs=self.interval_cs,
+            addresses=self.vips,
+            version=self.version,
+        )
+
+
+def run(streams: list[Stream], until: float) -> tuple[Json, list[Json]]:
+    """Feed every stream's frames in time order; the document at `until` and all events."""
+    obs = Observer()
+    frames = sorted((t, data) for s in streams for t, data in s.frames())
+    events: list[Json] = []
+    for t, data in frames:
+        frame = decode(data)
+        if frame is not None:
+            events += map(
+                event_to_json, obs.feed(Captured(time=WallUs(t), interface=IFACE, frame=frame))
+            )
+    end = WallUs(T0 + round(until * 1e6))
+    events += map(event_to_json, obs.tick(end))
+    doc = snapshot_to_json(obs.snapshot(end))
+    doc["events"] = []
+    counters = doc["counters"]
+    assert isinstance(counters, dict)
+    counters["kernel_drops"] = 0
+    return doc, events
+
+
+def pair() -> tuple[Json, list[Json]]:
+    """VRID 51: .11 (150) masters, releases at 20 s, .12 (100) takes over, .11 preempts back
+    at 40 s. VRID 52 (v3, 0.1 s) steady with jitter; VRID 60 went stale at 30 s."""
+    return run(
+        [
+            Stream(ip="192.0.2.11", vrid=51, priority=150, start=0, end=20, release_at_end=True),
+            Stream(ip="192.0.2.12", vrid=51, priority=100, start=20.61, end=40.5),
+            Stream(ip="192.0.2.11", vrid=51, priority=150, start=40, end=45),
+            Stream(
+                ip="192.0.2.13",
+                vrid=52,
+                priority=200,
+                start=30,
+                end=45,
+                interval_cs=10,
+                version=3,
+                vips=("192.0.2.101", "192.0.2.102"),
+                jitter_us=4000,
+            ),
+            Stream(ip="192.0.2.14", vrid=60, priority=100, start=0, end=30, vips=("192.0.2.110",)),
+        ],
+        until=45.3,
+    )
+
+
+def split_brain() -> tuple[Json, list[Json]]:
+    """VRID 51 with both .11 and .12 advertising for 8 s: each claims 192.0.2.100."""
+    return run(
+        [
+            Stream(ip="192.0.2.11", vrid=51, priority=150, start=0, end=30),
+            Stream(ip="192.0.2.12", vrid=51, priority=100, start=22, end=30),
+            Stream(ip="192.0.2.14", vrid=60, priority=100, start=0, end=30, vips=("192.0.2.110",)),
+        ],
+        until=30.2,
+    )
+
+
+def many(n: int = 255) -> Json:
+    """`n` VRIDs, one master each (VRID k from 192.0.2.k), for sorting and scrolling."""
+    streams = [
+        Stream(
+            ip=f"192.0.2.{k}" if k < 255 else "198.51.100.255",
+            vrid=k,
+            priority=100 + k % 50,
+            start=k * 0.001,
+            end=3.5 if k % 17 else 1,  # every 17th VRID goes stale
+            vips=(f"198.51.100.{k}",),
+            garp=False,
+        )
+        for k in range(1, n + 1)
+    ]
+    doc, _events = run(streams, until=6.0)
+    return doc
+
+
+def node(state: str = "MASTER", *, held: bool | None = None) -> Json:
+    """A node status document (`node_status_to_json`) for instance VI_1 as 192.0.2.11."""
+    master = state == "MASTER"
+    return {
+        "instances": [
+            {
+                "name": "VI_1",
+                "interface": IFACE,
+                "vrid": 51,
+                "version": 2,
+                "family": "ipv4",
+                "state": state,
+                "state_age_s": 5.3,
+                "state_cause": "preempted 192.0.2.12 (priority 100)",
+                "primary_ip": "192.0.2.11",
+                "base_priority": 150,
+                "override": None,
+                "effective_priority": 140,
+                "trackers": [
+                    {
+                        "kind": "script",
+                        "name": "chk_haproxy",
+                        "weight": -10,
+                        "ok": False,
+                        "value": 0,
+                        "contribution": -10,
+                        "faulting": False,
+                    }
+                ],
+                "faults": [],
+                "link_up": True,
+                "hold": False,
+                "paused": False,
+                "vips": [f"{VIP}/24"],
+                "vips_held": master if held is None else held,
+                "master_ip": "192.0.2.11" if master else "192.0.2.12",
+                "last_advert": None,
+                "advert_interval_ms": 1000.0,
+                "master_adver_interval_ms": 1000.0,
+                "skew_ms": 453.125,
+                "master_down_ms": 3453.125,
+                "preempt": True,
+                "peers": [],
+                "next_timer": "advert" if master else "master_down",
+                "next_in_ms": 420.0 if master else 2800.0,
+            }
+        ],
+        "counters": {"adverts_sent": 46, "adverts_received": 21},
+    }

@@ -1,0 +1,1 @@
+"""The console's widgets: header, routers table, node panel, detail pane, event log."""
