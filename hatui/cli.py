@@ -197,7 +197,10 @@ async def _serve_headless(args: argparse.Namespace) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     if args.headless or args.json:
-        return asyncio.run(_serve_headless(args))
+        from hatui.runtime.serve import precise_event_loop
+
+        with asyncio.Runner(loop_factory=precise_event_loop) as runner:
+            return runner.run(_serve_headless(args))
     from hatui.ui.app import run_serve_ui
 
     return run_serve_ui(args)
