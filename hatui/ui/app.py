@@ -159,7 +159,10 @@ class HatuiApp(App[int]):
             self.exit_code = EXIT_RUNTIME
             self.notify(msg.error, title="feed stopped", severity="error", timeout=30)
             self._draw_header()
-        elif self.feed.mode is not Mode.READ and not self._quitting:
+        elif self.feed.mode is Mode.READ:
+            self.note = "end of capture"
+            self._draw_header()
+        elif not self._quitting:
             self.exit(self.exit_code)  # --duration elapsed
 
     def _schedule(self) -> None:

@@ -22,6 +22,7 @@ from hatui.errors import HatuiError, RuntimeFault
 from hatui.observe.events import Event
 from hatui.observe.model import ObserverSnapshot
 from hatui.observe.report import event_to_json, snapshot_to_json
+from hatui.types import WallUs
 from hatui.ui.messages import EventsArrived, FeedEnded, NodeDoc, ObserverDoc
 from hatui.ui.model import Mode
 from hatui.vrrp.inputs import (
@@ -35,6 +36,7 @@ from hatui.vrrp.inputs import (
 )
 
 if TYPE_CHECKING:
+    from hatui.observe.observer import Observer
     from hatui.runtime.node import NodeEvent
     from hatui.runtime.serve import Serve
     from hatui.runtime.watch import CaptureStats, Watch
@@ -185,19 +187,29 @@ def command_name(command: OperatorCommand) -> str:
     return f"{req['cmd']} {req['value']}" if "value" in req else str(req["cmd"])
 
 
-def split_status(status: Json) -> list[Message]:
-    """One control-stream object as messages: {"observer", "node", "events"}, or a bare node
-    status ({"instances": ...}) from a node that streams only its own state."""
+def split_status(status: Json, *, backlog: bool = False) -> list[Message]:
+    """One control-stream status (hatui/runtime/control.py) as messages.
+
+    The stream's objects are the node status (`{"instances": ...}`) with "observer" (the
+    DESIGN.md document) and "events" (new since the last one) added. With `backlog`, the
+    observer document's own event list becomes the log's history, and the observer events
+    of this object, already in it, are skipped.
+    """
     out: list[Message] = []
-    if "observer" in status and isinstance(status["observer"], dict):
-        out.append(ObserverDoc(status["observer"]))
-    if "node" in status and isinstance(status["node"], dict):
-        out.append(NodeDoc(status["node"]))
+    observer = status.get("observer")
+    events = [e for e in status.get("events") or [] if isinstance(e, dict)]
+    if isinstance(observer, dict):
+        if backlog:
+            history = [e for e in observer.get("events") or [] if isinstance(e, dict)]
+            events = history + [e for e in events if str(e.get("kind", "")).startswith("node_")]
+        out.append(ObserverDoc(observer))
+    node = status.get("node")
+    if isinstance(node, dict):
+        out.append(NodeDoc(node))
     elif "instances" in status:
         out.append(NodeDoc(status))
-    events = status.get("events")
-    if isinstance(events, list) and events:
-        out.append(EventsArrived(events))
+    if events:
+        out.insert(0, EventsArrived(events))
     return out
 
 
@@ -224,11 +236,18 @@ class AttachFeed(Feed):
         if self._stream is None:
             await self.connect()
         assert self._stream is not None
-        if self._first is not None:
-            for msg in split_status(self._first):
-                post(msg)
         stream = self._stream
+        need_backlog = True
+
+        def deliver(status: Json) -> None:
+            nonlocal need_backlog
+            for msg in split_status(status, backlog=need_backlog):
+                post(msg)
+            need_backlog = need_backlog and not isinstance(status.get("observer"), dict)
+
         try:
+            if self._first is not None:
+                deliver(self._first)
             while not self.stop.is_set():
                 nxt = asyncio.ensure_future(anext(stream))
                 halt = asyncio.ensure_future(self.stop.wait())
@@ -241,8 +260,7 @@ class AttachFeed(Feed):
                     status = nxt.result()
                 except StopAsyncIteration:
                     raise RuntimeFault(f"{self.path}: the node closed the stream") from None
-                for msg in split_status(status):
-                    post(msg)
+                deliver(status)
         finally:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
@@ -295,58 +313,55 @@ class ReplayFeed(Feed):
         await self._paced(post, self.speed)
 
     async def _paced(self, post: Post, speed: float) -> None:
-        """Feed records at their capture times (scaled by `speed`), snapshots at 10/s."""
+        """Feed records at their capture times (scaled by `speed`); between records the
+        observer's clock runs on in capture time, so silences go stale as they did live."""
         from hatui.adapters.pcap import PcapReader, ethernet_frame
         from hatui.codec.decode import decode
         from hatui.codec.frames import Captured
         from hatui.observe.observer import Observer
         from hatui.runtime.replay import REPLAY_INTERFACE
-        from hatui.types import WallUs
 
         loop = asyncio.get_running_loop()
         obs = Observer()
         reader = PcapReader(self.path)
-        start_wall = loop.time()
+        start = loop.time()
         first: int | None = None
         last = 0
-        next_publish = 0.0
         pending: list[Json] = []
+
+        def capture_now() -> int:
+            assert first is not None
+            return first + round((loop.time() - start) * speed * 1e6)
+
         try:
             for record in reader:
-                if self.stop.is_set():
-                    return
-                first = record.time if first is None else first
-                due = start_wall + (record.time - first) / 1e6 / speed
-                while loop.time() < due:
-                    self._flush(post, obs, last, pending)
-                    next_publish = loop.time() + PUBLISH_S
-                    await asyncio.sleep(min(PUBLISH_S, due - loop.time()))
+                if first is None:
+                    first = record.time
+                last = record.time
+                due = start + (record.time - first) / 1e6 / speed
+                while (wait := due - loop.time()) > 0:
+                    self._publish(post, obs, min(capture_now(), record.time), pending)
+                    await asyncio.sleep(min(PUBLISH_S, wait))
                     if self.stop.is_set():
                         return
                 data = ethernet_frame(record)
                 frame = decode(data) if data is not None else None
-                last = max(last, record.time)
                 if frame is not None:
                     item = Captured(time=record.time, interface=REPLAY_INTERFACE, frame=frame)
                     pending.extend(event_to_json(e) for e in obs.feed(item))
-                if loop.time() >= next_publish:
-                    self._flush(post, obs, last, pending)
-                    next_publish = loop.time() + PUBLISH_S
-                    await asyncio.sleep(0)  # let the console draw between bursts
-            pending.extend(event_to_json(e) for e in obs.tick(WallUs(last)))
-            self._flush(post, obs, last, pending)
-            post(FeedEnded())
+            # The end state is judged at the last record, as a plain replay judges it.
+            self._publish(post, obs, last, pending)
         finally:
             reader.close()
 
     @staticmethod
-    def _flush(post: Post, obs: Any, last: int, pending: list[Json]) -> None:
-        from hatui.types import WallUs
+    def _publish(post: Post, obs: Observer, now: int, pending: list[Json]) -> None:
 
+        pending.extend(event_to_json(e) for e in obs.tick(WallUs(now)))
         if pending:
             post(EventsArrived(list(pending)))
             pending.clear()
-        post(ObserverDoc(observer_document(obs.snapshot(WallUs(last)))))
+        post(ObserverDoc(observer_document(obs.snapshot(WallUs(now)))))
 
 
 class FakeFeed(Feed):

@@ -216,7 +216,7 @@ def header(mode: Mode, source: str, view: ObserverView, note: str = "") -> Text:
     out.append("\n")
     out.append_text(counters(view.counters))
     if note:
-        out.append("  " + note, style="bold red")
+        out.append("  " + note, style="bold red" if note.startswith("stopped") else "bold")
     return out
 
 

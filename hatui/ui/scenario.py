@@ -199,3 +199,21 @@ def node(state: str = "MASTER", *, held: bool | None = None) -> Json:
         ],
         "counters": {"adverts_sent": 46, "adverts_received": 21},
     }
+
+
+def write_pcap(path: str, streams: list[Stream]) -> int:
+    """The streams as a capture file (for --read tests and demos); returns the frame count."""
+    from hatui.adapters.pcap import PcapWriter
+
+    frames = sorted((t, data) for s in streams for t, data in s.frames())
+    with PcapWriter(path) as out:
+        for t, data in frames:
+            out.write(t, data)
+    return len(frames)
+
+
+PAIR_STREAMS = [
+    Stream(ip="192.0.2.11", vrid=51, priority=150, start=0, end=20, release_at_end=True),
+    Stream(ip="192.0.2.12", vrid=51, priority=100, start=20.61, end=40.5),
+    Stream(ip="192.0.2.11", vrid=51, priority=150, start=40, end=45),
+]

@@ -1,0 +1,37 @@
+"""A few snapshots of the console on fixed scenarios (update: pytest --snapshot-update)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.pilot import Pilot
+
+from hatui.ui.screenshots import app_for, serve_feed, split_feed, watch_feed
+
+SIZE = (100, 30)
+
+
+async def _settle(pilot: Pilot[Any]) -> None:
+    await pilot.pause()
+    await pilot.pause()
+
+
+def test_watch_screen(snap_compare: Any) -> None:
+    assert snap_compare(app_for(watch_feed()), terminal_size=SIZE, run_before=_settle)
+
+
+def test_serve_screen(snap_compare: Any) -> None:
+    assert snap_compare(app_for(serve_feed()), terminal_size=SIZE, run_before=_settle)
+
+
+def test_release_confirmation(snap_compare: Any) -> None:
+    async def release(pilot: Pilot[Any]) -> None:
+        await _settle(pilot)
+        await pilot.press("r")
+        await pilot.pause()
+
+    assert snap_compare(app_for(serve_feed()), terminal_size=SIZE, run_before=release)
+
+
+def test_split_brain(snap_compare: Any) -> None:
+    assert snap_compare(app_for(split_feed()), terminal_size=SIZE, run_before=_settle)
