@@ -65,16 +65,20 @@ def masters(nodes: Sequence[HatuiNode]) -> list[str]:
     return [n.host.name for n in nodes if n.proc.poll() is None and n.state() == "MASTER"]
 
 
-def converged(lab: Lab, nodes: Sequence[HatuiNode]) -> bool:
-    """Exactly one master, and it alone holds the VIP."""
+def converged(lab: Lab, nodes: Sequence[HatuiNode], master: str | None = None) -> bool:
+    """Exactly one master (`master`, if given), and it alone holds the VIP."""
     m = masters(nodes)
+    if master is not None and m != [master]:
+        return False
     return len(m) == 1 and vip_holders(lab, [n.host for n in nodes]) == m
 
 
-def wait_converged(lab: Lab, nodes: Sequence[HatuiNode], timeout: float, what: str) -> float:
-    """Seconds until one master holds the VIP alone."""
+def wait_converged(
+    lab: Lab, nodes: Sequence[HatuiNode], timeout: float, what: str, master: str | None = None
+) -> float:
+    """Seconds until one master (`master`, if given) holds the VIP alone."""
     t0 = time.monotonic()
-    wait_for(lambda: converged(lab, nodes), timeout, what)
+    wait_for(lambda: converged(lab, nodes, master), timeout, what)
     return time.monotonic() - t0
 
 
@@ -108,6 +112,25 @@ def drop_vrrp(lab: Lab, host: Host, *, inbound: bool, outbound: bool, percent: i
             f"chain o {{ type filter hook output priority 0; policy accept; {match} drop; }}"
         )
     nft(lab, host, "flush ruleset\ntable inet fault {\n" + "\n".join(chains) + "\n}")
+
+
+def switch_drop(lab: Lab, to_hosts: Sequence[Host]) -> None:
+    """Drop VRRP (IP protocol 112) the lab bridge forwards to `to_hosts`; [] heals.
+
+    The cut is made on the switch, not in the hosts: hatui captures with AF_PACKET, which
+    sees frames before a host's own nftables input hook (keepalived's raw IP socket comes
+    after it), and an observer on another port still sees every advert."""
+    rules = [f'oifname "{h.port}" ip protocol 112 drop;' for h in to_hosts]
+    text = "flush ruleset\n"
+    if rules:
+        text += (
+            "table bridge cut {\n chain f { type filter hook forward priority 0; policy accept;\n"
+            + "\n".join(rules)
+            + "\n }\n}"
+        )
+    subprocess.run(
+        ["ip", "netns", "exec", lab.switch, "nft", "-f", "-"], input=text.encode(), check=True
+    )
 
 
 @functools.cache
