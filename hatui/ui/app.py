@@ -18,7 +18,7 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, RichLog, Static
 from textual.worker import Worker
 
@@ -42,6 +42,7 @@ from hatui.ui.render import detail, event_line, header
 from hatui.ui.screens.confirm import ConfirmScreen
 from hatui.ui.screens.help import HelpScreen
 from hatui.ui.screens.priority import PriorityScreen
+from hatui.ui.widgets.panes import DetailPane
 from hatui.ui.widgets.tables import NodePanel, RoutersTable
 from hatui.vrrp.inputs import (
     AdjustPriority,
@@ -108,7 +109,7 @@ class HatuiApp(App[int]):
         yield node
         yield RoutersTable(id="routers")
         with Horizontal(id="bottom"):
-            with VerticalScroll(id="detail-scroll"):
+            with DetailPane(id="detail-scroll"):
                 yield Static(id="detail")
             yield RichLog(id="log", max_lines=5000, wrap=True, markup=False, min_width=20)
         yield Footer()

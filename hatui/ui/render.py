@@ -146,39 +146,36 @@ def detail(view: ObserverView, r: RouterRow | None) -> Text:
     for m in r.mismatches:
         out.append(f"mismatch: {m}\n", style="magenta")
     out.append("\nSenders heard", style="bold underline")
-    out.append("  only the master advertises;\n backups are shown only when heard\n", "dim")
-    out.append(" sender          pri skew ms  down ms\n", style="dim")
+    out.append("  only the master advertises:\nbackups are shown only when heard\n", "dim")
+    out.append("sender          pri skew ms down ms last\n", style="dim")
     for s in sorted(r.senders, key=lambda s: -s.priority):
-        mark = "master" if s.ip == r.master_ip else ("adv" if s.advertising else "")
-        out.append(f" {s.ip:<15} ", style="bold" if s.ip == r.master_ip else "")
-        out.append(f"{s.priority:>3} {s.skew_ms:>7.1f} {s.master_down_ms:>8.1f} {mark}")
-        if s.ip != r.master_ip:
-            out.append(f" {duration(s.age_s)} ago", style="dim")
-        out.append("\n")
+        last = "master" if s.ip == r.master_ip else duration(s.age_s)
+        out.append(f"{s.ip:<15} ", style="bold" if s.ip == r.master_ip else "")
+        out.append(f"{s.priority:>3} {s.skew_ms:>7.1f} {s.master_down_ms:>7.1f} {last}\n")
     out.append("\nMaster history\n", style="bold underline")
     for t in r.history[-6:]:
-        state = "now" if t.current else "held"
-        out.append(f" {clock(t.since)} {t.ip:<15} {state} {duration(t.held_s):>5}  {t.cause}\n")
+        now = " (now)" if t.current else ""
+        out.append(f"{clock(t.since)[:8]} {t.ip:<15} {duration(t.held_s):>5} {t.cause}{now}\n")
     fails = view.failovers_of(r.key)
     if fails:
         out.append("\nFailovers\n", style="bold underline")
         for f in fails[-5:]:
-            out.append(f" {clock(f.at)} {f.from_ip} -> {f.to_ip} ", style="yellow")
-            out.append(f"gap {f.gap_ms:.1f} ms ({f.cause})\n")
+            out.append(f"{clock(f.at)[:8]} {f.from_ip} -> {f.to_ip}\n", style="yellow")
+            out.append(f"         gap {f.gap_ms:.1f} ms ({f.cause})\n")
     out.append("\nARP owner of each VIP\n", style="bold underline")
     for vip in r.vips:
         a = view.arp.get(vip)
         if a is None:
-            out.append(f" {vip:<15} not heard\n", style="dim")
+            out.append(f"{vip} not heard yet\n", style="dim")
             continue
         ok = a.mac == r.master_mac
-        out.append(f" {vip:<15} {a.mac} ")
-        out.append("= master" if ok else "NOT the master", style="green" if ok else "bold red")
-        out.append(f"  {duration(a.age_s)} ago\n")
+        out.append(f"{vip} {a.mac} ")
+        out.append("master" if ok else "NOT the master", style="green" if ok else "bold red")
+        out.append("\n")
     out.append("\nAdvert intervals ", style="bold underline")
     if r.intervals_ms:
         iv = r.intervals_ms
-        out.append(f" min {min(iv):.0f} max {max(iv):.0f} ms\n ")
+        out.append(f" min {min(iv):.0f} max {max(iv):.0f} ms\n")
         out.append(sparkline(iv), style="cyan")
     out.append("\n")
     return out

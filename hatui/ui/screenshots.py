@@ -36,7 +36,7 @@ async def _release(pilot: Pilot[int]) -> None:
 
 async def _detail(pilot: Pilot[int]) -> None:
     await pilot.pause()
-    await pilot.press("tab", "tab", "m")  # focus the detail pane and maximize it
+    await pilot.press("tab", "m")  # focus the detail pane and maximize it
     await pilot.pause()
 
 
