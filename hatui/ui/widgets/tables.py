@@ -46,7 +46,7 @@ class KeyedTable(DataTable[Cell]):
             else:
                 for col, value in cells.items():
                     if old.get(col) != value:
-                        self.update_cell(key, col, value)
+                        self.update_cell(key, col, value, update_width=True)
                 reorder = reorder or self._order.get(key) != order
             self._cells[key] = cells
             self._order[key] = order
