@@ -19,7 +19,7 @@ from typing import Any
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, RichLog, Static
+from textual.widgets import DataTable, Footer, RichLog
 from textual.worker import Worker
 
 from hatui.errors import EXIT_OK, EXIT_RUNTIME, HatuiError
@@ -42,7 +42,7 @@ from hatui.ui.render import detail, event_line, header
 from hatui.ui.screens.confirm import ConfirmScreen
 from hatui.ui.screens.help import HelpScreen
 from hatui.ui.screens.priority import PriorityScreen
-from hatui.ui.widgets.panes import DetailPane
+from hatui.ui.widgets.panes import DetailPane, TextPane
 from hatui.ui.widgets.tables import NodePanel, RoutersTable
 from hatui.vrrp.inputs import (
     AdjustPriority,
@@ -103,14 +103,14 @@ class HatuiApp(App[int]):
         return self.feed.mode in COMMAND_MODES
 
     def compose(self) -> ComposeResult:
-        yield Static(id="header")
+        yield TextPane(id="header")
         node = NodePanel(id="node")
         node.display = self.can_command
         yield node
         yield RoutersTable(id="routers")
         with Horizontal(id="bottom"):
             with DetailPane(id="detail-scroll"):
-                yield Static(id="detail")
+                yield TextPane(id="detail")
             yield RichLog(id="log", max_lines=5000, wrap=True, markup=False, min_width=20)
         yield Footer()
 
@@ -120,7 +120,7 @@ class HatuiApp(App[int]):
         self.query_one("#detail-scroll").border_title = "Detail"
         self.query_one("#log").border_title = "Events"
         self._draw_header()
-        self.query_one("#detail", Static).update(detail(self.observer, None))
+        self.query_one("#detail", TextPane).set_text(detail(self.observer, None))
         focus = "#node" if self.can_command else "#routers"
         self.query_one(focus).focus()
         self.call_after_refresh(self._start_feed)
@@ -195,14 +195,14 @@ class HatuiApp(App[int]):
             self._draw_detail()
 
     def _draw_header(self) -> None:
-        self.query_one("#header", Static).update(
+        self.query_one("#header", TextPane).set_text(
             header(self.feed.mode, self.feed.source, self.observer, self.note)
         )
 
     def _draw_detail(self) -> None:
         key = self.query_one(RoutersTable).selected_key
         router = self.observer.router(key) if key is not None else None
-        self.query_one("#detail", Static).update(detail(self.observer, router))
+        self.query_one("#detail", TextPane).set_text(detail(self.observer, router))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "routers":

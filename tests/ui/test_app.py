@@ -31,7 +31,7 @@ def watch_feed(mode: Mode = Mode.WATCH) -> FakeFeed:
 
 
 def text_of(app: HatuiApp, selector: str) -> str:
-    return str(app.query_one(selector, Static).render())
+    return str(app.query_one(selector).render())
 
 
 BINDINGS = [

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import RichLog, Static
+from textual.widgets import RichLog
 
 from hatui.adapters.control import ControlServer
 from hatui.clock import ManualClock
@@ -48,7 +48,7 @@ async def test_read_shows_final_state_and_full_log(pair_pcap: str) -> None:
         assert row[2] == "192.0.2.11" and row[3] == "150"
         text = log_text(app)
         assert "(release, gap 609.0 ms)" in text and "(preempt, gap 390.0 ms)" in text
-        assert "end of capture" in str(app.query_one("#header", Static).render())
+        assert "end of capture" in str(app.query_one("#header").render())
 
 
 async def test_paced_replay_reaches_the_same_end(pair_pcap: str) -> None:
@@ -58,9 +58,9 @@ async def test_paced_replay_reaches_the_same_end(pair_pcap: str) -> None:
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(40):
             await pilot.pause(0.05)
-            if "end of capture" in str(app.query_one("#header", Static).render()):
+            if "end of capture" in str(app.query_one("#header").render()):
                 break
-        assert "end of capture" in str(app.query_one("#header", Static).render())
+        assert "end of capture" in str(app.query_one("#header").render())
         r = app.observer.router("pcap/ipv4/51")
         assert r is not None and r.master_ip == "192.0.2.11"
         assert "(release, gap 609.0 ms)" in log_text(app)

@@ -6,9 +6,10 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets.data_table import ColumnKey, RowDoesNotExist
 
 from hatui.ui.model import InstanceRow, RouterRow
 from hatui.ui.render import NODE_COLUMNS, ROUTER_COLUMNS, node_cells, router_cells
@@ -46,7 +47,9 @@ class KeyedTable(DataTable[Cell]):
             else:
                 for col, value in cells.items():
                     if old.get(col) != value:
-                        self.update_cell(key, col, value, update_width=True)
+                        # Re-measuring a column is costly: only when the value outgrows it.
+                        wider = _width(value) > self.columns[ColumnKey(col)].content_width
+                        self.update_cell(key, col, value, update_width=wider)
                 reorder = reorder or self._order.get(key) != order
             self._cells[key] = cells
             self._order[key] = order
@@ -77,6 +80,10 @@ class KeyedTable(DataTable[Cell]):
             return None
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
         return key
+
+
+def _width(value: Cell) -> int:
+    return value.cell_len if isinstance(value, Text) else cell_len(value)
 
 
 class RoutersTable(KeyedTable):
