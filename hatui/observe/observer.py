@@ -13,6 +13,7 @@ from hatui.codec.frames import (
     Captured,
     CarpAdvert,
     Family,
+    Frame,
     NeighborAdvert,
     Rejected,
     RejectReason,
@@ -98,16 +99,20 @@ class Observer:
 
     def feed(self, item: Captured) -> list[Event]:
         """Account for one captured frame (or rejection); returns the events it caused."""
-        t: int = item.time
+        return self.feed_frame(item.time, item.interface, item.frame)
+
+    def feed_frame(self, at: WallUs, interface: str, frame: Frame | Rejected) -> list[Event]:
+        """`feed` without the Captured wrapper: replay's loop runs once per record, and
+        building the frozen wrapper costs about 0.4 us a frame, a third of the feed."""
+        t: int = at
         if t < self._clock:
             t = self._clock  # out-of-order stamps (several interfaces) count as "now"
         else:
             self._clock = t
         self._frames += 1
         early = self._advance(t) if t > self._deadline else None
-        frame = item.frame
         if type(frame) is VrrpAdvert:
-            r = self._routers.get((item.interface, frame.family, frame.vrid))
+            r = self._routers.get((interface, frame.family, frame.vrid))
             if r is not None and frame.src_ip == r.fast_ip:
                 m = r.master
                 # Steady state: the master again, every field as before (RFC 5798 6.4.3:
@@ -136,7 +141,7 @@ class Observer:
                     r.adverts += 1
                     r.rate.append(t)
                     return early if early is not None else []
-        out = self._dispatch(item.interface, frame, t)
+        out = self._dispatch(interface, frame, t)
         self._events.extend(out)
         if early is not None:
             early.extend(out)

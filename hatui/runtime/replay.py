@@ -10,29 +10,12 @@ from dataclasses import dataclass
 
 from hatui.adapters.pcap import LINKTYPE_ETHERNET, PcapReader, ethernet_frame
 from hatui.codec.decode import decode
-from hatui.codec.frames import Captured, Frame, Rejected
 from hatui.observe.events import Event
 from hatui.observe.model import ObserverSnapshot
 from hatui.observe.observer import Observer
 from hatui.types import WallUs
 
 REPLAY_INTERFACE = "pcap"  # a capture file does not say which interface it came from
-
-# Captured's generated __init__ (frozen, keyword-only) costs about as much as decoding a
-# memoised frame; the replay loop fills the three slots directly instead. Same object.
-_NEW = Captured.__new__
-_SET_TIME = Captured.__dict__["time"].__set__
-_SET_INTERFACE = Captured.__dict__["interface"].__set__
-_SET_FRAME = Captured.__dict__["frame"].__set__
-
-
-def captured(time: WallUs, interface: str, frame: Frame | Rejected) -> Captured:
-    """Captured(time=time, interface=interface, frame=frame), built without __init__."""
-    item = _NEW(Captured)
-    _SET_TIME(item, time)
-    _SET_INTERFACE(item, interface)
-    _SET_FRAME(item, frame)
-    return item
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,10 +34,9 @@ def replay(
 ) -> ReplayResult:
     """Feed every record of `path` to an observer; the snapshot is taken at the last stamp."""
     obs = observer or Observer()
-    feed = obs.feed
+    feed = obs.feed_frame  # no Captured wrapper per record: this loop is the hot path
     last = 0
     reader = PcapReader(path)
-    new, set_time, set_interface, set_frame = _NEW, _SET_TIME, _SET_INTERFACE, _SET_FRAME
     try:
         for record in reader:
             stamp, data, linktype = record
@@ -67,11 +49,7 @@ def replay(
             last = stamp
             if frame is None:
                 continue
-            item = new(Captured)  # captured(), inlined: this loop runs once per record
-            set_time(item, stamp)
-            set_interface(item, interface)
-            set_frame(item, frame)
-            events = feed(item)
+            events = feed(stamp, interface, frame)
             if events and on_events is not None:
                 on_events(events)
         tail = obs.tick(WallUs(last))

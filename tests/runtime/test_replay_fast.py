@@ -1,8 +1,7 @@
-"""The replay loop's shortcuts (direct slot fill, inline link-type test) change nothing."""
+"""The replay loop's shortcuts (feed_frame, inline link-type test) change nothing."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,22 +9,12 @@ import pytest
 from hatui.adapters.pcap import LINKTYPE_RAW, PcapReader, PcapWriter, ethernet_frame
 from hatui.codec.build import build_garp_frame, build_vrrp_frame
 from hatui.codec.decode import decode
-from hatui.codec.frames import Captured, Family, Rejected, RejectReason
+from hatui.codec.frames import Captured, Family
 from hatui.observe.observer import Observer
-from hatui.runtime.replay import captured, replay
+from hatui.runtime.replay import replay
 from hatui.types import WallUs
 
 MAC_A, MAC_B = "02:00:00:00:00:11", "02:00:00:00:00:12"
-
-
-def test_captured_is_the_dataclass_it_stands_for() -> None:
-    frame = Rejected(reason=RejectReason.TTL, detail="TTL 254")
-    fast = captured(WallUs(5), "eth0", frame)
-    slow = Captured(time=WallUs(5), interface="eth0", frame=frame)
-    assert type(fast) is Captured
-    assert fast == slow and hash(fast) == hash(slow)
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        fast.time = WallUs(6)  # type: ignore[misc]
 
 
 def _frames() -> list[tuple[int, bytes]]:
