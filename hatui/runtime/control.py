@@ -80,7 +80,10 @@ class NodeControl:
         counters = doc.get("counters")
         if isinstance(counters, dict):
             counters["kernel_drops"] = stats.kernel_drops
+        # A new subscriber's first message (status()) carries the full event history;
+        # the stream then carries only what is new, not 2000 events ten times a second.
         self._observer = doc
         status = self.status()
+        status["observer"] = {**doc, "events": []}
         status["events"], self._pending = self._pending[-500:], []
         self.server.publish(status)
