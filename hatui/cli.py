@@ -37,6 +37,10 @@ examples:
   hatui --serve -c /etc/keepalived/keepalived.conf --headless
   hatui ctl release VI_1
 
+console keys (serve and attach; each one that can move a VIP asks first):
+  + / -  priority override up/down by 10    p  set priority    r  release mastership
+  s      stop / resume advertising          g  gratuitous ARP  o  sort   ?  help   q  quit
+
 exit codes: 0 ok, 1 runtime error, 2 usage or config error
 """
 
