@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import re
 import signal
 import statistics
@@ -294,6 +295,7 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=5)
     ap.add_argument("--jitter-s", type=float, default=15.0)
     ap.add_argument("--skip-v2", action="store_true", help="v3 0.1 s only (fast)")
+    ap.add_argument("--jitter-only", action="store_true", help="only the advert jitter")
     args = ap.parse_args()
     rows: list[tuple[str, str, float, float, list[Takeover]]] = []
     with Lab(unique_prefix("bf-")) as lab:
@@ -302,6 +304,8 @@ def main() -> int:
         wire = Wire(lab, obs)
         addrs = AddrLog(lab, b)
         settings = [(3, "0.1")] + ([] if args.skip_v2 else [(2, "1")])
+        if args.jitter_only:
+            settings = []
         for version, adv in settings:
             skew, mdi = rfc_times_ms(version, float(adv), BACKUP_PRIO)
             for old_kind, new_kind in (
@@ -324,6 +328,8 @@ def main() -> int:
         finally:
             lab.stop(busy, signal.SIGKILL)
     print()
+    # Figures mean little on a loaded machine: other work competes with the busy loop.
+    print("load average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     for kind, xs in jit.items():
         print(
             f"advert jitter v3 0.1 s, other core busy, {kind:10}: n={len(xs)} "
