@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print("peak RSS of hatui --read --json as the capture grows:")
         rss = []
-        for size in (n // 4, n // 2, n):
+        for size in (n // 4, n // 2, n, 2 * n):  # 2n: the bounded histories are full
             r = h if size == n else best(hatui_argv(capture(folder, size)), 1)
             rss.append(r.rss_mb)
             print(f"  {size:>9,} frames: {r.rss_mb:6.1f} MB")
