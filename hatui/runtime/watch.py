@@ -42,6 +42,7 @@ class CaptureStats:
     kernel_drops: int = 0
     outgoing: int = 0
     undecoded: int = 0
+    observer_errors: int = 0
     interfaces: tuple[str, ...] = ()
 
 
@@ -77,19 +78,32 @@ class Watch:
 
     def _on_readable(self, cap: CaptureSocket) -> None:
         events: list[Event] = []
-        feed = self.observer.feed
-        for pkt in cap.read_batch():
-            self.stats.read += 1
-            frame = decode(pkt.data)
+        interface = cap.interface
+        feed = self.observer.feed_frame
+        consumers = self.consumers
+        stats = self.stats
+        for at, data, outgoing in cap.read_batch():
+            stats.read += 1
+            frame = decode(data)
             if frame is None:
-                self.stats.undecoded += 1
+                stats.undecoded += 1
                 continue
-            if pkt.outgoing:
-                self.stats.outgoing += 1
-            item = Captured(time=pkt.time, interface=cap.interface, frame=frame)
-            events.extend(feed(item))
-            for consumer in self.consumers:
-                consumer(item, pkt.outgoing)
+            if outgoing:
+                stats.outgoing += 1
+            if consumers:
+                # The node first: its reaction time is a failover's critical path.
+                item = Captured(time=at, interface=interface, frame=frame)
+                for consumer in consumers:
+                    consumer(item, outgoing)
+            try:
+                events.extend(feed(at, interface, frame))
+            except Exception:
+                # A bug in the watcher must never take the node (or the capture) down.
+                stats.observer_errors += 1
+                if stats.observer_errors == 1:
+                    log.exception(
+                        "observer failed on a frame from %s; counting, going on", interface
+                    )
         if events:
             self._publish_events(events)
 
