@@ -45,6 +45,15 @@ class NodeControl:
     # -- ControlHandler -------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
+        """The node's status plus the watcher's document (with its counters: frames
+        rejected by reason), fresh for `hatui ctl status` and a new subscriber."""
+        watch = self.serve.watch
+        if watch is not None:
+            snap = watch.observer.snapshot(watch.clock.wall_us())
+            self._observer = self._document(snap, watch.stats)
+        return self._status()
+
+    def _status(self) -> dict[str, Any]:
         node = self.serve.node
         assert node is not None
         specs = {i.name: i for i in self.serve.spec.instances}
@@ -52,6 +61,15 @@ class NodeControl:
         if self._observer is not None:
             out["observer"] = self._observer
         return out
+
+    @staticmethod
+    def _document(snap: ObserverSnapshot, stats: CaptureStats) -> dict[str, object]:
+        doc = snapshot_to_json(snap)
+        counters = doc.get("counters")
+        if isinstance(counters, dict):
+            counters["kernel_drops"] = stats.kernel_drops
+            counters["observer_errors"] = stats.observer_errors
+        return doc
 
     def command(self, cmd: str, instance: str, value: str | None) -> dict[str, Any]:
         node = self.serve.node
@@ -76,14 +94,11 @@ class NodeControl:
     def snapshot(self, snap: ObserverSnapshot, stats: CaptureStats) -> None:
         if not self.server.subscribers:
             return
-        doc = snapshot_to_json(snap)
-        counters = doc.get("counters")
-        if isinstance(counters, dict):
-            counters["kernel_drops"] = stats.kernel_drops
+        doc = self._document(snap, stats)
         # A new subscriber's first message (status()) carries the full event history;
         # the stream then carries only what is new, not 2000 events ten times a second.
         self._observer = doc
-        status = self.status()
+        status = self._status()
         status["observer"] = {**doc, "events": []}
         status["events"], self._pending = self._pending[-500:], []
         self.server.publish(status)
