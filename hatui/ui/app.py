@@ -57,6 +57,10 @@ from hatui.vrrp.inputs import (
 log = logging.getLogger(__name__)
 
 RENDER_S = 0.1  # at most ~10 redraws a second, however fast documents arrive
+# A snapshot that brings no event (only ages and rates moved) waits longer when a redraw is
+# costly: the UI spends at most about this share of a core on such redraws.
+ROUTINE_SHARE = 0.1
+ROUTINE_MAX_S = 1.0
 STEP = 10  # `+` / `-` priority step
 QUIT_WAIT_S = 5.0  # how long quitting waits for a node to release its VIPs
 COMMAND_ACTIONS = frozenset({"priority_step", "set_priority", "release", "pause_resume", "garp"})
@@ -90,7 +94,9 @@ class HatuiApp(App[int]):
         self.node: NodeView | None = None
         self.note = ""
         self.exit_code = EXIT_OK
-        self._pending_obs: Json | None = None
+        self._pending_obs: ObserverDoc | None = None
+        self._news = False  # events or node changes since the last redraw: do not wait
+        self._draw_cost = 0.0  # seconds, smoothed
         self._pending_node: Json | None = None
         self._pending_events: list[Json] = []
         self._last_render = 0.0
@@ -142,16 +148,23 @@ class HatuiApp(App[int]):
     # -- documents in, coalesced --------------------------------------------------------
 
     def on_observer_doc(self, msg: ObserverDoc) -> None:
-        self._pending_obs = msg.doc
+        self._pending_obs = msg  # converted to JSON only if it is drawn
         self._schedule()
 
     def on_node_doc(self, msg: NodeDoc) -> None:
         self._pending_node = msg.doc
+        self._news = True
         self._schedule()
 
     def on_events_arrived(self, msg: EventsArrived) -> None:
         self._pending_events.extend(msg.events)
+        self._news = True
         self._schedule()
+
+    @property
+    def routine_s(self) -> float:
+        """How long a snapshot without news may wait: adapted to what a redraw costs."""
+        return min(ROUTINE_MAX_S, max(self.render_s, self._draw_cost / ROUTINE_SHARE))
 
     def on_feed_ended(self, msg: FeedEnded) -> None:
         self._draw_pending()
@@ -169,7 +182,8 @@ class HatuiApp(App[int]):
     def _schedule(self) -> None:
         if self._render_timer is not None:
             return
-        wait = self._last_render + self.render_s - time.monotonic()
+        spacing = self.render_s if self._news else self.routine_s
+        wait = self._last_render + spacing - time.monotonic()
         if wait <= 0:
             self._draw_pending()
         else:
@@ -177,7 +191,8 @@ class HatuiApp(App[int]):
 
     def _draw_pending(self) -> None:
         self._render_timer = None
-        self._last_render = time.monotonic()
+        start = self._last_render = time.monotonic()
+        self._news = False
         if self._pending_events:
             logw = self.query_one("#log", RichLog)
             for e in self._pending_events:
@@ -188,11 +203,14 @@ class HatuiApp(App[int]):
             self._pending_node = None
             self.query_one(NodePanel).show(self.node.instances)
         if self._pending_obs is not None:
-            self.observer = observer_view(self._pending_obs)
+            self.observer = observer_view(self._pending_obs.doc, light=True)
             self._pending_obs = None
             self.query_one(RoutersTable).show(self.observer.routers)
             self._draw_header()
             self._draw_detail()
+            # The screen update that follows costs about as much again (measured).
+            cost = 2 * (time.monotonic() - start)
+            self._draw_cost = 0.7 * self._draw_cost + 0.3 * cost
 
     def _draw_header(self) -> None:
         self.query_one("#header", TextPane).set_text(

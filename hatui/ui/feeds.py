@@ -88,7 +88,8 @@ class UiSink:
         self.post(EventsArrived([event_to_json(e) for e in events]))
 
     def snapshot(self, snap: ObserverSnapshot, stats: CaptureStats) -> None:
-        self.post(ObserverDoc(observer_document(snap, stats)))
+        frozen = replace(stats)  # the counters as they are now, for a document built later
+        self.post(ObserverDoc(lambda: observer_document(snap, frozen)))
         if self.on_snapshot is not None:
             self.on_snapshot()
 

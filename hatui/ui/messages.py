@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from textual.message import Message
@@ -11,11 +11,20 @@ Json = dict[str, Any]
 
 
 class ObserverDoc(Message):
-    """A DESIGN.md document (`snapshot_to_json`); only the newest one matters."""
+    """A DESIGN.md document (`snapshot_to_json`); only the newest one matters.
 
-    def __init__(self, doc: Json) -> None:
+    A live feed passes a function that builds it: a snapshot the console skips (coalesced,
+    or waiting out a slow redraw) is then never converted to JSON."""
+
+    def __init__(self, doc: Json | Callable[[], Json]) -> None:
         super().__init__()
-        self.doc = doc
+        self._doc = doc
+
+    @property
+    def doc(self) -> Json:
+        if callable(self._doc):
+            self._doc = self._doc()
+        return self._doc
 
     def can_replace(self, message: Message) -> bool:
         # A flood of snapshots collapses into the newest (toolong's habit).

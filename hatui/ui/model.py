@@ -122,11 +122,18 @@ class ObserverView:
     failovers: tuple[FailoverRow, ...]
     arp: dict[str, ArpRow]  # by IP: who answers ARP / ND for it
     counters: Counters
+    # Light views (`observer_view(doc, light=True)`) leave senders, history and intervals
+    # out of `routers` (the table never shows them) and parse them here for `router(key)`.
+    raw: dict[str, Json] | None = None
 
     def router(self, key: str) -> RouterRow | None:
-        for r in self.routers:
-            if r.key == key:
-                return r
+        """One router with everything the detail pane shows."""
+        if self.raw is not None:
+            r = self.raw.get(key)
+            return None if r is None else _router(r, self.time, full=True)
+        for row in self.routers:
+            if row.key == key:
+                return row
         return None
 
     def failovers_of(self, key: str) -> tuple[FailoverRow, ...]:
@@ -232,12 +239,18 @@ def _sender(s: Json, version: int, now: float) -> SenderRow:
     )
 
 
-def _router(r: Json, now: float) -> RouterRow:
+def _key(r: Json) -> str:
+    return router_key(str(r.get("interface", "")), str(r.get("family", "")), int(r.get("vrid", 0)))
+
+
+def _router(r: Json, now: float, *, full: bool = True) -> RouterRow:
+    """One router; without `full`, only what the table shows (a 255-row table redraws
+    several times a second, and the senders, history and intervals are most of the cost)."""
     master = r.get("master") or {}
     version = int(r.get("version", 3))
-    key = router_key(str(r.get("interface", "")), str(r.get("family", "")), int(r.get("vrid", 0)))
+    key = _key(r)
     history = []
-    for h in r.get("history", []):
+    for h in r.get("history", []) if full else ():
         until = h.get("until")
         end = now if until is None else float(until)
         since = float(h.get("since", now))
@@ -270,18 +283,22 @@ def _router(r: Json, now: float) -> RouterRow:
         master_down_ms=float(r.get("master_down_ms", 0.0)),
         stale_after_ms=_first_number(r, ("stale_after_ms", "master_down_ms"), 0.0),
         status=str(r.get("status", "ok")),
-        senders=tuple(_sender(s, version, now) for s in r.get("senders", [])),
+        senders=tuple(_sender(s, version, now) for s in r.get("senders", [])) if full else (),
         history=tuple(history),
-        intervals_ms=tuple(float(i) for i in r.get("intervals_ms", [])),
+        intervals_ms=tuple(float(i) for i in r.get("intervals_ms", [])) if full else (),
         mismatches=tuple(str(m) for m in r.get("mismatches", [])),
         split_brain=tuple(str(ip) for ip in (r.get("split_brain") or ())),
     )
 
 
-def observer_view(doc: Json) -> ObserverView:
-    """The view of one DESIGN.md document (`snapshot_to_json`, plus live counters)."""
+def observer_view(doc: Json, *, light: bool = False) -> ObserverView:
+    """The view of one DESIGN.md document (`snapshot_to_json`, plus live counters).
+
+    `light`: table rows only; `router(key)` parses the full router on demand."""
     now = float(doc.get("time", 0.0))
-    routers = tuple(_router(r, now) for r in doc.get("routers", []))
+    docs = doc.get("routers", [])
+    routers = tuple(_router(r, now, full=not light) for r in docs)
+    raw = {_key(r): r for r in docs} if light else None
     failovers = tuple(
         FailoverRow(
             key=router_key(str(f.get("interface", "")), str(f.get("family", "")), int(f["vrid"])),
@@ -313,7 +330,9 @@ def observer_view(doc: Json) -> ObserverView:
         rejected=rejected,
         kernel_drops=None if drops is None else int(drops),
     )
-    return ObserverView(time=now, routers=routers, failovers=failovers, arp=arp, counters=counters)
+    return ObserverView(
+        time=now, routers=routers, failovers=failovers, arp=arp, counters=counters, raw=raw
+    )
 
 
 def _instance(i: Json) -> InstanceRow:

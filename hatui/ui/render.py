@@ -6,6 +6,7 @@ renders the same way.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from rich.text import Text
@@ -84,19 +85,48 @@ def mac_cell(mac: str, virtual: bool) -> Text:
     return Text(mac + (VMAC_MARK if virtual else " "), style="bold" if virtual else "")
 
 
-ROUTER_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("vrid", "VRID"),
-    ("status", "status"),
-    ("master", "master IP"),
-    ("prio", "prio"),
-    ("age", "age"),
-    ("vips", "VIPs"),
-    ("int", "int ms"),
-    ("rate", "adv/s"),
-    ("mac", "master MAC"),
-    ("ver", "v"),
-    ("auth", "auth"),
-    ("where", "if/fam"),
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Column:
+    key: str
+    label: str
+    width: int  # cells of content; fixed, so an update never re-measures the table
+    rank: int  # which columns stay at narrow widths: lowest rank first
+    flex: bool = False  # takes what is left over
+
+
+CELL_PAD = 2  # DataTable pads each cell by one on either side
+
+
+def fit_columns(columns: tuple[Column, ...], avail: int) -> tuple[Column, ...]:
+    """The columns that fit in `avail` cells, most important first, in display order; the
+    flex column (if kept) widens into what is left."""
+    kept: list[Column] = []
+    used = 0
+    for col in sorted(columns, key=lambda c: c.rank):
+        if used + col.width + CELL_PAD <= avail or not kept:
+            kept.append(col)
+            used += col.width + CELL_PAD
+    spare = max(0, avail - used)
+    out = []
+    for col in columns:
+        if col in kept:
+            out.append(replace(col, width=col.width + spare) if col.flex else col)
+    return tuple(out)
+
+
+ROUTER_COLUMNS: tuple[Column, ...] = (
+    Column(key="vrid", label="VRID", width=4, rank=0),
+    Column(key="status", label="status", width=11, rank=1),
+    Column(key="master", label="master IP", width=15, rank=2, flex=True),
+    Column(key="prio", label="prio", width=4, rank=3),
+    Column(key="age", label="age", width=5, rank=4),
+    Column(key="vips", label="VIPs", width=15, rank=5),
+    Column(key="int", label="int ms", width=6, rank=6),
+    Column(key="rate", label="adv/s", width=5, rank=7),
+    Column(key="mac", label="master MAC", width=18, rank=8),
+    Column(key="ver", label="v", width=2, rank=9),
+    Column(key="auth", label="auth", width=6, rank=10),
+    Column(key="where", label="if/fam", width=10, rank=11),
 )
 
 
@@ -139,7 +169,8 @@ def detail(view: ObserverView, r: RouterRow | None) -> Text:
     out.append(f"VRID {r.vrid}", style="bold")
     out.append(f"  {r.interface} {r.family} VRRPv{r.version}  ")
     out.append_text(status_cell(r.status))
-    out.append(f"\nmaster {r.master_ip} priority {r.priority}, every {r.interval_ms:g} ms\n")
+    # Short enough for the pane's 44 columns at 80x24.
+    out.append(f"\nmaster {r.master_ip} prio {r.priority}, every {r.interval_ms:g} ms\n")
     out.append(f"Master_Down_Interval {r.master_down_ms:.1f} ms\n")
     if r.split_brain:
         out.append(f"split brain: {' and '.join(r.split_brain)} both advertise\n", "bold red")
@@ -228,16 +259,17 @@ def counters(c: Counters) -> Text:
     return out
 
 
-NODE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("name", "instance"),
-    ("vrid", "VRID"),
-    ("state", "state"),
-    ("prio", "priority"),
-    ("vips", "VIPs"),
-    ("since", "in state"),
-    ("next", "next"),
-    ("cause", "last transition"),
-    ("peers", "peers"),
+# State, priority and the countdown always show; the cause and peers go first when narrow.
+NODE_COLUMNS: tuple[Column, ...] = (
+    Column(key="name", label="instance", width=10, rank=0),
+    Column(key="vrid", label="VRID", width=4, rank=1),
+    Column(key="state", label="state", width=13, rank=2),
+    Column(key="prio", label="priority", width=8, rank=3, flex=True),
+    Column(key="vips", label="VIPs", width=15, rank=5),
+    Column(key="since", label="in state", width=8, rank=6),
+    Column(key="next", label="next", width=11, rank=4),
+    Column(key="cause", label="last transition", width=28, rank=7),
+    Column(key="peers", label="peers", width=15, rank=8),
 )
 
 
@@ -258,7 +290,8 @@ def node_cells(i: InstanceRow) -> dict[str, str | Text]:
     held = Text(vips, style="bold green" if i.vips_held else "dim")
     nxt = "-"
     if i.next_in_ms is not None and i.next_timer:
-        label = {"advert": "advert", "master_down": "Master_Down"}.get(i.next_timer, i.next_timer)
+        # "down": Master_Down_Interval runs out (RFC 5798 6.4.2), short enough for 80 columns.
+        label = {"advert": "advert", "master_down": "down"}.get(i.next_timer, i.next_timer)
         nxt = f"{label} {max(0.0, i.next_in_ms) / 1000:.1f}s"
     return {
         "name": Text(i.name),

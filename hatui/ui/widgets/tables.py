@@ -1,60 +1,99 @@
-"""Tables updated in place: keyed rows, only changed cells rewritten, sorted on demand."""
+"""Tables updated in place: keyed rows, fixed column widths fitted to the terminal, only
+changed cells rewritten, sorted on demand."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from rich.cells import cell_len
 from rich.text import Text
+from textual import events
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowDoesNotExist
+from textual.widgets.data_table import RowDoesNotExist
 
 from hatui.ui.model import InstanceRow, RouterRow
-from hatui.ui.render import NODE_COLUMNS, ROUTER_COLUMNS, node_cells, router_cells
+from hatui.ui.render import (
+    NODE_COLUMNS,
+    ROUTER_COLUMNS,
+    Column,
+    fit_columns,
+    node_cells,
+    router_cells,
+)
 
 Cell = str | Text
+Cells = dict[str, Cell]
+SCROLLBAR = 2  # reserved on the right, so a growing table never pushes a column off
 
 
 class KeyedTable(DataTable[Cell]):
-    """A DataTable whose rows are keyed; `sync` adds, updates and removes rows in place."""
+    """A DataTable whose rows are keyed; `sync` adds, updates and removes rows in place.
 
-    COLUMNS: tuple[tuple[str, str], ...] = ()
+    Columns have fixed widths chosen from the widget's width (`fit_columns`): an update
+    never re-measures a column nor lays the screen out again, and at narrow widths the
+    least important columns are dropped instead of the table scrolling sideways."""
+
+    COLUMNS: tuple[Column, ...] = ()
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        self._cells: dict[str, dict[str, Cell]] = {}
+        self._cells: dict[str, Cells] = {}
+        self._sigs: dict[str, Hashable] = {}
         self._order: dict[str, tuple[Any, ...]] = {}
+        self._shown: tuple[Column, ...] = ()
 
     def on_mount(self) -> None:
-        for key, label in self.COLUMNS:
-            self.add_column(label, key=key)
+        self._fit(self.size.width or 80)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width)
+
+    def _fit(self, width: int) -> None:
+        shown = fit_columns(self.COLUMNS, width - SCROLLBAR)
+        if shown == self._shown:
+            return
+        current = self.selected_key
+        self._shown = shown
+        self.clear(columns=True)
+        for col in shown:
+            self.add_column(col.label, width=col.width, key=col.key)
+        for key, cells in self._cells.items():
+            self.add_row(*(cells[c.key] for c in shown), key=key)
+        if self._cells:
+            self._resort()
+        if current is not None and current in self._cells:
+            self.move_cursor(row=self.get_row_index(current), scroll=False)
 
     def sync(
         self,
-        rows: Sequence[tuple[str, dict[str, Cell], tuple[Any, ...]]],
+        rows: Sequence[tuple[str, Hashable, Callable[[], Cells], tuple[Any, ...]]],
     ) -> bool:
-        """Bring the table to `rows` (key, cells, sort key); True if the order must change."""
+        """Bring the table to `rows` (key, signature, cells, sort key); cells are built only
+        for rows whose signature changed. True if the order changed."""
         reorder = False
         seen = set()
-        for key, cells, order in rows:
+        shown = {c.key for c in self._shown}
+        for key, sig, make, order in rows:
             seen.add(key)
+            if self._sigs.get(key) == sig and key in self._cells:
+                continue
+            cells = make()
             old = self._cells.get(key)
             if old is None:
-                self.add_row(*(cells[c] for c, _ in self.COLUMNS), key=key)
+                self.add_row(*(cells[c.key] for c in self._shown), key=key)
                 reorder = True
             else:
                 for col, value in cells.items():
-                    if old.get(col) != value:
-                        # Re-measuring a column is costly: only when the value outgrows it.
-                        wider = _width(value) > self.columns[ColumnKey(col)].content_width
-                        self.update_cell(key, col, value, update_width=wider)
+                    if col in shown and old.get(col) != value:
+                        self.update_cell(key, col, value)
                 reorder = reorder or self._order.get(key) != order
             self._cells[key] = cells
+            self._sigs[key] = sig
             self._order[key] = order
         for key in [k for k in self._cells if k not in seen]:
             del self._cells[key]
+            del self._sigs[key]
             del self._order[key]
             with contextlib.suppress(RowDoesNotExist):
                 self.remove_row(key)
@@ -68,7 +107,7 @@ class KeyedTable(DataTable[Cell]):
         DataTable.sort hands the key function cells, not row keys; the first cell of every
         row is its own Text object, so its identity leads back to the row's sort key."""
         current = self.selected_key
-        first = self.COLUMNS[0][0]
+        first = self._shown[0].key
         by_cell = {id(self.get_cell(k, first)): v for k, v in self._order.items()}
         self.sort(first, key=lambda cell: by_cell.get(id(cell), ()))
         if current is not None and current in self._cells:
@@ -82,8 +121,22 @@ class KeyedTable(DataTable[Cell]):
         return key
 
 
-def _width(value: Cell) -> int:
-    return value.cell_len if isinstance(value, Text) else cell_len(value)
+def _router_sig(r: RouterRow) -> Hashable:
+    """Everything `router_cells` reads, the age at the resolution it is shown."""
+    return (
+        r.status,
+        r.master_ip,
+        r.master_mac,
+        r.virtual_mac,
+        r.priority,
+        round(r.age_s, 1),
+        r.vips,
+        r.interval_ms,
+        r.master_down_ms,
+        round(r.adverts_per_s, 1),
+        r.version,
+        r.auth,
+    )
 
 
 class RoutersTable(KeyedTable):
@@ -93,7 +146,12 @@ class RoutersTable(KeyedTable):
     sort_by = "vrid"
 
     def show(self, routers: Sequence[RouterRow]) -> None:
-        self.sync([(r.key, router_cells(r), r.sort_key(self.sort_by)) for r in routers])
+        self.sync(
+            [
+                (r.key, _router_sig(r), lambda r=r: router_cells(r), r.sort_key(self.sort_by))  # type: ignore[misc]
+                for r in routers
+            ]
+        )
 
     def set_sort(self, by: str, routers: Sequence[RouterRow]) -> None:
         self.sort_by = by
@@ -107,4 +165,4 @@ class NodePanel(KeyedTable):
     COLUMNS = NODE_COLUMNS
 
     def show(self, instances: Sequence[InstanceRow]) -> None:
-        self.sync([(i.name, node_cells(i), (i.vrid, i.name)) for i in instances])
+        self.sync([(i.name, i, lambda i=i: node_cells(i), (i.vrid, i.name)) for i in instances])  # type: ignore[misc]
