@@ -26,6 +26,7 @@ _KIND_STYLE = {
     "stale_recovered": "green",
     "mismatch": "magenta",
     "vip_foreign_mac": "bold red",
+    "owner_claim": "bold red",
     "release": "yellow",
     "rejected": "dim red",
     "new_router": "cyan",

@@ -23,6 +23,7 @@ class EventKind(StrEnum):
     MISMATCH = "mismatch"
     VIP_FOREIGN_MAC = "vip_foreign_mac"
     ARP_OWNER_CHANGE = "arp_owner_change"
+    OWNER_CLAIM = "owner_claim"  # a sender starts advertising priority 255 on a live VRID
     CARP_SEEN = "carp_seen"
     REJECTED = "rejected"
 

@@ -20,6 +20,7 @@ from hatui.observe.mismatch import check_config, report_mismatch
 from hatui.observe.model import Failover, MasterTerm
 from hatui.observe.rules import (
     JITTER_US,
+    OWNER_PRIORITY,
     active_us,
     auth_text,
     interval_us,
@@ -107,6 +108,11 @@ class RouterRules:
         r.rate.append(t)
         if first:
             ev.append(self._router_event(r, s, t, EventKind.NEW_ROUTER, "new router: master"))
+        if frame.priority == OWNER_PRIORITY and prev_priority != OWNER_PRIORITY and not first:
+            # RFC 5798 6.1: priority 255 claims to own the addresses and wins every
+            # election at once; on a VRID already running, a stranger doing so is an alarm.
+            what = "claims to own the addresses (priority 255, wins every election):"
+            ev.append(self._router_event(r, s, t, EventKind.OWNER_CLAIM, what))
         if frame.priority == 0 and prev_priority != 0:
             # RFC 5798 6.4.3: a master leaving sends priority 0; backups take over after
             # Skew_Time instead of Master_Down_Interval.

@@ -23,6 +23,8 @@ REJECT_EVENT_EVERY_US = 10 * US_PER_S
 
 MULTICAST_GROUPS = frozenset({"224.0.0.18", "ff02::12"})
 
+OWNER_PRIORITY = 255  # RFC 5798 6.1: the address owner
+
 
 def interval_us(interval_cs: int) -> int:
     """The advert interval carried in centiseconds, as microseconds."""
