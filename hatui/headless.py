@@ -6,17 +6,15 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TextIO
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, TextIO
 
 from hatui.observe.events import Event
 from hatui.observe.model import ObserverSnapshot
 from hatui.observe.report import event_to_json, snapshot_to_json
-from hatui.runtime.node import NodeEvent
-from hatui.runtime.status import node_event_to_json
 from hatui.runtime.watch import CaptureStats
+
+if TYPE_CHECKING:
+    from hatui.runtime.node import NodeEvent
 
 _KIND_STYLE = {
     "master_change": "bold yellow",
@@ -48,6 +46,8 @@ class TextSink:
     """Prints each event as a line; colour only on a terminal."""
 
     def __init__(self, out: TextIO | None = None) -> None:
+        from rich.console import Console  # rich costs ~0.1 s to import: only when printing text
+
         self.console = Console(file=out or sys.stdout, highlight=False, soft_wrap=True)
 
     def events(self, events: Sequence[Event]) -> None:
@@ -77,14 +77,17 @@ class NodeEventPrinter:
     """The node's own story, one line each: state changes, operator commands, errors."""
 
     def __init__(self, out: TextIO | None = None, *, json_lines: bool = False) -> None:
+        from hatui.runtime.status import node_event_to_json
+
         self.out = out or sys.stdout
         self.json_lines = json_lines
+        self.to_json = node_event_to_json
 
     def __call__(self, ev: NodeEvent) -> None:
         if ev.kind == "log" and not self.json_lines:
             return
         if self.json_lines:
-            obj = node_event_to_json(ev)
+            obj = self.to_json(ev)
             self.out.write(json.dumps(obj) + "\n")
         else:
             self.out.write(
@@ -114,6 +117,9 @@ def print_document(
 
 def print_summary(doc: dict[str, object], out: TextIO | None = None) -> None:
     """A readable summary of a JSON document: routers, failovers, findings, counters."""
+    from rich.console import Console
+    from rich.table import Table
+
     stream = out or sys.stdout
     # A pipe or file gets the whole table; a terminal gets its own width.
     width = None if stream.isatty() else 160
