@@ -154,6 +154,8 @@ def test_stranger_with_priority_255_takes_over_and_is_visible(lab: Lab) -> None:
     assert not has_vip(lab, a) and not has_vip(lab, b)
     fo = obs.wait("master_change", "the observer to see the stranger win", to=STRANGER_IP)
     assert fo["cause"] == "preempt", fo
+    claim = obs.wait("owner_claim", "the observer to flag the priority-255 claim")
+    assert STRANGER_IP in claim["detail"] and "priority 255" in claim["detail"], claim
     proc.wait(30)
     # The stranger goes silent: a takes back over after Master_Down_Interval.
     took = wait_converged(lab, [na, nb], 3, "a back", master="a")
