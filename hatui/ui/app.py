@@ -95,7 +95,10 @@ class HatuiApp(App[int]):
         self.note = ""
         self.exit_code = EXIT_OK
         self._pending_obs: ObserverDoc | None = None
-        self._news = False  # events or node changes since the last redraw: do not wait
+        self._news = False  # events or node changes not yet in a drawn document: do not wait
+        self._event_gen = 0  # events seen so far
+        self._doc_gen = 0  # events seen when the pending document arrived
+        self._render_due = 0.0
         self._draw_cost = 0.0  # seconds, smoothed
         self._pending_node: Json | None = None
         self._pending_events: list[Json] = []
@@ -149,6 +152,7 @@ class HatuiApp(App[int]):
 
     def on_observer_doc(self, msg: ObserverDoc) -> None:
         self._pending_obs = msg  # converted to JSON only if it is drawn
+        self._doc_gen = self._event_gen
         self._schedule()
 
     def on_node_doc(self, msg: NodeDoc) -> None:
@@ -158,6 +162,7 @@ class HatuiApp(App[int]):
 
     def on_events_arrived(self, msg: EventsArrived) -> None:
         self._pending_events.extend(msg.events)
+        self._event_gen += 1
         self._news = True
         self._schedule()
 
@@ -180,19 +185,28 @@ class HatuiApp(App[int]):
             self.exit(self.exit_code)  # --duration elapsed
 
     def _schedule(self) -> None:
-        if self._render_timer is not None:
-            return
         spacing = self.render_s if self._news else self.routine_s
-        wait = self._last_render + spacing - time.monotonic()
+        due = self._last_render + spacing
+        if self._render_timer is not None:
+            if due >= self._render_due:
+                return
+            self._render_timer.stop()  # news: draw sooner than the routine redraw
+            self._render_timer = None
+        wait = due - time.monotonic()
         if wait <= 0:
             self._draw_pending()
         else:
+            self._render_due = due
             self._render_timer = self.set_timer(wait, self._draw_pending)
 
     def _draw_pending(self) -> None:
         self._render_timer = None
         start = self._last_render = time.monotonic()
-        self._news = False
+        # A document that predates the latest events does not show them yet: the next one
+        # must not wait either.
+        self._news = self._pending_obs is None or self._doc_gen != self._event_gen
+        if self._pending_obs is None and self._pending_node is not None:
+            self._news = False
         if self._pending_events:
             logw = self.query_one("#log", RichLog)
             for e in self._pending_events:

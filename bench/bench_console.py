@@ -1,0 +1,228 @@
+"""Benchmark the console: packet-to-screen latency, CPU share with 255 VRIDs at 0.1 s, and
+start-up time to the first frame. Needs root (a namespace lab; nothing touches the machine's
+own interfaces). Prints figures; not a test.
+
+Run: sudo python bench/bench_console.py [--seconds 20] [--size 100x30] [--pythonpath DIR]
+
+A silent observer host runs the real console (`--watch eth0`, a LiveWatchFeed) on a pseudo-
+terminal whose output is drained, so the screen is rendered and written as over SSH. A sender
+host advertises 255 VRIDs (VRRPv3, 0.1 s) from pre-built frames, and every 0.5 s flips the
+priority of VRID 255 between 100 and 200, logging the CLOCK_MONOTONIC time of each flip. The
+console, instrumented from outside (a subclass), logs when the routers table shows each new
+priority (after the screen refresh that draws it), its CPU time over the steady window, the
+kernel drops of its capture socket, and when its first frame was drawn. `--pythonpath` runs
+the console from another tree (e.g. an older commit, for before/after figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import pty
+import statistics
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+MARK = 255  # the VRID whose priority flips
+FLIP_S = 0.5
+
+SENDER = r"""
+import socket, sys, time
+from hatui.codec.build import build_vrrp_frame
+seconds, mac, ip, log = float(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+def advert(vrid, prio):
+    return build_vrrp_frame(src_mac=mac, src_ip=ip, vrid=vrid, priority=prio, interval_cs=10,
+                            addresses=[f"198.51.100.{vrid}"], version=3)
+frames = [advert(v, 150) for v in range(1, 255)]
+marks = {100: advert(255, 100), 200: advert(255, 200)}
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+out = open(log, "w")
+start = time.monotonic()
+prio, next_flip, n = 100, start + 2.0, 0
+while (now := time.monotonic()) < start + seconds:
+    if now >= next_flip:
+        prio = 200 if prio == 100 else 100
+        s.send(marks[prio])
+        out.write(f"{time.monotonic()} {prio}\n"); out.flush()
+        next_flip += %(flip)s
+    # one round: 255 adverts spread over 0.1 s (in 10 slices of ~26)
+    for k in range(0, len(frames), 26):
+        for f in frames[k:k + 26]:
+            s.send(f)
+        if k == 0:
+            s.send(marks[prio])
+        n += 1
+        time.sleep(max(0.0, start + n * 0.01 - time.monotonic()))
+""" % {"flip": FLIP_S}  # noqa: UP031 - the script itself uses f-strings
+
+
+def inner(args: argparse.Namespace) -> int:
+    """In the observer namespace, on the pty: the console, instrumented."""
+    from hatui.clock import SystemClock
+    from hatui.observe.observer import Observer
+    from hatui.runtime.watch import Watch
+    from hatui.ui.app import HatuiApp
+    from hatui.ui.feeds import LiveWatchFeed
+    from hatui.ui.widgets.tables import RoutersTable
+
+    key = f"eth0/ipv4/{MARK}"
+    seen: list[tuple[float, str]] = []
+    res: dict[str, Any] = {}
+
+    import hatui.ui.app as app_module
+
+    class Bench(HatuiApp):
+        # CSS_PATH is relative to the defining module: point it back at the console's.
+        CSS_PATH = str(Path(app_module.__file__).with_name("hatui.tcss"))
+        last = ""
+
+        def on_mount(self) -> None:
+            super().on_mount()
+            self.call_after_refresh(lambda: res.setdefault("first_frame", time.monotonic()))
+            self.set_timer(args.cpu_from, self._cpu_start)
+            self.set_timer(args.seconds, self._cpu_end)
+
+        def _cpu_start(self) -> None:
+            res["cpu0"], res["wall0"] = time.process_time(), time.monotonic()
+
+        def _cpu_end(self) -> None:
+            res["cpu1"], res["wall1"] = time.process_time(), time.monotonic()
+            res["drops"] = self.observer.counters.kernel_drops
+            res["frames"] = self.observer.counters.frames
+            res["routers"] = len(self.observer.routers)
+            self.exit(0)
+
+        def _draw_pending(self) -> None:
+            super()._draw_pending()
+            table = self.query_one(RoutersTable)
+            try:
+                value = str(table.get_cell(key, "prio"))
+            except Exception:
+                return
+            if value != self.last:
+                self.last = value
+                self.call_after_refresh(lambda: seen.append((time.monotonic(), value)))
+
+    watch = Watch(interfaces=["eth0"], observer=Observer(), clock=SystemClock())
+    feed = LiveWatchFeed(watch)
+    feed.open()
+    Bench(feed).run()
+    res["seen"] = seen
+    Path(args.inner).write_text(json.dumps(res))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--cpu-from", type=float, default=5.0, help="steady window starts (s)")
+    ap.add_argument("--size", default="100x30")
+    ap.add_argument("--pythonpath", default="", help="run the console from this tree")
+    ap.add_argument("--inner", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.inner:
+        return inner(args)
+    if os.geteuid() != 0:
+        print("bench_console.py needs root (a namespace lab)", file=sys.stderr)
+        return 2
+    from hatui.lab import Lab, unique_prefix
+
+    cols, rows = (int(x) for x in args.size.split("x"))
+    with Lab(prefix=unique_prefix("hcb")) as lab:
+        obs = lab.add_host("obs", 9, silent=True)
+        tx = lab.add_host("tx", 11)
+        out = lab.workdir / "inner.json"
+        flips = lab.workdir / "flips.log"
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        drained = [0]
+
+        def drain() -> None:
+            while True:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                drained[0] += len(data)
+
+        threading.Thread(target=drain, daemon=True).start()
+        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)}
+        if args.pythonpath:
+            env["PYTHONPATH"] = args.pythonpath
+        here = str(Path(__file__).resolve())
+        t0 = time.monotonic()
+        console = subprocess.Popen(
+            obs.argv(
+                [
+                    sys.executable,
+                    here,
+                    "--inner",
+                    str(out),
+                    "--seconds",
+                    str(args.seconds),
+                    "--cpu-from",
+                    str(args.cpu_from),
+                ]
+            ),
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,  # Textual draws on stderr
+            start_new_session=True,
+            env=env,
+        )
+        lab.procs.append(console)
+        time.sleep(1.5)  # the console is up before the first advert
+        lab.spawn(
+            tx,
+            [sys.executable, "-c", SENDER, str(args.seconds), tx.mac, tx.ip, str(flips)],
+            env={"PYTHONPATH": args.pythonpath} if args.pythonpath else None,
+        )
+        try:
+            console.wait(args.seconds + 30)
+        except subprocess.TimeoutExpired:
+            print("console did not finish", file=sys.stderr)
+            return 1
+        os.close(slave)
+        if not out.exists():
+            print("the console wrote no figures", file=sys.stderr)
+            return 1
+        res = json.loads(out.read_text())
+        if not flips.exists():
+            logs = [f.read_text()[-1500:] for f in lab.workdir.glob("tx*.log")]
+            print("sender failed:", *logs, res, time.monotonic() - t0, file=sys.stderr)
+            return 1
+        sent = [(float(t), p) for t, p in (ln.split() for ln in flips.read_text().splitlines())]
+    lat = []
+    for t, prio in sent:
+        shown = [s for s, v in res["seen"] if v == prio and s >= t]
+        if shown:
+            lat.append((shown[0] - t) * 1000)
+    cpu = (res["cpu1"] - res["cpu0"]) / (res["wall1"] - res["wall0"]) * 100
+    print(f"console {args.size}, 255 VRIDs at 0.1 s, {args.seconds:.0f} s")
+    if lat:
+        lat.sort()
+        p99 = lat[min(len(lat) - 1, round(0.99 * (len(lat) - 1)))]
+        print(
+            f"packet-to-screen latency: median {statistics.median(lat):.1f} ms, "
+            f"p99 {p99:.1f} ms, max {lat[-1]:.1f} ms ({len(lat)}/{len(sent)} flips shown)"
+        )
+    print(f"CPU share (steady window): {cpu:.1f}% of one core")
+    print(f"kernel drops: {res['drops']}, frames {res['frames']}, routers {res['routers']}")
+    print(f"start-up to first frame: {(res['first_frame'] - t0) * 1000:.0f} ms")
+    print(f"terminal output: {drained[0] / 1e6:.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
