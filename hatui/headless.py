@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 from hatui.observe.events import Event
 from hatui.observe.model import ObserverSnapshot
 from hatui.observe.report import event_to_json, snapshot_to_json
-from hatui.runtime.watch import CaptureStats
+from hatui.runtime.watch import CaptureStats, SnapshotGetter
 
 if TYPE_CHECKING:
     from hatui.runtime.node import NodeEvent
@@ -54,7 +54,7 @@ class TextSink:
         for ev in events:
             self.console.print(event_line(ev), style=_KIND_STYLE.get(ev.kind, ""), markup=False)
 
-    def snapshot(self, snap: ObserverSnapshot, stats: CaptureStats) -> None:
+    def snapshot(self, get: SnapshotGetter, stats: CaptureStats) -> None:
         pass
 
 
@@ -69,7 +69,7 @@ class JsonLinesSink:
             self.out.write(json.dumps(event_to_json(ev)) + "\n")
         self.out.flush()
 
-    def snapshot(self, snap: ObserverSnapshot, stats: CaptureStats) -> None:
+    def snapshot(self, get: SnapshotGetter, stats: CaptureStats) -> None:
         pass
 
 

@@ -12,7 +12,7 @@ from hatui.observe.model import ObserverSnapshot
 from hatui.observe.report import event_to_json, snapshot_to_json
 from hatui.runtime.node import NodeEvent
 from hatui.runtime.status import node_event_to_json, node_status_to_json
-from hatui.runtime.watch import CaptureStats
+from hatui.runtime.watch import CaptureStats, SnapshotGetter
 
 if TYPE_CHECKING:
     from hatui.runtime.serve import Serve
@@ -91,10 +91,10 @@ class NodeControl:
         if self.server.subscribers:
             self._pending.append(node_event_to_json(ev))
 
-    def snapshot(self, snap: ObserverSnapshot, stats: CaptureStats) -> None:
+    def snapshot(self, get: SnapshotGetter, stats: CaptureStats) -> None:
         if not self.server.subscribers:
             return
-        doc = self._document(snap, stats)
+        doc = self._document(get(), stats)
         # A new subscriber's first message (status()) carries the full event history;
         # the stream then carries only what is new, not 2000 events ten times a second.
         self._observer = doc

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from hatui.observe.observer import Observer
     from hatui.runtime.node import NodeEvent
     from hatui.runtime.serve import Serve
-    from hatui.runtime.watch import CaptureStats, Watch
+    from hatui.runtime.watch import CaptureStats, SnapshotGetter, Watch
 
 Json = dict[str, Any]
 Post = Callable[[Message], object]
@@ -87,9 +87,10 @@ class UiSink:
     def events(self, events: Sequence[Event]) -> None:
         self.post(EventsArrived([event_to_json(e) for e in events]))
 
-    def snapshot(self, snap: ObserverSnapshot, stats: CaptureStats) -> None:
+    def snapshot(self, get: SnapshotGetter, stats: CaptureStats) -> None:
         frozen = replace(stats)  # the counters as they are now, for a document built later
-        self.post(ObserverDoc(lambda: observer_document(snap, frozen)))
+        # Neither the snapshot nor its document is built unless the console draws it.
+        self.post(ObserverDoc(lambda: observer_document(get(), frozen)))
         if self.on_snapshot is not None:
             self.on_snapshot()
 

@@ -75,7 +75,14 @@ def test_ui_sink_sends_events_apart_and_adds_kernel_drops() -> None:
     posted: list[Any] = []
     sink = UiSink(posted.append)
     obs = Observer()
-    sink.snapshot(obs.snapshot(ManualClock().wall_us()), CaptureStats(kernel_drops=4))
+    built: list[int] = []
+
+    def get() -> Any:
+        built.append(1)
+        return obs.snapshot(ManualClock().wall_us())
+
+    sink.snapshot(get, CaptureStats(kernel_drops=4))
+    assert built == []  # nothing is built until the console draws it
     sink.events([])
     assert isinstance(posted[0], ObserverDoc)
     assert posted[0].doc["events"] == [] and posted[0].doc["counters"]["kernel_drops"] == 4
