@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 from hatui.codec.frames import is_virtual_mac
 from hatui.observe.model import Failover, MasterTerm, RouterView, Status
 from hatui.observe.rules import (
@@ -32,6 +34,19 @@ def failover_view(f: FailoverRecord) -> Failover:
     )
 
 
+def _rate(stamps: deque[int], now: int) -> float:
+    """Adverts per second over the window ending at `now`. The stamps are in time order,
+    so only the ends are walked: a snapshot of 255 routers must not scan every stamp."""
+    lo, hi, low = 0, len(stamps), now - RATE_WINDOW_US
+    while lo < hi and stamps[lo] <= low:
+        lo += 1
+    while hi > lo and stamps[hi - 1] > now:
+        hi -= 1
+    count = hi - lo
+    span = stamps[hi - 1] - stamps[lo] if count >= 2 else 0
+    return (count - 1) * US_PER_S / span if span > 0 else 0.0
+
+
 def router_view(r: RouterState, now: int) -> RouterView:
     """The router as of `now`: statuses judged at `now`, not at the last deadline."""
     m = r.master
@@ -49,9 +64,7 @@ def router_view(r: RouterState, now: int) -> RouterView:
         status = Status.MISMATCH
     else:
         status = Status.OK
-    recent = [x for x in r.rate if now - RATE_WINDOW_US < x <= now]
-    span = recent[-1] - recent[0] if len(recent) >= 2 else 0
-    rate = (len(recent) - 1) * US_PER_S / span if span > 0 else 0.0
+    rate = _rate(r.rate, now)
     current = MasterTerm(
         ip=m.ip, mac=m.mac, since=WallUs(r.term_since), until=None, cause=r.term_cause
     )
