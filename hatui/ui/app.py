@@ -376,12 +376,14 @@ def run_read_ui(path: str, speed: float | None) -> int:
 
 
 def run_serve_ui(args: argparse.Namespace) -> int:
-    from hatui.runtime.serve import Serve, load_spec
+    from hatui.runtime.serve import Serve, load_spec, precise_event_loop
     from hatui.ui.feeds import ServeFeed
 
     spec = load_spec(args)
     serve = Serve(spec=spec, control_path=args.control)
-    return asyncio.run(_run(ServeFeed(serve, args.duration)))
+    # The node's timers need the precise loop here too: the console must not add jitter.
+    with asyncio.Runner(loop_factory=precise_event_loop) as runner:
+        return runner.run(_run(ServeFeed(serve, args.duration)))
 
 
 def run_attach_ui(control_path: str) -> int:
