@@ -35,7 +35,7 @@ from hatui.observe.model import (
 )
 from hatui.observe.ownership import ArpKey, ArpTable
 from hatui.observe.routers import RouterRules
-from hatui.observe.rules import REJECT_EVENT_EVERY_US
+from hatui.observe.rules import RATE_WINDOW_US, REJECT_EVENT_EVERY_US
 from hatui.observe.state import RouterKey, RouterState
 from hatui.observe.views import router_view
 from hatui.types import WallUs
@@ -139,7 +139,10 @@ class Observer:
                     m.adverts += 1
                     r.last_seen = t
                     r.adverts += 1
-                    r.rate.append(t)
+                    rate = r.rate
+                    rate.append(t)
+                    if rate[0] <= t - RATE_WINDOW_US:  # keep about one window (routers.py)
+                        rate.popleft()
                     return early if early is not None else []
         out = self._dispatch(interface, frame, t)
         self._events.extend(out)

@@ -21,6 +21,7 @@ from hatui.observe.model import Failover, MasterTerm
 from hatui.observe.rules import (
     JITTER_US,
     OWNER_PRIORITY,
+    RATE_WINDOW_US,
     active_us,
     auth_text,
     interval_us,
@@ -37,8 +38,9 @@ from hatui.types import WallUs
 VipHook = Callable[[RouterKey, str], None]
 
 _NEVER = 1 << 62
-# Advert times kept for the rate: the window (10 s) is applied when a view is made, so
-# the hot path only appends. 10 s at the fastest v3 interval (1 cs) is 1000 adverts; the
+# Advert times kept for the rate: each append drops at most one stamp that has left the
+# 10 s window (one comparison), so a deque holds about one window, not its cap; the view
+# applies the window exactly. 10 s at the fastest v3 interval (1 cs) is 1000 adverts; the
 # cap only matters for a flood, where the rate then reads low rather than memory growing.
 _RATE_CAP = 2048
 _PEERS_CAP = 16  # unicast destinations remembered per sender
@@ -105,7 +107,10 @@ class RouterRules:
         s.adverts += 1
         r.last_seen = t
         r.adverts += 1
-        r.rate.append(t)
+        rate = r.rate
+        rate.append(t)
+        if rate[0] <= t - RATE_WINDOW_US:
+            rate.popleft()
         if first:
             ev.append(self._router_event(r, s, t, EventKind.NEW_ROUTER, "new router: master"))
         if frame.priority == OWNER_PRIORITY and prev_priority != OWNER_PRIORITY and not first:
