@@ -12,23 +12,10 @@ from hatui.observe.events import Event
 from hatui.observe.model import ObserverSnapshot
 from hatui.observe.report import event_to_json, snapshot_to_json
 from hatui.runtime.watch import CaptureStats, SnapshotGetter
+from hatui.styles import EVENT_STYLE
 
 if TYPE_CHECKING:
     from hatui.runtime.node import NodeEvent
-
-_KIND_STYLE = {
-    "master_change": "bold yellow",
-    "split_brain": "bold red",
-    "split_brain_healed": "green",
-    "stale": "red",
-    "stale_recovered": "green",
-    "mismatch": "magenta",
-    "vip_foreign_mac": "bold red",
-    "owner_claim": "bold red",
-    "release": "yellow",
-    "rejected": "dim red",
-    "new_router": "cyan",
-}
 
 
 def stamp(time_us: int) -> str:
@@ -52,7 +39,7 @@ class TextSink:
 
     def events(self, events: Sequence[Event]) -> None:
         for ev in events:
-            self.console.print(event_line(ev), style=_KIND_STYLE.get(ev.kind, ""), markup=False)
+            self.console.print(event_line(ev), style=EVENT_STYLE.get(ev.kind, ""), markup=False)
 
     def snapshot(self, get: SnapshotGetter, stats: CaptureStats) -> None:
         pass

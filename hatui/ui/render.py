@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from rich.text import Text
 
+from hatui.styles import EVENT_STYLE
 from hatui.ui.model import (
     Counters,
     EventRow,
@@ -28,22 +29,6 @@ STATUS_STYLE = {
 }
 STATUS_LABEL = {"ok": "ok", "stale": "STALE", "split_brain": "SPLIT BRAIN", "mismatch": "mismatch"}
 STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red", "INIT": "dim"}
-EVENT_STYLE = {
-    "master_change": "bold yellow",
-    "split_brain": "bold red",
-    "split_brain_healed": "green",
-    "stale": "red",
-    "stale_recovered": "green",
-    "mismatch": "magenta",
-    "vip_foreign_mac": "bold red",
-    "arp_owner_change": "yellow",
-    "release": "yellow",
-    "rejected": "dim red",
-    "new_router": "cyan",
-    "node_transition": "bold cyan",
-    "node_command": "bold blue",
-    "node_error": "bold red",
-}
 SPARK = "▁▂▃▄▅▆▇█"
 VMAC_MARK = "*"  # after a MAC: it is the VRRP virtual MAC 00:00:5e:00:0x:VRID
 

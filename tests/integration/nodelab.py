@@ -136,11 +136,13 @@ def start_hatui(
     conf: str | None = None,
     tag: str = "hatui",
     wait: bool = True,
+    command: Sequence[str] = HATUI,
 ) -> HatuiNode:
-    """Start hatui --serve in `host` (from `args` flags, or from keepalived.conf text)."""
+    """Start hatui --serve in `host` (from `args` flags, or from keepalived.conf text);
+    `command` runs it another way (the reliability suite's fault injector)."""
     control = lab.workdir / f"{host.name}-{tag}.sock"
     control.unlink(missing_ok=True)
-    argv = [*HATUI, "--serve", "--headless", "--json", "--control", str(control)]
+    argv = [*command, "--serve", "--headless", "--json", "--control", str(control)]
     if conf is not None:
         path = lab.workdir / f"{host.name}-{tag}.conf"
         path.write_text(conf)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hatui.lab import Host, Lab
-from tests.integration.nodelab import HATUI, HatuiNode, has_vip, wait_for
+from tests.integration.nodelab import HATUI, HatuiNode, has_vip, start_hatui, wait_for
 
 # RFC 5798 6.1 at v3 0.1 s: Master_Down_Interval = 3 * 100 ms + (256 - P) * 100 ms / 256.
 INTERVAL_S = 0.1
@@ -36,23 +36,12 @@ def start_node(
     wait: bool = True,
 ) -> HatuiNode:
     """`hatui --serve --headless --json` in `host`, optionally under the fault injector."""
-    control = lab.workdir / f"{host.name}-{tag}.sock"
-    control.unlink(missing_ok=True)
-    prefix = list(HATUI)
+    command = list(HATUI)
     if inject is not None:
-        prefix = [sys.executable, "-m", "tests.reliability.inject", inject, "--"]
-    argv = [*prefix, "--serve", "--headless", "--json", "--control", str(control)]
-    if conf is not None:
-        path = lab.workdir / f"{host.name}-{tag}.conf"
-        path.write_text(conf)
-        argv += ["-c", str(path)]
-    argv += list(args)
-    logname = f"{host.name}-{tag}-{len(lab.procs)}.log"
-    proc = lab.spawn(host, argv, log=logname)
-    node = HatuiNode(lab=lab, host=host, proc=proc, control=control, log=lab.workdir / logname)
+        command = [sys.executable, "-m", "tests.reliability.inject", inject, "--"]
+    node = start_hatui(lab, host, args, conf=conf, tag=tag, wait=wait, command=command)
     if wait:
-        wait_for(lambda: proc.poll() is not None or node.ready(), 10, f"hatui in {host.name}")
-        assert proc.poll() is None, node.output()
+        assert node.proc.poll() is None, node.output()
     return node
 
 

@@ -1,0 +1,22 @@
+"""Event colours shared by the front ends (console and headless log): one place for both."""
+
+from __future__ import annotations
+
+# Keyed by the event's kind as it appears in JSON: observer kinds and the node's node_* kinds.
+EVENT_STYLE: dict[str, str] = {
+    "master_change": "bold yellow",
+    "split_brain": "bold red",
+    "split_brain_healed": "green",
+    "stale": "red",
+    "stale_recovered": "green",
+    "mismatch": "magenta",
+    "vip_foreign_mac": "bold red",
+    "owner_claim": "bold red",
+    "arp_owner_change": "yellow",
+    "release": "yellow",
+    "rejected": "dim red",
+    "new_router": "cyan",
+    "node_transition": "bold cyan",
+    "node_command": "bold blue",
+    "node_error": "bold red",
+}
