@@ -88,6 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_CONTROL,
         help=f"the node's control socket (default {DEFAULT_CONTROL})",
     )
+    p.add_argument(
+        "--rt-priority",
+        type=int,
+        choices=range(1, 100),
+        metavar="1..99",
+        help="serve: run the node SCHED_RR at this priority (keepalived's "
+        "vrrp_rt_priority), so its timers hold on a busy machine",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
     p.add_argument("--version", action="version", version=f"hatui {__version__}")
     node = p.add_argument_group("node from flags (--serve without -c)")

@@ -22,9 +22,9 @@ QUIET = frozenset(
     checker_log_all_failures lvs_id lvs_sync_daemon lvs_timeouts lvs_flush lvs_flush_on_stop
     lvs_notify_fifo lvs_notify_fifo_script enable_snmp_vrrp enable_snmp_checker
     enable_snmp_rfc enable_snmp_rfcv2 enable_snmp_rfcv3 enable_traps snmp_socket enable_dbus
-    enable_dbus_instance vrrp_priority checker_priority bfd_priority vrrp_no_swap
+    enable_dbus_instance checker_priority bfd_priority vrrp_no_swap
     checker_no_swap bfd_no_swap vrrp_cpu_affinity checker_cpu_affinity bfd_cpu_affinity
-    vrrp_rt_priority checker_rt_priority bfd_rt_priority vrrp_rlimit_rttime
+    checker_rt_priority bfd_rt_priority vrrp_rlimit_rttime
     checker_rlimit_rttime bfd_rlimit_rttime max_auto_priority min_auto_priority_delay
     process_names process_name vrrp_process_name checker_process_name bfd_process_name
     vrrp_rx_bufs_policy vrrp_rx_bufs_multiplier vrrp_netlink_cmd_rcv_bufs
@@ -67,6 +67,8 @@ class Globals:
     check_unicast_src: bool = False
     script_user: str | None = None
     enable_script_security: bool = False
+    rt_priority: int | None = None
+    nice: int | None = None
 
 
 def _group(stmt: Stmt, version: int) -> str:
@@ -113,6 +115,10 @@ def _apply(g: Globals, stmt: Stmt, diag: Diagnostics) -> Globals:
             return replace(g, script_user=arg(stmt).text)
         case "enable_script_security":
             return replace(g, enable_script_security=boolean(stmt))
+        case "vrrp_rt_priority":
+            return replace(g, rt_priority=integer(stmt, 1, 99))
+        case "vrrp_priority":
+            return replace(g, nice=integer(stmt, -20, 19))
         case _ if name in QUIET:
             return g
         case _ if name in IGNORED:

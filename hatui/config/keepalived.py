@@ -298,6 +298,8 @@ def _read(path: str, diag: Diagnostics) -> NodeSpec | None:
         router_id=g.router_id,
         enable_script_security=g.enable_script_security,
         script_user=g.script_user,
+        rt_priority=g.rt_priority,
+        nice=g.nice,
         warnings=tuple(diag.warnings),
     )
 

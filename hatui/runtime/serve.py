@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import selectors
@@ -56,7 +57,14 @@ class AsyncioScheduler:
 
 
 def load_spec(args: argparse.Namespace) -> NodeSpec:
-    """The node spec from -c FILE or from the flags; errors raise ConfigError/UsageError."""
+    """The node spec from -c FILE or from the flags; errors raise ConfigError/UsageError.
+    --rt-priority overrides the file's vrrp_rt_priority."""
+    spec = _load_spec(args)
+    rt = getattr(args, "rt_priority", None)
+    return spec if rt is None else dataclasses.replace(spec, rt_priority=rt)
+
+
+def _load_spec(args: argparse.Namespace) -> NodeSpec:
     if args.config:
         from hatui.config.keepalived import load_config
 
@@ -85,6 +93,23 @@ def load_spec(args: argparse.Namespace) -> NodeSpec:
         name=args.name,
         checksum_form=args.checksum,
     )
+
+
+def apply_scheduling(spec: NodeSpec) -> list[str]:
+    """keepalived's vrrp_priority (nice) and vrrp_rt_priority (SCHED_RR): timers that hold
+    on a busy machine. A refusal is a warning, not a reason to stay down."""
+    notes = []
+    if spec.nice is not None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, spec.nice)
+        except OSError as exc:
+            notes.append(f"cannot set nice {spec.nice}: {exc.strerror}")
+    if spec.rt_priority is not None:
+        try:
+            os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(spec.rt_priority))
+        except OSError as exc:
+            notes.append(f"cannot set SCHED_RR priority {spec.rt_priority}: {exc.strerror}")
+    return notes
 
 
 def preflight(spec: NodeSpec) -> list[str]:
@@ -118,7 +143,7 @@ class Serve:
     _links: list[LinkWatch] = field(default_factory=list)
 
     def open(self, loop: asyncio.AbstractEventLoop) -> None:
-        for warning in preflight(self.spec):
+        for warning in preflight(self.spec) + apply_scheduling(self.spec):
             log.warning("%s", warning)
         self.notifier = Notifier(self.spec)
         self.io = RealNodeIO(self.spec, notifier=self.notifier)

@@ -196,4 +196,6 @@ class NodeSpec:
     router_id: str | None = None
     enable_script_security: bool = False
     script_user: str | None = None
+    rt_priority: int | None = None  # vrrp_rt_priority: SCHED_RR 1..99 for the node's process
+    nice: int | None = None  # vrrp_priority: the process's nice value, -20..19
     warnings: tuple[str, ...] = ()  # "FILE:LINE: message" for ignored or unknown keywords
