@@ -25,6 +25,7 @@ from hatui.observe.observer import Observer
 log = logging.getLogger(__name__)
 
 TICK_S = 0.1  # stale / split-brain checks and snapshot publishing, at most 10 per second
+EARLY_US = 20_000  # a frame that made news publishes a snapshot before the tick, this often
 
 
 class Sink(Protocol):
@@ -64,6 +65,7 @@ class Watch:
     consumers: list[Consumer] = field(default_factory=list)
     stats: CaptureStats = field(default_factory=CaptureStats)
     _captures: list[CaptureSocket] = field(default_factory=list)
+    _last_snapshot: int = 0
 
     def open(self) -> None:
         """Open every capture socket first, so a missing interface fails before anything runs."""
@@ -110,6 +112,9 @@ class Watch:
                     )
         if events:
             self._publish_events(events)
+            # News shows at once rather than at the next tick, at most every EARLY_US.
+            if self.clock.mono_us() - self._last_snapshot >= EARLY_US:
+                self._publish_snapshot()
 
     def _publish_events(self, events: Sequence[Event]) -> None:
         for sink in self.sinks:
@@ -124,6 +129,11 @@ class Watch:
         for cap in self._captures:
             _packets, drops = cap.statistics()
             self.stats.kernel_drops += drops
+        self._publish_snapshot()
+
+    def _publish_snapshot(self) -> None:
+        """Offer sinks a lazily built snapshot (built once, only if one draws it)."""
+        self._last_snapshot = self.clock.mono_us()
         built: list[ObserverSnapshot] = []
 
         def get() -> ObserverSnapshot:
