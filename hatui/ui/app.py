@@ -61,6 +61,8 @@ RENDER_S = 0.1  # at most ~10 redraws a second, however fast documents arrive
 # costly: the UI spends at most about this share of a core on such redraws.
 ROUTINE_SHARE = 0.1
 ROUTINE_MAX_S = 1.0
+NEWS_MIN_S = 0.03  # news (a failover, a priority change) may draw this soon after a draw...
+NEWS_SHARE = 0.5  # ...but redraws for news never take more than about half a core
 STEP = 10  # `+` / `-` priority step
 QUIT_WAIT_S = 5.0  # how long quitting waits for a node to release its VIPs
 COMMAND_ACTIONS = frozenset({"priority_step", "set_priority", "release", "pause_resume", "garp"})
@@ -184,8 +186,13 @@ class HatuiApp(App[int]):
         elif not self._quitting:
             self.exit(self.exit_code)  # --duration elapsed
 
+    @property
+    def news_s(self) -> float:
+        """How soon after the last draw news may draw: at once, within what a redraw costs."""
+        return min(self.render_s, max(NEWS_MIN_S, self._draw_cost / NEWS_SHARE))
+
     def _schedule(self) -> None:
-        spacing = self.render_s if self._news else self.routine_s
+        spacing = self.news_s if self._news else self.routine_s
         due = self._last_render + spacing
         if self._render_timer is not None:
             if due >= self._render_due:

@@ -49,16 +49,18 @@ def duration(s: float) -> str:
     return f"{s / 3600:.0f}h"
 
 
+LIVE = "live"
+
+
 def age_cell(r: RouterRow) -> Text:
-    """The master's silence, coloured against its Master_Down_Interval: green within one
-    and a half intervals, yellow while a backup would still wait, red beyond."""
+    """The master's silence, coloured against its Master_Down_Interval: "live" (green)
+    while adverts come on time (within one and a half intervals), then the seconds, yellow
+    while a backup would still wait, red beyond. On-time ages are flicker that tells an
+    operator nothing and costs a redraw of every row; a late master's age is the news."""
     age_ms = r.age_s * 1000
     if age_ms <= 1.5 * r.interval_ms:
-        style = "green"
-    elif age_ms <= r.master_down_ms:
-        style = "yellow"
-    else:
-        style = "bold red"
+        return Text(LIVE, style="green", justify="right")
+    style = "yellow" if age_ms <= r.master_down_ms else "bold red"
     return Text(duration(r.age_s), style=style, justify="right")
 
 
