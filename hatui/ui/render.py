@@ -52,16 +52,26 @@ def duration(s: float) -> str:
 LIVE = "live"
 
 
+def age_text(r: RouterRow) -> str:
+    """What the age cell shows: "live" while adverts come on time, else the silence."""
+    return LIVE if r.age_s * 1000 <= 1.5 * r.interval_ms else duration(r.age_s)
+
+
+def rate_text(per_s: float) -> str:
+    """Adverts per second: whole numbers from 10 up, so 9.9 / 10.1 jitter does not redraw."""
+    return f"{per_s:.0f}" if per_s >= 9.95 else f"{per_s:.1f}"
+
+
 def age_cell(r: RouterRow) -> Text:
     """The master's silence, coloured against its Master_Down_Interval: "live" (green)
     while adverts come on time (within one and a half intervals), then the seconds, yellow
     while a backup would still wait, red beyond. On-time ages are flicker that tells an
     operator nothing and costs a redraw of every row; a late master's age is the news."""
-    age_ms = r.age_s * 1000
-    if age_ms <= 1.5 * r.interval_ms:
-        return Text(LIVE, style="green", justify="right")
-    style = "yellow" if age_ms <= r.master_down_ms else "bold red"
-    return Text(duration(r.age_s), style=style, justify="right")
+    text = age_text(r)
+    if text == LIVE:
+        return Text(text, style="green", justify="right")
+    style = "yellow" if r.age_s * 1000 <= r.master_down_ms else "bold red"
+    return Text(text, style=style, justify="right")
 
 
 def status_cell(status: str) -> Text:
@@ -128,7 +138,7 @@ def router_cells(r: RouterRow) -> dict[str, str | Text]:
         "age": age_cell(r),
         "vips": vips,
         "int": Text(f"{r.interval_ms:g}", justify="right"),
-        "rate": Text(f"{r.adverts_per_s:.1f}", justify="right"),
+        "rate": Text(rate_text(r.adverts_per_s), justify="right"),
         "mac": mac_cell(r.master_mac, r.virtual_mac),
         "ver": f"v{r.version}",
         "auth": r.auth,

@@ -17,8 +17,10 @@ from hatui.ui.render import (
     NODE_COLUMNS,
     ROUTER_COLUMNS,
     Column,
+    age_text,
     fit_columns,
     node_cells,
+    rate_text,
     router_cells,
 )
 
@@ -122,18 +124,19 @@ class KeyedTable(DataTable[Cell]):
 
 
 def _router_sig(r: RouterRow) -> Hashable:
-    """Everything `router_cells` reads, the age at the resolution it is shown."""
+    """Everything `router_cells` shows, as shown: an unchanged row is not rebuilt."""
     return (
         r.status,
         r.master_ip,
         r.master_mac,
         r.virtual_mac,
         r.priority,
-        round(r.age_s, 1),
+        age_text(r),
+        r.age_s * 1000 <= r.master_down_ms,  # the age's colour
         r.vips,
         r.interval_ms,
         r.master_down_ms,
-        round(r.adverts_per_s, 1),
+        rate_text(r.adverts_per_s),
         r.version,
         r.auth,
     )
