@@ -184,8 +184,9 @@ def run_watch(args: argparse.Namespace) -> int:
 
 
 async def _serve_headless(args: argparse.Namespace) -> int:
-    from hatui.headless import JsonLinesSink, NodeEventPrinter, TextSink
+    from hatui.headless import JsonLinesSink, NodeEventPrinter, TextSink, document, print_document
     from hatui.runtime.serve import Serve, load_spec
+    from hatui.runtime.status import node_status_to_json
     from hatui.runtime.watch import Sink
 
     spec = load_spec(args)
@@ -204,6 +205,13 @@ async def _serve_headless(args: argparse.Namespace) -> int:
         serve.close()
         raise
     await serve.run(stop, args.duration)
+    if args.json and serve.watch is not None and serve.node is not None:
+        # As --watch --json: the stream ends with the document, here with the node's status.
+        watch = serve.watch
+        doc = document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats)
+        specs = {i.name: i for i in spec.instances}
+        doc["node"] = node_status_to_json(serve.node.status(), specs)
+        print_document(doc, lines=True)
     return EXIT_OK
 
 
@@ -236,7 +244,7 @@ def run_config_test(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def dispatch(args: argparse.Namespace, argv: Sequence[str]) -> int:
+def dispatch(args: argparse.Namespace) -> int:
     if args.config_test:
         return run_config_test(args)
     if args.read:
@@ -268,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=logging.DEBUG if args.verbose else logging.WARNING,
             format="%(asctime)s %(name)s %(levelname)s %(message)s",
         )
-        return dispatch(args, argv)
+        return dispatch(args)
     except HatuiError as exc:
         print(f"hatui: {exc}", file=sys.stderr)
         return exc.exit_code
