@@ -19,7 +19,7 @@ from typing import Any
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, RichLog
+from textual.widgets import Footer, RichLog
 from textual.worker import Worker
 
 from hatui.errors import EXIT_OK, EXIT_RUNTIME, HatuiError
@@ -43,7 +43,7 @@ from hatui.ui.screens.confirm import ConfirmScreen
 from hatui.ui.screens.help import HelpScreen
 from hatui.ui.screens.priority import PriorityScreen
 from hatui.ui.widgets.panes import DetailPane, TextPane
-from hatui.ui.widgets.tables import NodePanel, RoutersTable
+from hatui.ui.widgets.tables import KeyedTable, NodePanel, RoutersTable
 from hatui.vrrp.inputs import (
     AdjustPriority,
     OperatorCommand,
@@ -243,15 +243,14 @@ class HatuiApp(App[int]):
         router = self.observer.router(key) if key is not None else None
         self.query_one("#detail", TextPane).set_text(detail(self.observer, router))
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id == "routers":
+    def on_keyed_table_row_highlighted(self, event: KeyedTable.RowHighlighted) -> None:
+        if event.table.id == "routers":
             self._draw_detail()
-        elif event.data_table.id == "node":
+        elif event.table.id == "node":
             # Follow the selected instance in the routers table.
             inst = self._selected_instance()
-            table = self.query_one(RoutersTable)
-            if inst is not None and inst.router_key in table.rows:
-                table.move_cursor(row=table.get_row_index(inst.router_key))
+            if inst is not None:
+                self.query_one(RoutersTable).select_key(inst.router_key)
 
     # -- keys ---------------------------------------------------------------------------
 

@@ -254,6 +254,11 @@ async def test_255_vrids_render_and_sort_by_status() -> None:
         await pilot.press("ctrl+end")
         await pilot.pause()
         assert table.cursor_row == 254
+        last = table.scrollable_content_region.height - 1
+        assert table.render_line(last).text.split()[0] == str(table.get_row_at(254)[0])
+        await pilot.press("pageup", "up")
+        await pilot.pause()
+        assert table.cursor_row == 254 - last - 1  # a page is the rows on screen
         await pilot.press("o")
         await pilot.pause()
         assert str(table.get_row_at(0)[0]) == "1"
@@ -270,3 +275,37 @@ async def test_node_doc_updates_rows_in_place() -> None:
         await pilot.pause()
         assert panel.row_count == 1
         assert str(panel.get_row("VI_1")[2]) == "BACKUP"
+        height = panel.size.height
+        backup["instances"].append(dict(backup["instances"][0], name="VI_2", vrid=52))
+        feed.push(NodeDoc(backup))
+        await pilot.pause()
+        await pilot.pause()
+        assert panel.row_count == 2
+        assert panel.size.height == height + 1  # the panel grew by the new row
+
+
+async def test_a_changed_row_is_the_only_line_rendered_again() -> None:
+    doc = scenario.many(255)
+    feed = FakeFeed(Mode.WATCH, "eth0", observer=doc)
+    app = HatuiApp(feed, render_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = app.query_one(RoutersTable)
+        rendered: list[str] = []
+        original = table._render_cells
+
+        def counting(values):  # type: ignore[no-untyped-def]
+            rendered.append(str(values[0]))
+            return original(values)
+
+        table._render_cells = counting  # type: ignore[method-assign]
+        doc["routers"][3]["priority"] = 7
+        feed.push(ObserverDoc(doc))
+        await pilot.pause()
+        await pilot.pause()
+        assert rendered == ["4"]  # VRID 4's line, not every row on screen
+        assert table.render_line(1 + 3).text.split()[:4] == ["4", "ok", "192.0.2.4", "7"]
+        await pilot.press("down")
+        await pilot.pause()
+        assert rendered == ["4"]  # the cursor moved: the two lines were restyled, not rebuilt
+        assert table.selected_key == "eth0/ipv4/2"
