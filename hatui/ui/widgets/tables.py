@@ -141,6 +141,9 @@ class KeyedTable(ScrollView, can_focus=True):
         cells = self._cells[key]
         return [cells[c.key] for c in self._shown]
 
+    def get_cell(self, key: str, column: str) -> Cell:
+        return self._cells[key][column]
+
     def get_row_at(self, index: int) -> list[Cell]:
         return self.get_row(self._keys[index])
 
