@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -82,7 +83,14 @@ def test_release_key_moves_the_vip(lab: Lab) -> None:
         return f" {VIP}/" in out
 
     try:
-        wait_for(lambda: has_vip(a.ns) and "MASTER" in screen(), 10, "a to become master")
+        # The node panel's row, not the event log's "BACKUP -> MASTER" line, which arrives
+        # before the panel's next status update: `r` is judged on the panel's state.
+        panel_master = re.compile(r"VI_51\s+51\s+MASTER")
+        wait_for(
+            lambda: has_vip(a.ns) and panel_master.search(screen()) is not None,
+            10,
+            "a to become master",
+        )
         assert peer.poll() is None
         subprocess.run(["tmux", "send-keys", "-t", session, "r"], check=True)
         wait_for(lambda: "will send priority 0" in screen(), 5, "the confirmation")
