@@ -26,6 +26,9 @@ class RealNodeIO:
         self.garps: dict[str, GarpSender] = {}
         self.addresses: dict[str, Addresses] = {}
         self.notifier = notifier
+        # Each instance's last advert, encoded: a master repeats the same bytes every
+        # interval, and encoding (address parsing, checksum) was most of a send's cost.
+        self._encoded: dict[str, tuple[object, list[tuple[bytes, str]]]] = {}
         try:
             for ispec in spec.instances:
                 self.senders[ispec.name] = AdvertSender(
@@ -57,23 +60,37 @@ class RealNodeIO:
 
     def send_advert(self, spec: InstanceSpec, primary_ip: str, advert: act.SendAdvert) -> None:
         sender = self.senders[spec.name]
+        key = (advert.priority, advert.interval_cs, advert.addresses)
+        cached = self._encoded.get(spec.name)
+        if cached is None or cached[0] != key:
+            cached = (key, self._encode(spec, sender.src_ip, advert))
+            self._encoded[spec.name] = cached
+        for payload, dst in cached[1]:
+            sender.send(payload, dst)
+
+    @staticmethod
+    def _encode(spec: InstanceSpec, src_ip: str, advert: act.SendAdvert) -> list[tuple[bytes, str]]:
         auth = Auth.SIMPLE if spec.auth_pass else Auth.NONE
         password = (spec.auth_pass or "").encode()
-        for dst in spec.unicast_peers or (spec.group,):
-            payload = encode_vrrp(
-                version=spec.version,
-                vrid=spec.vrid,
-                priority=advert.priority,
-                interval_cs=advert.interval_cs,
-                addresses=advert.addresses,
-                family=spec.family,
-                src_ip=sender.src_ip,
-                dst_ip=dst,
-                auth=auth,
-                auth_pass=password,
-                checksum_form=spec.checksum_form,
+        return [
+            (
+                encode_vrrp(
+                    version=spec.version,
+                    vrid=spec.vrid,
+                    priority=advert.priority,
+                    interval_cs=advert.interval_cs,
+                    addresses=advert.addresses,
+                    family=spec.family,
+                    src_ip=src_ip,
+                    dst_ip=dst,
+                    auth=auth,
+                    auth_pass=password,
+                    checksum_form=spec.checksum_form,
+                ),
+                dst,
             )
-            sender.send(payload, dst)
+            for dst in spec.unicast_peers or (spec.group,)
+        ]
 
     def add_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
         for vip in vips:
