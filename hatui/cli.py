@@ -185,17 +185,21 @@ def run_watch(args: argparse.Namespace) -> int:
 
 async def _serve_headless(args: argparse.Namespace) -> int:
     from hatui.headless import JsonLinesSink, NodeEventPrinter, TextSink, document, print_document
+    from hatui.runtime.daemon import Supervision, bind_to_parent
     from hatui.runtime.serve import Serve, load_spec
     from hatui.runtime.status import node_status_to_json
     from hatui.runtime.watch import Sink
 
+    bind_to_parent()  # a console's node child stops with the console, even a killed one
     spec = load_spec(args)
     sink: Sink = JsonLinesSink() if args.json else TextSink()
+    supervision = Supervision(i.name for i in spec.instances)
     serve = Serve(
         spec=spec,
         control_path=args.control,
         sinks=[sink],
         node_listeners=[NodeEventPrinter(json_lines=args.json)],
+        supervision=supervision,
     )
     stop = asyncio.Event()
     _stop_on_signals(stop)
@@ -203,8 +207,12 @@ async def _serve_headless(args: argparse.Namespace) -> int:
         serve.open(asyncio.get_running_loop())
     except BaseException:
         serve.close()
+        supervision.close()
         raise
-    await serve.run(stop, args.duration)
+    try:
+        await serve.run(stop, args.duration)
+    finally:
+        supervision.close()
     if args.json and serve.watch is not None and serve.node is not None:
         # As --watch --json: the stream ends with the document, here with the node's status.
         watch = serve.watch
@@ -223,7 +231,35 @@ def run_serve(args: argparse.Namespace) -> int:
             return runner.run(_serve_headless(args))
     from hatui.ui.app import run_serve_ui
 
-    return run_serve_ui(args)
+    return run_serve_ui(args, node_argv(args))
+
+
+def node_argv(args: argparse.Namespace) -> list[str]:
+    """The headless node a serving console starts: the same node, from the same flags."""
+    argv = ["--serve", "--headless", "--control", args.control]
+    if args.config:
+        argv += ["-c", args.config]
+    else:
+        argv += ["--interface", args.interface, "--vrid", str(args.vrid)]
+        argv += ["--priority", str(args.priority), "--advert-int", str(args.advert_int)]
+        argv += [f"--vip={vip}" for vip in args.vip]
+        argv += [f"--unicast-peer={peer}" for peer in args.unicast_peer]
+        if args.vrrp_version is not None:
+            argv += ["--vrrp-version", str(args.vrrp_version)]
+        if args.unicast_src:
+            argv += ["--unicast-src", args.unicast_src]
+        if args.auth_pass:
+            argv += [f"--auth-pass={args.auth_pass}"]
+        if args.nopreempt:
+            argv.append("--nopreempt")
+        argv += ["--preempt-delay", str(args.preempt_delay), "--checksum", args.checksum]
+        if args.name:
+            argv += ["--name", args.name]
+    if args.rt_priority is not None:
+        argv += ["--rt-priority", str(args.rt_priority)]
+    if args.verbose:
+        argv.append("-v")
+    return argv
 
 
 def run_config_test(args: argparse.Namespace) -> int:

@@ -266,8 +266,14 @@ class Keepalived:
             return None
 
 
-def start_keepalived(lab: Lab, host: Host, conf: str, *, tag: str = "ka") -> Keepalived:
-    """Start Debian's keepalived in `host` with `conf`, VRRP only, logging to the lab dir."""
+def start_keepalived(
+    lab: Lab, host: Host, conf: str, *, tag: str = "ka", detail: bool = True
+) -> Keepalived:
+    """Start Debian's keepalived in `host` with `conf`, VRRP only, logging to the lab dir.
+
+    `detail` is keepalived's -D. Without it, a keepalived with hundreds of instances does
+    not log every lower-priority advert it discards: at 2,550 a second that logging alone
+    starves its timers, and it never takes over."""
     exe = shutil.which("keepalived")
     if exe is None:
         raise RuntimeFault("keepalived is not installed (apt-get install -y keepalived)")
@@ -277,7 +283,8 @@ def start_keepalived(lab: Lab, host: Host, conf: str, *, tag: str = "ka") -> Kee
     pid, vrrp_pid = base.with_suffix(".pid"), base.with_suffix(".vrrp.pid")
     for stale in (pid, vrrp_pid):  # zombies' pid files make keepalived think it runs
         stale.unlink(missing_ok=True)
-    argv = [exe, "-n", "-l", "-D", "-P", "-f", str(conf_path), "-p", str(pid), "-r", str(vrrp_pid)]
+    argv = [exe, "-n", "-l", *(["-D"] if detail else []), "-P", "-f", str(conf_path)]
+    argv += ["-p", str(pid), "-r", str(vrrp_pid)]
     proc = lab.spawn(host, argv, log=f"{host.name}-{tag}.log")
     return Keepalived(host=host, proc=proc, vrrp_pidfile=vrrp_pid)
 

@@ -23,12 +23,12 @@ from hatui.adapters.netlink import LinkWatch, check_vip_subnet, ifindex
 from hatui.clock import SystemClock
 from hatui.errors import RuntimeFault
 from hatui.observe.observer import Observer
+from hatui.runtime.daemon import Supervision
 from hatui.runtime.node import Handle, Node, NodeEvent
 from hatui.runtime.nodeio import RealNodeIO
 from hatui.runtime.trackers import Notifier, Trackers
 from hatui.runtime.watch import Sink, Watch
 from hatui.types import MonoUs
-from hatui.vrrp import inputs as inp
 from hatui.vrrp.spec import NodeSpec
 
 log = logging.getLogger(__name__)
@@ -140,6 +140,7 @@ class Serve:
     io: RealNodeIO | None = None
     notifier: Notifier | None = None
     trackers: Trackers | None = None
+    supervision: Supervision | None = None  # systemd notify / a console's child: headless
     _links: list[LinkWatch] = field(default_factory=list)
 
     def open(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -165,10 +166,6 @@ class Serve:
         for name in sorted(set(interfaces) | tracked):
             self._links.append(LinkWatch(name))
 
-    def command(self, instance: str, command: inp.OperatorCommand) -> None:
-        assert self.node is not None
-        self.node.command(instance, command)
-
     async def run(self, stop: asyncio.Event, duration_s: float | None = None) -> None:
         loop = asyncio.get_running_loop()
         if self.node is None:
@@ -186,8 +183,14 @@ class Serve:
         if self.control_path:
             from hatui.runtime.control import NodeControl
 
-            server = NodeControl(self, self.control_path)
+            server = NodeControl(node, self.watch, self.clock, self.control_path)
             await server.start()
+        if self.supervision is not None:
+            node.listeners.append(self.supervision.on_node_event)
+            for name in node.instance_names():
+                st = node.router(name).status(self.clock.mono_us())
+                self.supervision.states[name] = (str(st.state), st.effective_priority)
+            self.supervision.ready(loop)
         # An exception in a loop callback (timer, frame, link) is only logged by asyncio:
         # the node would go on holding its VIPs with its timer gone, silent, while a peer
         # takes over. Fail safe instead: stop cleanly (priority 0, VIPs removed), exit 1.
@@ -205,6 +208,8 @@ class Serve:
             await self.watch.run(stop, duration_s)
         finally:
             # Whatever ended the run (signal, duration, exception): leave nothing behind.
+            if self.supervision is not None:
+                self.supervision.stopping()
             await self.trackers.stop()
             try:
                 node.shutdown()

@@ -351,17 +351,20 @@ class HatuiApp(App[int]):
 async def _run(feed: Feed) -> int:
     """Open the feed (errors propagate before the screen changes), then run the console."""
     feed.open()
-    app = HatuiApp(feed)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        # A dropped SSH session must still let a serving node release its VIPs.
-        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(app.action_quit_console()))
     try:
-        code = await app.run_async()
-    finally:
+        app = HatuiApp(feed)
+        loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGHUP):
-            loop.remove_signal_handler(sig)
-        feed.stop.set()
+            # A dropped SSH session must still let a serving node release its VIPs.
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(app.action_quit_console()))
+        try:
+            code = await app.run_async()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            feed.stop.set()
+    finally:
+        feed.close()
     return app.exit_code if code is None else code
 
 
@@ -381,15 +384,21 @@ def run_read_ui(path: str, speed: float | None) -> int:
     return asyncio.run(_run(ReplayFeed(path, speed)))
 
 
-def run_serve_ui(args: argparse.Namespace) -> int:
-    from hatui.runtime.serve import Serve, load_spec, precise_event_loop
+def run_serve_ui(args: argparse.Namespace, node_argv: list[str]) -> int:
+    """The console over a node child (`hatui ` + `node_argv`) that it starts and stops."""
+    from hatui.clock import SystemClock
+    from hatui.observe.observer import Observer
+    from hatui.runtime.child import NodeChild
+    from hatui.runtime.serve import load_spec, preflight
+    from hatui.runtime.watch import Watch
     from hatui.ui.feeds import ServeFeed
 
-    spec = load_spec(args)
-    serve = Serve(spec=spec, control_path=args.control)
-    # The node's timers need the precise loop here too: the console must not add jitter.
-    with asyncio.Runner(loop_factory=precise_event_loop) as runner:
-        return runner.run(_run(ServeFeed(serve, args.duration)))
+    spec = load_spec(args)  # config errors as one line, before anything starts
+    preflight(spec)
+    interfaces = sorted({i.interface for i in spec.instances})
+    watch = Watch(interfaces=interfaces, observer=Observer(), clock=SystemClock())
+    feed = ServeFeed(NodeChild(node_argv), watch, args.control, args.duration)
+    return asyncio.run(_run(feed))
 
 
 def run_attach_ui(control_path: str) -> int:
