@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,10 +172,13 @@ def interface_mac(ifname: str) -> str:
     return str(mac)
 
 
-def primary_address(ifname: str, family: Family) -> str:
+def primary_address(
+    ifname: str, family: Family, addresses: Sequence[IfAddress] | None = None
+) -> str:
     """The source address for adverts: IPv4 the interface's primary address (not a hatui
-    VIP); IPv6 its link-local address (RFC 5798 5.1.2.1)."""
-    for a in interface_addresses(ifname):
+    VIP); IPv6 its link-local address (RFC 5798 5.1.2.1). `addresses`: the interface's,
+    when the caller has them (a node with 255 instances asks once, not 255 times)."""
+    for a in interface_addresses(ifname) if addresses is None else addresses:
         if a.family is not family or a.hatui:
             continue
         if family is Family.IPV4 and not a.secondary:
@@ -185,11 +189,14 @@ def primary_address(ifname: str, family: Family) -> str:
     raise RuntimeFault(f"interface {ifname!r} has no {kind}")
 
 
-def check_vip_subnet(vip: Vip, ifname: str) -> str | None:
+def check_vip_subnet(
+    vip: Vip, ifname: str, addresses: Sequence[IfAddress] | None = None
+) -> str | None:
     """A warning when the VIP lies in none of the interface's own subnets (keepalived
     accepts that, but it is usually a typo), else None."""
     ip = ipaddress.ip_address(vip.address)
-    own = [a for a in interface_addresses(ifname) if not a.hatui and a.family is vip.family]
+    have_all = interface_addresses(ifname) if addresses is None else addresses
+    own = [a for a in have_all if not a.hatui and a.family is vip.family]
     for a in own:
         if ip in ipaddress.ip_interface(f"{a.address}/{a.prefixlen}").network:
             return None

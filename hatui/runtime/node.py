@@ -252,7 +252,7 @@ class Node:
             case act.Notify(state=state, priority=priority):
                 self.io.notify(spec, state, priority)
             case act.Transition(old=old, new=new, cause=cause):
-                prio = one.router.status(self.clock.mono_us()).effective_priority
+                prio = one.router.effective_priority
                 log.info("%s: %s -> %s (%s), priority %d", spec.name, old, new, cause, prio)
                 self._emit(one, "transition", f"{old} -> {new} ({cause})")
             case act.WantMaster(cause=cause):
@@ -317,14 +317,13 @@ class Node:
         self._rearm()
 
     def _emit(self, one: _Instance, kind: str, detail: str) -> None:
-        status = one.router.status(self.clock.mono_us())
         event = NodeEvent(
             time=self.clock.wall_us(),
             instance=one.router.spec.name,
             kind=kind,
             detail=detail,
-            state=str(status.state),
-            priority=status.effective_priority,
+            state=str(one.router.state),
+            priority=one.router.effective_priority,
         )
         for listener in self.listeners:
             listener(event)

@@ -6,9 +6,9 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from hatui.adapters.netlink import Addresses
+from hatui.adapters.netlink import Addresses, primary_address
 from hatui.adapters.transmit import AdvertSender, GarpSender
-from hatui.codec.frames import Auth
+from hatui.codec.frames import Auth, Family
 from hatui.codec.vrrp import encode_vrrp
 from hatui.vrrp import actions as act
 from hatui.vrrp.spec import InstanceSpec, NodeSpec, SyncGroupSpec, Vip
@@ -29,12 +29,19 @@ class RealNodeIO:
         # Each instance's last advert, encoded: a master repeats the same bytes every
         # interval, and encoding (address parsing, checksum) was most of a send's cost.
         self._encoded: dict[str, tuple[object, list[tuple[bytes, str]]]] = {}
+        sources: dict[tuple[str, Family], str] = {}  # one netlink dump per interface
         try:
             for ispec in spec.instances:
+                src = ispec.unicast_src or ispec.mcast_src
+                if src is None:
+                    key = (ispec.interface, ispec.family)
+                    if key not in sources:
+                        sources[key] = primary_address(*key)
+                    src = sources[key]
                 self.senders[ispec.name] = AdvertSender(
                     ispec.interface,
                     ispec.family,
-                    src_ip=ispec.unicast_src or ispec.mcast_src,
+                    src_ip=src,
                     mcast_group=ispec.mcast_group,
                     join=not ispec.unicast_peers,
                 )

@@ -19,7 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hatui.adapters.netlink import LinkWatch, check_vip_subnet, ifindex
+from hatui.adapters.netlink import (
+    IfAddress,
+    LinkWatch,
+    check_vip_subnet,
+    ifindex,
+    interface_addresses,
+)
 from hatui.clock import SystemClock
 from hatui.errors import RuntimeFault
 from hatui.observe.observer import Observer
@@ -117,10 +123,14 @@ def preflight(spec: NodeSpec) -> list[str]:
     if os.geteuid() != 0:
         raise RuntimeFault("--serve needs root (raw sockets and netlink): run it with sudo")
     warnings = []
+    addresses: dict[str, list[IfAddress]] = {}  # one netlink dump per interface
     for ispec in spec.instances:
         ifindex(ispec.interface)  # raises RuntimeFault naming a missing interface
         for vip in ispec.vips:
-            note = check_vip_subnet(vip, vip.dev or ispec.interface)
+            dev = vip.dev or ispec.interface
+            if dev not in addresses:
+                addresses[dev] = interface_addresses(dev)
+            note = check_vip_subnet(vip, dev, addresses[dev])
             if note:
                 warnings.append(f"{ispec.name}: {note}")
     return warnings
@@ -188,8 +198,8 @@ class Serve:
         if self.supervision is not None:
             node.listeners.append(self.supervision.on_node_event)
             for name in node.instance_names():
-                st = node.router(name).status(self.clock.mono_us())
-                self.supervision.states[name] = (str(st.state), st.effective_priority)
+                router = node.router(name)
+                self.supervision.states[name] = (str(router.state), router.effective_priority)
             self.supervision.ready(loop)
         # An exception in a loop callback (timer, frame, link) is only logged by asyncio:
         # the node would go on holding its VIPs with its timer gone, silent, while a peer

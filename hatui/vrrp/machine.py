@@ -132,6 +132,11 @@ class Router:
     def group_fault(self) -> bool:
         return self._group_fault is not None
 
+    @property
+    def effective_priority(self) -> int:
+        """Base priority, operator override and trackers combined (what adverts carry)."""
+        return self._effective()
+
     def deadline(self) -> MonoUs | None:
         """The earliest pending timer; call `handle(TimerFired(), now)` once it passes."""
         return min(self._timers.values(), default=None)
