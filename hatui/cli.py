@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from hatui import __version__
 from hatui.errors import EXIT_OK, EXIT_USAGE, HatuiError, UsageError
+
+if TYPE_CHECKING:
+    from hatui.runtime.serve import Serve
 
 DEFAULT_CONTROL = "/run/hatui/hatui.sock"
 
@@ -200,9 +204,14 @@ async def _serve_headless(args: argparse.Namespace) -> int:
         sinks=[sink],
         node_listeners=[NodeEventPrinter(json_lines=args.json)],
         supervision=supervision,
+        loader=(lambda: load_spec(args)) if args.config else None,
     )
     stop = asyncio.Event()
-    _stop_on_signals(stop)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # keepalived's convention: SIGHUP re-reads the config (systemctl reload).
+    loop.add_signal_handler(signal.SIGHUP, lambda: _reload_in_background(serve))
     try:
         serve.open(asyncio.get_running_loop())
     except BaseException:
@@ -221,6 +230,19 @@ async def _serve_headless(args: argparse.Namespace) -> int:
         doc["node"] = node_status_to_json(serve.node.status(), specs)
         print_document(doc, lines=True)
     return EXIT_OK
+
+
+def _reload_in_background(serve: Serve) -> None:
+    async def reload() -> None:
+        with contextlib.suppress(HatuiError):  # logged by Serve.reload; the node goes on
+            await serve.reload()
+
+    task = asyncio.ensure_future(reload())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+_background: set[asyncio.Task[None]] = set()
 
 
 def run_serve(args: argparse.Namespace) -> int:

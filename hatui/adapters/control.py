@@ -4,6 +4,7 @@ Requests are one JSON object per line:
   {"cmd": "status"}
   {"cmd": "priority", "instance": "VI_1", "value": "120" | "+10" | "-10"}
   {"cmd": "release" | "pause" | "resume" | "garp", "instance": "VI_1"}
+  {"cmd": "reload"}      re-read the config: {"ok": true, "changes": [...]} or the error
   {"cmd": "subscribe"}   then one {"ok": true, "status": {...}} line per publish
   {"cmd": "subscribe", "observer": false}   the node's status only (no LAN document): what
                          a console that runs its own read-only watcher needs; the first
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 MAX_LINE = 64 * 1024  # a request
 MAX_REPLY = 64 * 1024 * 1024  # a status: 255 instances and their LAN are ~0.5 MB
 INSTANCE_COMMANDS = ("priority", "release", "pause", "resume", "garp")
-COMMANDS = ("status", "subscribe", *INSTANCE_COMMANDS)
+COMMANDS = ("status", "subscribe", "reload", *INSTANCE_COMMANDS)
 _SUBSCRIBER_QUEUE = 8  # a slow subscriber loses old snapshots, never holds memory
 _PRIORITY = re.compile(r"[+-]?[0-9]{1,4}")
 
@@ -49,6 +50,10 @@ class ControlHandler(Protocol):
 
     def command(self, cmd: str, instance: str, value: str | None) -> dict[str, Any]:
         """Run an operator command; extra response fields, or ValueError for bad arguments."""
+        ...
+
+    async def reload(self) -> dict[str, Any]:
+        """Re-read the config; extra response fields, or ValueError with the error line."""
         ...
 
 
@@ -193,6 +198,8 @@ class ControlServer:
                 request = _parse(raw)
                 if isinstance(request, str):
                     writer.write(_line(_error(request)))
+                elif request["cmd"] == "reload":
+                    writer.write(_line(await self._reload()))
                 elif request["cmd"] == "subscribe":
                     await self._stream(reader, writer, observer=request.get("observer", True))
                     return
@@ -207,6 +214,15 @@ class ControlServer:
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
+
+    async def _reload(self) -> dict[str, Any]:
+        try:
+            return {"ok": True, **(await self.handler.reload())}
+        except ValueError as exc:
+            return _error(str(exc).splitlines()[0] if str(exc) else "reload failed")
+        except Exception as exc:  # a handler bug must not take the control socket down
+            log.exception("reload failed")
+            return _error(f"internal error: {type(exc).__name__}")
 
     def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
         cmd = request["cmd"]

@@ -13,11 +13,12 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from hatui.adapters.control import ControlServer, operator_command
 from hatui.clock import Clock
+from hatui.errors import HatuiError
 from hatui.observe.events import Event
 from hatui.observe.model import ObserverSnapshot
 from hatui.observe.report import event_to_json, snapshot_to_json
@@ -52,6 +53,7 @@ class NodeControl:
         self._news = asyncio.Event()
         self._publisher: asyncio.Task[None] | None = None
         self._closing = False
+        self.on_reload: Callable[[], Awaitable[list[str]]] | None = None
 
     async def start(self) -> None:
         await self.server.start()
@@ -91,6 +93,15 @@ class NodeControl:
             counters["kernel_drops"] = stats.kernel_drops
             counters["observer_errors"] = stats.observer_errors
         return doc
+
+    async def reload(self) -> dict[str, Any]:
+        """`hatui ctl reload`: the changes applied; a config error raises ValueError."""
+        if self.on_reload is None:
+            raise ValueError("this node cannot reload")
+        try:
+            return {"changes": await self.on_reload()}
+        except HatuiError as exc:
+            raise ValueError(str(exc)) from None
 
     def command(self, cmd: str, instance: str, value: str | None) -> dict[str, Any]:
         names = self.node.instance_names()

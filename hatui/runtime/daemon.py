@@ -14,6 +14,7 @@ import ctypes
 import logging
 import os
 import signal
+import time
 from collections import Counter
 from collections.abc import Iterable
 
@@ -80,6 +81,18 @@ class Supervision:
         if self.notify.enabled and self._loop is not None and not self._status_due:
             self._status_due = True  # a mass failover sends one STATUS, not 255
             self._loop.call_later(STATUS_EVERY_S, self._send_status)
+
+    def reloading(self) -> None:
+        """systemd's reload handshake (Type=notify-reload): RELOADING=1 ... READY=1."""
+        usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        self.notify.send(RELOADING="1", MONOTONIC_USEC=str(usec), STATUS="reloading")
+
+    def reloaded(self, states: dict[str, tuple[str, int]] | None, error: str = "") -> None:
+        """The instances after a reload (None: unchanged, the reload failed)."""
+        if states is not None:
+            self.states = dict(states)
+        status = status_line(self.states)
+        self.notify.send(READY="1", STATUS=f"reload failed: {error}; {status}" if error else status)
 
     def _send_status(self) -> None:
         self._status_due = False

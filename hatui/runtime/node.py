@@ -23,8 +23,9 @@ from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
 from hatui.vrrp.group import SyncGroup, member_view
 from hatui.vrrp.machine import Router
-from hatui.vrrp.spec import InstanceSpec, NodeSpec, SyncGroupSpec, Vip
+from hatui.vrrp.spec import InstanceSpec, NodeSpec, SyncGroupSpec, Vip, live_change, same_config
 from hatui.vrrp.status import RouterStatus
+from hatui.vrrp.validate import validate
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,11 @@ class NodeIO(Protocol):
     def remove_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None: ...
     def garp(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None: ...
     def notify(self, spec: InstanceSpec | SyncGroupSpec, state: str, priority: int) -> None: ...
+    def open_instance(self, spec: InstanceSpec) -> str:
+        """A reload added `spec`: open its sockets; returns its primary address."""
+        ...
+
+    def close_instance(self, spec: InstanceSpec) -> None: ...
 
 
 class Handle(Protocol):
@@ -162,6 +168,72 @@ class Node:
             refs = spec.track_scripts if kind == "script" else spec.track_files
             if any(t.name == name for t in refs):
                 self._apply(one, inp.TrackChanged(kind=kind, name=name, ok=ok, value=value))
+
+    def reload(self, spec: NodeSpec) -> list[str]:
+        """Run `spec` from now on, as keepalived reloads: unchanged instances are left
+        alone, live changes keep state, VIPs and timers, instances whose identity on the
+        wire changed restart, removed ones shut down (priority 0 if master), new ones start.
+        Returns one line per change. New instances are checked and their sockets opened
+        first: if that fails, it raises and nothing has changed."""
+        old = {name: one.router.spec for name, one in self._instances.items()}
+        new = {i.name: i for i in spec.instances}
+        for name, ispec in new.items():
+            if name in old and live_change(old[name], ispec):
+                validate(ispec, self._instances[name].router.primary_ip)
+        fresh: dict[str, _Instance] = {}
+        try:
+            for name, ispec in new.items():
+                if name not in old:
+                    fresh[name] = self._open(ispec)
+        except BaseException:
+            for one in fresh.values():
+                self.io.close_instance(one.router.spec)
+            raise
+        changes = [f"{name}: added" for name in fresh]
+        for name, ispec in old.items():
+            if name not in new or not live_change(ispec, new[name]):
+                self._close(name)
+                changes.append(f"{name}: {'removed' if name not in new else 'restarted'}")
+                if name in new:
+                    fresh[name] = self._open(new[name])
+        self.spec = spec
+        self._groups = _sync_groups(spec)
+        for name, ispec in new.items():
+            kept = self._instances.get(name)
+            if kept is not None and not same_config(kept.router.spec, ispec):
+                self._apply(kept, inp.Reconfigure(spec=ispec))
+                changes.append(f"{name}: updated")
+        self._instances.update(fresh)
+        for one in fresh.values():
+            s = one.router.spec
+            self._by_key[(s.interface, s.family, s.vrid)] = one
+        # Config order, as at start-up, so reports and status read the same after a reload.
+        self._instances = {name: self._instances[name] for name in new}
+        self.own_ips = self.own_ips | {one.router.primary_ip for one in fresh.values()}
+        if self.running:
+            for one in fresh.values():
+                self._apply(one, inp.Startup())
+        return changes
+
+    def _open(self, ispec: InstanceSpec) -> _Instance:
+        primary = self.io.open_instance(ispec)
+        try:
+            return _Instance(Router(ispec, primary_ip=primary))
+        except BaseException:
+            self.io.close_instance(ispec)
+            raise
+
+    def _close(self, name: str) -> None:
+        """Shut one instance down (priority 0 if master, VIPs removed) and forget it."""
+        one = self._instances[name]
+        self._apply(one, inp.Shutdown())  # while its sync group can still find it
+        del self._instances[name]
+        spec = one.router.spec
+        del self._by_key[(spec.interface, spec.family, spec.vrid)]
+        for handle in one.garps:
+            handle.cancel()
+        one.deadline = None  # its heap entries are stale from now on
+        self.io.close_instance(spec)
 
     # -- status ---------------------------------------------------------------------
 

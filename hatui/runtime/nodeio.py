@@ -29,30 +29,43 @@ class RealNodeIO:
         # Each instance's last advert, encoded: a master repeats the same bytes every
         # interval, and encoding (address parsing, checksum) was most of a send's cost.
         self._encoded: dict[str, tuple[object, list[tuple[bytes, str]]]] = {}
-        sources: dict[tuple[str, Family], str] = {}  # one netlink dump per interface
+        self._sources: dict[tuple[str, Family], str] = {}  # one netlink dump per interface
         try:
             for ispec in spec.instances:
-                src = ispec.unicast_src or ispec.mcast_src
-                if src is None:
-                    key = (ispec.interface, ispec.family)
-                    if key not in sources:
-                        sources[key] = primary_address(*key)
-                    src = sources[key]
-                self.senders[ispec.name] = AdvertSender(
-                    ispec.interface,
-                    ispec.family,
-                    src_ip=src,
-                    mcast_group=ispec.mcast_group,
-                    join=not ispec.unicast_peers,
-                )
-                for name in {ispec.interface, *(v.dev for v in ispec.vips if v.dev)}:
-                    if name not in self.garps:
-                        self.garps[name] = GarpSender(name)
-                    if name not in self.addresses:
-                        self.addresses[name] = Addresses(name)
+                self.open_instance(ispec)
         except Exception:
             self.close()
             raise
+
+    def open_instance(self, ispec: InstanceSpec) -> str:
+        """Open the sockets `ispec` needs (its advert sender, GARP and address handles
+        for its interfaces); returns its primary address. Errors raise RuntimeFault."""
+        src = ispec.unicast_src or ispec.mcast_src
+        if src is None:
+            key = (ispec.interface, ispec.family)
+            if key not in self._sources:
+                self._sources[key] = primary_address(*key)
+            src = self._sources[key]
+        self.senders[ispec.name] = AdvertSender(
+            ispec.interface,
+            ispec.family,
+            src_ip=src,
+            mcast_group=ispec.mcast_group,
+            join=not ispec.unicast_peers,
+        )
+        for name in {ispec.interface, *(v.dev for v in ispec.vips if v.dev)}:
+            if name not in self.garps:
+                self.garps[name] = GarpSender(name)
+            if name not in self.addresses:
+                self.addresses[name] = Addresses(name)
+        return self.senders[ispec.name].src_ip
+
+    def close_instance(self, ispec: InstanceSpec) -> None:
+        """A reload removed (or will restart) `ispec`: close its advert socket."""
+        sender = self.senders.pop(ispec.name, None)
+        self._encoded.pop(ispec.name, None)
+        if sender is not None:
+            sender.close()
 
     def primary_ip(self, ispec: InstanceSpec) -> str:
         """The address adverts come from: the router's tie-breaker (RFC 5798 6.4.3)."""

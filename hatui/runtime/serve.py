@@ -29,6 +29,7 @@ from hatui.adapters.netlink import (
 from hatui.clock import SystemClock
 from hatui.errors import RuntimeFault
 from hatui.observe.observer import Observer
+from hatui.runtime.control import NodeControl
 from hatui.runtime.daemon import Supervision
 from hatui.runtime.node import Handle, Node, NodeEvent
 from hatui.runtime.nodeio import RealNodeIO
@@ -151,7 +152,10 @@ class Serve:
     notifier: Notifier | None = None
     trackers: Trackers | None = None
     supervision: Supervision | None = None  # systemd notify / a console's child: headless
+    loader: Callable[[], NodeSpec] | None = None  # re-reads the config: reload (SIGHUP, ctl)
+    control: NodeControl | None = None
     _links: list[LinkWatch] = field(default_factory=list)
+    _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def open(self, loop: asyncio.AbstractEventLoop) -> None:
         for warning in preflight(self.spec) + apply_scheduling(self.spec):
@@ -191,10 +195,10 @@ class Serve:
         self.trackers.start()
         server = None
         if self.control_path:
-            from hatui.runtime.control import NodeControl
-
             server = NodeControl(node, self.watch, self.clock, self.control_path)
+            server.on_reload = self.reload
             await server.start()
+            self.control = server
         if self.supervision is not None:
             node.listeners.append(self.supervision.on_node_event)
             for name in node.instance_names():
@@ -238,6 +242,55 @@ class Serve:
         if failures:
             raise RuntimeFault(f"stopped after an internal error: {failures[0]!r}") from failures[0]
 
+    async def reload(self) -> list[str]:
+        """Re-read the config and apply it without a flap (Node.reload). A config error
+        (ConfigError, FILE:LINE) or a change that needs a restart raises, and the running
+        config stays. The file is parsed in a thread: 255 instances take ~0.2 s of CPU that
+        must not sit between two adverts."""
+        if self.loader is None or self.node is None or self.watch is None:
+            raise RuntimeFault("this node has no config file to reload")
+        async with self._reloading:
+            if self.supervision is not None:
+                self.supervision.reloading()
+            try:
+                changes = await self._reload(self.loader)
+            except Exception as exc:
+                log.error("reload failed, the running config stays: %s", exc)
+                if self.supervision is not None:
+                    self.supervision.reloaded(None, str(exc))
+                raise
+            if self.supervision is not None:
+                self.supervision.reloaded(
+                    {n: (str(self.node.router(n).state), self.node.router(n).effective_priority)
+                     for n in self.node.instance_names()}
+                )  # fmt: skip
+            for line in changes or ["no change"]:
+                log.warning("reload: %s", line)
+            return changes
+
+    async def _reload(self, loader: Callable[[], NodeSpec]) -> list[str]:
+        assert self.node is not None and self.watch is not None
+        spec = await asyncio.to_thread(loader)
+        missing = sorted({i.interface for i in spec.instances} - set(self.watch.interfaces))
+        watched = {lw.interface for lw in self._links}
+        missing += sorted(
+            {t.name for i in spec.instances for t in i.track_interfaces} - watched - set(missing)
+        )
+        if missing:
+            raise RuntimeFault(
+                f"reload cannot add interface {', '.join(missing)}: restart hatui for that"
+            )
+        changes = self.node.reload(spec)
+        old, self.spec = self.spec, spec
+        if self.trackers is not None and _tracking(old) != _tracking(spec):
+            await self.trackers.stop()
+            self.trackers = Trackers(spec, self.node.track)
+            self.trackers.start()
+            changes.append("vrrp_script / track_file set: restarted")
+        if self.control is not None:
+            self.control.specs = {i.name: i for i in spec.instances}
+        return changes
+
     def _on_link(self, lw: LinkWatch) -> None:
         up = lw.read()
         if up is not None and self.node is not None:
@@ -255,3 +308,10 @@ class Serve:
             self.watch.close()
         if self.io is not None:
             self.io.close()
+
+
+def _tracking(spec: NodeSpec) -> tuple[object, ...]:
+    """What the Trackers runtime is built from: scripts, files and who uses them."""
+    scripts = frozenset(t.name for i in spec.instances for t in i.track_scripts)
+    files = frozenset(t.name for i in spec.instances for t in i.track_files)
+    return (spec.scripts, spec.track_files, scripts, files)

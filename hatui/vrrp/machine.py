@@ -50,7 +50,7 @@ from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
 from hatui.vrrp import receive
 from hatui.vrrp.priority import OWNER_PRIORITY, Tracking, effective_priority
-from hatui.vrrp.spec import InstanceSpec, Vip
+from hatui.vrrp.spec import InstanceSpec, Vip, live_change
 from hatui.vrrp.state import State
 from hatui.vrrp.status import HeardAdvert, RouterStatus, TimerKind
 from hatui.vrrp.timing import cs_to_us, master_down_us, skew_us
@@ -181,6 +181,8 @@ class Router:
                 if self._state is not State.MASTER:
                     return [_log(act.LogLevel.WARNING, "gratuitous ARP not sent: not master")]
                 return [self._garp(self._spec.garp.master_repeat)]
+            case inp.Reconfigure(spec=spec):
+                return self._reconfigure(spec, now)
             case _:
                 assert_never(event)
 
@@ -501,6 +503,35 @@ class Router:
         return act.SendGarp(
             vips=self._all_vips, count=count, interval_us=self._spec.garp.interval_us
         )
+
+    def _reconfigure(self, new: InstanceSpec, now: MonoUs) -> list[act.Action]:
+        """keepalived's reload of an unchanged-identity instance: state, timers and held
+        VIPs stay (no priority 0, no VIP flap, no GARP for VIPs already held). A new
+        priority goes out in the next advert and the RFC rules do the rest: a backup now
+        outranking its master discards that master's adverts and preempts it."""
+        if not live_change(self._spec, new):
+            raise ValueError(f"{new.name}: reload changes its identity; restart the instance")
+        validate(new, self._primary_ip)
+        old_vips = self._all_vips
+        self._spec = new
+        self._all_vips = new.vips + new.excluded_vips
+        self._addresses = tuple(v.address for v in new.vips)
+        self._tracking.respec(new)
+        out: list[act.Action] = [_log(act.LogLevel.INFO, "reloaded")]
+        if self._vips_held:
+            gone = tuple(v for v in old_vips if v not in self._all_vips)
+            added = tuple(v for v in self._all_vips if v not in old_vips)
+            if gone:
+                out.append(act.RemoveVips(vips=gone))
+            if added:
+                garp = self._spec.garp
+                out += [
+                    act.AddVips(vips=added),
+                    act.SendGarp(
+                        vips=added, count=garp.master_repeat, interval_us=garp.interval_us
+                    ),
+                ]
+        return out + self._reassess_fault(now, "reload")
 
     # -- status -----------------------------------------------------------------------
 

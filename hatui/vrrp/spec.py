@@ -7,7 +7,7 @@ ValueError (the config reader wraps it with file:line). Times are integer micros
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 
 from hatui.codec.frames import ChecksumForm, Family
@@ -199,3 +199,31 @@ class NodeSpec:
     rt_priority: int | None = None  # vrrp_rt_priority: SCHED_RR 1..99 for the node's process
     nice: int | None = None  # vrrp_priority: the process's nice value, -20..19
     warnings: tuple[str, ...] = ()  # "FILE:LINE: message" for ignored or unknown keywords
+
+
+# What a reload may change in a running instance. Anything else (interface, VRID, version,
+# interval, authentication, unicast or multicast addressing, sync group) changes what the
+# instance is on the wire: the reload stops the old instance and starts a new one.
+_LIVE_FIELDS = frozenset(
+    {
+        "priority", "vips", "excluded_vips", "initial_state", "preempt", "preempt_delay_us",
+        "accept", "track_interfaces", "track_scripts", "track_files", "notify", "garp",
+        "source", "check_unicast_src",
+    }
+)  # fmt: skip
+
+
+def same_config(old: InstanceSpec, new: InstanceSpec) -> bool:
+    """Equal but for where the definition sits in the file (lines move when others change)."""
+    return replace(new, source=old.source) == old
+
+
+def live_change(old: InstanceSpec, new: InstanceSpec) -> bool:
+    """True when `new` can replace `old` in a running router without a restart."""
+    if old.family is not new.family:
+        return False
+    return all(
+        getattr(old, f.name) == getattr(new, f.name)
+        for f in fields(InstanceSpec)
+        if f.name not in _LIVE_FIELDS
+    )

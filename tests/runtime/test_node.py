@@ -5,12 +5,13 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
 from hatui.clock import ManualClock
 from hatui.codec.frames import Captured, Family, Link, VrrpAdvert
+from hatui.errors import RuntimeFault
 from hatui.runtime.node import Node
 from hatui.types import MonoUs, WallUs
 from hatui.vrrp import actions as act
@@ -39,6 +40,15 @@ class FakeIO:
 
     def notify(self, spec: InstanceSpec, state: str, priority: int) -> None:
         self.log.append(("notify", state))
+
+    def open_instance(self, spec: InstanceSpec) -> str:
+        if spec.interface == "missing0":
+            raise RuntimeFault("interface 'missing0' does not exist")
+        self.log.append(("open", spec.name))
+        return "192.0.2.11"
+
+    def close_instance(self, spec: InstanceSpec) -> None:
+        self.log.append(("close", spec.name))
 
 
 class ManualScheduler:
@@ -253,3 +263,43 @@ def test_a_deadline_pushed_later_does_not_fire_at_its_old_time() -> None:
     superseded = {start + k * 100_000 + down for k in range(1, 19)} | {start + down}
     assert not superseded & set(armed)
     assert last + down in armed
+
+
+def test_reload_adds_updates_restarts_and_removes_instances() -> None:
+    node, io, sched = make_node(priority=150)
+    node.start()
+    sched.run_until(2_000_000)
+    keep = node.router("VI_1").spec
+    added = InstanceSpec(
+        name="VI_2", interface="eth0", vrid=52, priority=100, advert_int_us=100_000,
+        version=3, vips=(Vip(address="192.0.2.102", prefixlen=24),),
+    )  # fmt: skip
+    io.log.clear()
+    changes = node.reload(NodeSpec(instances=(replace(keep, priority=160), added)))
+    assert changes == ["VI_2: added", "VI_1: updated"]
+    assert node.router("VI_1").state is State.MASTER
+    assert ("advert", 0) not in io.log and ("remove", (VIP,)) not in io.log
+    assert node.instance_names() == ["VI_1", "VI_2"]
+    assert node.router("VI_2").state is State.BACKUP  # started as keepalived starts one
+    sched.run_until(3_000_000)
+    assert node.router("VI_2").state is State.MASTER and sched.pending() == 1
+    io.log.clear()
+    assert node.reload(NodeSpec(instances=(added,))) == ["VI_1: removed"]
+    assert io.log[:2] == [("advert", 0), ("remove", (VIP,))] and ("close", "VI_1") in io.log
+    assert node.instance_names() == ["VI_2"]
+    changes = node.reload(NodeSpec(instances=(replace(added, vrid=53),)))
+    assert changes == ["VI_2: restarted"] and node.router("VI_2").spec.vrid == 53
+    assert node.router("VI_2").state is State.BACKUP
+    sched.run_until(4_000_000)  # the old VI_2's timers are gone; the new one runs alone
+    assert node.router("VI_2").state is State.MASTER and sched.pending() == 1
+
+
+def test_reload_that_cannot_open_a_new_instance_changes_nothing() -> None:
+    node, _io, sched = make_node(priority=150)
+    node.start()
+    sched.run_until(2_000_000)
+    keep = node.router("VI_1").spec
+    broken = replace(keep, name="VI_2", vrid=52, interface="missing0")
+    with pytest.raises(RuntimeFault, match="missing0"):
+        node.reload(NodeSpec(instances=(replace(keep, priority=10), broken)))
+    assert node.instance_names() == ["VI_1"] and node.router("VI_1").effective_priority == 150
