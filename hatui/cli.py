@@ -322,6 +322,25 @@ def dispatch(args: argparse.Namespace) -> int:
     raise UsageError("choose a mode: --watch IFACE, --serve, --read FILE, --demo (see --help)")
 
 
+class JournalFormatter(logging.Formatter):
+    """`<severity>name: message`, the form journald reads from a service's stderr."""
+
+    SEVERITY = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6}
+
+    def format(self, record: logging.LogRecord) -> str:
+        severity = self.SEVERITY.get(record.levelno, 7)
+        text = f"<{severity}>{record.name}: {record.getMessage()}"
+        if record.exc_info:
+            text += " " + self.formatException(record.exc_info).replace("\n", " | ")
+        return text
+
+
+def _journal_stderr() -> bool:
+    from hatui.headless import under_journald
+
+    return under_journald(sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -334,6 +353,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=logging.DEBUG if args.verbose else logging.WARNING,
             format="%(asctime)s %(name)s %(levelname)s %(message)s",
         )
+        if _journal_stderr():
+            # journald stamps lines itself and reads `<N>` as the syslog severity.
+            for handler in logging.getLogger().handlers:
+                handler.setFormatter(JournalFormatter())
         return dispatch(args)
     except HatuiError as exc:
         print(f"hatui: {exc}", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -12,10 +13,21 @@ from hatui.observe.events import Event
 from hatui.observe.model import ObserverSnapshot
 from hatui.observe.report import event_to_json, snapshot_to_json
 from hatui.runtime.watch import CaptureStats, SnapshotGetter
-from hatui.styles import EVENT_STYLE
+from hatui.styles import EVENT_SEVERITY, EVENT_STYLE
 
 if TYPE_CHECKING:
     from hatui.runtime.node import NodeEvent
+
+
+def under_journald(stream: TextIO | None = None) -> bool:
+    """True when `stream` (stdout) is systemd's journal (JOURNAL_STREAM names it)."""
+    text = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        dev, ino = (int(x) for x in text.split(":"))
+        st = os.fstat((stream or sys.stdout).fileno())
+    except (ValueError, OSError):
+        return False
+    return (st.st_dev, st.st_ino) == (dev, ino)
 
 
 def stamp(time_us: int) -> str:
@@ -30,16 +42,24 @@ def event_line(ev: Event) -> str:
 
 
 class TextSink:
-    """Prints each event as a line; colour only on a terminal."""
+    """Prints each event as a line; colour only on a terminal. Under journald: no time
+    stamp of our own (the journal has one) and a `<N>` syslog severity prefix."""
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    def __init__(self, out: TextIO | None = None, *, journal: bool | None = None) -> None:
         from rich.console import Console  # rich costs ~0.1 s to import: only when printing text
 
-        self.console = Console(file=out or sys.stdout, highlight=False, soft_wrap=True)
+        self.out = out or sys.stdout
+        self.journal = under_journald(self.out) if journal is None else journal
+        self.console = Console(file=self.out, highlight=False, soft_wrap=True)
 
     def events(self, events: Sequence[Event]) -> None:
         for ev in events:
-            self.console.print(event_line(ev), style=EVENT_STYLE.get(ev.kind, ""), markup=False)
+            if self.journal:
+                self.out.write(f"<{EVENT_SEVERITY.get(ev.kind, 6)}>{ev.kind}: {ev.detail}\n")
+            else:
+                self.console.print(event_line(ev), style=EVENT_STYLE.get(ev.kind, ""), markup=False)
+        if self.journal:
+            self.out.flush()
 
     def snapshot(self, get: SnapshotGetter, stats: CaptureStats) -> None:
         pass
@@ -61,13 +81,20 @@ class JsonLinesSink:
 
 
 class NodeEventPrinter:
-    """The node's own story, one line each: state changes, operator commands, errors."""
+    """The node's own story, one line each: state changes, operator commands, errors.
 
-    def __init__(self, out: TextIO | None = None, *, json_lines: bool = False) -> None:
+    A state change is followed by keepalived's own line ("(VI_1) Entering MASTER STATE"):
+    operators grep and alert on exactly that wording. Under journald, lines carry a `<N>`
+    syslog severity and no time stamp of our own."""
+
+    def __init__(
+        self, out: TextIO | None = None, *, json_lines: bool = False, journal: bool | None = None
+    ) -> None:
         from hatui.runtime.status import node_event_to_json
 
         self.out = out or sys.stdout
         self.json_lines = json_lines
+        self.journal = under_journald(self.out) if journal is None else journal
         self.to_json = node_event_to_json
 
     def __call__(self, ev: NodeEvent) -> None:
@@ -76,11 +103,16 @@ class NodeEventPrinter:
         if self.json_lines:
             obj = self.to_json(ev)
             self.out.write(json.dumps(obj) + "\n")
-        else:
-            self.out.write(
-                f"{stamp(ev.time)} {ev.instance}: {ev.detail} "
-                f"[{ev.state}, priority {ev.priority}]\n"
-            )
+            self.out.flush()
+            return
+        line = f"{ev.instance}: {ev.detail} [{ev.state}, priority {ev.priority}]"
+        lines = [(EVENT_SEVERITY.get(f"node_{ev.kind}", 6), line)]
+        if ev.kind == "transition" and ev.state in ("MASTER", "BACKUP", "FAULT"):
+            severity = 4 if ev.state == "FAULT" else 5
+            lines.append((severity, f"({ev.instance}) Entering {ev.state} STATE"))
+        for severity, text in lines:
+            prefix = f"<{severity}>" if self.journal else f"{stamp(ev.time)} "
+            self.out.write(prefix + text + "\n")
         self.out.flush()
 
 

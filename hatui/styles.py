@@ -20,3 +20,19 @@ EVENT_STYLE: dict[str, str] = {
     "node_command": "bold blue",
     "node_error": "bold red",
 }
+
+
+# syslog severities (RFC 5424) for journald's `<N>` line prefixes, so `journalctl -p warning`
+# shows what needs a look. Kinds not listed are informational (6).
+EVENT_SEVERITY: dict[str, int] = {
+    "split_brain": 3,
+    "vip_foreign_mac": 3,
+    "owner_claim": 3,
+    "node_error": 3,
+    "stale": 4,
+    "mismatch": 4,
+    "master_change": 5,
+    "release": 5,
+    "node_transition": 5,
+    "node_command": 5,
+}
