@@ -16,6 +16,7 @@ from hatui import __version__
 from hatui.errors import EXIT_OK, EXIT_USAGE, HatuiError, UsageError
 
 if TYPE_CHECKING:
+    from hatui.runtime.metrics import Exporter
     from hatui.runtime.serve import Serve
 
 DEFAULT_CONTROL = "/run/hatui/hatui.sock"
@@ -100,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve: run the node SCHED_RR at this priority (keepalived's "
         "vrrp_rt_priority), so its timers hold on a busy machine",
     )
+    p.add_argument(
+        "--metrics",
+        metavar="[ADDR:]PORT",
+        help="serve Prometheus metrics at http://ADDR:PORT/metrics (--watch, --serve)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
     p.add_argument("--version", action="version", version=f"hatui {__version__}")
     node = p.add_argument_group("node from flags (--serve without -c)")
@@ -164,13 +170,18 @@ async def _watch_headless(args: argparse.Namespace) -> int:
 
     sink: Sink = JsonLinesSink() if args.json else TextSink()
     watch = Watch(interfaces=args.watch, observer=Observer(), clock=SystemClock(), sinks=[sink])
+    exporter = _exporter(args)
     watch.open()
     stop = asyncio.Event()
     _stop_on_signals(stop)
     try:
+        if exporter is not None:
+            exporter.attach(asyncio.get_running_loop(), watch=watch, node=None)
         await watch.run(stop, args.duration)
     finally:
         watch.close()
+        if exporter is not None:
+            exporter.stop()
     doc = document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats)
     if args.json:
         print_document(doc, lines=True)
@@ -179,12 +190,23 @@ async def _watch_headless(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _exporter(args: argparse.Namespace) -> Exporter | None:
+    """The --metrics endpoint, bound (a port in use fails here, as one line), or None."""
+    if not args.metrics:
+        return None
+    from hatui.runtime.metrics import Exporter
+
+    exporter = Exporter(args.metrics)
+    exporter.start()
+    return exporter
+
+
 def run_watch(args: argparse.Namespace) -> int:
     if args.headless or args.json:
         return asyncio.run(_watch_headless(args))
     from hatui.ui.app import run_watch_ui
 
-    return run_watch_ui(args.watch, duration=args.duration)
+    return run_watch_ui(args.watch, duration=args.duration, metrics=args.metrics)
 
 
 async def _serve_headless(args: argparse.Namespace) -> int:
@@ -205,6 +227,7 @@ async def _serve_headless(args: argparse.Namespace) -> int:
         node_listeners=[NodeEventPrinter(json_lines=args.json)],
         supervision=supervision,
         loader=(lambda: load_spec(args)) if args.config else None,
+        metrics_listen=args.metrics,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -279,6 +302,8 @@ def node_argv(args: argparse.Namespace) -> list[str]:
             argv += ["--name", args.name]
     if args.rt_priority is not None:
         argv += ["--rt-priority", str(args.rt_priority)]
+    if args.metrics:
+        argv += ["--metrics", args.metrics]
     if args.verbose:
         argv.append("-v")
     return argv
@@ -303,6 +328,8 @@ def run_config_test(args: argparse.Namespace) -> int:
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    if args.metrics and not (args.watch or args.serve):
+        raise UsageError("--metrics works with --watch and --serve")
     if args.config_test:
         return run_config_test(args)
     if args.read:

@@ -24,6 +24,7 @@ from hatui.vrrp import inputs as inp
 from hatui.vrrp.group import SyncGroup, member_view
 from hatui.vrrp.machine import Router
 from hatui.vrrp.spec import InstanceSpec, NodeSpec, SyncGroupSpec, Vip, live_change, same_config
+from hatui.vrrp.state import State
 from hatui.vrrp.status import RouterStatus
 from hatui.vrrp.validate import validate
 
@@ -78,6 +79,9 @@ class NodeStatus:
 class _Instance:
     router: Router
     garps: list[Handle] = field(default_factory=list)
+    # Per instance, as keepalived's exporter reports them: advert_sent/_rcvd,
+    # pri_zero_sent/_rcvd, become_master, release_master, garp_rounds, discard_<reason>.
+    stats: Counter[str] = field(default_factory=Counter)
     deadline: MonoUs | None = None  # the router's deadline as last entered in the heap
 
 
@@ -142,6 +146,9 @@ class Node:
         one = self._by_key.get((item.interface, frame.family, frame.vrid))
         if one is not None:
             self.counters["adverts_in"] += 1
+            one.stats["advert_rcvd"] += 1
+            if frame.priority == 0:
+                one.stats["pri_zero_rcvd"] += 1
             self._apply(one, inp.AdvertReceived(advert=frame))
 
     def command(self, instance: str, command: inp.OperatorCommand) -> None:
@@ -245,6 +252,9 @@ class Node:
             now=now,
         )
 
+    def instance_stats(self, name: str) -> Counter[str]:
+        return self._instances[name].stats
+
     def instance_names(self) -> list[str]:
         return list(self._instances)
 
@@ -312,6 +322,9 @@ class Node:
             case act.SendAdvert():
                 self.io.send_advert(spec, one.router.primary_ip, action)
                 self.counters["adverts_out"] += 1
+                one.stats["advert_sent"] += 1
+                if action.priority == 0:
+                    one.stats["pri_zero_sent"] += 1
             case act.AddVips(vips=vips):
                 self.io.add_vips(spec, vips)
             case act.RemoveVips(vips=vips):
@@ -324,6 +337,10 @@ class Node:
             case act.Notify(state=state, priority=priority):
                 self.io.notify(spec, state, priority)
             case act.Transition(old=old, new=new, cause=cause):
+                if new is State.MASTER:
+                    one.stats["become_master"] += 1
+                elif old is State.MASTER:
+                    one.stats["release_master"] += 1
                 prio = one.router.effective_priority
                 log.info("%s: %s -> %s (%s), priority %d", spec.name, old, new, cause, prio)
                 self._emit(one, "transition", f"{old} -> {new} ({cause})")
@@ -331,6 +348,7 @@ class Node:
                 log.debug("%s: asks its sync group for MASTER (%s)", spec.name, cause)
             case act.Discard(reason=reason, detail=detail):
                 self.counters[f"discard_{reason}"] += 1
+                one.stats[f"discard_{reason}"] += 1
                 log.debug("%s: discarded advert: %s", spec.name, detail)
             case act.Log(level=level, message=message):
                 log.log(
@@ -352,15 +370,18 @@ class Node:
             for _ in range(count):
                 self.io.garp(spec, vips)
             self.counters["garp_rounds"] += count
+            one.stats["garp_rounds"] += count
             return
         self.io.garp(spec, vips)
         self.counters["garp_rounds"] += 1
+        one.stats["garp_rounds"] += 1
         now = self.clock.mono_us()
         for k in range(1, count):
 
             def fire(vips: tuple[Vip, ...] = vips) -> None:
                 self.io.garp(spec, vips)
                 self.counters["garp_rounds"] += 1
+                one.stats["garp_rounds"] += 1
 
             one.garps.append(self.scheduler.call_at(MonoUs(now + k * interval_us), fire))
 

@@ -17,7 +17,7 @@ import os
 import selectors
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hatui.adapters.netlink import (
     IfAddress,
@@ -37,6 +37,9 @@ from hatui.runtime.trackers import Notifier, Trackers
 from hatui.runtime.watch import Sink, Watch
 from hatui.types import MonoUs
 from hatui.vrrp.spec import NodeSpec
+
+if TYPE_CHECKING:
+    from hatui.runtime.metrics import Exporter
 
 log = logging.getLogger(__name__)
 
@@ -154,12 +157,20 @@ class Serve:
     supervision: Supervision | None = None  # systemd notify / a console's child: headless
     loader: Callable[[], NodeSpec] | None = None  # re-reads the config: reload (SIGHUP, ctl)
     control: NodeControl | None = None
+    metrics_listen: str | None = None  # --metrics [ADDR:]PORT
+    metrics: Exporter | None = None
     _links: list[LinkWatch] = field(default_factory=list)
     _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def open(self, loop: asyncio.AbstractEventLoop) -> None:
         for warning in preflight(self.spec) + apply_scheduling(self.spec):
             log.warning("%s", warning)
+        if self.metrics_listen:
+            # Bound before any VIP is touched: a port in use stops us here, as one line.
+            from hatui.runtime.metrics import Exporter
+
+            self.metrics = Exporter(self.metrics_listen)
+            self.metrics.start()
         self.notifier = Notifier(self.spec)
         self.io = RealNodeIO(self.spec, notifier=self.notifier)
         for vip in self.io.remove_leftovers():
@@ -179,6 +190,8 @@ class Serve:
         tracked = {t.name for i in self.spec.instances for t in i.track_interfaces}
         for name in sorted(set(interfaces) | tracked):
             self._links.append(LinkWatch(name))
+        if self.metrics is not None:
+            self.metrics.attach(loop, watch=self.watch, node=self.node)
 
     async def run(self, stop: asyncio.Event, duration_s: float | None = None) -> None:
         loop = asyncio.get_running_loop()
@@ -308,6 +321,9 @@ class Serve:
             self.watch.close()
         if self.io is not None:
             self.io.close()
+        if self.metrics is not None:
+            self.metrics.stop()
+            self.metrics = None
 
 
 def _tracking(spec: NodeSpec) -> tuple[object, ...]:

@@ -368,14 +368,14 @@ async def _run(feed: Feed) -> int:
     return app.exit_code if code is None else code
 
 
-def run_watch_ui(interfaces: list[str], duration: float | None) -> int:
+def run_watch_ui(interfaces: list[str], duration: float | None, metrics: str | None = None) -> int:
     from hatui.clock import SystemClock
     from hatui.observe.observer import Observer
     from hatui.runtime.watch import Watch
     from hatui.ui.feeds import LiveWatchFeed
 
     watch = Watch(interfaces=interfaces, observer=Observer(), clock=SystemClock())
-    return asyncio.run(_run(LiveWatchFeed(watch, duration)))
+    return asyncio.run(_run(LiveWatchFeed(watch, duration, metrics=metrics)))
 
 
 def run_read_ui(path: str, speed: float | None) -> int:

@@ -38,6 +38,7 @@ from hatui.vrrp.inputs import (
 if TYPE_CHECKING:
     from hatui.observe.observer import Observer
     from hatui.runtime.child import NodeChild
+    from hatui.runtime.metrics import Exporter
     from hatui.runtime.watch import CaptureStats, SnapshotGetter, Watch
 
 Json = dict[str, Any]
@@ -102,21 +103,40 @@ class LiveWatchFeed(Feed):
 
     mode = Mode.WATCH
 
-    def __init__(self, watch: Watch, duration: float | None = None) -> None:
+    def __init__(
+        self, watch: Watch, duration: float | None = None, *, metrics: str | None = None
+    ) -> None:
         super().__init__()
         self.watch = watch
         self.duration = duration
         self.source = ", ".join(watch.interfaces)
+        self.metrics_listen = metrics
+        self.exporter: Exporter | None = None
 
     def open(self) -> None:
-        self.watch.open()
+        if self.metrics_listen:
+            from hatui.runtime.metrics import Exporter
+
+            self.exporter = Exporter(self.metrics_listen)
+            self.exporter.start()
+        try:
+            self.watch.open()
+        except BaseException:
+            self.close()
+            raise
 
     async def run(self, post: Post) -> None:
         self.watch.sinks.append(UiSink(post))
+        if self.exporter is not None:
+            self.exporter.attach(asyncio.get_running_loop(), watch=self.watch, node=None)
         try:
             await self.watch.run(self.stop, self.duration)
         finally:
             self.watch.close()
+
+    def close(self) -> None:
+        if self.exporter is not None:
+            self.exporter.stop()
 
 
 class ServeFeed(Feed):

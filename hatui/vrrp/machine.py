@@ -49,7 +49,7 @@ from hatui.types import MonoUs
 from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
 from hatui.vrrp import receive
-from hatui.vrrp.priority import OWNER_PRIORITY, Tracking, effective_priority
+from hatui.vrrp.priority import OWNER_PRIORITY, TrackerStatus, Tracking, effective_priority
 from hatui.vrrp.spec import InstanceSpec, Vip, live_change
 from hatui.vrrp.state import State
 from hatui.vrrp.status import HeardAdvert, RouterStatus, TimerKind
@@ -131,6 +131,10 @@ class Router:
     @property
     def group_fault(self) -> bool:
         return self._group_fault is not None
+
+    @property
+    def trackers(self) -> tuple[TrackerStatus, ...]:
+        return self._tracking.statuses()
 
     @property
     def effective_priority(self) -> int:
