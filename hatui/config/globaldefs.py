@@ -6,6 +6,7 @@ import ipaddress
 from dataclasses import dataclass, field, replace
 
 from hatui.config.diagnostics import Diagnostics
+from hatui.config.lexer import Token
 from hatui.config.tree import Stmt
 from hatui.config.values import arg, boolean, fail, integer, ip_value, text, timer
 from hatui.errors import ConfigError
@@ -66,6 +67,7 @@ class Globals:
     strict: bool = False
     check_unicast_src: bool = False
     script_user: str | None = None
+    script_user_at: tuple[Token, Token | None] | None = None  # the user and group words
     enable_script_security: bool = False
     rt_priority: int | None = None
     nice: int | None = None
@@ -110,9 +112,8 @@ def _apply(g: Globals, stmt: Stmt, diag: Diagnostics) -> Globals:
         case "vrrp_strict":
             return replace(g, strict=boolean(stmt))
         case "script_user":
-            if len(stmt.args) > 1:
-                diag.warn("script_user: group ignored", key.file, key.line)
-            return replace(g, script_user=arg(stmt).text)
+            group = stmt.args[1] if len(stmt.args) > 1 else None
+            return replace(g, script_user=arg(stmt).text, script_user_at=(arg(stmt), group))
         case "enable_script_security":
             return replace(g, enable_script_security=boolean(stmt))
         case "vrrp_rt_priority":

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from hatui.config.addresses import read_peers, read_vips
 from hatui.config.diagnostics import Diagnostics
 from hatui.config.globaldefs import DAY_US
 from hatui.config.lexer import Token
+from hatui.config.security import ScriptLine
 from hatui.config.tree import Stmt
 from hatui.config.values import arg, boolean, fail, int_value, integer, ip_value, timer
 from hatui.errors import ConfigError
@@ -89,6 +90,7 @@ class Draft:
     track_scripts: list[Tracked] = field(default_factory=list)
     track_files: list[Tracked] = field(default_factory=list)
     notify: NotifySpec = field(default_factory=NotifySpec)
+    notify_lines: dict[str, ScriptLine] = field(default_factory=dict)  # by NotifySpec field
     garp: dict[str, int] = field(default_factory=dict)
     check_unicast_src: bool | None = None
 
@@ -121,16 +123,25 @@ def _track_lines(stmt: Stmt, lo: int, hi: int) -> list[tuple[Token, int | None]]
     return out
 
 
+def notify_line(label: str, stmt: Stmt, diag: Diagnostics) -> ScriptLine:
+    """`notify_* SCRIPT [user [group]]`: keepalived reads the words after the script as
+    the user and group it runs as."""
+    words = stmt.args
+    if len(words) > 3:
+        diag.warn(f"{stmt.name}: words after the group ignored", stmt.key.file, stmt.key.line)
+    return ScriptLine(
+        label=f"{label} {stmt.name}",
+        command=arg(stmt).text,
+        at=stmt.key,
+        user=words[1] if len(words) > 1 else None,
+        group=words[2] if len(words) > 2 else None,
+    )
+
+
 def _notify(d: Draft, stmt: Stmt, diag: Diagnostics) -> None:
-    command = arg(stmt).text
-    if len(stmt.args) > 1:
-        # keepalived reads the words after the script as user and group.
-        diag.warn(
-            f"{stmt.name}: user/group ignored: hatui runs scripts as script_user",
-            stmt.key.file,
-            stmt.key.line,
-        )
-    d.notify = replace(d.notify, **{_NOTIFY[stmt.name]: command})
+    line = notify_line(f"vrrp_instance {d.name}", stmt, diag)
+    d.notify = d.notify.with_script(_NOTIFY[stmt.name], line.command)
+    d.notify_lines[_NOTIFY[stmt.name]] = line
 
 
 def _authentication(d: Draft, stmt: Stmt, diag: Diagnostics) -> None:

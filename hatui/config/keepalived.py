@@ -6,9 +6,10 @@ from dataclasses import dataclass, replace
 
 from hatui.config.diagnostics import Diagnostics
 from hatui.config.globaldefs import Globals, read_global_defs
-from hatui.config.instance import Draft, read_instance
+from hatui.config.instance import Draft, notify_line, read_instance
 from hatui.config.lexer import Token, read_tokens
 from hatui.config.resolve import finish_instance
+from hatui.config.security import ScriptLine, check_scripts, default_run_as, run_as
 from hatui.config.tree import Stmt, build_tree
 from hatui.config.values import arg, fail, integer
 from hatui.errors import ConfigError
@@ -17,6 +18,7 @@ from hatui.vrrp.spec import (
     InstanceSpec,
     NodeSpec,
     NotifySpec,
+    RunAs,
     ScriptSpec,
     SyncGroupSpec,
     TrackFileSpec,
@@ -55,10 +57,12 @@ def _named_block(stmt: Stmt) -> tuple[str, tuple[Stmt, ...]]:
     return name, stmt.block
 
 
-def _script(stmt: Stmt, diag: Diagnostics) -> ScriptSpec:
+def _script(stmt: Stmt, diag: Diagnostics) -> tuple[ScriptSpec, ScriptLine]:
     name, block = _named_block(stmt)
     fields: dict[str, int | str | None] = {}
     command: str | None = None
+    command_at = stmt.key
+    user: tuple[Token, Token | None] | None = None
     for line in block:
         key = line.key
         try:
@@ -66,7 +70,7 @@ def _script(stmt: Stmt, diag: Diagnostics) -> ScriptSpec:
                 case "script":
                     # keepalived runs the first word, split again: a command with
                     # arguments is quoted whole, and later words are dropped.
-                    command = arg(line).text
+                    command, command_at = arg(line).text, key
                     if len(line.args) > 1:
                         diag.warn(
                             "script: words after the first ignored (quote the whole command)",
@@ -87,9 +91,7 @@ def _script(stmt: Stmt, diag: Diagnostics) -> ScriptSpec:
                 case "fall":
                     fields["fall"] = integer(line, 1, 1_000_000)
                 case "user":
-                    fields["user"] = arg(line).text
-                    if len(line.args) > 1:
-                        diag.warn("user: group ignored", key.file, key.line)
+                    user = (arg(line), line.args[1] if len(line.args) > 1 else None)
                 case "init_fail":
                     diag.warn(
                         "'init_fail' ignored: hatui does not implement it", key.file, key.line
@@ -100,7 +102,7 @@ def _script(stmt: Stmt, diag: Diagnostics) -> ScriptSpec:
             diag.add(e)
     if command is None:
         fail(stmt.key, f"vrrp_script {name} has no script")
-    return ScriptSpec(
+    spec = ScriptSpec(
         name=name,
         command=command,
         interval_us=int(fields.get("interval_us") or US_PER_S),
@@ -108,8 +110,12 @@ def _script(stmt: Stmt, diag: Diagnostics) -> ScriptSpec:
         weight=int(fields.get("weight") or 0),
         rise=int(fields.get("rise") or 1),
         fall=int(fields.get("fall") or 1),
-        user=str(u) if (u := fields.get("user")) is not None else None,
     )
+    words = user or (None, None)
+    script_line = ScriptLine(
+        label=f"vrrp_script {name}", command=command, at=command_at, user=words[0], group=words[1]
+    )
+    return spec, script_line
 
 
 def _track_file(stmt: Stmt, diag: Diagnostics) -> TrackFileSpec:
@@ -136,11 +142,22 @@ def _track_file(stmt: Stmt, diag: Diagnostics) -> TrackFileSpec:
     return TrackFileSpec(name=name, path=path, weight=weight)
 
 
-def _sync_group(stmt: Stmt, diag: Diagnostics) -> tuple[SyncGroupSpec, list[Token], bool]:
-    """The group, its member name tokens (checked later), and sync_group_tracking_weight."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Group:
+    """A vrrp_sync_group as read: member tokens are checked once every instance is known."""
+
+    stmt: Stmt
+    spec: SyncGroupSpec
+    members: list[Token]
+    keep_weights: bool  # sync_group_tracking_weight
+    notify_lines: dict[str, ScriptLine]
+
+
+def _sync_group(stmt: Stmt, diag: Diagnostics) -> _Group:
     name, block = _named_block(stmt)
     members: list[Token] = []
     notify = NotifySpec()
+    lines: dict[str, ScriptLine] = {}
     keep_weights = False
     for line in block:
         key = line.key
@@ -151,13 +168,9 @@ def _sync_group(stmt: Stmt, diag: Diagnostics) -> tuple[SyncGroupSpec, list[Toke
                 for item in line.block:
                     members.extend([item.key, *item.args])
             elif line.name in _GROUP_NOTIFY:
-                if len(line.args) > 1:
-                    diag.warn(
-                        f"{line.name}: user/group ignored: hatui runs scripts as script_user",
-                        key.file,
-                        key.line,
-                    )
-                notify = replace(notify, **{_GROUP_NOTIFY[line.name]: arg(line).text})
+                script = notify_line(f"vrrp_sync_group {name}", line, diag)
+                notify = notify.with_script(_GROUP_NOTIFY[line.name], script.command)
+                lines[_GROUP_NOTIFY[line.name]] = script
             elif line.name in (
                 "track_interface",
                 "track_script",
@@ -177,7 +190,35 @@ def _sync_group(stmt: Stmt, diag: Diagnostics) -> tuple[SyncGroupSpec, list[Toke
     if not members:
         fail(stmt.key, f"vrrp_sync_group {name} has no group members")
     spec = SyncGroupSpec(name=name, members=tuple(m.text for m in members), notify=notify)
-    return spec, members, keep_weights
+    return _Group(
+        stmt=stmt, spec=spec, members=members, keep_weights=keep_weights, notify_lines=lines
+    )
+
+
+def _users(
+    lines: dict[str, ScriptLine],
+    default: RunAs | None,
+    checks: list[tuple[ScriptLine, RunAs | None]],
+    diag: Diagnostics,
+) -> tuple[tuple[str, RunAs], ...]:
+    """Who each notify script runs as; each one also joins the security check."""
+    out: list[tuple[str, RunAs]] = []
+    for field_name, line in lines.items():
+        who = _who(line, default, diag)
+        checks.append((line, who))
+        if who is not None:
+            out.append((field_name, who))
+    return tuple(out)
+
+
+def _who(line: ScriptLine, default: RunAs | None, diag: Diagnostics) -> RunAs | None:
+    if line.user is None:
+        return default
+    try:
+        return run_as(line.user, line.group)
+    except ConfigError as e:
+        diag.add(e)
+        return default
 
 
 def _check_duplicates(
@@ -208,10 +249,10 @@ def _check_duplicates(
 def _read(path: str, diag: Diagnostics) -> NodeSpec | None:
     tree = build_tree(read_tokens(path, diag), diag)
     g = Globals()
-    scripts: dict[str, ScriptSpec] = {}
+    scripts: dict[str, tuple[ScriptSpec, ScriptLine]] = {}
     files: dict[str, TrackFileSpec] = {}
     drafts: list[Draft] = []
-    groups: list[tuple[Stmt, SyncGroupSpec, list[Token], bool]] = []
+    groups: list[_Group] = []
     for stmt in tree:
         key = stmt.key
         try:
@@ -221,10 +262,10 @@ def _read(path: str, diag: Diagnostics) -> NodeSpec | None:
                         fail(key, "global_defs: expected a '{' block")
                     g = read_global_defs(g, stmt.block, diag)
                 case "vrrp_script":
-                    script = _script(stmt, diag)
+                    script, line = _script(stmt, diag)
                     if script.name in scripts:
                         fail(key, f"duplicate vrrp_script '{script.name}'")
-                    scripts[script.name] = script
+                    scripts[script.name] = (script, line)
                 case "vrrp_track_file":
                     tf = _track_file(stmt, diag)
                     if tf.name in files:
@@ -235,7 +276,7 @@ def _read(path: str, diag: Diagnostics) -> NodeSpec | None:
                     if draft is not None:
                         drafts.append(draft)
                 case "vrrp_sync_group":
-                    groups.append((stmt, *_sync_group(stmt, diag)))
+                    groups.append(_sync_group(stmt, diag))
                 case name if name in LVS:
                     diag.warn("LVS configuration ignored: hatui runs VRRP only", key.file, key.line)
                 case name if name in IGNORED_BLOCKS:
@@ -244,6 +285,17 @@ def _read(path: str, diag: Diagnostics) -> NodeSpec | None:
                     diag.warn(f"unknown keyword '{name}' ignored", key.file, key.line)
         except ConfigError as e:
             diag.add(e)
+    try:
+        default = default_run_as(g.script_user_at)
+    except ConfigError as e:
+        diag.add(e)
+        default = None
+    checks: list[tuple[ScriptLine, RunAs | None]] = []
+    resolved: dict[str, ScriptSpec] = {}
+    for name, (script, line) in scripts.items():
+        who = _who(line, default, diag)
+        checks.append((line, who))
+        resolved[name] = replace(script, run_as=who)
     specs: dict[str, InstanceSpec] = {}
     defined: dict[str, Draft] = {}
     weights = {name: f.weight for name, f in files.items()}
@@ -256,13 +308,17 @@ def _read(path: str, diag: Diagnostics) -> NodeSpec | None:
                 d.at.line,
             )
             continue
-        spec = finish_instance(d, g, scripts, weights, diag)
+        spec = finish_instance(d, g, resolved, weights, diag)
+        users = _users(d.notify_lines, default, checks, diag)
         if spec is not None:
-            specs[d.name] = spec
+            specs[d.name] = replace(spec, notify=replace(spec.notify, run_as=users))
     _check_duplicates(drafts, specs, diag)
     member_of: dict[str, str] = {}
     sync_groups: list[SyncGroupSpec] = []
-    for stmt, group, members, keep_weights in groups:
+    for read in groups:
+        stmt, members, keep_weights = read.stmt, read.members, read.keep_weights
+        users = _users(read.notify_lines, default, checks, diag)
+        group = replace(read.spec, notify=replace(read.spec.notify, run_as=users))
         if any(s.name == group.name for s in sync_groups):
             diag.error(f"duplicate vrrp_sync_group '{group.name}'", stmt.key.file, stmt.key.line)
             continue
@@ -285,6 +341,7 @@ def _read(path: str, diag: Diagnostics) -> NodeSpec | None:
                 spec = specs.get(m.text)
                 if spec is not None:
                     specs[m.text] = _join(spec, group.name, keep_weights, m, diag)
+    check_scripts(checks, g.enable_script_security, g.script_user_at is not None, path, diag)
     if diag.errors:
         return None
     if not specs:
@@ -292,7 +349,7 @@ def _read(path: str, diag: Diagnostics) -> NodeSpec | None:
         return None
     return NodeSpec(
         instances=tuple(specs[d.name] for d in drafts if d.name in specs),
-        scripts=tuple(scripts.values()),
+        scripts=tuple(resolved.values()),
         track_files=tuple(files.values()),
         sync_groups=tuple(sync_groups),
         router_id=g.router_id,

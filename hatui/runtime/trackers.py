@@ -11,7 +11,7 @@ from hatui.adapters.scripts import (
     NotifyKind,
     NotifyState,
     ScriptChecker,
-    notify_commands,
+    notify_runs,
     read_track_file,
     run_notify,
 )
@@ -81,12 +81,12 @@ class Notifier:
         if state not in states:
             return
         kind: NotifyKind = "GROUP" if isinstance(ispec, SyncGroupSpec) else "INSTANCE"
-        argvs = notify_commands(
+        runs = notify_runs(
             ispec.notify, kind=kind, name=ispec.name, state=states[state], priority=priority
         )
-        for argv in argvs:
+        for argv, run_as in runs:
             log.info("%s: notify %s", ispec.name, argv[0])
-            self.tasks.append(run_notify(argv, self.timeout_s))
+            self.tasks.append(run_notify(argv, self.timeout_s, run_as))
         self.tasks = [t for t in self.tasks if not t.done()]
 
     async def drain(self, timeout_s: float = 5.0) -> None:

@@ -7,8 +7,9 @@ ValueError (the config reader wraps it with file:line). Times are integer micros
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 from hatui.codec.frames import ChecksumForm, Family
 
@@ -60,6 +61,15 @@ class TrackRef:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RunAs:
+    """The user and group a script runs as (keepalived's script_user, or its own user)."""
+
+    user: str
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ScriptSpec:
     """A `vrrp_script`: a check command run every `interval_us`."""
 
@@ -70,7 +80,7 @@ class ScriptSpec:
     weight: int = 0
     rise: int = 1
     fall: int = 1
-    user: str | None = None
+    run_as: RunAs | None = None  # None: the node's own uid and gid
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,6 +112,18 @@ class NotifySpec:
     fault: str | None = None
     stop: str | None = None
     generic: str | None = None  # `notify`: called as SCRIPT INSTANCE NAME STATE PRIORITY
+    # Who each script above runs as, by field name; a script not listed runs as the node.
+    run_as: tuple[tuple[str, RunAs], ...] = ()
+
+    def user_of(self, script: str) -> RunAs | None:
+        return dict(self.run_as).get(script)
+
+    def with_script(self, script: str, command: str) -> NotifySpec:
+        """A copy with the `script` field ("master", ..., "generic") set to `command`."""
+        if script not in ("master", "backup", "fault", "stop", "generic"):
+            raise ValueError(f"no notify script called {script!r}")
+        changes: dict[str, Any] = {script: command}
+        return replace(self, **changes)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

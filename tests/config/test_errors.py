@@ -319,4 +319,5 @@ def test_sync_group_zeroes_member_weights_as_keepalived(tmp_path: Path) -> None:
     assert result.warnings == (
         f"{p}:18: vrrp_instance VI_1: tracking weights set to 0 in vrrp_sync_group G "
         "(see sync_group_tracking_weight)",
+        f"{p}: SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hatui.config.keepalived import check_config, load_config
-from hatui.vrrp.spec import GarpSpec, InstanceSpec, Vip
+from hatui.vrrp.spec import GarpSpec, InstanceSpec, RunAs, Vip
 
 
 def one(tmp_path: Path, text: str) -> InstanceSpec:
@@ -103,11 +103,13 @@ def test_notify_user_and_ignored_keywords_warn(tmp_path: Path) -> None:
     path.write_text(conf(extra=extra))
     result = check_config(str(path))
     assert result.spec is not None
-    assert result.spec.instances[0].notify.backup == "/bin/notify backup"
+    notify = result.spec.instances[0].notify
+    assert notify.backup == "/bin/notify backup"
+    assert notify.user_of("backup") == RunAs(user="root", uid=0, gid=0)
     assert result.warnings == (
-        f"{path}:8: notify_backup: user/group ignored: hatui runs scripts as script_user",
         f"{path}:9: 'garp_lower_prio_repeat' ignored: hatui does not implement it",
         f"{path}:10: 'dont_track_primary' ignored: hatui does not implement it",
+        f"{path}: SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
     )
 
 

@@ -11,6 +11,7 @@ from hatui.vrrp.spec import (
     InstanceSpec,
     NodeSpec,
     NotifySpec,
+    RunAs,
     ScriptSpec,
     SyncGroupSpec,
     TrackFileSpec,
@@ -103,6 +104,9 @@ def test_pass_auth() -> None:
     )
 
 
+ROOT = RunAs(user="root", uid=0, gid=0)  # script_user root
+
+
 def test_track_script_negative_weight_files_interfaces_notify() -> None:
     path = fixture("track_script.conf")
     assert load_config(path) == NodeSpec(
@@ -124,6 +128,7 @@ def test_track_script_negative_weight_files_interfaces_notify() -> None:
                 notify=NotifySpec(
                     master="/etc/keepalived/notify.sh master",
                     generic="/etc/keepalived/notify-all.sh",
+                    run_as=(("master", ROOT), ("generic", ROOT)),
                 ),
                 source=f"{path}:25",
             ),
@@ -137,10 +142,12 @@ def test_track_script_negative_weight_files_interfaces_notify() -> None:
                 weight=-20,
                 rise=2,
                 fall=3,
+                run_as=ROOT,
             ),
             ScriptSpec(
                 name="chk_disk",
                 command="/usr/bin/test -d '/var/lib/ten percent'",
+                run_as=ROOT,
             ),
         ),
         track_files=(TrackFileSpec(name="maintenance", path="/run/hatui/maintenance", weight=-10),),
@@ -173,7 +180,7 @@ def test_sync_group_marks_members() -> None:
                 vrid=51,
                 vips=(Vip(address="192.0.2.100", prefixlen=24),),
                 sync_group="VG_1",
-                source=f"{path}:9",
+                source=f"{path}:14",
             ),
             InstanceSpec(
                 name="VI_IN",
@@ -181,16 +188,20 @@ def test_sync_group_marks_members() -> None:
                 vrid=52,
                 vips=(Vip(address="198.51.100.100", prefixlen=24),),
                 sync_group="VG_1",
-                source=f"{path}:19",
+                source=f"{path}:24",
             ),
         ),
         sync_groups=(
             SyncGroupSpec(
                 name="VG_1",
                 members=("VI_OUT", "VI_IN"),
-                notify=NotifySpec(master="/etc/keepalived/group.sh master"),
+                notify=NotifySpec(
+                    master="/etc/keepalived/group.sh master", run_as=(("master", ROOT),)
+                ),
             ),
         ),
+        enable_script_security=True,
+        script_user="root",
     )
 
 
