@@ -407,10 +407,14 @@ class Router:
         return not (self._hold or self._paused)
 
     def _skew(self) -> int:
-        return skew_us(self._effective(), self._master_adver_interval_us)
+        return skew_us(
+            self._effective(), self._master_adver_interval_us, version=self._spec.version
+        )
 
     def _master_down_interval(self) -> int:
-        return master_down_us(self._effective(), self._master_adver_interval_us)
+        return master_down_us(
+            self._effective(), self._master_adver_interval_us, version=self._spec.version
+        )
 
     # -- operator ---------------------------------------------------------------------
 

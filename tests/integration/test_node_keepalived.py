@@ -126,3 +126,25 @@ def test_wrong_password_both_masters(lab: Lab) -> None:
     ka_log = (lab.workdir / f"{ka.host.name}-ka.log").read_text()
     assert "invalid passwd" in ka_log and "Entering MASTER STATE" in ka_log
     assert not obs.events("master_change"), "a takeover fight"
+
+
+def test_v2_two_second_takeover_after_keepalived_crash_uses_rfc3768_skew(lab: Lab) -> None:
+    """RFC 3768 6.1: v2 Skew_Time is (256 - Priority) / 256 s whatever the interval, so a
+    priority-100 backup at advert_int 2 waits 3 * 2 s + 609 ms (keepalived: 6609.5 ms),
+    not the v3 form's 7218.8 ms."""
+    require_keepalived()
+    a, b = lab.add_host("a", 11), lab.add_host("b", 12)
+    obs = start_observer(lab)
+    # Both start at once; keepalived (150) waits its 6.4 s Master_Down_Interval, then leads.
+    ka = start_keepalived(lab, b, vrrp_conf("b", 150, version=2, advert_int="2"))
+    na = start_hatui(lab, a, conf=vrrp_conf("a", 100, version=2, advert_int="2"))
+    obs.wait("new_router", "keepalived to advertise", timeout=12, ip=b.ip)
+    wait_for(lambda: na.status().get("last_advert") is not None, 5, "hatui to hear keepalived")
+    assert na.state() == "BACKUP"
+    assert na.status()["master_down_ms"] == pytest.approx(6609.375)
+    obs.mark()
+    crash_keepalived(lab, ka)
+    fo = obs.wait("master_change", "hatui to take over", timeout=12, to=a.ip)
+    assert fo["cause"] == "timeout", fo
+    # The v3 form would give 7218.8 ms: the bounds tell the two apart.
+    assert 6_560 <= fo["gap_ms"] <= 6_900, fo

@@ -375,3 +375,26 @@ def test_shutdown_backup_only_notifies_stop_and_can_restart() -> None:
 def test_allow_list_has_no_self_loops() -> None:
     assert all(old is not new for old, new in TRANSITIONS)
     assert (S.INIT, S.INIT) not in TRANSITIONS
+
+
+@pytest.mark.parametrize(
+    ("version", "down_us", "skew_us"),
+    [
+        # RFC 3768 6.1 / keepalived: v2 skew is (256 - 100) / 256 s at any interval.
+        (2, 6_609_375, 609_375),
+        # RFC 5798 6.1: v3 scales the skew by the interval.
+        (3, 7_218_750, 1_218_750),
+    ],
+)
+def test_two_second_interval_master_down_and_skew(version: int, down_us: int, skew_us: int) -> None:
+    r = backup(spec(advert_int_us=2_000_000, version=version))
+    assert r.deadline() == down_us
+    heard = advert(priority=150, interval_cs=200, version=version)
+    r.handle(AdvertReceived(advert=heard), us(1_000_000))
+    assert r.deadline() == 1_000_000 + down_us
+    # Priority 0: the master leaves, we take over after Skew_Time only.
+    r.handle(
+        AdvertReceived(advert=advert(priority=0, interval_cs=200, version=version)), us(2_000_000)
+    )
+    assert r.deadline() == 2_000_000 + skew_us
+    assert r.status(us(2_000_000)).skew_us == skew_us
