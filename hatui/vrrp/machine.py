@@ -9,9 +9,11 @@ INIT (6.4.1)   Startup: priority 255 (address owner) -> MASTER at once; a fault
                BACKUP and waits). Adverts heard in INIT are discarded.
 BACKUP (6.4.2) Master_Down_Timer fires -> MASTER. Advert priority 0 -> Master_Down_Timer
                = Skew_Time. Priority >= ours, or preempt off, or inside keepalived's
-               preempt_delay after Startup -> reset Master_Down_Timer (v3: learn
-               Master_Adver_Interval first). Lower priority with preempt on -> discard, so
-               the timer runs out and we preempt.
+               preempt_delay -> reset Master_Down_Timer (v3: learn Master_Adver_Interval
+               first). Lower priority with preempt on -> discard, so the timer runs out
+               and we preempt. preempt_delay (keepalived vrrp_state_backup): the first
+               lower-priority advert heard in BACKUP starts it; priority >= ours stops
+               it; entering BACKUP clears it.
 MASTER (6.4.3) Adver_Timer fires -> advertise, re-arm. Priority 0 -> advertise at once,
                re-arm. Higher priority, or equal priority from a numerically higher
                primary address -> BACKUP (v3: learn the interval). Lower (or equal from a
@@ -182,8 +184,6 @@ class Router:
     def _startup(self, now: MonoUs) -> list[act.Action]:
         if self._state is not State.INIT:
             return [_log(act.LogLevel.WARNING, f"startup ignored: already {self._state}")]
-        delay = self._spec.preempt_delay_us
-        self._preempt_until = MonoUs(now + delay) if delay else None
         faults = self._faults()
         if faults:
             return self._enter(State.FAULT, now, f"startup: {faults[0]}")
@@ -277,6 +277,8 @@ class Router:
             if self._may_take_over():
                 self._arm(TimerKind.MASTER_DOWN, now, self._skew())
             return []
+        out = self._preempt_delay(advert, local, now)
+        # keepalived: a delay not yet started also holds (it starts just above).
         in_preempt_delay = self._preempt_until is not None and now < self._preempt_until
         if not self._spec.preempt or in_preempt_delay or advert.priority >= local:
             if self._spec.version == 3:
@@ -284,9 +286,31 @@ class Router:
                 self._master_adver_interval_us = cs_to_us(advert.interval_cs)
             self._wants_master = False  # a master is alive: keepalived's wantstate BACKUP
             self._arm_master_down(now)
-            return []
+            return out
         detail = f"priority {advert.priority} from {advert.src_ip}, ours {local}"
-        return [act.Discard(reason=act.DiscardReason.LOWER_PRIORITY, detail=detail)]
+        return [*out, act.Discard(reason=act.DiscardReason.LOWER_PRIORITY, detail=detail)]
+
+    def _preempt_delay(self, advert: VrrpAdvert, local: int, now: MonoUs) -> list[act.Action]:
+        """Start preempt_delay at the first lower-priority master heard; a master of our
+        priority or more stops it (keepalived 2.2.7 vrrp_state_backup)."""
+        delay = self._spec.preempt_delay_us
+        if not delay or not self._spec.preempt:
+            return []
+        if advert.priority >= local:
+            if self._preempt_until is None:
+                return []
+            self._preempt_until = None
+            self._timers.pop(TimerKind.PREEMPT_DELAY, None)
+            return [_log(act.LogLevel.INFO, "preempt delay stopped: master priority >= ours")]
+        if self._preempt_until is not None:
+            return []
+        self._preempt_until = MonoUs(now + delay)
+        self._timers[TimerKind.PREEMPT_DELAY] = self._preempt_until
+        message = (
+            f"preempt delay started ({delay / 1e6:g} s): lower priority master "
+            f"{advert.src_ip} ({advert.priority}), ours {local}"
+        )
+        return [_log(act.LogLevel.INFO, message)]
 
     def _master_advert(self, advert: VrrpAdvert, now: MonoUs) -> list[act.Action]:
         local = self._effective()
@@ -481,8 +505,7 @@ class Router:
                     self._arm(TimerKind.GARP_REFRESH, now, garp.refresh_us)
             case State.BACKUP:
                 self._arm_master_down(now)
-                if self._preempt_until is not None and now < self._preempt_until:
-                    self._timers[TimerKind.PREEMPT_DELAY] = self._preempt_until
+                self._preempt_until = None  # keepalived: a new BACKUP starts it afresh
             case State.FAULT | State.INIT:
                 pass
             case _:

@@ -148,3 +148,35 @@ def test_v2_two_second_takeover_after_keepalived_crash_uses_rfc3768_skew(lab: La
     assert fo["cause"] == "timeout", fo
     # The v3 form would give 7218.8 ms: the bounds tell the two apart.
     assert 6_560 <= fo["gap_ms"] <= 6_900, fo
+
+
+def test_preempt_delay_starts_when_keepalived_master_drops_below_us(lab: Lab) -> None:
+    """keepalived 2.2.7 starts preempt_delay when a running backup first hears a lower
+    priority master: hatui (150, preempt_delay 2) takes over from keepalived dropping
+    200 -> 100 about 2 s later, not after one Master_Down_Interval (0.34 s)."""
+    require_keepalived()
+    a, b = lab.add_host("a", 11), lab.add_host("b", 12)
+    obs = start_observer(lab)
+    level = lab.workdir / "level"
+    level.write_text("0\n")
+    track = f"vrrp_track_file level {{\n    file {level}\n    weight -1\n}}\n"
+    ka_conf = vrrp_conf("b", 200, scripts=track).replace(
+        "    virtual_ipaddress", "    track_file {\n        level\n    }\n    virtual_ipaddress"
+    )
+    ka = start_keepalived(lab, b, ka_conf)
+    obs.wait("new_router", "keepalived to lead", timeout=5, ip=b.ip)
+    conf = vrrp_conf("a", 150).replace("    nopreempt\n", "")
+    na = start_hatui(
+        lab, a, conf=conf.replace("    priority 150", "    priority 150\n    preempt_delay 2")
+    )
+    time.sleep(0.5)
+    assert na.state() == "BACKUP"
+    obs.mark()
+    level.write_text("100\n")  # keepalived: 200 + (-1 * 100) = 100
+    drop = obs.wait("priority_change", "keepalived at 100", timeout=5)
+    fo = obs.wait("master_change", "hatui to preempt", timeout=6, to=a.ip)
+    assert fo["cause"] == "preempt", fo
+    waited = fo["time"] - drop["time"]
+    # keepalived measured 2.25 s here; hatui without the delay took 0.24 s.
+    assert 2.0 <= waited <= 2.8, (drop, fo)
+    assert ka.proc.poll() is None

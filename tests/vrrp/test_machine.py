@@ -155,19 +155,55 @@ def test_backup_nopreempt_lets_lower_priority_master_stay() -> None:
     assert r.deadline() == 1_000_000 + MDI_100
 
 
-def test_preempt_delay_holds_off_preemption_until_startup_plus_delay() -> None:
+STARTED = "preempt delay started (10 s): lower priority master 192.0.2.12 (50), ours 100"
+
+
+def test_preempt_delay_starts_when_a_lower_priority_master_is_first_heard() -> None:
+    # keepalived 2.2.7 vrrp_state_backup: the delay runs from the first lower advert.
     r = backup(spec(preempt_delay_us=10_000_000))
-    for t in range(1, 10):
-        assert r.handle(AdvertReceived(advert=advert(priority=50)), us(t * 1_000_000)) == []
-    assert r.deadline() == 10_000_000
-    assert r.status(us(9_000_000)).next_timer is TimerKind.PREEMPT_DELAY
-    assert r.handle(TimerFired(), us(10_000_000)) == [
+    low = AdvertReceived(advert=advert(priority=50))
+    assert r.handle(low, us(1_000_000)) == [Log(level=LogLevel.INFO, message=STARTED)]
+    for t in range(2, 11):
+        assert r.handle(low, us(t * 1_000_000)) == []
+    assert r.deadline() == 11_000_000
+    assert r.status(us(10_000_000)).next_timer is TimerKind.PREEMPT_DELAY
+    assert r.status(us(10_000_000)).preempt_until == 11_000_000
+    assert r.handle(TimerFired(), us(11_000_000)) == [
         Log(level=LogLevel.INFO, message="preempt delay over")
     ]
-    out = r.handle(AdvertReceived(advert=advert(priority=50)), us(10_000_000))
+    out = r.handle(low, us(11_000_000))
     assert [a.reason for a in out if isinstance(a, Discard)] == [DiscardReason.LOWER_PRIORITY]
-    assert r.deadline() == 9_000_000 + MDI_100
-    assert r.handle(TimerFired(), us(9_000_000 + MDI_100))[0].new is S.MASTER  # type: ignore[union-attr]
+    assert r.deadline() == 10_000_000 + MDI_100
+    assert r.handle(TimerFired(), us(10_000_000 + MDI_100))[0].new is S.MASTER  # type: ignore[union-attr]
+
+
+def test_preempt_delay_does_not_hold_a_startup_without_any_master() -> None:
+    r = backup(spec(preempt_delay_us=10_000_000))
+    assert r.deadline() == MDI_100
+    assert r.handle(TimerFired(), us(MDI_100))[0].new is S.MASTER  # type: ignore[union-attr]
+
+
+def test_preempt_delay_stops_on_a_higher_master_and_restarts_later() -> None:
+    r = backup(spec(preempt_delay_us=10_000_000))
+    r.handle(AdvertReceived(advert=advert(priority=50)), us(1_000_000))
+    assert r.handle(AdvertReceived(advert=advert(priority=150)), us(2_000_000)) == [
+        Log(level=LogLevel.INFO, message="preempt delay stopped: master priority >= ours")
+    ]
+    assert r.status(us(2_000_000)).preempt_until is None
+    assert r.deadline() == 2_000_000 + MDI_100
+    assert r.handle(AdvertReceived(advert=advert(priority=50)), us(3_000_000)) == [
+        Log(level=LogLevel.INFO, message=STARTED)
+    ]
+    assert r.status(us(3_000_000)).preempt_until == 13_000_000
+
+
+def test_preempt_delay_starts_afresh_after_leaving_master() -> None:
+    r, t0 = master(spec(preempt_delay_us=10_000_000))
+    r.handle(AdvertReceived(advert=advert(priority=150)), us(t0 + 1))
+    assert r.state is S.BACKUP
+    assert r.status(us(t0 + 1)).preempt_until is None
+    out = r.handle(AdvertReceived(advert=advert(priority=50)), us(t0 + 2))
+    assert out == [Log(level=LogLevel.INFO, message=STARTED)]
 
 
 # -- MASTER (RFC 5798 6.4.3, RFC 9568) -------------------------------------------------
