@@ -103,6 +103,9 @@ class Router:
         self._master_adver_interval_us = spec.advert_int_us
         self._last_advert: HeardAdvert | None = None
         self._preempt_until: MonoUs | None = None
+        # The lower-priority master whose adverts we are discarding to preempt it, until
+        # an advert resets our Master_Down_Timer again: says why the timer ran out.
+        self._preempting: HeardAdvert | None = None
         self._logged: dict[str, tuple[str, ...]] = {}
         self._wants_master = False  # sync group: our Master_Down_Timer expired
         self._group_fault: str | None = None  # sync group: FAULT imposed by another member
@@ -212,8 +215,8 @@ class Router:
                     # Master_Down_Interval while the other members still hear a master.
                     self._wants_master = True
                     self._arm_master_down(now)
-                    return [act.WantMaster(cause=self._takeover_cause())]
-                return self._enter(State.MASTER, now, self._takeover_cause())
+                    return [act.WantMaster(cause=self._takeover_cause(now))]
+                return self._enter(State.MASTER, now, self._takeover_cause(now))
             case TimerKind.ADVERT:
                 self._arm(TimerKind.ADVERT, now, self._spec.advert_int_us)
                 return [self._advert(self._effective())]
@@ -227,12 +230,18 @@ class Router:
             case _:
                 assert_never(kind)
 
-    def _takeover_cause(self) -> str:
+    def _takeover_cause(self, now: MonoUs) -> str:
+        """What made our Master_Down_Timer run out, as it happened: a release, a
+        preemption (we discarded a lower master's adverts), or a silent master."""
         heard = self._last_advert
-        if heard is not None and 0 < heard.priority < self._effective():
-            return f"master_down timer: preempting {heard.ip} (priority {heard.priority})"
         if heard is not None and heard.priority == 0:
-            return f"priority 0 from {heard.ip}"
+            return f"master {heard.ip} released (priority 0)"
+        if self._preempting is not None:
+            low = self._preempting
+            return f"master_down timer: preempting {low.ip} (priority {low.priority})"
+        if heard is not None:
+            silent_ms = (now - heard.at) / 1000
+            return f"master_down timer: no advert from {heard.ip} for {silent_ms:.0f} ms"
         return "master_down timer"
 
     def _arm(self, kind: TimerKind, now: MonoUs, after_us: int) -> None:
@@ -285,8 +294,10 @@ class Router:
                 # RFC 5798 6.4.2: a v3 backup adopts the master's interval.
                 self._master_adver_interval_us = cs_to_us(advert.interval_cs)
             self._wants_master = False  # a master is alive: keepalived's wantstate BACKUP
+            self._preempting = None
             self._arm_master_down(now)
             return out
+        self._preempting = self._last_advert
         detail = f"priority {advert.priority} from {advert.src_ip}, ours {local}"
         return [*out, act.Discard(reason=act.DiscardReason.LOWER_PRIORITY, detail=detail)]
 
@@ -378,7 +389,7 @@ class Router:
                     # The group agreed to our own request (WantMaster).
                     if not self._wants_master or not self._may_take_over():
                         return []
-                    return self._enter(State.MASTER, now, self._takeover_cause())
+                    return self._enter(State.MASTER, now, self._takeover_cause(now))
                 if not self._may_take_over():
                     message = f"not following {event.cause}: operator hold or pause"
                     return [_log(act.LogLevel.WARNING, message)]
@@ -485,6 +496,7 @@ class Router:
             self._vips_held = False
         self._timers.clear()
         self._wants_master = False
+        self._preempting = None
         self._state = new
         self._since = now
         self._cause = cause

@@ -109,7 +109,33 @@ def test_backup_priority_zero_takes_over_after_skew() -> None:
     assert r.deadline() == 1_000_000 + SKEW_100
     now = r.deadline()
     assert now is not None
-    assert r.handle(TimerFired(), now) == entering_master(f"priority 0 from {PEER}")
+    assert r.handle(TimerFired(), now) == entering_master(f"master {PEER} released (priority 0)")
+
+
+@pytest.mark.parametrize(("priority", "preempt"), [(50, False), (150, True), (100, True)])
+def test_takeover_after_a_silent_master_says_so_not_preempting(
+    priority: int, preempt: bool
+) -> None:
+    # A nopreempt backup accepts a lower master: when that master crashes, nothing was
+    # preempted. The cause names the silence, as the observer's "timeout" does.
+    r = backup(spec(preempt=preempt))
+    r.handle(AdvertReceived(advert=advert(priority=priority)), us(1_000_000))
+    now = r.deadline()
+    assert now == 1_000_000 + MDI_100
+    assert r.handle(TimerFired(), now) == entering_master(
+        f"master_down timer: no advert from {PEER} for 3609 ms"
+    )
+
+
+def test_preempting_is_named_only_while_discarding_a_lower_master() -> None:
+    r = backup()
+    r.handle(AdvertReceived(advert=advert(priority=50)), us(1_000_000))  # discarded
+    r.handle(AdvertReceived(advert=advert(priority=150)), us(2_000_000))  # resets
+    now = r.deadline()
+    assert now is not None
+    assert r.handle(TimerFired(), now)[0] == Transition(
+        old=S.BACKUP, new=S.MASTER, cause=f"master_down timer: no advert from {PEER} for 3609 ms"
+    )
 
 
 def test_backup_higher_priority_resets_master_down() -> None:
