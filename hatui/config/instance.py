@@ -27,22 +27,27 @@ UNSUPPORTED = frozenset(
     track_process
     """.split()  # noqa: SIM905 - a word list reads better
 )
-# Known keywords without any effect on how hatui runs VRRP.
-QUIET = frozenset(
-    """
-    debug smtp_alert native_ipv6 skip_check_adv_addr kernel_rx_buf_size linkbeat_use_polling
-    notify_priority_changes promote_secondaries
-    """.split()  # noqa: SIM905 - a word list reads better
-)
-IGNORED = frozenset(
-    """
-    garp_lower_prio_delay garp_lower_prio_repeat lower_prio_no_advert
-    higher_prio_send_advert strict_mode track_src_ip unicast_ttl unicast_fault_no_peer
-    old_unicast_checksum notify_master_rx_lower_pri notify_deleted garp_extra_if
-    dont_track_primary vrf global_tracking sync_group_tracking_weight
-    """.split()  # noqa: SIM905 - a word list reads better
-)
+# Known keywords hatui does not act on, with the reason each warning gives.
+IGNORED = {
+    "native_ipv6": "deprecated in keepalived: the virtual addresses decide the family",
+    "debug": "keepalived does not implement it either",
+    "smtp_alert": "hatui sends no mail",
+    "kernel_rx_buf_size": "hatui sizes its capture socket itself",
+    "linkbeat_use_polling": "hatui watches links through netlink",
+    "promote_secondaries": "hatui does not set the interface's promote_secondaries sysctl",
+    "track_src_ip": "hatui does not watch the source address",
+    "unicast_ttl": "hatui sends unicast adverts with TTL 255",
+    "old_unicast_checksum": "hatui accepts both checksum forms on receive",
+    "notify_deleted": "hatui deletes no instance on reload",
+    "garp_extra_if": "hatui sends gratuitous ARPs on the VIPs' interfaces only",
+    "vrf": "hatui does not bind to a VRF",
+    "notify_priority_changes": "hatui has no notify FIFO",
+    "global_tracking": "a vrrp_sync_group keyword",
+    "sync_group_tracking_weight": "a vrrp_sync_group keyword",
+    "no_accept": "hatui adds no firewall rules: traffic to the VIPs is accepted",
+}
 _NOTIFY = {
+    "notify_master_rx_lower_pri": "master_rx_lower_pri",
     "notify_master": "master",
     "notify_backup": "backup",
     "notify_fault": "fault",
@@ -93,6 +98,7 @@ class Draft:
     notify_lines: dict[str, ScriptLine] = field(default_factory=dict)  # by NotifySpec field
     garp: dict[str, int] = field(default_factory=dict)
     check_unicast_src: bool | None = None
+    flags: dict[str, bool] = field(default_factory=dict)  # _FLAGS keywords, by name
 
 
 def _block(stmt: Stmt) -> tuple[Stmt, ...]:
@@ -262,12 +268,29 @@ def _garp(d: Draft, s: Stmt, _: Diagnostics) -> None:
             d.garp["refresh_us"] = timer(s, 0, DAY_US)
         case "garp_master_refresh_repeat":
             d.garp["refresh_repeat"] = integer(s, 1, 255)
+        case "garp_lower_prio_delay":
+            d.garp["lower_prio_delay_us"] = timer(s, 0, DAY_US)
+        case "garp_lower_prio_repeat":
+            d.garp["lower_prio_repeat"] = integer(s, 0, 255)
         case _:
             d.garp["interval_us"] = timer(s, 0, US_PER_S)
 
 
 def _check_unicast_src(d: Draft, s: Stmt, _: Diagnostics) -> None:
     d.check_unicast_src = boolean(s)
+
+
+# Boolean instance keywords that override the global default of the same meaning.
+_FLAGS = frozenset(
+    """
+    lower_prio_no_advert higher_prio_send_advert dont_track_primary unicast_fault_no_peer
+    strict_mode skip_check_adv_addr
+    """.split()  # noqa: SIM905 - a word list reads better
+)
+
+
+def _flag(d: Draft, s: Stmt, _: Diagnostics) -> None:
+    d.flags[s.name] = boolean(s)
 
 
 def _down_timer_adverts(d: Draft, s: Stmt, _: Diagnostics) -> None:
@@ -288,7 +311,6 @@ HANDLERS: dict[str, Handler] = {
     "preempt": _preempt,
     "preempt_delay": _preempt_delay,
     "accept": _accept,
-    "no_accept": _accept,
     "unicast_src_ip": _src,
     "mcast_src_ip": _src,
     "mcast_dst_ip": _mcast_dst,
@@ -304,6 +326,9 @@ HANDLERS: dict[str, Handler] = {
     "garp_master_refresh": _garp,
     "garp_master_refresh_repeat": _garp,
     "garp_interval": _garp,
+    "garp_lower_prio_delay": _garp,
+    "garp_lower_prio_repeat": _garp,
+    **dict.fromkeys(_FLAGS, _flag),
     "check_unicast_src": _check_unicast_src,
     "down_timer_adverts": _down_timer_adverts,
     **dict.fromkeys(_NOTIFY, _notify),
@@ -328,10 +353,8 @@ def read_instance(stmt: Stmt, diag: Diagnostics) -> Draft | None:
                 fail(key, f"not supported by hatui: {line.name}")
             elif line.name in HANDLERS:
                 HANDLERS[line.name](d, line, diag)
-            elif line.name in QUIET:
-                pass
             elif line.name in IGNORED:
-                diag.warn(f"'{line.name}' ignored: hatui does not implement it", key.file, key.line)
+                diag.warn(f"'{line.name}' ignored: {IGNORED[line.name]}", key.file, key.line)
             else:
                 diag.warn(f"unknown keyword '{line.name}' ignored", key.file, key.line)
         except ConfigError as e:

@@ -32,6 +32,11 @@ IGNORED_BLOCKS = frozenset(
     static_ipaddress static_routes static_rules
     """.split()  # noqa: SIM905 - a word list reads better
 )
+_GROUP_IGNORED = {
+    "smtp_alert": "hatui sends no mail",
+    "global_tracking": "deprecated in keepalived: use sync_group_tracking_weight",
+    "notify_priority_changes": "hatui has no notify FIFO",
+}
 _GROUP_NOTIFY = {
     "notify_master": "master",
     "notify_backup": "backup",
@@ -181,8 +186,9 @@ def _sync_group(stmt: Stmt, diag: Diagnostics) -> _Group:
                 fail(key, f"not supported by hatui: {line.name} in vrrp_sync_group")
             elif line.name == "sync_group_tracking_weight":
                 keep_weights = True
-            elif line.name in ("smtp_alert", "global_tracking", "notify_priority_changes"):
-                pass
+            elif line.name in _GROUP_IGNORED:
+                why = _GROUP_IGNORED[line.name]
+                diag.warn(f"'{line.name}' ignored: {why}", key.file, key.line)
             else:
                 diag.warn(f"unknown keyword '{line.name}' ignored", key.file, key.line)
         except ConfigError as e:

@@ -11,6 +11,7 @@ from hatui.adapters.scripts import (
     NotifyKind,
     NotifyState,
     ScriptChecker,
+    command_argv,
     notify_runs,
     read_track_file,
     run_notify,
@@ -78,6 +79,13 @@ class Notifier:
     def __call__(self, ispec: InstanceSpec | SyncGroupSpec, state: str, priority: int) -> None:
         """An instance's scripts (TYPE INSTANCE), or a vrrp_sync_group's (TYPE GROUP)."""
         states: dict[str, NotifyState] = {s: s for s in ("MASTER", "BACKUP", "FAULT", "STOP")}
+        if state == "MASTER_RX_LOWER_PRI" and isinstance(ispec, InstanceSpec):
+            # keepalived send_event_notify: the script as written, no arguments added.
+            script = ispec.notify.master_rx_lower_pri
+            if script:
+                who = ispec.notify.user_of("master_rx_lower_pri")
+                self.tasks.append(run_notify(command_argv(script), self.timeout_s, who))
+            return
         if state not in states:
             return
         kind: NotifyKind = "GROUP" if isinstance(ispec, SyncGroupSpec) else "INSTANCE"

@@ -16,13 +16,16 @@ BACKUP (6.4.2) Master_Down_Timer fires -> MASTER. Advert priority 0 -> Master_Do
                it; entering BACKUP clears it.
 MASTER (6.4.3) Adver_Timer fires -> advertise, re-arm. Priority 0 -> advertise at once,
                re-arm. Higher priority, or equal priority from a numerically higher
-               primary address -> BACKUP (v3: learn the interval). Lower (or equal from a
-               lower address) -> RFC 9568 6.4.3 / keepalived: advertise at once and send a
-               gratuitous ARP burst, stay MASTER.
+               primary address -> BACKUP (v3: learn the interval; keepalived
+               higher_prio_send_advert: one advert first). Lower (or equal from a lower
+               address) -> RFC 9568 6.4.3 / keepalived: advertise at once (unless
+               lower_prio_no_advert), a garp_lower_prio_repeat burst and another after
+               garp_lower_prio_delay, Notify MASTER_RX_LOWER_PRI; stay MASTER.
 Receive (7.1)  v2: auth type and simple password must match ours, interval must equal
                ours, else Discard. v3: interval mismatch and (both) address list mismatch
                are logged once per sender and change, and the advert is still processed.
-FAULT          keepalived: link down or a weight-0 tracked object failing; from MASTER the
+FAULT          keepalived: link down (unless dont_track_primary), unicast without a peer
+               (unicast_fault_no_peer), or a weight-0 tracked object failing; from MASTER the
                VIPs go without a priority 0 advert. When every fault clears -> BACKUP
                (the owner -> MASTER).
 Shutdown       MASTER sends priority 0 (6.4.3) and drops VIPs; every state -> INIT, Notify STOP.
@@ -77,6 +80,7 @@ TRANSITIONS: frozenset[tuple[State, State]] = frozenset(
 )
 _TIMER_ORDER = {kind: i for i, kind in enumerate(TimerKind)}
 NOTIFY_STOP = "STOP"
+NOTIFY_RX_LOWER = "MASTER_RX_LOWER_PRI"  # keepalived's event, not a state
 MAX_LOGGED_SENDERS = 256
 
 
@@ -131,7 +135,8 @@ class Router:
     def own_faults(self) -> tuple[str, ...]:
         """Fault conditions of this instance itself, not the one its sync group imposed."""
         link = () if self._link_up else ("link down",)
-        return link + tuple(f"tracked {f} fails" for f in self._tracking.faults())
+        peer = ("unicast_fault_no_peer: no unicast peer",) if self._spec.fault_no_peer else ()
+        return link + peer + tuple(f"tracked {f} fails" for f in self._tracking.faults())
 
     @property
     def group_fault(self) -> bool:
@@ -159,6 +164,9 @@ class Router:
             case inp.LinkChanged(up=up):
                 if up == self._link_up:
                     return []
+                if self._spec.dont_track_primary:
+                    message = f"link {'up' if up else 'down'} ignored (dont_track_primary)"
+                    return [_log(act.LogLevel.INFO, message)]
                 self._link_up = up
                 return self._reassess_fault(now, "link up" if up else "link down")
             case inp.TrackChanged():
@@ -225,6 +233,8 @@ class Router:
             case TimerKind.GARP_REFRESH:
                 self._arm(TimerKind.GARP_REFRESH, now, garp.refresh_us)
                 return [self._garp(garp.refresh_repeat)]
+            case TimerKind.GARP_LOWER:
+                return [self._garp(garp.lower_repeat)] if garp.lower_repeat else []
             case TimerKind.PREEMPT_DELAY:
                 return [_log(act.LogLevel.INFO, "preempt delay over")]
             case _:
@@ -337,20 +347,34 @@ class Router:
                 cause = f"higher priority advert from {advert.src_ip}"
             else:
                 cause = f"equal priority advert from higher address {advert.src_ip}"
-            return self._enter(State.BACKUP, now, cause)
-        # RFC 9568 6.4.3, keepalived: reassert at once rather than wait for the timer.
-        message = (
-            f"lower priority {advert.priority} advert from {advert.src_ip}, ours {local}:"
-            " reasserting mastership"
+            # keepalived higher_prio_send_advert: our GARPs were the last the LAN heard.
+            last = [self._advert(local)] if self._spec.higher_prio_send_advert else []
+            return last + self._enter(State.BACKUP, now, cause)
+        return self._lower_advert(advert, local, now)
+
+    def _lower_advert(self, advert: VrrpAdvert, local: int, now: MonoUs) -> list[act.Action]:
+        """RFC 9568 6.4.3, keepalived vrrp_state_master_rx: a lower master or backup
+        spoke; reassert at once rather than wait for the timer."""
+        garp = self._spec.garp
+        quiet = self._spec.lower_prio_no_advert
+        message = f"lower priority {advert.priority} advert from {advert.src_ip}, ours {local}" + (
+            "" if quiet else ": reasserting mastership"
         )
-        return [
-            _log(act.LogLevel.INFO, message),
-            self._advert(local),
-            self._garp(self._spec.garp.master_repeat),
-        ]
+        out: list[act.Action] = [_log(act.LogLevel.INFO, message)]
+        if not quiet:
+            out.append(self._advert(local))
+        if garp.lower_repeat:
+            out.append(self._garp(garp.lower_repeat))
+            if garp.lower_delay_us:
+                self._arm(TimerKind.GARP_LOWER, now, garp.lower_delay_us)
+        out.append(act.Notify(state=NOTIFY_RX_LOWER, priority=local))
+        return out
 
     def _mismatch_logs(self, advert: VrrpAdvert) -> list[act.Action]:
-        found = receive.mismatches(self._spec, advert)
+        heard = self._last_advert
+        # keepalived skip_check_adv_addr: the same master's addresses were checked already.
+        same = self._spec.skip_check_adv_addr and heard is not None and heard.ip == advert.src_ip
+        found = receive.mismatches(self._spec, advert, check_addresses=not same)
         # Log each difference once per sender until it changes, not once a second.
         if self._logged.get(advert.src_ip, ()) == found:
             return []

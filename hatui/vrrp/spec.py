@@ -101,6 +101,19 @@ class GarpSpec:
     refresh_us: int = 0  # 0: no periodic refresh while master
     refresh_repeat: int = 1
     interval_us: int = 0  # gap between frames of one burst
+    # A master hearing a lower priority: this burst, and again this long after
+    # (keepalived garp_lower_prio_repeat/_delay; None: master_repeat / master_delay).
+    lower_prio_repeat: int | None = None
+    lower_prio_delay_us: int | None = None
+
+    @property
+    def lower_repeat(self) -> int:
+        return self.master_repeat if self.lower_prio_repeat is None else self.lower_prio_repeat
+
+    @property
+    def lower_delay_us(self) -> int:
+        d = self.lower_prio_delay_us
+        return self.master_delay_us if d is None else d
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,6 +125,7 @@ class NotifySpec:
     fault: str | None = None
     stop: str | None = None
     generic: str | None = None  # `notify`: called as SCRIPT INSTANCE NAME STATE PRIORITY
+    master_rx_lower_pri: str | None = None  # a master heard a lower priority (keepalived)
     # Who each script above runs as, by field name; a script not listed runs as the node.
     run_as: tuple[tuple[str, RunAs], ...] = ()
 
@@ -120,7 +134,7 @@ class NotifySpec:
 
     def with_script(self, script: str, command: str) -> NotifySpec:
         """A copy with the `script` field ("master", ..., "generic") set to `command`."""
-        if script not in ("master", "backup", "fault", "stop", "generic"):
+        if script not in ("master", "backup", "fault", "stop", "generic", "master_rx_lower_pri"):
             raise ValueError(f"no notify script called {script!r}")
         changes: dict[str, Any] = {script: command}
         return replace(self, **changes)
@@ -158,6 +172,16 @@ class InstanceSpec:
     # Unicast: drop adverts whose source is not a configured peer (keepalived's
     # check_unicast_src / vrrp_check_unicast_src).
     check_unicast_src: bool = False
+    # keepalived lower_prio_no_advert: a master hearing a lower priority stays quiet.
+    lower_prio_no_advert: bool = False
+    # keepalived higher_prio_send_advert: one last advert before yielding to a higher one.
+    higher_prio_send_advert: bool = False
+    # keepalived dont_track_primary: the instance's own link going down is not a fault.
+    dont_track_primary: bool = False
+    # keepalived unicast_fault_no_peer: unicast was asked for without a peer, so FAULT.
+    fault_no_peer: bool = False
+    # keepalived skip_check_adv_addr: do not re-check the address list of the same master.
+    skip_check_adv_addr: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.vrid <= 255:

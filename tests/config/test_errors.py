@@ -258,6 +258,7 @@ def test_unknown_keywords_warn_with_line_and_spec_is_built(tmp_path: Path) -> No
     assert result.spec is not None and result.spec.instances[0].name == "VI_1"
     expected = (
         f"{p}:2: unknown keyword 'frobnicate' ignored",
+        f"{p}:3: 'smtp_server' ignored: hatui sends no mail",
         f"{p}:12: unknown keyword 'colour' ignored",
         f"{p}:14: LVS configuration ignored: hatui runs VRRP only",
         f"{p}:18: unknown keyword 'mystery_block' ignored",
@@ -321,3 +322,22 @@ def test_sync_group_zeroes_member_weights_as_keepalived(tmp_path: Path) -> None:
         "(see sync_group_tracking_weight)",
         f"{p}: SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
     )
+
+
+def test_lvs_id_is_an_unknown_keyword_as_keepalived_2_says(tmp_path: Path) -> None:
+    # keepalived 2.2.7: "Unknown keyword 'lvs_id'" (router_id replaced it in 1.x).
+    p = write(tmp_path, "k.conf", "global_defs {\n    lvs_id LVS_A\n}\n" + instance())
+    assert check_config(p).warnings == (f"{p}:2: unknown keyword 'lvs_id' ignored",)
+
+
+def test_every_sync_group_keyword_has_an_effect_or_warns(tmp_path: Path) -> None:
+    group = (
+        "vrrp_sync_group G {\n    group {\n        VI_1\n    }\n    smtp_alert\n"
+        "    global_tracking\n    notify_priority_changes\n}\n"
+    )
+    p = write(tmp_path, "k.conf", instance() + group)
+    assert [w.split(": ", 1)[1] for w in check_config(p).warnings] == [
+        "'smtp_alert' ignored: hatui sends no mail",
+        "'global_tracking' ignored: deprecated in keepalived: use sync_group_tracking_weight",
+        "'notify_priority_changes' ignored: hatui has no notify FIFO",
+    ]

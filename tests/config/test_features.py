@@ -51,11 +51,43 @@ def test_global_version_3_and_min_garp(tmp_path: Path) -> None:
     assert (inst.garp.master_repeat, inst.garp.master_delay_us) == (1, 0)
 
 
-def test_strict_mode_clears_accept_below_255(tmp_path: Path) -> None:
-    assert one(tmp_path, conf(globals_="vrrp_strict")).accept is False
-    assert one(tmp_path, conf(globals_="vrrp_strict", extra="priority 255")).accept is True
-    assert one(tmp_path, conf(globals_="vrrp_strict", extra="accept")).accept is True
-    assert one(tmp_path, conf(extra="no_accept")).accept is False
+def warnings_of(tmp_path: Path, text: str) -> tuple[str, ...]:
+    path = tmp_path / "k.conf"
+    path.write_text(text)
+    return tuple(w.split(": ", 1)[1] for w in check_config(str(path)).warnings)
+
+
+def test_no_accept_from_strict_mode_or_keyword_says_it_is_ignored(tmp_path: Path) -> None:
+    # keepalived would drop traffic to the VIPs with firewall rules; hatui has none.
+    strict = "vrrp_instance VI_1: strict mode's no_accept ignored: hatui adds no firewall rules"
+    assert warnings_of(tmp_path, conf(globals_="vrrp_strict"))[0].startswith(strict)
+    assert warnings_of(tmp_path, conf(globals_="vrrp_strict", extra="priority 255")) == ()
+    assert warnings_of(tmp_path, conf(globals_="vrrp_strict", extra="accept")) == ()
+    assert warnings_of(tmp_path, conf(extra="no_accept")) == (
+        "'no_accept' ignored: hatui adds no firewall rules: traffic to the VIPs is accepted",
+    )
+    assert one(tmp_path, conf(globals_="vrrp_strict")).accept is True
+
+
+def test_wire_and_operator_keywords_reach_the_spec(tmp_path: Path) -> None:
+    g = (
+        "vrrp_garp_lower_prio_delay 7\n vrrp_garp_lower_prio_repeat 2\n"
+        " vrrp_higher_prio_send_advert\n vrrp_lower_prio_no_advert\n"
+    )
+    inst = one(tmp_path, conf(globals_=g))
+    assert (inst.garp.lower_delay_us, inst.garp.lower_repeat) == (7_000_000, 2)
+    assert inst.higher_prio_send_advert and inst.lower_prio_no_advert
+    extra = (
+        "    garp_lower_prio_repeat 0\n    lower_prio_no_advert off\n    dont_track_primary\n"
+        "    unicast_fault_no_peer\n    skip_check_adv_addr\n    strict_mode off\n"
+    )
+    inst = one(tmp_path, conf(globals_=g + " vrrp_strict\n", extra=extra))
+    assert inst.garp.lower_repeat == 0 and not inst.lower_prio_no_advert
+    assert inst.dont_track_primary and inst.fault_no_peer and inst.skip_check_adv_addr
+    # strict mode's default for lower_prio_no_advert, and a peer clears the no-peer fault.
+    peer = "    unicast_fault_no_peer\n    unicast_peer {\n        192.0.2.12\n    }\n"
+    inst = one(tmp_path, conf(globals_="vrrp_strict", extra="priority 255\n" + peer))
+    assert inst.lower_prio_no_advert and not inst.fault_no_peer
 
 
 def test_vip_options_ranges_and_excluded(tmp_path: Path) -> None:
@@ -96,7 +128,7 @@ def test_notify_user_and_ignored_keywords_warn(tmp_path: Path) -> None:
     extra = (
         '    notify_backup "/bin/notify backup" root\n'
         "    garp_lower_prio_repeat 2\n"
-        "    dont_track_primary\n"
+        "    unicast_ttl 10\n"
         "    debug 2\n"
     )
     path = tmp_path / "k.conf"
@@ -107,8 +139,8 @@ def test_notify_user_and_ignored_keywords_warn(tmp_path: Path) -> None:
     assert notify.backup == "/bin/notify backup"
     assert notify.user_of("backup") == RunAs(user="root", uid=0, gid=0)
     assert result.warnings == (
-        f"{path}:9: 'garp_lower_prio_repeat' ignored: hatui does not implement it",
-        f"{path}:10: 'dont_track_primary' ignored: hatui does not implement it",
+        f"{path}:10: 'unicast_ttl' ignored: hatui sends unicast adverts with TTL 255",
+        f"{path}:11: 'debug' ignored: keepalived does not implement it either",
         f"{path}: SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
     )
 

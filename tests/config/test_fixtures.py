@@ -41,6 +41,11 @@ def test_single_vip() -> None:
             ),
         ),
         router_id="LVS_DEVEL",
+        warnings=(
+            f"{path}:4: 'notification_email' ignored: hatui sends no mail",
+            f"{path}:7: 'smtp_server' ignored: hatui sends no mail",
+            f"{path}:8: 'smtp_connect_timeout' ignored: hatui sends no mail",
+        ),
     )
 
 
@@ -254,5 +259,7 @@ def test_fixtures_have_no_warnings_except_where_expected() -> None:
             continue
         result = check_config(str(conf))
         assert result.errors == (), conf
-        assert result.warnings == (), conf
-        assert result.spec is not None and result.spec.warnings == ()
+        # Mail settings are the one thing textbook configs carry that hatui ignores.
+        other = [w for w in result.warnings if "hatui sends no mail" not in w]
+        assert other == [], conf
+        assert result.spec is not None and result.spec.warnings == result.warnings

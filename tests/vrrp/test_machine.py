@@ -18,7 +18,7 @@ from hatui.vrrp.actions import (
     SendGarp,
     Transition,
 )
-from hatui.vrrp.inputs import AdvertReceived, Shutdown, Startup, TimerFired
+from hatui.vrrp.inputs import AdvertReceived, LinkChanged, Shutdown, Startup, TimerFired
 from hatui.vrrp.machine import TRANSITIONS, Router
 from hatui.vrrp.spec import GarpSpec, InitialState
 from hatui.vrrp.state import State
@@ -281,6 +281,7 @@ def test_equal_priority_from_lower_address_is_answered() -> None:
     assert out[1:] == [
         SendAdvert(priority=100, interval_cs=100, addresses=ADDRS),
         SendGarp(vips=VIPS, count=5, interval_us=0),
+        Notify(state="MASTER_RX_LOWER_PRI", priority=100),
     ]
 
 
@@ -295,9 +296,80 @@ def test_master_hearing_lower_priority_reasserts_with_advert_and_garp() -> None:
         ),
         SendAdvert(priority=100, interval_cs=100, addresses=ADDRS),
         SendGarp(vips=VIPS, count=5, interval_us=0),
+        Notify(state="MASTER_RX_LOWER_PRI", priority=100),
     ]
     assert r.state is S.MASTER
     assert r.deadline() == deadline
+
+
+def test_lower_priority_garp_settings_and_second_burst() -> None:
+    # keepalived garp_lower_prio_repeat / _delay, and lower_prio_no_advert.
+    garp = GarpSpec(lower_prio_repeat=2, lower_prio_delay_us=7_000_000, master_delay_us=0)
+    r, t0 = master(spec(garp=garp, lower_prio_no_advert=True))
+    out = r.handle(AdvertReceived(advert=advert(priority=50)), us(t0 + 1))
+    assert out == [
+        Log(level=LogLevel.INFO, message=f"lower priority 50 advert from {PEER}, ours 100"),
+        SendGarp(vips=VIPS, count=2, interval_us=0),
+        Notify(state="MASTER_RX_LOWER_PRI", priority=100),
+    ]
+    # Adverts go on every second; the second lower-priority burst comes 7 s later.
+    later = us(t0 + 1 + 7_000_000)
+    out = r.handle(TimerFired(), later)
+    assert out.count(SendGarp(vips=VIPS, count=2, interval_us=0)) == 1
+    assert r.status(later).next_timer is TimerKind.ADVERT
+
+
+def test_lower_priority_garp_repeat_zero_sends_none() -> None:
+    r, t0 = master(spec(garp=GarpSpec(lower_prio_repeat=0)))
+    out = r.handle(AdvertReceived(advert=advert(priority=50)), us(t0 + 1))
+    assert [type(a) for a in out] == [Log, SendAdvert, Notify]
+
+
+def test_higher_prio_send_advert_sends_one_before_yielding() -> None:
+    r, t0 = master(spec(higher_prio_send_advert=True))
+    out = r.handle(AdvertReceived(advert=advert(priority=150)), us(t0 + 1))
+    assert out[:2] == [
+        SendAdvert(priority=100, interval_cs=100, addresses=ADDRS),
+        Transition(old=S.MASTER, new=S.BACKUP, cause=f"higher priority advert from {PEER}"),
+    ]
+    plain, t1 = master()
+    assert type(plain.handle(AdvertReceived(advert=advert(priority=150)), us(t1 + 1))[0]) is (
+        Transition
+    )
+
+
+def test_dont_track_primary_ignores_own_link() -> None:
+    r, t0 = master(spec(dont_track_primary=True))
+    out = r.handle(LinkChanged(up=False), us(t0 + 1))
+    assert out == [Log(level=LogLevel.INFO, message="link down ignored (dont_track_primary)")]
+    assert r.state is S.MASTER
+    tracked, t1 = master()
+    assert tracked.handle(LinkChanged(up=False), us(t1 + 1))[0] == Transition(
+        old=S.MASTER, new=S.FAULT, cause="link down"
+    )
+
+
+def test_unicast_fault_no_peer_holds_fault() -> None:
+    r = Router(spec(fault_no_peer=True), primary_ip=ME)
+    assert r.handle(Startup(), us(0))[0] == Transition(
+        old=S.INIT, new=S.FAULT, cause="startup: unicast_fault_no_peer: no unicast peer"
+    )
+    assert r.deadline() is None
+
+
+def test_skip_check_adv_addr_checks_a_new_master_only() -> None:
+    other = ("192.0.2.200",)
+    r = backup(spec(skip_check_adv_addr=True))
+    out = r.handle(AdvertReceived(advert=advert(priority=150, addresses=other)), us(1))
+    assert [a.message for a in out if isinstance(a, Log)] == [
+        f"address list mismatch from {PEER}: 192.0.2.200 vs ours 192.0.2.100"
+    ]
+    checked = backup()
+    checked.handle(AdvertReceived(advert=advert(priority=150, addresses=other)), us(1))
+    # The same master again: keepalived skips the check, so a changed list is not logged.
+    again = ("192.0.2.201",)
+    assert r.handle(AdvertReceived(advert=advert(priority=150, addresses=again)), us(2)) == []
+    assert checked.handle(AdvertReceived(advert=advert(priority=150, addresses=again)), us(2))
 
 
 def test_v3_master_learns_interval_when_preempted() -> None:
