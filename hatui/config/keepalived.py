@@ -252,8 +252,8 @@ def _check_duplicates(
                 break
 
 
-def _read(path: str, diag: Diagnostics) -> NodeSpec | None:
-    tree = build_tree(read_tokens(path, diag), diag)
+def _read(path: str, diag: Diagnostics, config_id: str | None) -> NodeSpec | None:
+    tree = build_tree(read_tokens(path, diag, config_id), diag)
     g = Globals()
     scripts: dict[str, tuple[ScriptSpec, ScriptLine]] = {}
     files: dict[str, TrackFileSpec] = {}
@@ -390,16 +390,17 @@ def _join(
     )
 
 
-def check_config(path: str) -> ConfigCheck:
-    """Read `path` and report every error and warning (for --config-test)."""
+def check_config(path: str, config_id: str | None = None) -> ConfigCheck:
+    """Read `path` and report every error and warning (for --config-test); `config_id`
+    keeps the lines marked `@ID` (keepalived's -i)."""
     diag = Diagnostics()
-    spec = _read(path, diag)
+    spec = _read(path, diag, config_id)
     return ConfigCheck(spec=spec, errors=tuple(diag.errors), warnings=tuple(diag.warnings))
 
 
-def load_config(path: str) -> NodeSpec:
+def load_config(path: str, config_id: str | None = None) -> NodeSpec:
     """Read `path` into a NodeSpec; raise the first ConfigError found."""
-    result = check_config(path)
+    result = check_config(path, config_id)
     if result.errors:
         raise result.errors[0]
     assert result.spec is not None

@@ -42,13 +42,13 @@ def run_as(user: Token, group: Token | None) -> RunAs:
     """`user [group]` to ids; the group defaults to the user's own (keepalived.conf(5))."""
     try:
         pw = pwd.getpwnam(user.text)
-    except KeyError:
+    except (KeyError, ValueError):
         fail(user, f"user '{shorten(user.text)}' does not exist")
     gid = pw.pw_gid
     if group is not None:
         try:
             gid = grp.getgrnam(group.text).gr_gid
-        except KeyError:
+        except (KeyError, ValueError):
             fail(group, f"group '{shorten(group.text)}' does not exist")
     return RunAs(user=user.text, uid=pw.pw_uid, gid=gid)
 
@@ -59,7 +59,7 @@ def default_run_as(script_user: tuple[Token, Token | None] | None) -> RunAs | No
         return run_as(*script_user)
     try:
         pw = pwd.getpwnam(DEFAULT_USER)
-    except KeyError:
+    except (KeyError, ValueError):
         return None
     return RunAs(user=DEFAULT_USER, uid=pw.pw_uid, gid=pw.pw_gid)
 

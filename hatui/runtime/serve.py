@@ -68,7 +68,7 @@ def _load_spec(args: argparse.Namespace) -> NodeSpec:
     if args.config:
         from hatui.config.keepalived import load_config
 
-        spec = load_config(args.config)
+        spec = load_config(args.config, getattr(args, "config_id", None))
         for warning in spec.warnings:
             log.warning("%s", warning)
         return spec
