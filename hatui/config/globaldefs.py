@@ -58,8 +58,7 @@ IGNORED: dict[str, frozenset[str]] = {
         include_check startup_script startup_script_timeout shutdown_script
         shutdown_script_timeout vrrp_startup_delay vrrp_log_unknown_vrids
         linkbeat_use_polling script_timeout vrrp_down_timer_adverts vrrp_garp_extra_if
-        vrrp_garp_extra_if_vmac vrrp_gna_interval vrrp_notify_priority_changes
-        notify_fifo notify_fifo_script vrrp_notify_fifo vrrp_notify_fifo_script"""
+        vrrp_garp_extra_if_vmac vrrp_gna_interval fifo_write_vrrp_states_on_reload"""
     ),
 }
 _REASON = {word: reason for reason, words in IGNORED.items() for word in words}
@@ -84,6 +83,11 @@ class Globals:
     lower_prio_no_advert: bool | None = None  # None: on with vrrp_strict (keepalived)
     higher_prio_send_advert: bool = False
     skip_check_adv_addr: bool = False
+    notify_priority_changes: bool = False
+    # "notify_fifo" / "vrrp_notify_fifo" -> (FIFO path word, user word, group word), and
+    # "notify_fifo_script" / ... -> the script line: resolved once script_user is known.
+    fifos: tuple[tuple[str, Token, Token | None, Token | None], ...] = ()
+    fifo_scripts: tuple[tuple[str, Stmt], ...] = ()
 
 
 def _group(stmt: Stmt, version: int) -> str:
@@ -125,6 +129,18 @@ def _apply(g: Globals, stmt: Stmt, diag: Diagnostics) -> Globals:
             return replace(g, higher_prio_send_advert=boolean(stmt))
         case "vrrp_skip_check_adv_addr":
             return replace(g, skip_check_adv_addr=boolean(stmt))
+        case "notify_fifo" | "vrrp_notify_fifo":
+            if any(kind == name for kind, *_ in g.fifos):
+                fail(key, f"{name} already specified")
+            words = (*stmt.args[1:3], None, None)
+            return replace(g, fifos=(*g.fifos, (name, arg(stmt), words[0], words[1])))
+        case "notify_fifo_script" | "vrrp_notify_fifo_script":
+            arg(stmt)
+            if any(kind == name for kind, _ in g.fifo_scripts):
+                fail(key, f"{name} already specified")
+            return replace(g, fifo_scripts=(*g.fifo_scripts, (name, stmt)))
+        case "vrrp_notify_priority_changes":
+            return replace(g, notify_priority_changes=boolean(stmt))
         case "vrrp_min_garp":
             # keepalived.conf(5): one GARP/NA, and no second burst.
             if boolean(stmt):

@@ -41,7 +41,6 @@ IGNORED = {
     "notify_deleted": "hatui deletes no instance on reload",
     "garp_extra_if": "hatui sends gratuitous ARPs on the VIPs' interfaces only",
     "vrf": "hatui does not bind to a VRF",
-    "notify_priority_changes": "hatui has no notify FIFO",
     "global_tracking": "a vrrp_sync_group keyword",
     "sync_group_tracking_weight": "a vrrp_sync_group keyword",
     "no_accept": "hatui adds no firewall rules: traffic to the VIPs is accepted",
@@ -284,7 +283,7 @@ def _check_unicast_src(d: Draft, s: Stmt, _: Diagnostics) -> None:
 _FLAGS = frozenset(
     """
     lower_prio_no_advert higher_prio_send_advert dont_track_primary unicast_fault_no_peer
-    strict_mode skip_check_adv_addr
+    strict_mode skip_check_adv_addr notify_priority_changes
     """.split()  # noqa: SIM905 - a word list reads better
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, replace
 
 from hatui.config.diagnostics import Diagnostics
@@ -11,10 +12,11 @@ from hatui.config.lexer import Token, read_tokens
 from hatui.config.resolve import finish_instance
 from hatui.config.security import ScriptLine, check_scripts, default_run_as, run_as
 from hatui.config.tree import Stmt, build_tree
-from hatui.config.values import arg, fail, integer
+from hatui.config.values import arg, boolean, fail, integer
 from hatui.errors import ConfigError
 from hatui.types import US_PER_S
 from hatui.vrrp.spec import (
+    FifoSpec,
     InstanceSpec,
     NodeSpec,
     NotifySpec,
@@ -35,7 +37,6 @@ IGNORED_BLOCKS = frozenset(
 _GROUP_IGNORED = {
     "smtp_alert": "hatui sends no mail",
     "global_tracking": "deprecated in keepalived: use sync_group_tracking_weight",
-    "notify_priority_changes": "hatui has no notify FIFO",
 }
 _GROUP_NOTIFY = {
     "notify_master": "master",
@@ -156,6 +157,7 @@ class _Group:
     members: list[Token]
     keep_weights: bool  # sync_group_tracking_weight
     notify_lines: dict[str, ScriptLine]
+    priority_changes: bool | None  # notify_priority_changes for members that do not say
 
 
 def _sync_group(stmt: Stmt, diag: Diagnostics) -> _Group:
@@ -164,6 +166,7 @@ def _sync_group(stmt: Stmt, diag: Diagnostics) -> _Group:
     notify = NotifySpec()
     lines: dict[str, ScriptLine] = {}
     keep_weights = False
+    priority_changes: bool | None = None
     for line in block:
         key = line.key
         try:
@@ -186,6 +189,8 @@ def _sync_group(stmt: Stmt, diag: Diagnostics) -> _Group:
                 fail(key, f"not supported by hatui: {line.name} in vrrp_sync_group")
             elif line.name == "sync_group_tracking_weight":
                 keep_weights = True
+            elif line.name == "notify_priority_changes":
+                priority_changes = boolean(line)
             elif line.name in _GROUP_IGNORED:
                 why = _GROUP_IGNORED[line.name]
                 diag.warn(f"'{line.name}' ignored: {why}", key.file, key.line)
@@ -197,7 +202,12 @@ def _sync_group(stmt: Stmt, diag: Diagnostics) -> _Group:
         fail(stmt.key, f"vrrp_sync_group {name} has no group members")
     spec = SyncGroupSpec(name=name, members=tuple(m.text for m in members), notify=notify)
     return _Group(
-        stmt=stmt, spec=spec, members=members, keep_weights=keep_weights, notify_lines=lines
+        stmt=stmt,
+        spec=spec,
+        members=members,
+        keep_weights=keep_weights,
+        notify_lines=lines,
+        priority_changes=priority_changes,
     )
 
 
@@ -225,6 +235,45 @@ def _who(line: ScriptLine, default: RunAs | None, diag: Diagnostics) -> RunAs | 
     except ConfigError as e:
         diag.add(e)
         return default
+
+
+def _fifos(
+    g: Globals,
+    default: RunAs | None,
+    checks: list[tuple[ScriptLine, RunAs | None]],
+    diag: Diagnostics,
+) -> tuple[FifoSpec, ...]:
+    """notify_fifo and vrrp_notify_fifo (hatui runs VRRP only: both get the same lines),
+    each with its owner and the reader script keepalived would start on it."""
+    scripts = dict(g.fifo_scripts)
+    out: list[FifoSpec] = []
+    for kind, path, user, group in g.fifos:
+        owner = default
+        if user is not None:
+            try:
+                owner = run_as(user, group)
+            except ConfigError as e:
+                diag.add(e)
+        argv: tuple[str, ...] | None = None
+        who: RunAs | None = None
+        stmt = scripts.pop(f"{kind}_script", None)
+        if stmt is not None:
+            line = notify_line("global_defs", stmt, diag)
+            who = _who(line, default, diag)
+            checks.append((line, who))
+            try:
+                argv = tuple(shlex.split(line.command)) or None
+            except ValueError as e:
+                diag.error(f"{stmt.name}: {e}", stmt.key.file, stmt.key.line)
+        if any(f.path == path.text for f in out):
+            # keepalived: one FIFO named twice is written once.
+            diag.warn(f"{kind} {path.text} is also notify_fifo: ignored", path.file, path.line)
+            continue
+        out.append(FifoSpec(path=path.text, owner=owner, script=argv, script_run_as=who))
+    for kind, stmt in scripts.items():
+        fifo = kind.removesuffix("_script")
+        diag.warn(f"'{kind}' ignored: there is no {fifo}", stmt.key.file, stmt.key.line)
+    return tuple(out)
 
 
 def _check_duplicates(
@@ -297,6 +346,7 @@ def _read(path: str, diag: Diagnostics, config_id: str | None) -> NodeSpec | Non
         diag.add(e)
         default = None
     checks: list[tuple[ScriptLine, RunAs | None]] = []
+    fifos = _fifos(g, default, checks, diag)
     resolved: dict[str, ScriptSpec] = {}
     for name, (script, line) in scripts.items():
         who = _who(line, default, diag)
@@ -346,7 +396,11 @@ def _read(path: str, diag: Diagnostics, config_id: str | None) -> NodeSpec | Non
                 member_of[m.text] = group.name
                 spec = specs.get(m.text)
                 if spec is not None:
-                    specs[m.text] = _join(spec, group.name, keep_weights, m, diag)
+                    spec = _join(spec, group.name, keep_weights, m, diag)
+                    said = "notify_priority_changes" in defined[m.text].flags
+                    if read.priority_changes is not None and not said:
+                        spec = replace(spec, notify_priority_changes=read.priority_changes)
+                    specs[m.text] = spec
     check_scripts(checks, g.enable_script_security, g.script_user_at is not None, path, diag)
     if diag.errors:
         return None
@@ -363,6 +417,7 @@ def _read(path: str, diag: Diagnostics, config_id: str | None) -> NodeSpec | Non
         script_user=g.script_user,
         rt_priority=g.rt_priority,
         nice=g.nice,
+        notify_fifos=fifos,
         warnings=tuple(diag.warnings),
     )
 

@@ -184,6 +184,7 @@ def finish_instance(
             dont_track_primary=flags.get("dont_track_primary", False),
             fault_no_peer=flags.get("unicast_fault_no_peer", False) and not d.peers,
             skip_check_adv_addr=flags.get("skip_check_adv_addr", g.skip_check_adv_addr),
+            notify_priority_changes=flags.get("notify_priority_changes", g.notify_priority_changes),
         )
     except ValueError as e:
         error(f"{where}: {e}", d.at)

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from hatui.adapters.fifo import NotifyFifo, fifo_line
 from hatui.adapters.scripts import (
     NotifyKind,
     NotifyState,
@@ -70,14 +71,19 @@ class Trackers:
 
 
 class Notifier:
-    """Runs an instance's notify scripts with keepalived's arguments."""
+    """Runs an instance's notify scripts with keepalived's arguments, and writes every
+    state change and event to the notify FIFOs (opened at the first one)."""
 
     def __init__(self, spec: NodeSpec, timeout_s: float = 30.0) -> None:
         self.timeout_s = timeout_s
         self.tasks: list[asyncio.Task[int | None]] = []
+        self.fifos = [NotifyFifo(f) for f in spec.notify_fifos]
+        self._opened = False
 
     def __call__(self, ispec: InstanceSpec | SyncGroupSpec, state: str, priority: int) -> None:
         """An instance's scripts (TYPE INSTANCE), or a vrrp_sync_group's (TYPE GROUP)."""
+        kind: NotifyKind = "GROUP" if isinstance(ispec, SyncGroupSpec) else "INSTANCE"
+        self._fifo_line(kind, ispec.name, state, priority)
         states: dict[str, NotifyState] = {s: s for s in ("MASTER", "BACKUP", "FAULT", "STOP")}
         if state == "MASTER_RX_LOWER_PRI" and isinstance(ispec, InstanceSpec):
             # keepalived send_event_notify: the script as written, no arguments added.
@@ -87,8 +93,7 @@ class Notifier:
                 self.tasks.append(run_notify(command_argv(script), self.timeout_s, who))
             return
         if state not in states:
-            return
-        kind: NotifyKind = "GROUP" if isinstance(ispec, SyncGroupSpec) else "INSTANCE"
+            return  # MASTER_PRIORITY / BACKUP_PRIORITY: FIFO lines only
         runs = notify_runs(
             ispec.notify, kind=kind, name=ispec.name, state=states[state], priority=priority
         )
@@ -97,8 +102,22 @@ class Notifier:
             self.tasks.append(run_notify(argv, self.timeout_s, run_as))
         self.tasks = [t for t in self.tasks if not t.done()]
 
+    def _fifo_line(self, kind: str, name: str, state: str, priority: int) -> None:
+        if not self.fifos:
+            return
+        if not self._opened:
+            self._opened = True
+            for fifo in self.fifos:
+                fifo.open()
+        line = fifo_line(kind, name, state, priority)
+        for fifo in self.fifos:
+            fifo.write(line)
+
     async def drain(self, timeout_s: float = 5.0) -> None:
-        """Let notify_stop scripts finish (bounded) before the process exits."""
+        """Let notify_stop scripts finish (bounded) before the process exits, then close
+        the FIFOs (the STOP lines are written by then) and stop their readers."""
         pending = [t for t in self.tasks if not t.done()]
         if pending:
             await asyncio.wait(pending, timeout=timeout_s)
+        for fifo in self.fifos:
+            fifo.close()

@@ -454,7 +454,12 @@ class Router:
         after = self._effective()
         if after == before:
             return []
-        return [_log(act.LogLevel.INFO, f"priority {before} -> {after} ({cause})")]
+        out: list[act.Action] = [_log(act.LogLevel.INFO, f"priority {before} -> {after} ({cause})")]
+        if self._spec.notify_priority_changes and self._state is not State.INIT:
+            # keepalived send_instance_priority_notifies: a FIFO line, no script.
+            state = "MASTER_PRIORITY" if self._state is State.MASTER else "BACKUP_PRIORITY"
+            out.append(act.Notify(state=state, priority=after))
+        return out
 
     def _effective(self) -> int:
         return effective_priority(self._spec.priority, self._override, self._tracking.total())

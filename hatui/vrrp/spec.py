@@ -182,6 +182,8 @@ class InstanceSpec:
     fault_no_peer: bool = False
     # keepalived skip_check_adv_addr: do not re-check the address list of the same master.
     skip_check_adv_addr: bool = False
+    # keepalived notify_priority_changes: effective priority changes go to the notify FIFOs.
+    notify_priority_changes: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.vrid <= 255:
@@ -232,6 +234,16 @@ class SyncGroupSpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FifoSpec:
+    """keepalived's notify_fifo / vrrp_notify_fifo: state changes as lines on a FIFO."""
+
+    path: str
+    owner: RunAs | None = None  # who owns the FIFO hatui makes; None: the node
+    script: tuple[str, ...] | None = None  # the reader to start, the path appended
+    script_run_as: RunAs | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NodeSpec:
     """Everything one node runs: instances plus the global settings they share."""
 
@@ -244,4 +256,5 @@ class NodeSpec:
     script_user: str | None = None
     rt_priority: int | None = None  # vrrp_rt_priority: SCHED_RR 1..99 for the node's process
     nice: int | None = None  # vrrp_priority: the process's nice value, -20..19
+    notify_fifos: tuple[FifoSpec, ...] = ()
     warnings: tuple[str, ...] = ()  # "FILE:LINE: message" for ignored or unknown keywords

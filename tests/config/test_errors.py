@@ -336,8 +336,10 @@ def test_every_sync_group_keyword_has_an_effect_or_warns(tmp_path: Path) -> None
         "    global_tracking\n    notify_priority_changes\n}\n"
     )
     p = write(tmp_path, "k.conf", instance() + group)
-    assert [w.split(": ", 1)[1] for w in check_config(p).warnings] == [
+    result = check_config(p)
+    assert [w.split(": ", 1)[1] for w in result.warnings] == [
         "'smtp_alert' ignored: hatui sends no mail",
         "'global_tracking' ignored: deprecated in keepalived: use sync_group_tracking_weight",
-        "'notify_priority_changes' ignored: hatui has no notify FIFO",
     ]
+    # The group's notify_priority_changes reaches members that do not say otherwise.
+    assert result.spec is not None and result.spec.instances[0].notify_priority_changes

@@ -163,3 +163,48 @@ def test_multicast_group_of_the_other_family(tmp_path: Path) -> None:
     path.write_text(conf(extra="    mcast_dst_ip ff02::12"))
     (error,) = check_config(str(path)).errors
     assert str(error) == f"{path}:8: mcast_dst_ip ff02::12: not IPv4 like the instance's addresses"
+
+
+def test_notify_fifos_owners_scripts_and_priority_changes(tmp_path: Path) -> None:
+    g = (
+        "script_user root\n enable_script_security\n"
+        " notify_fifo /run/hatui/all.fifo nobody\n vrrp_notify_fifo /run/hatui/vrrp.fifo\n"
+        ' vrrp_notify_fifo_script "/bin/cat -u" nobody\n vrrp_notify_priority_changes\n'
+    )
+    path = tmp_path / "k.conf"
+    path.write_text(conf(globals_=g, extra="    notify_priority_changes off\n"))
+    result = check_config(str(path))
+    assert result.errors == () and result.warnings == ()
+    assert result.spec is not None
+    nobody, root = result.spec.notify_fifos
+    assert (nobody.path, nobody.owner and nobody.owner.user, nobody.script) == (
+        "/run/hatui/all.fifo",
+        "nobody",
+        None,
+    )
+    assert (root.path, root.script, root.script_run_as and root.script_run_as.user) == (
+        "/run/hatui/vrrp.fifo",
+        ("/bin/cat", "-u"),
+        "nobody",
+    )
+    assert result.spec.instances[0].notify_priority_changes is False
+    assert one(tmp_path, conf(globals_="vrrp_notify_priority_changes")).notify_priority_changes
+
+
+def test_fifo_mistakes(tmp_path: Path) -> None:
+    g = (
+        "notify_fifo /run/a.fifo\n vrrp_notify_fifo /run/a.fifo\n notify_fifo /run/b.fifo\n"
+        " notify_fifo_script /bin/true\n vrrp_notify_fifo_script /bin/true\n"
+        " vrrp_notify_fifo_script /bin/false\n"
+    )
+    path = tmp_path / "k.conf"
+    path.write_text(conf(globals_=g))
+    result = check_config(str(path))
+    assert [str(e).split(": ", 1)[1] for e in result.errors] == [
+        "notify_fifo already specified",
+        "vrrp_notify_fifo_script already specified",
+    ]
+    assert [w.split(": ", 1)[1] for w in result.warnings] == [
+        "vrrp_notify_fifo /run/a.fifo is also notify_fifo: ignored",
+        "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
+    ]

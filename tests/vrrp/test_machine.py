@@ -18,7 +18,14 @@ from hatui.vrrp.actions import (
     SendGarp,
     Transition,
 )
-from hatui.vrrp.inputs import AdvertReceived, LinkChanged, Shutdown, Startup, TimerFired
+from hatui.vrrp.inputs import (
+    AdvertReceived,
+    LinkChanged,
+    SetPriority,
+    Shutdown,
+    Startup,
+    TimerFired,
+)
 from hatui.vrrp.machine import TRANSITIONS, Router
 from hatui.vrrp.spec import GarpSpec, InitialState
 from hatui.vrrp.state import State
@@ -532,3 +539,16 @@ def test_two_second_interval_master_down_and_skew(version: int, down_us: int, sk
     )
     assert r.deadline() == 2_000_000 + skew_us
     assert r.status(us(2_000_000)).skew_us == skew_us
+
+
+def test_notify_priority_changes_reports_the_new_priority_by_state() -> None:
+    r = backup(spec(notify_priority_changes=True))
+    assert r.handle(SetPriority(value=90), us(1))[1:] == [
+        Notify(state="BACKUP_PRIORITY", priority=90)
+    ]
+    m, t0 = master(spec(notify_priority_changes=True))
+    assert m.handle(SetPriority(value=120), us(t0 + 1))[1:] == [
+        Notify(state="MASTER_PRIORITY", priority=120)
+    ]
+    quiet = backup()
+    assert [type(a) for a in quiet.handle(SetPriority(value=90), us(1))] == [Log]
