@@ -10,12 +10,13 @@ from hatui.config.addresses import read_peers, read_vips
 from hatui.config.diagnostics import Diagnostics
 from hatui.config.globaldefs import DAY_US
 from hatui.config.lexer import Token
+from hatui.config.routes import read_routes, read_rules
 from hatui.config.security import ScriptLine
 from hatui.config.tree import Stmt
 from hatui.config.values import arg, boolean, fail, int_value, integer, ip_value, timer
 from hatui.errors import ConfigError
 from hatui.types import US_PER_S
-from hatui.vrrp.spec import InitialState, NotifySpec, TrackRef, Vip
+from hatui.vrrp.spec import InitialState, NotifySpec, RouteSpec, RuleSpec, TrackRef, Vip
 
 MAX_V2_ADVERT_US = 255 * US_PER_S  # 8-bit seconds field (RFC 3768 5.3.7)
 
@@ -23,8 +24,7 @@ MAX_V2_ADVERT_US = 255 * US_PER_S  # 8-bit seconds field (RFC 3768 5.3.7)
 # better than running something else than the file says.
 UNSUPPORTED = frozenset(
     """
-    use_vmac vmac_xmit_base use_vmac_addr use_ipvlan virtual_routes virtual_rules track_bfd
-    track_process
+    use_vmac vmac_xmit_base use_vmac_addr use_ipvlan track_bfd track_process
     """.split()  # noqa: SIM905 - a word list reads better
 )
 # Known keywords hatui does not act on, with the reason each warning gives.
@@ -98,6 +98,8 @@ class Draft:
     garp: dict[str, int] = field(default_factory=dict)
     check_unicast_src: bool | None = None
     flags: dict[str, bool] = field(default_factory=dict)  # _FLAGS keywords, by name
+    routes: list[RouteSpec] = field(default_factory=list)
+    rules: list[RuleSpec] = field(default_factory=list)
 
 
 def _block(stmt: Stmt) -> tuple[Stmt, ...]:
@@ -244,6 +246,13 @@ def _vips(d: Draft, s: Stmt, diag: Diagnostics) -> None:
     (d.vips if s.name == "virtual_ipaddress" else d.excluded).extend(vips)
 
 
+def _virtual_routes(d: Draft, s: Stmt, diag: Diagnostics) -> None:
+    if s.name == "virtual_routes":
+        d.routes.extend(read_routes(_block(s), diag))
+    else:
+        d.rules.extend(read_rules(_block(s), diag))
+
+
 def _track_interface(d: Draft, s: Stmt, _: Diagnostics) -> None:
     for name, weight in _track_lines(s, -253, 253):
         d.track_interfaces.append(TrackRef(name=name.text, weight=weight or 0))
@@ -317,6 +326,8 @@ HANDLERS: dict[str, Handler] = {
     "authentication": _authentication,
     "virtual_ipaddress": _vips,
     "virtual_ipaddress_excluded": _vips,
+    "virtual_routes": _virtual_routes,
+    "virtual_rules": _virtual_routes,
     "track_interface": _track_interface,
     "track_script": _track_script,
     "track_file": _track_file,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, replace
 
+from hatui.config.addresses import read_vips
 from hatui.config.diagnostics import Diagnostics
 from hatui.config.globaldefs import Globals, read_global_defs
 from hatui.config.instance import Draft, notify_line, read_instance
 from hatui.config.lexer import Token, read_tokens
 from hatui.config.resolve import finish_instance
+from hatui.config.routes import read_routes, read_rules
 from hatui.config.security import ScriptLine, check_scripts, default_run_as, run_as
 from hatui.config.tree import Stmt, build_tree
 from hatui.config.values import arg, boolean, fail, integer
@@ -20,10 +22,13 @@ from hatui.vrrp.spec import (
     InstanceSpec,
     NodeSpec,
     NotifySpec,
+    RouteSpec,
+    RuleSpec,
     RunAs,
     ScriptSpec,
     SyncGroupSpec,
     TrackFileSpec,
+    Vip,
 )
 
 LVS = frozenset({"virtual_server", "virtual_server_group"})
@@ -31,7 +36,6 @@ LVS = frozenset({"virtual_server", "virtual_server_group"})
 IGNORED_BLOCKS = frozenset(
     """
     vrrp_track_process bfd_instance garp_group vrrp_garp_group linkbeat_interfaces
-    static_ipaddress static_routes static_rules
     """.split()  # noqa: SIM905 - a word list reads better
 )
 _GROUP_IGNORED = {
@@ -61,6 +65,12 @@ def _named_block(stmt: Stmt) -> tuple[str, tuple[Stmt, ...]]:
     if stmt.block is None:
         fail(stmt.key, f"{stmt.name} {name}: expected a '{{' block")
     return name, stmt.block
+
+
+def _named_block_only(stmt: Stmt) -> tuple[Stmt, ...]:
+    if stmt.block is None:
+        fail(stmt.key, f"{stmt.name}: expected a '{{' block")
+    return stmt.block
 
 
 def _script(stmt: Stmt, diag: Diagnostics) -> tuple[ScriptSpec, ScriptLine]:
@@ -308,6 +318,9 @@ def _read(path: str, diag: Diagnostics, config_id: str | None) -> NodeSpec | Non
     files: dict[str, TrackFileSpec] = {}
     drafts: list[Draft] = []
     groups: list[_Group] = []
+    static_ips: list[Vip] = []
+    static_routes: list[RouteSpec] = []
+    static_rules: list[RuleSpec] = []
     for stmt in tree:
         key = stmt.key
         try:
@@ -332,6 +345,13 @@ def _read(path: str, diag: Diagnostics, config_id: str | None) -> NodeSpec | Non
                         drafts.append(draft)
                 case "vrrp_sync_group":
                     groups.append(_sync_group(stmt, diag))
+                case "static_ipaddress":
+                    block = _named_block_only(stmt)
+                    static_ips.extend(v for v, _ in read_vips(block, stmt.name, diag))
+                case "static_routes":
+                    static_routes.extend(read_routes(_named_block_only(stmt), diag))
+                case "static_rules":
+                    static_rules.extend(read_rules(_named_block_only(stmt), diag))
                 case name if name in LVS:
                     diag.warn("LVS configuration ignored: hatui runs VRRP only", key.file, key.line)
                 case name if name in IGNORED_BLOCKS:
@@ -418,6 +438,9 @@ def _read(path: str, diag: Diagnostics, config_id: str | None) -> NodeSpec | Non
         rt_priority=g.rt_priority,
         nice=g.nice,
         notify_fifos=fifos,
+        static_addresses=tuple(static_ips),
+        static_routes=tuple(static_routes),
+        static_rules=tuple(static_rules),
         warnings=tuple(diag.warnings),
     )
 

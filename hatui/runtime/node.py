@@ -16,6 +16,7 @@ from typing import Protocol, assert_never
 
 from hatui.clock import Clock
 from hatui.codec.frames import Captured, Family, VrrpAdvert
+from hatui.errors import RuntimeFault
 from hatui.types import MonoUs, WallUs
 from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
@@ -185,7 +186,11 @@ class Node:
                     self._run(target, action)
                 except Exception as exc:  # one failed effect must not stop the others
                     self.counters["io_errors"] += 1
-                    log.exception("%s: %s failed", target.router.spec.name, type(action).__name__)
+                    name, what = target.router.spec.name, type(action).__name__
+                    if isinstance(exc, RuntimeFault):  # an expected failure: its line says it
+                        log.error("%s: %s failed: %s", name, what, exc)
+                    else:
+                        log.exception("%s: %s failed", name, what)
                     self._emit(target, "error", f"{type(action).__name__} failed: {exc}")
             pending.extend(self._group_inputs(target, actions))
         self._rearm()

@@ -149,6 +149,7 @@ class Serve:
         self.io = RealNodeIO(self.spec, notifier=self.notifier)
         for vip in self.io.remove_leftovers():
             log.warning("removed leftover VIP %s from an earlier hatui", vip)
+        self.io.start_static()  # keepalived static_ipaddress/routes/rules
         primary = {i.name: self.io.primary_ip(i) for i in self.spec.instances}
         self.node = Node(self.spec, self.io, self.clock, AsyncioScheduler(loop), primary)
         self.node.listeners.extend(self.node_listeners)

@@ -141,6 +141,69 @@ class NotifySpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RouteSpec:
+    """A route of virtual_routes / static_routes (the `ip route add` shapes keepalived
+    documents); `source` is the FILE:LINE that error messages name."""
+
+    dst: str  # network, "ADDR/LEN"
+    kind: str = "unicast"  # unicast | blackhole | unreachable | prohibit | throw
+    src: str | None = None  # preferred source address
+    via: str | None = None
+    dev: str | None = None
+    table: int = 254  # main
+    metric: int | None = None
+    scope: int | None = None  # None: link for a gateway-less unicast route, else global
+    onlink: bool = False
+    source: str = ""
+
+    @property
+    def family(self) -> Family:
+        return Family.IPV6 if ":" in self.dst else Family.IPV4
+
+    def __str__(self) -> str:
+        words = [self.dst] if self.kind == "unicast" else [self.kind, self.dst]
+        for key, value in (("src", self.src), ("via", self.via), ("dev", self.dev)):
+            if value is not None:
+                words += [key, value]
+        if self.table != 254:
+            words += ["table", str(self.table)]
+        if self.metric is not None:
+            words += ["metric", str(self.metric)]
+        return " ".join(words)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleSpec:
+    """A rule of virtual_rules / static_rules (`ip rule add` shapes)."""
+
+    family: Family
+    src: str | None = None  # "from" network
+    dst: str | None = None  # "to" network
+    table: int = 254
+    priority: int | None = None
+    iif: str | None = None
+    oif: str | None = None
+    fwmark: int | None = None
+    fwmask: int | None = None
+    source: str = ""
+
+    def __str__(self) -> str:
+        words: list[str] = []
+        for key, value in (("from", self.src), ("to", self.dst), ("iif", self.iif)):
+            if value is not None:
+                words += [key, value]
+        if self.oif is not None:
+            words += ["oif", self.oif]
+        if self.fwmark is not None:
+            mark = f"{self.fwmark:#x}" + (f"/{self.fwmask:#x}" if self.fwmask is not None else "")
+            words += ["fwmark", mark]
+        words += ["table", str(self.table)]
+        if self.priority is not None:
+            words += ["priority", str(self.priority)]
+        return " ".join(words)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InstanceSpec:
     """One VRRP instance (`vrrp_instance` or the --serve flags)."""
 
@@ -184,6 +247,9 @@ class InstanceSpec:
     skip_check_adv_addr: bool = False
     # keepalived notify_priority_changes: effective priority changes go to the notify FIFOs.
     notify_priority_changes: bool = False
+    # Installed on entering MASTER and removed on leaving it (keepalived virtual_routes/rules).
+    virtual_routes: tuple[RouteSpec, ...] = ()
+    virtual_rules: tuple[RuleSpec, ...] = ()
 
     def __post_init__(self) -> None:
         if not 1 <= self.vrid <= 255:
@@ -257,4 +323,8 @@ class NodeSpec:
     rt_priority: int | None = None  # vrrp_rt_priority: SCHED_RR 1..99 for the node's process
     nice: int | None = None  # vrrp_priority: the process's nice value, -20..19
     notify_fifos: tuple[FifoSpec, ...] = ()
+    # keepalived static_*: set up at start, whatever the VRRP state, removed at stop.
+    static_addresses: tuple[Vip, ...] = ()
+    static_routes: tuple[RouteSpec, ...] = ()
+    static_rules: tuple[RuleSpec, ...] = ()
     warnings: tuple[str, ...] = ()  # "FILE:LINE: message" for ignored or unknown keywords

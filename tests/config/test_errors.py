@@ -112,8 +112,6 @@ def test_use_vmac_is_refused(tmp_path: Path) -> None:
     ("extra", "what"),
     [
         ("    vmac_xmit_base\n", "vmac_xmit_base"),
-        ("    virtual_routes {\n        192.0.2.0/24 via 192.0.2.1\n    }\n", "virtual_routes"),
-        ("    virtual_rules {\n        from 192.0.2.0/24 table 1\n    }\n", "virtual_rules"),
         ("    track_bfd {\n        bfd1\n    }\n", "track_bfd"),
         ("    track_process {\n        haproxy\n    }\n", "track_process"),
         ("    authentication {\n        auth_type AH\n    }\n", "auth_type AH"),

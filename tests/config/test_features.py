@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from hatui.config.keepalived import check_config, load_config
 from hatui.vrrp.spec import GarpSpec, InstanceSpec, RunAs, Vip
 
@@ -145,17 +147,92 @@ def test_notify_user_and_ignored_keywords_warn(tmp_path: Path) -> None:
     )
 
 
-def test_static_and_bfd_blocks_are_reported(tmp_path: Path) -> None:
+def test_static_blocks_are_read_and_bfd_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "k.conf"
     path.write_text(
-        conf() + "static_ipaddress {\n  192.0.2.50/24 dev eth0\n}\nbfd_instance b {\n}\n"
+        conf()
+        + "static_ipaddress {\n  192.0.2.50/24 dev eth0\n}\nbfd_instance b {\n}\n"
+        + "static_routes {\n  198.51.100.0/24 via 192.0.2.1 table main\n}\n"
+        + "static_rules {\n  from 198.51.100.0/24 table 100 priority 100\n}\n"
     )
     result = check_config(str(path))
     assert result.errors == ()
-    assert result.warnings == (
-        f"{path}:13: not supported by hatui: static_ipaddress ignored",
-        f"{path}:16: not supported by hatui: bfd_instance ignored",
-    )
+    assert result.warnings == (f"{path}:16: not supported by hatui: bfd_instance ignored",)
+    assert result.spec is not None
+    assert [str(v) for v in result.spec.static_addresses] == ["192.0.2.50/24"]
+    assert [str(r) for r in result.spec.static_routes] == ["198.51.100.0/24 via 192.0.2.1"]
+    assert [str(r) for r in result.spec.static_rules] == [
+        "from 198.51.100.0/24 table 100 priority 100"
+    ]
+
+
+ROUTES = """    virtual_routes {
+        src 192.0.2.100 to 198.51.100.0/24 via 192.0.2.1 dev eth0 metric 5
+        198.51.100.128/25 dev eth0 scope link no_track
+        blackhole 203.0.113.0/24
+        unreachable 2001:db8:5::/48 table 100
+        default gw 192.0.2.1 table local
+    }
+    virtual_rules {
+        from 192.0.2.100/32 table 100 priority 100
+        to 198.51.100.0/24 lookup main preference 200 iif eth0 fwmark 0x10/0xff
+        to 2001:db8:1::/64 table 100 priority 300
+    }
+"""
+
+
+def test_virtual_routes_and_rules_shapes(tmp_path: Path) -> None:
+    inst = one(tmp_path, conf(extra=ROUTES))
+    assert [str(r) for r in inst.virtual_routes] == [
+        "198.51.100.0/24 src 192.0.2.100 via 192.0.2.1 dev eth0 metric 5",
+        "198.51.100.128/25 dev eth0",
+        "blackhole 203.0.113.0/24",
+        "unreachable 2001:db8:5::/48 table 100",
+        "0.0.0.0/0 via 192.0.2.1 table 255",
+    ]
+    assert inst.virtual_routes[1].scope == 253
+    assert [str(r) for r in inst.virtual_rules] == [
+        "from 192.0.2.100/32 table 100 priority 100",
+        "to 198.51.100.0/24 iif eth0 fwmark 0x10/0xff table 254 priority 200",
+        "to 2001:db8:1::/64 table 100 priority 300",
+    ]
+    assert inst.virtual_rules[2].family.value == "ipv6"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("198.51.100.0/24 table nosuchtable", "unknown routing table 'nosuchtable'"),
+        ("198.51.100.0/24 via nonsense", "via: 'nonsense' is not an IP address"),
+        ("198.51.100.0/24 mtu 1400", "not supported by hatui: route option 'mtu'"),
+        ("blackhole 198.51.100.0/24 dev eth0", "a blackhole route takes no via or dev"),
+        ("2001:db8::/64 via 192.0.2.1", "route 2001:db8::/64 via 192.0.2.1: 192.0.2.1 is not"),
+        ("via 192.0.2.1", "route: no destination"),
+    ],
+)
+def test_bad_routes_are_errors_at_their_line(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "k.conf"
+    path.write_text(conf(extra=f"    virtual_routes {{\n        {line}\n    }}\n"))
+    (error,) = check_config(str(path)).errors
+    assert str(error).startswith(f"{path}:9: {message}"), str(error)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("from 192.0.2.0/24", "rule: a table is needed"),
+        ("from 192.0.2.0/24 to 2001:db8::/64 table 1", "rule: from and to are not the same"),
+        ("from 192.0.2.0/24 table 1 goto 40", "not supported by hatui: rule option 'goto'"),
+        ("from 192.0.2.0/24 table 1 fwmark x", "fwmark: 'x' is not N or N/MASK"),
+        ("from 192.0.2.0/24 table 0", "rule: table 0 is not valid"),
+        ("from 192.0.2.0/24 table 1 pref 5", "not supported by hatui: rule option 'pref'"),
+    ],
+)
+def test_bad_rules_are_errors_at_their_line(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "k.conf"
+    path.write_text(conf(extra=f"    virtual_rules {{\n        {line}\n    }}\n"))
+    (error,) = check_config(str(path)).errors
+    assert str(error).startswith(f"{path}:9: {message}"), str(error)
 
 
 def test_multicast_group_of_the_other_family(tmp_path: Path) -> None:
@@ -208,3 +285,19 @@ def test_fifo_mistakes(tmp_path: Path) -> None:
         "vrrp_notify_fifo /run/a.fifo is also notify_fifo: ignored",
         "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
     ]
+
+
+def test_keepalived_accepts_the_route_and_rule_shapes(tmp_path: Path) -> None:
+    from tests.config.test_keepalived_oracle import keepalived_test
+
+    path = tmp_path / "k.conf"
+    # keepalived -t fails on its own warnings too: "gw" is deprecated there, and routes
+    # without a dev cannot be tracked by it (no_track says not to).
+    quiet = ROUTES.replace(" gw ", " via ").replace("/24\n", "/24 no_track\n")
+    quiet = quiet.replace("table 100\n", "table 100 no_track\n").replace(
+        "local\n", "local no_track\n"
+    )
+    path.write_text(conf(extra=quiet))
+    assert check_config(str(path)).errors == ()
+    result = keepalived_test(path)
+    assert result.returncode == 0, result.stdout + result.stderr
