@@ -24,7 +24,7 @@ MAX_V2_ADVERT_US = 255 * US_PER_S  # 8-bit seconds field (RFC 3768 5.3.7)
 # better than running something else than the file says.
 UNSUPPORTED = frozenset(
     """
-    use_vmac vmac_xmit_base use_vmac_addr use_ipvlan track_bfd track_process
+    use_vmac vmac_xmit_base use_vmac_addr use_ipvlan track_bfd
     """.split()  # noqa: SIM905 - a word list reads better
 )
 # Known keywords hatui does not act on, with the reason each warning gives.
@@ -93,6 +93,7 @@ class Draft:
     track_interfaces: list[TrackRef] = field(default_factory=list)
     track_scripts: list[Tracked] = field(default_factory=list)
     track_files: list[Tracked] = field(default_factory=list)
+    track_processes: list[Tracked] = field(default_factory=list)
     notify: NotifySpec = field(default_factory=NotifySpec)
     notify_lines: dict[str, ScriptLine] = field(default_factory=dict)  # by NotifySpec field
     garp: dict[str, int] = field(default_factory=dict)
@@ -266,6 +267,10 @@ def _track_file(d: Draft, s: Stmt, _: Diagnostics) -> None:
     d.track_files.extend(Tracked(name=n, weight=w) for n, w in _track_lines(s, -254, 254))
 
 
+def _track_process(d: Draft, s: Stmt, _: Diagnostics) -> None:
+    d.track_processes.extend(Tracked(name=n, weight=w) for n, w in _track_lines(s, -254, 254))
+
+
 def _garp(d: Draft, s: Stmt, _: Diagnostics) -> None:
     match s.name:
         case "garp_master_delay":
@@ -331,6 +336,7 @@ HANDLERS: dict[str, Handler] = {
     "track_interface": _track_interface,
     "track_script": _track_script,
     "track_file": _track_file,
+    "track_process": _track_process,
     "garp_master_delay": _garp,
     "garp_master_repeat": _garp,
     "garp_master_refresh": _garp,

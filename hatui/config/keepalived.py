@@ -14,7 +14,7 @@ from hatui.config.resolve import finish_instance
 from hatui.config.routes import read_routes, read_rules
 from hatui.config.security import ScriptLine, check_scripts, default_run_as, run_as
 from hatui.config.tree import Stmt, build_tree
-from hatui.config.values import arg, boolean, fail, integer
+from hatui.config.values import arg, boolean, fail, integer, timer
 from hatui.errors import ConfigError
 from hatui.types import US_PER_S
 from hatui.vrrp.spec import (
@@ -28,6 +28,7 @@ from hatui.vrrp.spec import (
     ScriptSpec,
     SyncGroupSpec,
     TrackFileSpec,
+    TrackProcessSpec,
     Vip,
 )
 
@@ -35,7 +36,7 @@ LVS = frozenset({"virtual_server", "virtual_server_group"})
 # Top-level blocks keepalived knows and hatui does not run.
 IGNORED_BLOCKS = frozenset(
     """
-    vrrp_track_process bfd_instance garp_group vrrp_garp_group linkbeat_interfaces
+    bfd_instance garp_group vrrp_garp_group linkbeat_interfaces
     """.split()  # noqa: SIM905 - a word list reads better
 )
 _GROUP_IGNORED = {
@@ -168,6 +169,67 @@ class _Group:
     keep_weights: bool  # sync_group_tracking_weight
     notify_lines: dict[str, ScriptLine]
     priority_changes: bool | None  # notify_priority_changes for members that do not say
+
+
+_PARAM_MATCH = frozenset({"initial", "partial"})
+
+
+def _track_process(stmt: Stmt, diag: Diagnostics) -> TrackProcessSpec:
+    """A vrrp_track_process block, as keepalived 2.2.7's parser reads it."""
+    name, block = _named_block(stmt)
+    fields: dict[str, object] = {}
+    for line in block:
+        key = line.key
+        try:
+            match line.name:
+                case "process":
+                    if "process" in fields:
+                        fail(key, f"vrrp_track_process {name}: process already set")
+                    fields["process"] = arg(line).text
+                    if len(line.args) > 1:
+                        # Parameters mean the command line is matched, exactly by default.
+                        fields["params"] = tuple(t.text for t in line.args[1:])
+                        fields["full_command"] = True
+                        fields.setdefault("param_match", "exact")
+                case "param_match":
+                    word = line.args[0].text if line.args else "exact"
+                    if word not in _PARAM_MATCH and line.args:
+                        fail(line.args[0], "param_match: expected initial or partial")
+                    fields["param_match"] = word
+                    fields["full_command"] = True
+                case "weight":
+                    fields["weight"] = integer(line, -254, 254)
+                    if len(line.args) > 1 and line.args[1].text == "reverse":
+                        fail(
+                            line.args[1],
+                            "not supported by hatui: vrrp_track_process weight reverse",
+                        )
+                case "quorum":
+                    fields["quorum"] = integer(line, 1, 65535)
+                case "quorum_max":
+                    fields["quorum_max"] = integer(line, 0, 65535)
+                case "fork_delay" | "terminate_delay" | "delay":
+                    us = timer(line, 0, 3600 * US_PER_S)
+                    if line.name != "terminate_delay":
+                        fields["fork_delay_us"] = us
+                    if line.name != "fork_delay":
+                        fields["terminate_delay_us"] = us
+                case "full_command":
+                    fields["full_command"] = True
+                case _:
+                    diag.warn(f"unknown keyword '{line.name}' ignored", key.file, key.line)
+        except ConfigError as e:
+            diag.add(e)
+    if "process" not in fields:
+        fail(stmt.key, f"vrrp_track_process {name} has no process")
+    quorum = int(fields.get("quorum", 1))  # type: ignore[call-overload]
+    quorum_max = fields.get("quorum_max")
+    if quorum_max == 0:
+        quorum = 0  # keepalived: quorum_max 0 means "must not run"
+    elif isinstance(quorum_max, int) and quorum_max < quorum:
+        fail(stmt.key, f"vrrp_track_process {name}: quorum_max {quorum_max} < quorum {quorum}")
+    fields["quorum"] = quorum
+    return TrackProcessSpec(name=name, **fields)  # type: ignore[arg-type]
 
 
 def _sync_group(stmt: Stmt, diag: Diagnostics) -> _Group:
@@ -316,6 +378,7 @@ def _read(path: str, diag: Diagnostics, config_id: str | None) -> NodeSpec | Non
     g = Globals()
     scripts: dict[str, tuple[ScriptSpec, ScriptLine]] = {}
     files: dict[str, TrackFileSpec] = {}
+    processes: dict[str, TrackProcessSpec] = {}
     drafts: list[Draft] = []
     groups: list[_Group] = []
     static_ips: list[Vip] = []
@@ -339,6 +402,11 @@ def _read(path: str, diag: Diagnostics, config_id: str | None) -> NodeSpec | Non
                     if tf.name in files:
                         fail(key, f"duplicate vrrp_track_file '{tf.name}'")
                     files[tf.name] = tf
+                case "vrrp_track_process":
+                    tp = _track_process(stmt, diag)
+                    if tp.name in processes:
+                        fail(key, f"duplicate vrrp_track_process '{tp.name}'")
+                    processes[tp.name] = tp
                 case "vrrp_instance":
                     draft = read_instance(stmt, diag)
                     if draft is not None:
@@ -384,7 +452,8 @@ def _read(path: str, diag: Diagnostics, config_id: str | None) -> NodeSpec | Non
                 d.at.line,
             )
             continue
-        spec = finish_instance(d, g, resolved, weights, diag)
+        pweights = {name: p.weight for name, p in processes.items()}
+        spec = finish_instance(d, g, resolved, weights, diag, pweights)
         users = _users(d.notify_lines, default, checks, diag)
         if spec is not None:
             specs[d.name] = replace(spec, notify=replace(spec.notify, run_as=users))
@@ -431,6 +500,7 @@ def _read(path: str, diag: Diagnostics, config_id: str | None) -> NodeSpec | Non
         instances=tuple(specs[d.name] for d in drafts if d.name in specs),
         scripts=tuple(resolved.values()),
         track_files=tuple(files.values()),
+        track_processes=tuple(processes.values()),
         sync_groups=tuple(sync_groups),
         router_id=g.router_id,
         enable_script_security=g.enable_script_security,
@@ -449,7 +519,12 @@ def _join(
     spec: InstanceSpec, group: str, keep_weights: bool, at: Token, diag: Diagnostics
 ) -> InstanceSpec:
     """Make `spec` a member of `group`, zeroing its tracking weights as keepalived does."""
-    tracks = (*spec.track_interfaces, *spec.track_scripts, *spec.track_files)
+    tracks = (
+        *spec.track_interfaces,
+        *spec.track_scripts,
+        *spec.track_files,
+        *spec.track_processes,
+    )
     if keep_weights or not any(t.weight for t in tracks):
         return replace(spec, sync_group=group)
     # keepalived.conf(5): members' weights become 0 so the whole group moves together.
@@ -465,6 +540,7 @@ def _join(
         track_interfaces=tuple(replace(t, weight=0) for t in spec.track_interfaces),
         track_scripts=tuple(replace(t, weight=0) for t in spec.track_scripts),
         track_files=tuple(replace(t, weight=0) for t in spec.track_files),
+        track_processes=tuple(replace(t, weight=0) for t in spec.track_processes),
     )
 
 

@@ -47,6 +47,7 @@ def finish_instance(
     scripts: dict[str, ScriptSpec],
     files: dict[str, int],
     diag: Diagnostics,
+    processes: dict[str, int] | None = None,
 ) -> InstanceSpec | None:
     """Apply defaults and cross-checks; None when an error was reported."""
     before = len(diag.errors)
@@ -132,6 +133,13 @@ def finish_instance(
             continue
         weight = files[t.name.text] if t.weight is None else t.weight
         track_files.append(TrackRef(name=t.name.text, weight=weight))
+    track_processes: list[TrackRef] = []
+    for t in d.track_processes:
+        if t.name.text not in (processes or {}):
+            error(f"track_process '{t.name.text}' is not defined by any vrrp_track_process", t.name)
+            continue
+        weight = (processes or {})[t.name.text] if t.weight is None else t.weight
+        track_processes.append(TrackRef(name=t.name.text, weight=weight))
     if len(diag.errors) > before or d.interface is None or d.vrid is None:
         return None
     group = (
@@ -173,6 +181,7 @@ def finish_instance(
             track_interfaces=tuple(track_interfaces),
             track_scripts=tuple(track_scripts),
             track_files=tuple(track_files),
+            track_processes=tuple(track_processes),
             notify=d.notify,
             garp=replace(g.garp, **d.garp),
             source=f"{d.at.file}:{d.at.line}",

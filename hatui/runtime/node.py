@@ -150,11 +150,9 @@ class Node:
                 self._apply(one, inp.TrackChanged(kind="interface", name=interface, ok=up))
 
     def track(self, kind: inp.TrackKind, name: str, ok: bool, value: int = 0) -> None:
-        """A tracked script or file reported; every instance tracking it hears it."""
+        """A tracked script, file or process reported; every instance tracking it hears it."""
         for one in self._instances.values():
-            spec = one.router.spec
-            refs = spec.track_scripts if kind == "script" else spec.track_files
-            if any(t.name == name for t in refs):
+            if any(t.name == name for t in one.router.spec.tracked(kind)):
                 self._apply(one, inp.TrackChanged(kind=kind, name=name, ok=ok, value=value))
 
     # -- status ---------------------------------------------------------------------

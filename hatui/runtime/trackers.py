@@ -1,4 +1,4 @@
-"""Tracked scripts and files, and notify scripts, wired to a node on the event loop."""
+"""Tracked scripts, files and processes, and notify scripts, wired to a node on the loop."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 
 from hatui.adapters.fifo import NotifyFifo, fifo_line
+from hatui.adapters.processes import count_processes
 from hatui.adapters.scripts import (
     NotifyKind,
     NotifyState,
@@ -17,12 +18,46 @@ from hatui.adapters.scripts import (
     read_track_file,
     run_notify,
 )
-from hatui.vrrp.spec import InstanceSpec, NodeSpec, SyncGroupSpec
+from hatui.vrrp.spec import InstanceSpec, NodeSpec, SyncGroupSpec, TrackProcessSpec
 
 log = logging.getLogger(__name__)
 
 Track = Callable[..., None]  # node.track(kind, name, ok, value=0)
 TRACK_FILE_POLL_S = 1.0
+# keepalived hears process events from the kernel's proc connector, which namespaces
+# refuse; a /proc pass over a few hundred processes costs a few ms, twice a second.
+PROCESS_POLL_S = 0.5
+
+
+class ProcessQuorum:
+    """One vrrp_track_process: its quorum, and keepalived's fork/terminate delays before
+    a change is believed. Times are the loop's seconds."""
+
+    def __init__(self, spec: TrackProcessSpec) -> None:
+        self.spec = spec
+        self.count = 0
+        self.ok: bool | None = None
+        self._pending: tuple[bool, float] | None = None
+
+    def update(self, count: int, now: float) -> bool | None:
+        """The new state when it changes (at once the first time), else None."""
+        self.count = count
+        hi = self.spec.quorum_max
+        ok = self.spec.quorum <= count and (hi is None or count <= hi)
+        if self.ok is None or ok == self.ok:
+            self._pending = None
+            if self.ok is None:
+                self.ok = ok
+                return ok
+            return None
+        if self._pending is None or self._pending[0] != ok:
+            self._pending = (ok, now)
+        delay_us = self.spec.fork_delay_us if ok else self.spec.terminate_delay_us
+        if now - self._pending[1] < delay_us / 1e6:
+            return None
+        self._pending = None
+        self.ok = ok
+        return ok
 
 
 class Trackers:
@@ -37,7 +72,10 @@ class Trackers:
             if s.name in used_scripts
         ]
         self.files = {f.name: f.path for f in spec.track_files if f.name in used_files}
+        used_procs = {t.name for i in spec.instances for t in i.track_processes}
+        self.processes = [ProcessQuorum(p) for p in spec.track_processes if p.name in used_procs]
         self.track = track
+        self._proc_task: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._last: dict[str, int | None] = {}
 
@@ -47,6 +85,29 @@ class Trackers:
         if self.files:
             self._poll()
             self._task = asyncio.get_running_loop().create_task(self._poll_forever())
+        if self.processes:
+            loop = asyncio.get_running_loop()
+            self._poll_processes(loop.time())
+            self._proc_task = loop.create_task(self._processes_forever())
+
+    def _poll_processes(self, now: float) -> None:
+        counts = count_processes([q.spec for q in self.processes])
+        for q in self.processes:
+            changed = q.update(counts[q.spec.name], now)
+            if changed is not None:
+                log.info(
+                    "vrrp_track_process %s: %d running, now %s",
+                    q.spec.name,
+                    q.count,
+                    "OK" if changed else "failing",
+                )
+                self.track("process", q.spec.name, changed)
+
+    async def _processes_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(PROCESS_POLL_S)
+            self._poll_processes(loop.time())
 
     def _poll(self) -> None:
         for name, path in self.files.items():
@@ -64,10 +125,11 @@ class Trackers:
     async def stop(self) -> None:
         for checker in self.checkers:
             await checker.stop()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._proc_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 class Notifier:

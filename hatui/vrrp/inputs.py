@@ -12,8 +12,8 @@ from typing import Literal
 from hatui.codec.frames import VrrpAdvert
 from hatui.vrrp.state import State
 
-TrackKind = Literal["interface", "script", "file"]
-TRACK_KINDS: tuple[TrackKind, ...] = ("interface", "script", "file")
+TrackKind = Literal["interface", "script", "file", "process"]
+TRACK_KINDS: tuple[TrackKind, ...] = ("interface", "script", "file", "process")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -68,6 +68,7 @@ class Tracking:
             ("interface", spec.track_interfaces),
             ("script", spec.track_scripts),
             ("file", spec.track_files),
+            ("process", spec.track_processes),
         )
         for kind, refs in groups:
             for ref in refs:

@@ -93,6 +93,29 @@ class TrackFileSpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TrackProcessSpec:
+    """A `vrrp_track_process`: how many processes match, as keepalived 2.2.7 counts them.
+
+    `process` is matched exactly against the process name (/proc/PID/comm), or against
+    argv[0] with `full_command` or parameters; `param_match` None checks no parameters,
+    "exact" all of them, "partial" the first ones, "initial" the first ones with the last
+    a prefix. OK while quorum <= count <= quorum_max; a change is believed only after
+    fork_delay (to OK) or terminate_delay (to failed).
+    """
+
+    name: str
+    process: str
+    params: tuple[str, ...] = ()
+    param_match: str | None = None
+    full_command: bool = False
+    weight: int = 0
+    quorum: int = 1
+    quorum_max: int | None = None
+    fork_delay_us: int = 0
+    terminate_delay_us: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class GarpSpec:
     """Gratuitous ARP / unsolicited NA policy (keepalived's garp_* settings)."""
 
@@ -227,6 +250,7 @@ class InstanceSpec:
     track_interfaces: tuple[TrackRef, ...] = ()
     track_scripts: tuple[TrackRef, ...] = ()
     track_files: tuple[TrackRef, ...] = ()
+    track_processes: tuple[TrackRef, ...] = ()
     notify: NotifySpec = field(default_factory=NotifySpec)
     garp: GarpSpec = field(default_factory=GarpSpec)
     checksum_form: ChecksumForm = ChecksumForm.PSEUDO  # v3 IPv4 only
@@ -278,6 +302,15 @@ class InstanceSpec:
     def family(self) -> Family:
         return self.vips[0].family
 
+    def tracked(self, kind: str) -> tuple[TrackRef, ...]:
+        """The tracked objects of one kind: interface, script, file or process."""
+        return {
+            "interface": self.track_interfaces,
+            "script": self.track_scripts,
+            "file": self.track_files,
+            "process": self.track_processes,
+        }.get(kind, ())
+
     @property
     def advert_int_cs(self) -> int:
         return self.advert_int_us // 10_000
@@ -316,6 +349,7 @@ class NodeSpec:
     instances: tuple[InstanceSpec, ...]
     scripts: tuple[ScriptSpec, ...] = ()
     track_files: tuple[TrackFileSpec, ...] = ()
+    track_processes: tuple[TrackProcessSpec, ...] = ()
     sync_groups: tuple[SyncGroupSpec, ...] = ()
     router_id: str | None = None
     enable_script_security: bool = False

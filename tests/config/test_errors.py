@@ -113,7 +113,6 @@ def test_use_vmac_is_refused(tmp_path: Path) -> None:
     [
         ("    vmac_xmit_base\n", "vmac_xmit_base"),
         ("    track_bfd {\n        bfd1\n    }\n", "track_bfd"),
-        ("    track_process {\n        haproxy\n    }\n", "track_process"),
         ("    authentication {\n        auth_type AH\n    }\n", "auth_type AH"),
     ],
 )

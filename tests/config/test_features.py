@@ -301,3 +301,66 @@ def test_keepalived_accepts_the_route_and_rule_shapes(tmp_path: Path) -> None:
     assert check_config(str(path)).errors == ()
     result = keepalived_test(path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+TRACK_PROCESS = """vrrp_track_process haproxy {
+    process haproxy
+    quorum 2
+    delay 1.5
+    weight -30
+}
+vrrp_track_process ha_cfg {
+    process /usr/sbin/haproxy -f /etc/haproxy
+    param_match initial
+    quorum_max 1
+    fork_delay 0.2
+}
+"""
+
+
+def test_track_process_blocks_and_references(tmp_path: Path) -> None:
+    extra = "    track_process {\n        haproxy\n        ha_cfg weight 10\n    }\n"
+    path = tmp_path / "k.conf"
+    path.write_text(TRACK_PROCESS + conf(extra=extra))
+    result = check_config(str(path))
+    assert result.errors == () and result.warnings == ()
+    assert result.spec is not None
+    one_, two = result.spec.track_processes
+    assert (one_.process, one_.quorum, one_.weight, one_.full_command) == ("haproxy", 2, -30, False)
+    assert (one_.fork_delay_us, one_.terminate_delay_us) == (1_500_000, 1_500_000)
+    assert (two.process, two.params, two.param_match) == (
+        "/usr/sbin/haproxy",
+        ("-f", "/etc/haproxy"),
+        "initial",
+    )
+    assert (two.full_command, two.quorum_max, two.fork_delay_us, two.terminate_delay_us) == (
+        True,
+        1,
+        200_000,
+        0,
+    )
+    refs = [(t.name, t.weight) for t in result.spec.instances[0].track_processes]
+    assert refs == [("haproxy", -30), ("ha_cfg", 10)]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("vrrp_track_process p {\n    quorum 2\n}\n", "vrrp_track_process p has no process"),
+        (
+            "vrrp_track_process p {\n    process x\n    quorum 3\n    quorum_max 2\n}\n",
+            "quorum_max 2 < quorum 3",
+        ),
+        (
+            "vrrp_track_process p {\n    process x\n    weight 5 reverse\n}\n",
+            "not supported by hatui",
+        ),
+        ("", "track_process 'p' is not defined by any vrrp_track_process"),
+    ],
+)
+def test_track_process_mistakes(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "k.conf"
+    path.write_text(text + conf(extra="    track_process {\n        p\n    }\n"))
+    errors = [str(e) for e in check_config(str(path)).errors]
+    # A block in error is not defined, so the reference to it is an error as well.
+    assert message in errors[0], errors
