@@ -109,7 +109,7 @@ def _block(stmt: Stmt) -> tuple[Stmt, ...]:
     return stmt.block
 
 
-def _track_lines(stmt: Stmt, lo: int, hi: int) -> list[tuple[Token, int | None]]:
+def track_lines(stmt: Stmt, lo: int, hi: int) -> list[tuple[Token, int | None]]:
     """`NAME [weight N]` lines of a track_* block; `reverse` is refused, not ignored."""
     out: list[tuple[Token, int | None]] = []
     for line in _block(stmt):
@@ -255,20 +255,20 @@ def _virtual_routes(d: Draft, s: Stmt, diag: Diagnostics) -> None:
 
 
 def _track_interface(d: Draft, s: Stmt, _: Diagnostics) -> None:
-    for name, weight in _track_lines(s, -253, 253):
+    for name, weight in track_lines(s, -253, 253):
         d.track_interfaces.append(TrackRef(name=name.text, weight=weight or 0))
 
 
 def _track_script(d: Draft, s: Stmt, _: Diagnostics) -> None:
-    d.track_scripts.extend(Tracked(name=n, weight=w) for n, w in _track_lines(s, -253, 253))
+    d.track_scripts.extend(Tracked(name=n, weight=w) for n, w in track_lines(s, -253, 253))
 
 
 def _track_file(d: Draft, s: Stmt, _: Diagnostics) -> None:
-    d.track_files.extend(Tracked(name=n, weight=w) for n, w in _track_lines(s, -254, 254))
+    d.track_files.extend(Tracked(name=n, weight=w) for n, w in track_lines(s, -254, 254))
 
 
 def _track_process(d: Draft, s: Stmt, _: Diagnostics) -> None:
-    d.track_processes.extend(Tracked(name=n, weight=w) for n, w in _track_lines(s, -254, 254))
+    d.track_processes.extend(Tracked(name=n, weight=w) for n, w in track_lines(s, -254, 254))
 
 
 def _garp(d: Draft, s: Stmt, _: Diagnostics) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from hatui.config.addresses import read_vips
 from hatui.config.diagnostics import Diagnostics
 from hatui.config.globaldefs import Globals, read_global_defs
-from hatui.config.instance import Draft, notify_line, read_instance
+from hatui.config.instance import Draft, notify_line, read_instance, track_lines
 from hatui.config.lexer import Token, read_tokens
 from hatui.config.resolve import finish_instance
 from hatui.config.routes import read_routes, read_rules
@@ -29,6 +29,7 @@ from hatui.vrrp.spec import (
     SyncGroupSpec,
     TrackFileSpec,
     TrackProcessSpec,
+    TrackRef,
     Vip,
 )
 
@@ -39,6 +40,12 @@ IGNORED_BLOCKS = frozenset(
     bfd_instance garp_group vrrp_garp_group linkbeat_interfaces
     """.split()  # noqa: SIM905 - a word list reads better
 )
+_GROUP_TRACKS = {
+    "track_interface": (-253, 253),
+    "track_script": (-253, 253),
+    "track_file": (-254, 254),
+    "track_process": (-254, 254),
+}
 _GROUP_IGNORED = {
     "smtp_alert": "hatui sends no mail",
     "global_tracking": "deprecated in keepalived: use sync_group_tracking_weight",
@@ -169,6 +176,8 @@ class _Group:
     keep_weights: bool  # sync_group_tracking_weight
     notify_lines: dict[str, ScriptLine]
     priority_changes: bool | None  # notify_priority_changes for members that do not say
+    # track_interface/_script/_file/_process of the group: every member tracks them.
+    tracks: dict[str, list[tuple[Token, int | None]]]
 
 
 _PARAM_MATCH = frozenset({"initial", "partial"})
@@ -239,6 +248,7 @@ def _sync_group(stmt: Stmt, diag: Diagnostics) -> _Group:
     lines: dict[str, ScriptLine] = {}
     keep_weights = False
     priority_changes: bool | None = None
+    tracks: dict[str, list[tuple[Token, int | None]]] = {}
     for line in block:
         key = line.key
         try:
@@ -251,14 +261,12 @@ def _sync_group(stmt: Stmt, diag: Diagnostics) -> _Group:
                 script = notify_line(f"vrrp_sync_group {name}", line, diag)
                 notify = notify.with_script(_GROUP_NOTIFY[line.name], script.command)
                 lines[_GROUP_NOTIFY[line.name]] = script
-            elif line.name in (
-                "track_interface",
-                "track_script",
-                "track_file",
-                "track_bfd",
-                "track_process",
-            ):
-                fail(key, f"not supported by hatui: {line.name} in vrrp_sync_group")
+            elif line.name in _GROUP_TRACKS:
+                lo, hi = _GROUP_TRACKS[line.name]
+                kind = line.name.removeprefix("track_")
+                tracks.setdefault(kind, []).extend(track_lines(line, lo, hi))
+            elif line.name == "track_bfd":
+                fail(key, "not supported by hatui: track_bfd in vrrp_sync_group")
             elif line.name == "sync_group_tracking_weight":
                 keep_weights = True
             elif line.name == "notify_priority_changes":
@@ -280,6 +288,7 @@ def _sync_group(stmt: Stmt, diag: Diagnostics) -> _Group:
         keep_weights=keep_weights,
         notify_lines=lines,
         priority_changes=priority_changes,
+        tracks=tracks,
     )
 
 
@@ -460,8 +469,15 @@ def _read(path: str, diag: Diagnostics, config_id: str | None) -> NodeSpec | Non
     _check_duplicates(drafts, specs, diag)
     member_of: dict[str, str] = {}
     sync_groups: list[SyncGroupSpec] = []
+    defaults = {
+        "interface": {},
+        "script": {n: s.weight for n, s in resolved.items()},
+        "file": weights,
+        "process": {n: p.weight for n, p in processes.items()},
+    }
     for read in groups:
         stmt, members, keep_weights = read.stmt, read.members, read.keep_weights
+        group_tracks = _resolve_group_tracks(read, defaults, diag)
         users = _users(read.notify_lines, default, checks, diag)
         group = replace(read.spec, notify=replace(read.spec.notify, run_as=users))
         if any(s.name == group.name for s in sync_groups):
@@ -486,6 +502,7 @@ def _read(path: str, diag: Diagnostics, config_id: str | None) -> NodeSpec | Non
                 spec = specs.get(m.text)
                 if spec is not None:
                     spec = _join(spec, group.name, keep_weights, m, diag)
+                    spec = _with_group_tracks(spec, group_tracks)
                     said = "notify_priority_changes" in defined[m.text].flags
                     if read.priority_changes is not None and not said:
                         spec = replace(spec, notify_priority_changes=read.priority_changes)
@@ -512,6 +529,51 @@ def _read(path: str, diag: Diagnostics, config_id: str | None) -> NodeSpec | Non
         static_routes=tuple(static_routes),
         static_rules=tuple(static_rules),
         warnings=tuple(diag.warnings),
+    )
+
+
+def _resolve_group_tracks(
+    read: _Group, defaults: dict[str, dict[str, int]], diag: Diagnostics
+) -> dict[str, tuple[TrackRef, ...]]:
+    """The group's tracked objects with their weights (keepalived: the object's own weight
+    when the line gives none); a name no block defines is an error at its line."""
+    out: dict[str, tuple[TrackRef, ...]] = {}
+    for kind, lines in read.tracks.items():
+        refs: list[TrackRef] = []
+        for tok, weight in lines:
+            known = defaults[kind]
+            if kind != "interface" and tok.text not in known:
+                block = {"script": "vrrp_script", "file": "vrrp_track_file"}.get(
+                    kind, "vrrp_track_process"
+                )
+                diag.error(
+                    f"track_{kind} '{tok.text}' is not defined by any {block}", tok.file, tok.line
+                )
+                continue
+            refs.append(
+                TrackRef(name=tok.text, weight=known.get(tok.text, 0) if weight is None else weight)
+            )
+        out[kind] = tuple(refs)
+    return out
+
+
+def _with_group_tracks(spec: InstanceSpec, tracks: dict[str, tuple[TrackRef, ...]]) -> InstanceSpec:
+    """keepalived sync_group_tracking_init: the group's objects join each member's own
+    (with their weights: only the members' own weights are zeroed). A member tracks its
+    own interface already, and an object it tracks itself is not added twice."""
+
+    def add(
+        mine: tuple[TrackRef, ...], theirs: tuple[TrackRef, ...], skip: str = ""
+    ) -> tuple[TrackRef, ...]:
+        names = {t.name for t in mine} | {skip}
+        return mine + tuple(t for t in theirs if t.name not in names)
+
+    return replace(
+        spec,
+        track_interfaces=add(spec.track_interfaces, tracks.get("interface", ()), spec.interface),
+        track_scripts=add(spec.track_scripts, tracks.get("script", ())),
+        track_files=add(spec.track_files, tracks.get("file", ())),
+        track_processes=add(spec.track_processes, tracks.get("process", ())),
     )
 
 

@@ -364,3 +364,80 @@ def test_track_process_mistakes(tmp_path: Path, text: str, message: str) -> None
     errors = [str(e) for e in check_config(str(path)).errors]
     # A block in error is not defined, so the reference to it is an error as well.
     assert message in errors[0], errors
+
+
+GROUPED = """vrrp_script chk {
+    script /bin/true
+    weight -20
+}
+vrrp_track_file level {
+    file /run/hatui/level
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    track_script {
+        chk
+    }
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+}
+vrrp_instance VI_2 {
+    interface eth1
+    virtual_router_id 52
+    virtual_ipaddress {
+        198.51.100.100/24
+    }
+}
+vrrp_sync_group G {
+    group {
+        VI_1
+        VI_2
+    }
+    track_interface {
+        eth0
+        eth2 weight -10
+    }
+    track_script {
+        chk weight -30
+    }
+    track_file {
+        level
+    }
+}
+"""
+
+
+def test_sync_group_tracking_reaches_every_member(tmp_path: Path) -> None:
+    path = tmp_path / "k.conf"
+    path.write_text(GROUPED)
+    result = check_config(str(path))
+    assert result.errors == ()
+    assert result.spec is not None
+    one_, two = result.spec.instances
+
+    def refs(inst: InstanceSpec, kind: str) -> list[tuple[str, int]]:
+        return [(t.name, t.weight) for t in inst.tracked(kind)]
+
+    # Members' own weights are zeroed (keepalived); the group's own objects keep theirs,
+    # a member's own interface is tracked anyway, and an object is not tracked twice.
+    assert refs(one_, "interface") == [("eth2", -10)]
+    assert refs(one_, "script") == [("chk", 0)]
+    assert refs(one_, "file") == [("level", 1)]
+    assert refs(two, "interface") == [("eth0", 0), ("eth2", -10)]
+    assert refs(two, "script") == [("chk", -30)]
+    assert refs(two, "file") == [("level", 1)]
+
+
+def test_sync_group_tracking_mistakes(tmp_path: Path) -> None:
+    path = tmp_path / "k.conf"
+    bad = GROUPED.replace("        chk weight -30\n", "        nope\n").replace(
+        "    track_file {", "    track_bfd {\n        b\n    }\n    track_file {"
+    )
+    path.write_text(bad)
+    messages = [str(e).split(": ", 1)[1] for e in check_config(str(path)).errors]
+    assert messages == [
+        "not supported by hatui: track_bfd in vrrp_sync_group",
+        "track_script 'nope' is not defined by any vrrp_script",
+    ]
