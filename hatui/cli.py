@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--attach", action="store_true", help="console for a running headless node")
     mode.add_argument("--config-test", action="store_true", help="check the config given with -c")
     p.add_argument("-c", "--config", metavar="FILE", help="keepalived.conf to run or check")
+    p.add_argument(
+        "--config-id", metavar="ID", help="keepalived's -i: use the config lines prefixed @ID"
+    )
     p.add_argument("--headless", action="store_true", help="no UI: log lines (or JSON with --json)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
@@ -314,7 +317,7 @@ def run_config_test(args: argparse.Namespace) -> int:
 
     if not args.config:
         raise UsageError("--config-test needs -c FILE")
-    check = check_config(args.config)
+    check = check_config(args.config, args.config_id)
     for warning in check.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for err in check.errors:

@@ -54,7 +54,7 @@ class NetlinkFailure(Exception):
         super().__init__(self.text)
 
 
-class _Rtnl:
+class Rtnl:
     """A blocking rtnetlink socket for request/response exchanges."""
 
     def __init__(self) -> None:
@@ -122,7 +122,7 @@ class IfAddress:
         return self.proto == HATUI_ADDR_PROTO or (self.label or "").endswith(LABEL_SUFFIX)
 
 
-def _dump_addresses(rtnl: _Rtnl, index: int) -> list[IfAddress]:
+def _dump_addresses(rtnl: Rtnl, index: int) -> list[IfAddress]:
     msg = ifaddrmsg()
     msg["family"] = socket.AF_UNSPEC
     out = []
@@ -149,7 +149,7 @@ def _dump_addresses(rtnl: _Rtnl, index: int) -> list[IfAddress]:
 def interface_addresses(ifname: str) -> list[IfAddress]:
     """Every address on `ifname`, primary first as the kernel orders them."""
     index = ifindex(ifname)
-    rtnl = _Rtnl()
+    rtnl = Rtnl()
     try:
         return _dump_addresses(rtnl, index)
     finally:
@@ -159,7 +159,7 @@ def interface_addresses(ifname: str) -> list[IfAddress]:
 def interface_mac(ifname: str) -> str:
     """The interface's own hardware address (adverts and GARPs leave from it)."""
     index = ifindex(ifname)
-    rtnl = _Rtnl()
+    rtnl = Rtnl()
     try:
         msg = ifinfmsg()
         msg["index"] = index
@@ -218,7 +218,7 @@ class Addresses:
     def __init__(self, interface: str) -> None:
         self.interface = interface
         self.index = ifindex(interface)
-        self.rtnl = _Rtnl()
+        self.rtnl = Rtnl()
 
     def _msg(self, vip: Vip) -> Any:
         ip = ipaddress.ip_address(vip.address)
@@ -358,7 +358,7 @@ class LinkWatch:
         return self.up if self.up != old else None
 
     def _query(self) -> bool:
-        rtnl = _Rtnl()
+        rtnl = Rtnl()
         try:
             msg = ifinfmsg()
             msg["index"] = self.index

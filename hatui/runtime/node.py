@@ -18,6 +18,7 @@ from typing import Protocol, assert_never
 
 from hatui.clock import Clock
 from hatui.codec.frames import Captured, Family, VrrpAdvert
+from hatui.errors import RuntimeFault
 from hatui.types import MonoUs, WallUs
 from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
@@ -169,11 +170,9 @@ class Node:
                 self._apply(one, inp.TrackChanged(kind="interface", name=interface, ok=up))
 
     def track(self, kind: inp.TrackKind, name: str, ok: bool, value: int = 0) -> None:
-        """A tracked script or file reported; every instance tracking it hears it."""
+        """A tracked script, file or process reported; every instance tracking it hears it."""
         for one in self._instances.values():
-            spec = one.router.spec
-            refs = spec.track_scripts if kind == "script" else spec.track_files
-            if any(t.name == name for t in refs):
+            if any(t.name == name for t in one.router.spec.tracked(kind)):
                 self._apply(one, inp.TrackChanged(kind=kind, name=name, ok=ok, value=value))
 
     def reload(self, spec: NodeSpec) -> list[str]:
@@ -279,7 +278,11 @@ class Node:
                     self._run(target, action)
                 except Exception as exc:  # one failed effect must not stop the others
                     self.counters["io_errors"] += 1
-                    log.exception("%s: %s failed", target.router.spec.name, type(action).__name__)
+                    name, what = target.router.spec.name, type(action).__name__
+                    if isinstance(exc, RuntimeFault):  # an expected failure: its line says it
+                        log.error("%s: %s failed: %s", name, what, exc)
+                    else:
+                        log.exception("%s: %s failed", name, what)
                     self._emit(target, "error", f"{type(action).__name__} failed: {exc}")
             pending.extend(self._group_inputs(target, actions))
             self._track_deadline(target)

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 
 from hatui.adapters.netlink import Addresses, primary_address
+from hatui.adapters.routes import Routes
 from hatui.adapters.transmit import AdvertSender, GarpSender
 from hatui.codec.frames import Auth, Family
 from hatui.codec.vrrp import encode_vrrp
@@ -30,6 +31,9 @@ class RealNodeIO:
         # interval, and encoding (address parsing, checksum) was most of a send's cost.
         self._encoded: dict[str, tuple[object, list[tuple[bytes, str]]]] = {}
         self._sources: dict[tuple[str, Family], str] = {}  # one netlink dump per interface
+        self.spec = spec
+        self.routes = Routes()
+        self._static_on = False
         try:
             for ispec in spec.instances:
                 self.open_instance(ispec)
@@ -72,11 +76,38 @@ class RealNodeIO:
         return self.senders[ispec.name].src_ip
 
     def remove_leftovers(self) -> list[Vip]:
-        """VIPs a crashed hatui left behind (they carry hatui's mark)."""
+        """VIPs a crashed hatui left behind (they carry hatui's mark), and its routes and
+        rules (logged here)."""
         gone: list[Vip] = []
         for addrs in self.addresses.values():
             gone += addrs.remove_leftovers()
+        routes = self.routes.remove_leftovers()
+        if routes:
+            log.warning("removed %d routes and rules left by an earlier hatui", routes)
         return gone
+
+    def start_static(self) -> None:
+        """keepalived's static_ipaddress, static_routes and static_rules, all or nothing:
+        set up once at start, whatever the VRRP state; `close` takes them away."""
+        spec = self.spec
+        added: list[Vip] = []
+        try:
+            for vip in spec.static_addresses:
+                if self._addresses_for(vip).add(vip):
+                    added.append(vip)
+            self.routes.install([*spec.static_routes, *spec.static_rules])
+        except Exception:
+            for vip in added:
+                with contextlib.suppress(Exception):
+                    self._addresses_for(vip).remove(vip)
+            raise
+        self._static_on = True
+
+    def _addresses_for(self, vip: Vip) -> Addresses:
+        name = vip.dev or (self.spec.instances[0].interface if self.spec.instances else "")
+        if name not in self.addresses:
+            self.addresses[name] = Addresses(name)
+        return self.addresses[name]
 
     def send_advert(self, spec: InstanceSpec, primary_ip: str, advert: act.SendAdvert) -> None:
         sender = self.senders[spec.name]
@@ -115,8 +146,11 @@ class RealNodeIO:
     def add_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
         for vip in vips:
             self.addresses[vip.dev or spec.interface].add(vip)
+        # virtual_routes/rules follow the VIPs (a route may use one as its source).
+        self.routes.install([*spec.virtual_routes, *spec.virtual_rules])
 
     def remove_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
+        self.routes.remove([*spec.virtual_routes, *spec.virtual_rules])
         for vip in vips:
             self.addresses[vip.dev or spec.interface].remove(vip)
 
@@ -129,6 +163,15 @@ class RealNodeIO:
             self.notifier(spec, state, priority)
 
     def close(self) -> None:
+        if self._static_on:
+            self._static_on = False
+            spec = self.spec
+            self.routes.remove([*spec.static_routes, *spec.static_rules])
+            for vip in spec.static_addresses:
+                with contextlib.suppress(Exception):
+                    self._addresses_for(vip).remove(vip)
+        with contextlib.suppress(Exception):
+            self.routes.close()
         closables: list[AdvertSender | GarpSender | Addresses] = [
             *self.senders.values(),
             *self.garps.values(),

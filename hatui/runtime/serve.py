@@ -78,7 +78,7 @@ def _load_spec(args: argparse.Namespace) -> NodeSpec:
     if args.config:
         from hatui.config.keepalived import load_config
 
-        spec = load_config(args.config)
+        spec = load_config(args.config, getattr(args, "config_id", None))
         for warning in spec.warnings:
             log.warning("%s", warning)
         return spec
@@ -175,6 +175,7 @@ class Serve:
         self.io = RealNodeIO(self.spec, notifier=self.notifier)
         for vip in self.io.remove_leftovers():
             log.warning("removed leftover VIP %s from an earlier hatui", vip)
+        self.io.start_static()  # keepalived static_ipaddress/routes/rules
         primary = {i.name: self.io.primary_ip(i) for i in self.spec.instances}
         self.node = Node(self.spec, self.io, self.clock, AsyncioScheduler(loop), primary)
         self.node.listeners.extend(self.node_listeners)
@@ -299,7 +300,7 @@ class Serve:
             await self.trackers.stop()
             self.trackers = Trackers(spec, self.node.track)
             self.trackers.start()
-            changes.append("vrrp_script / track_file set: restarted")
+            changes.append("trackers restarted: vrrp_script, track_file or track_process changed")
         if self.control is not None:
             self.control.specs = {i.name: i for i in spec.instances}
         return changes
@@ -327,7 +328,12 @@ class Serve:
 
 
 def _tracking(spec: NodeSpec) -> tuple[object, ...]:
-    """What the Trackers runtime is built from: scripts, files and who uses them."""
-    scripts = frozenset(t.name for i in spec.instances for t in i.track_scripts)
-    files = frozenset(t.name for i in spec.instances for t in i.track_files)
-    return (spec.scripts, spec.track_files, scripts, files)
+    """What the Trackers runtime is built from: scripts, files, processes and their users."""
+    used = frozenset(
+        (kind, t.name)
+        for i in spec.instances
+        for kind, refs in (("script", i.track_scripts), ("file", i.track_files),
+                           ("process", i.track_processes))
+        for t in refs
+    )  # fmt: skip
+    return (spec.scripts, spec.track_files, spec.track_processes, used)

@@ -15,8 +15,8 @@ from hatui.vrrp.state import State
 if TYPE_CHECKING:
     from hatui.vrrp.spec import InstanceSpec
 
-TrackKind = Literal["interface", "script", "file"]
-TRACK_KINDS: tuple[TrackKind, ...] = ("interface", "script", "file")
+TrackKind = Literal["interface", "script", "file", "process"]
+TRACK_KINDS: tuple[TrackKind, ...] = ("interface", "script", "file", "process")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -62,6 +62,7 @@ def _fresh(spec: InstanceSpec) -> dict[tuple[TrackKind, str], TrackerStatus]:
         ("interface", spec.track_interfaces),
         ("script", spec.track_scripts),
         ("file", spec.track_files),
+        ("process", spec.track_processes),
     )
     for kind, refs in groups:
         for ref in refs:
