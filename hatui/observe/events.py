@@ -70,6 +70,10 @@ class MasterChange(Event):
     new_first_advert: WallUs
     gap_us: int
     cause: Cause
+    # What the RFC expects the gap to be for this cause (Master_Down_Interval of the new
+    # master's priority for a timeout, its Skew_Time after a release; None for a preempt).
+    # Information only: implementations differ (FRR, Cisco) and the wire decides.
+    rfc_us: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

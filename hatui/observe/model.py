@@ -63,6 +63,7 @@ class Failover:
     new_first_advert: WallUs
     gap_us: int
     cause: Cause
+    rfc_us: int | None = None  # the RFC's expected gap for this cause (information only)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

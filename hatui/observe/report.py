@@ -67,6 +67,7 @@ def event_to_json(ev: Event) -> Json:
                     "gap_ms": us_to_ms(ev.gap_us),
                     "cause": str(ev.cause),
                 }
+                | _rfc(ev.gap_us, ev.rfc_us)
             )
         case RouterEvent():
             out.update({"ip": ev.ip, "mac": ev.mac, "priority": ev.priority})
@@ -170,7 +171,14 @@ def _failover(f: Failover) -> Json:
         "cause": str(f.cause),
         "from_mac": f.from_mac,
         "to_mac": f.to_mac,
-    }
+    } | _rfc(f.gap_us, f.rfc_us)
+
+
+def _rfc(gap_us: int, rfc_us: int | None) -> Json:
+    """The RFC's expected gap beside the measured one (information, never a verdict)."""
+    if rfc_us is None:
+        return {"rfc_gap_ms": None, "rfc_delta_ms": None}
+    return {"rfc_gap_ms": us_to_ms(rfc_us), "rfc_delta_ms": us_to_ms(gap_us - rfc_us)}
 
 
 def _arp(a: ArpView) -> Json:

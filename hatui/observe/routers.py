@@ -19,7 +19,6 @@ from hatui.observe.events import (
 from hatui.observe.mismatch import check_config, report_mismatch
 from hatui.observe.model import Failover, MasterTerm
 from hatui.observe.rules import (
-    JITTER_US,
     OWNER_PRIORITY,
     RATE_WINDOW_US,
     active_us,
@@ -28,6 +27,8 @@ from hatui.observe.rules import (
     is_unicast,
     master_down_us,
     ms_text,
+    rfc_note,
+    skew_us,
     stale_after_us,
     vips_text,
 )
@@ -121,7 +122,6 @@ class RouterRules:
         if frame.priority == 0 and prev_priority != 0:
             # RFC 5798 6.4.3: a master leaving sends priority 0; backups take over after
             # Skew_Time instead of Master_Down_Interval.
-            s.release_time = t
             ev.append(self._router_event(r, s, t, EventKind.RELEASE, "release (priority 0) by"))
         if s is r.master:
             if r.stale:
@@ -245,30 +245,32 @@ class RouterRules:
         return changed
 
     def _wins(self, r: RouterState, s: SenderState, t: int) -> bool:
-        """VRRP's election (RFC 5798 6.4.3): higher priority, then higher primary address,
-        among senders still alive: heard within the Master_Down_Interval that a backup of
-        s's priority would wait, less capture jitter."""
+        """Who is master follows the wire, not RFC arithmetic (FRR's whole-centisecond
+        Skew_Time, Cisco's millisecond timers and keepalived's down_timer_adverts all
+        differ from it): s, advertising a non-zero priority, is master at this advert
+        unless a sender still advertising (heard within 1.5 intervals, priority not 0)
+        ranks above it by RFC 5798 6.4.3's election (priority, then primary address).
+        A master silent longer than that, or one that sent priority 0, has gone."""
         me = (s.priority, s.rank, s.ip)
         for o in r.senders.values():
-            if o is s or o.priority == 0:
-                continue
-            alive = (
-                t - o.last_seen < master_down_us(o.version, o.interval_cs, s.priority) - JITTER_US
-            )
-            if alive and (o.priority, o.rank, o.ip) > me:
+            if o is not s and o.advertising(t) and (o.priority, o.rank, o.ip) > me:
                 return False
         return True
 
     def _change_master(self, r: RouterState, w: SenderState, t: int, ev: list[Event]) -> None:
         old = r.master
         gap = t - old.last_seen
-        down = master_down_us(old.version, old.interval_cs, w.priority)
-        if old.priority == 0 or (old.release_time is not None and t - old.release_time <= down):
-            cause = Cause.RELEASE
-        elif gap < down - JITTER_US:
-            cause = Cause.PREEMPT  # the old master was still alive: w won on priority
+        # The cause is what was seen; the RFC's wait is information beside the gap.
+        rfc: int | None
+        if old.priority == 0:
+            cause = Cause.RELEASE  # backups wait Skew_Time after priority 0 (RFC 5798 6.4.2)
+            rfc = skew_us(old.version, old.interval_cs, w.priority)
+        elif old.advertising(t):
+            cause = Cause.PREEMPT  # the old master was still advertising: w outranked it
+            rfc = None
         else:
-            cause = Cause.TIMEOUT
+            cause = Cause.TIMEOUT  # silence; backups wait Master_Down_Interval
+            rfc = master_down_us(old.version, old.interval_cs, w.priority)
         r.history.append(
             MasterTerm(
                 ip=old.ip,
@@ -288,6 +290,7 @@ class RouterRules:
             old_last_advert=old.last_seen,
             new_first_advert=t,
             cause=cause,
+            rfc_us=rfc,
         )
         self._failovers.append(rec)
         r.last_failover = rec
@@ -306,7 +309,9 @@ class RouterRules:
                 new_first_advert=WallUs(t),
                 gap_us=gap,
                 cause=cause,
-                detail=f"{r.label}: master {old.ip} -> {w.ip} ({cause}, gap {gap / 1000:.1f} ms)",
+                rfc_us=rfc,
+                detail=f"{r.label}: master {old.ip} -> {w.ip} ({cause}, gap {gap / 1000:.1f} ms"
+                f"{rfc_note(cause, gap, rfc)})",
             )
         )
         if r.stale:

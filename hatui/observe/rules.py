@@ -6,14 +6,12 @@ import hashlib
 import ipaddress
 
 from hatui.codec.frames import Auth
+from hatui.observe.events import Cause
 from hatui.types import US_PER_CS, US_PER_S
 
 # A sender still "advertises" while its last advert is at most 1.5 intervals old: one
 # interval plus room for scheduling jitter, short of a lost advert.
 ACTIVE_NUM, ACTIVE_DEN = 3, 2
-# Capture stamps of a takeover land a little after the backup's timer fired; a takeover
-# stamped up to this much before Master_Down_Interval still counts as the old master gone.
-JITTER_US = 1_000
 # Adverts per second are measured over this sliding window.
 RATE_WINDOW_US = 10 * US_PER_S
 # GARPs for one VIP from one MAC closer than this belong to one burst.
@@ -46,8 +44,22 @@ def master_down_us(version: int, interval_cs: int, priority: int) -> int:
 
 def stale_after_us(version: int, interval_cs: int) -> int:
     """Silence after which no legitimate backup would still be waiting: the
-    Master_Down_Interval of the lowest backup priority (1)."""
+    Master_Down_Interval of the lowest backup priority (1). It flags the master stale, a
+    status only: mastership moves when the wire shows another sender taking over."""
     return master_down_us(version, interval_cs, 1)
+
+
+def rfc_note(cause: Cause, gap_us: int, rfc_us: int | None) -> str:
+    """The RFC's expected wait beside a measured gap, as information: it never decides
+    who is master ("; took over 9.4 ms before the RFC Master_Down_Interval")."""
+    if rfc_us is None:
+        return ""
+    what = "Skew_Time" if cause is Cause.RELEASE else "Master_Down_Interval"
+    delta = gap_us - rfc_us
+    if abs(delta) < 50:  # under 0.05 ms: on time, as far as a capture stamp can tell
+        return f"; on the RFC {what}"
+    side = "before" if delta < 0 else "after"
+    return f"; took over {abs(delta) / 1000:.1f} ms {side} the RFC {what}"
 
 
 def active_us(interval_cs: int) -> int:

@@ -34,7 +34,6 @@ class SenderState:
     first_seen: int
     last_seen: int
     run_start: int  # first advert of the current advertising run
-    release_time: int | None = None
     copies: int = 0  # extra copies of one advert, one per unicast peer (keepalived)
     peers: tuple[str, ...] = ()  # unicast destinations seen, bounded
 
@@ -97,6 +96,7 @@ class FailoverRecord:
     old_last_advert: int
     new_first_advert: int
     cause: Cause
+    rfc_us: int | None = None  # the RFC's wait for this cause, as information
 
 
 @dataclass(slots=True, kw_only=True)

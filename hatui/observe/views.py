@@ -31,6 +31,7 @@ def failover_view(f: FailoverRecord) -> Failover:
         new_first_advert=WallUs(f.new_first_advert),
         gap_us=f.new_first_advert - f.old_last_advert,
         cause=f.cause,
+        rfc_us=f.rfc_us,
     )
 
 
