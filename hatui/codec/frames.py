@@ -19,11 +19,18 @@ class Family(StrEnum):
 
 
 class Auth(StrEnum):
-    """VRRPv2 authentication type (RFC 3768 5.3.6); v3 has none."""
+    """VRRPv2 authentication type (RFC 3768 5.3.6); v3 has none.
+
+    Deployed boxes send more than the RFC's three: Cisco IOS `vrrp N authentication md5`
+    sends type 254 with a key-chain TLV after the auth data. An observer cannot verify
+    it (no key), and other types are shown by number rather than dropped.
+    """
 
     NONE = "none"
     SIMPLE = "simple"
     AH = "ah"
+    CISCO_MD5 = "cisco-md5"  # type 254
+    UNKNOWN = "unknown"  # any other type: the number is in VrrpAdvert.auth_type
 
 
 class ChecksumForm(StrEnum):
@@ -48,7 +55,10 @@ class RejectReason(StrEnum):
     TYPE = "type"  # VRRP type not 1 (ADVERTISEMENT)
     LENGTH = "length"  # truncated, or length disagrees with the address count
     ADDRESS_COUNT = "address_count"  # count 0, or addresses that cannot fit
-    AUTH = "auth"  # unknown auth type, or (node) wrong password
+    # Kept as a counter of the JSON contract; the codec shows every v2 auth type (an
+    # observer cannot judge Cisco's MD5 or unknown types) and the node discards foreign
+    # auth on its own receive path (vrrp/receive.py).
+    AUTH = "auth"
     VRID = "vrid"  # VRID 0
     MALFORMED = "malformed"  # broken Ethernet/IP/ARP/ND headers
 
@@ -81,6 +91,10 @@ class VrrpAdvert:
     # v2 simple password as sent (8 bytes, NUL padded); empty otherwise.
     auth_data: bytes = b""
     checksum_form: ChecksumForm = ChecksumForm.PSEUDO
+    auth_type: int = 0  # v2's auth type as on the wire (0 for v3)
+    # Bytes after the RFC message (v2: Cisco's MD5 key-chain TLV). The observer shows such
+    # adverts (RFC 3768 7.1 only asks for at least the header); the node discards them.
+    trailer_len: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

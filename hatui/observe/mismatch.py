@@ -14,7 +14,7 @@ def _config(s: SenderState) -> dict[str, str]:
     """The fields every sender of one VRID must agree on (RFC 5798 7.1, RFC 3768 7.1)."""
     return {
         "version": str(s.version),
-        "auth": auth_text(s.auth, s.auth_data),
+        "auth": auth_text(s.auth, s.auth_data, s.auth_type),
         "advert_interval": ms_text(s.interval_cs),
         "vips": vips_text(s.vips),
     }

@@ -33,6 +33,7 @@ class SenderView:
     interval_cs: int
     vips: tuple[str, ...]
     auth: Auth
+    auth_type: int  # v2's wire auth type (the number behind Auth.UNKNOWN)
     version: int
     advertising: bool  # an advert within the last 1.5 intervals, priority not 0
 
@@ -81,6 +82,7 @@ class RouterView:
     interval_cs: int
     vips: tuple[str, ...]
     auth: Auth
+    auth_type: int
     unicast: bool
     dst_ip: str
     unicast_peers: tuple[str, ...]  # every unicast destination the master sent to

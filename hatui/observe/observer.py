@@ -126,6 +126,7 @@ class Observer:
                     and frame.link.src_mac == m.mac
                     and frame.version == m.version
                     and frame.auth is m.auth
+                    and frame.auth_type == m.auth_type
                     and frame.auth_data == m.auth_data
                     and frame.dst_ip == m.dst_ip
                     and frame.checksum_form is m.checksum_form

@@ -6,6 +6,7 @@ none of DESIGN.md's may be renamed or dropped.
 
 from __future__ import annotations
 
+from hatui.codec.frames import Auth
 from hatui.observe.events import (
     CarpSeen,
     Event,
@@ -108,6 +109,8 @@ def _router(r: RouterView) -> Json:
         "advert_interval_ms": r.interval_cs * 10,
         "vips": list(r.vips),
         "auth": str(r.auth),
+        "auth_type": r.auth_type,
+        "auth_verifiable": _verifiable(r.auth),
         "adverts": r.adverts,
         "first_seen": us_to_s(r.first_seen),
         "last_seen": us_to_s(r.last_seen),
@@ -131,6 +134,12 @@ def _router(r: RouterView) -> Json:
     }
 
 
+def _verifiable(auth: Auth) -> bool:
+    """Whether an observer can check this auth: none and simple (the password is on the
+    wire) yes; AH and Cisco MD5 need the key, an unknown type has no known rule."""
+    return auth is Auth.NONE or auth is Auth.SIMPLE
+
+
 def _sender(s: SenderView) -> Json:
     return {
         "ip": s.ip,
@@ -143,6 +152,7 @@ def _sender(s: SenderView) -> Json:
         "advert_interval_ms": s.interval_cs * 10,
         "vips": list(s.vips),
         "auth": str(s.auth),
+        "auth_type": s.auth_type,
         "version": s.version,
         "advertising": s.advertising,
     }

@@ -154,6 +154,7 @@ class RouterRules:
                 and frame.addresses == s.addresses
                 and frame.version == s.version
                 and frame.auth is s.auth
+                and frame.auth_type == s.auth_type
                 and frame.auth_data == s.auth_data
             ):
                 s.copies += 1
@@ -233,11 +234,15 @@ class RouterRules:
             report_mismatch(r, t, ev, "version", s.ip, str(s.version), str(frame.version), None)
             s.version = frame.version
             changed = True
-        if frame.auth is not s.auth or frame.auth_data != s.auth_data:
-            old = auth_text(s.auth, s.auth_data)
-            new = auth_text(frame.auth, frame.auth_data)
+        if (
+            frame.auth is not s.auth
+            or frame.auth_data != s.auth_data
+            or frame.auth_type != s.auth_type
+        ):
+            old = auth_text(s.auth, s.auth_data, s.auth_type)
+            new = auth_text(frame.auth, frame.auth_data, frame.auth_type)
             report_mismatch(r, t, ev, "auth", s.ip, old, new, None)
-            s.auth, s.auth_data = frame.auth, frame.auth_data
+            s.auth, s.auth_data, s.auth_type = frame.auth, frame.auth_data, frame.auth_type
             changed = True
         s.mac = frame.link.src_mac
         s.dst_ip = frame.dst_ip

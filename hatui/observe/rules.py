@@ -80,11 +80,14 @@ def is_unicast(dst_ip: str) -> bool:
     return dst_ip not in MULTICAST_GROUPS
 
 
-def auth_text(auth: Auth, auth_data: bytes) -> str:
-    """Auth for display and mismatch detail; the password only as a short fingerprint."""
+def auth_text(auth: Auth, auth_data: bytes, auth_type: int = 0) -> str:
+    """Auth for display and mismatch detail; the password only as a short fingerprint,
+    an unknown type by its number (so senders that differ are flagged)."""
     if auth is Auth.SIMPLE:
         digest = hashlib.blake2s(auth_data, digest_size=3).hexdigest()
         return f"simple(pw#{digest})"
+    if auth is Auth.UNKNOWN:
+        return f"type {auth_type}"
     return str(auth)
 
 

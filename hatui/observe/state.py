@@ -28,6 +28,7 @@ class SenderState:
     version: int
     auth: Auth
     auth_data: bytes
+    auth_type: int
     dst_ip: str
     checksum_form: ChecksumForm
     adverts: int
@@ -50,6 +51,7 @@ class SenderState:
             version=frame.version,
             auth=frame.auth,
             auth_data=frame.auth_data,
+            auth_type=frame.auth_type,
             dst_ip=frame.dst_ip,
             checksum_form=frame.checksum_form,
             adverts=0,
@@ -78,6 +80,7 @@ class SenderState:
             interval_cs=self.interval_cs,
             vips=self.vips,
             auth=self.auth,
+            auth_type=self.auth_type,
             version=self.version,
             advertising=self.advertising(now),
         )

@@ -81,6 +81,7 @@ def router_view(r: RouterState, now: int) -> RouterView:
         interval_cs=m.interval_cs,
         vips=m.addresses,
         auth=m.auth,
+        auth_type=m.auth_type,
         unicast=is_unicast(m.dst_ip),
         dst_ip=m.dst_ip,
         unicast_peers=m.peers,
