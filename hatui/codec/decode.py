@@ -25,6 +25,11 @@ __all__ = ["clear_cache", "decode", "decode_ip"]
 _LEN_FRAG = struct.Struct("!HxxH")  # IPv4 total length, (identification), flags+offset
 _H = struct.Struct("!H")
 _FRAGMENTED = 0x3FFF  # MF flag or a nonzero fragment offset
+# IPv6 extension headers walked to reach VRRP (hop-by-hop, routing, fragment, AH,
+# destination options): a router alert or destination option must not hide an advert.
+_V6_FRAGMENT = 44
+_V6_EXTENSIONS = frozenset({0, 43, _V6_FRAGMENT, PROTO_AH, 60})
+_V6_MAX_EXTENSIONS = 8  # RFC 8200 4.1 allows each at most once or twice
 _CACHE: dict[bytes, Decoded] = {}
 _CACHE_MAX = 4096
 
@@ -178,8 +183,10 @@ def _bad(
 
 def _ipv6(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded:
     avail = len(data) - off
-    if avail >= 7 and data[off + 6] != PROTO_VRRP and data[off + 6] != PROTO_ICMPV6:
-        return None
+    if avail >= 7:
+        nh = data[off + 6]
+        if nh != PROTO_VRRP and nh != PROTO_ICMPV6 and nh not in _V6_EXTENSIONS:
+            return None
     if avail < 40:
         lk = link if link is not None else link_for(data, off, vlan)
         return Rejected(reason=RejectReason.LENGTH, detail="truncated IPv6 header", link=lk)
@@ -191,12 +198,24 @@ def _ipv6(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded
     next_header = data[off + 6]
     start = off + 40
     end = start + plen
-    if next_header == PROTO_ICMPV6 and (plen == 0 or end > len(data) or data[start] != ICMPV6_NA):
+    if next_header in _V6_EXTENSIONS:
+        walked = _walk_extensions(data, next_header, start, end)
+        if isinstance(walked, str):
+            lk = link if link is not None else link_for(data, off, vlan)
+            src = ipv6_text(data[off + 8 : off + 24])
+            reason = RejectReason.MALFORMED if "fragment" in walked else RejectReason.LENGTH
+            return Rejected(reason=reason, detail=walked, link=lk, src_ip=src)
+        next_header, start = walked
+        if next_header != PROTO_VRRP and next_header != PROTO_ICMPV6:
+            return None
+    if next_header == PROTO_ICMPV6 and (
+        start >= end or end > len(data) or data[start] != ICMPV6_NA
+    ):
         return None  # other ICMPv6 (NS, RA, MLD) is not hatui's
     if end > len(data):
         lk = link if link is not None else link_for(data, off, vlan)
         src = ipv6_text(data[off + 8 : off + 24])
-        detail = f"IPv6 payload length {plen}, {len(data) - start} bytes captured"
+        detail = f"IPv6 payload length {plen}, {len(data) - off - 40} bytes captured"
         return Rejected(reason=RejectReason.LENGTH, detail=detail, link=lk, src_ip=src)
     key = None
     if link is None:
@@ -205,7 +224,7 @@ def _ipv6(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded
         if found is not None:
             return found  # before link_for: a hit needs no Link of its own
     lk = link if link is not None else link_for(data, off, vlan)
-    addrs = data[off + 8 : start]
+    addrs = data[off + 8 : off + 40]
     msg = data[start:end]
     if next_header == PROTO_VRRP:
         result: Decoded = _vrrp_or_carp(msg, True, addrs, data[off + 7], lk)
@@ -214,6 +233,23 @@ def _ipv6(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded
     if key is not None and result is not None:
         _remember(key, result)
     return result
+
+
+def _walk_extensions(data: bytes, next_header: int, start: int, end: int) -> tuple[int, int] | str:
+    """Skip IPv6 extension headers (RFC 8200 4): the upper-layer protocol and where it
+    starts, or why the chain is unusable (a fragment, or a header past the payload)."""
+    for _ in range(_V6_MAX_EXTENSIONS):
+        if next_header not in _V6_EXTENSIONS:
+            return (next_header, start) if start <= end else "truncated IPv6 extension header"
+        if next_header == _V6_FRAGMENT:  # VRRP adverts are never fragmented (as IPv4)
+            return "fragmented IPv6 packet"
+        if start + 8 > end or end > len(data):
+            return "truncated IPv6 extension header"
+        size = data[start + 1]
+        size = (size + 2) * 4 if next_header == PROTO_AH else (size + 1) * 8  # RFC 4302 2.2
+        next_header = data[start]
+        start += size
+    return "IPv6 extension header chain too long"
 
 
 def _vrrp_or_carp(msg: bytes, v6: bool, addrs: bytes, ttl: int, link: Link) -> Decoded:
