@@ -18,7 +18,7 @@ from __future__ import annotations
 import struct
 
 from hatui.codec.checksum import PROTO_VRRP, finish, is_valid, pseudo_sum_v6, word_sum
-from hatui.codec.frames import CarpAdvert, Family, Link, Rejected, RejectReason
+from hatui.codec.frames import CarpAdvert, Family, Link, Protocol, Rejected, RejectReason
 from hatui.codec.ip import ipv4_text, ipv6_text
 
 CARP_LEN = 36
@@ -43,7 +43,12 @@ def parse_carp(msg: bytes, *, v6: bool, addrs: bytes, link: Link) -> CarpAdvert 
     # form is tolerated there in case a stack follows the ICMPv6 convention.
     if not is_valid(body) and not (v6 and is_valid(body + pseudo_sum_v6(addrs, PROTO_VRRP, 36))):
         return Rejected(
-            reason=RejectReason.CHECKSUM, detail="CARP checksum", link=link, src_ip=src, vrid=vhid
+            reason=RejectReason.CHECKSUM,
+            detail="CARP checksum",
+            link=link,
+            src_ip=src,
+            vrid=vhid,
+            protocol=Protocol.CARP,
         )
     return CarpAdvert(
         link=link,

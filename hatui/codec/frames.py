@@ -18,6 +18,15 @@ class Family(StrEnum):
     IPV6 = "ipv6"
 
 
+class Protocol(StrEnum):
+    """Which first-hop redundancy protocol a frame, router, failover or event is about."""
+
+    VRRP = "vrrp"
+    CARP = "carp"  # OpenBSD / FreeBSD / pfSense: IP protocol 112 like VRRP
+    HSRP = "hsrp"  # Cisco: UDP 1985 (v1, v2 over IPv4) and 2029 (IPv6)
+    GLBP = "glbp"  # Cisco: UDP 3222, counted and labelled only
+
+
 class Auth(StrEnum):
     """VRRPv2 authentication type (RFC 3768 5.3.6); v3 has none.
 
@@ -155,6 +164,9 @@ class Rejected:
     link: Link | None = None
     src_ip: str | None = None
     vrid: int | None = None
+    # What the frame was read as: VRRP for IP protocol 112 (and ARP/ND, read for VRRP's
+    # sake), CARP once its layout is recognised, HSRP/GLBP by UDP port.
+    protocol: Protocol = Protocol.VRRP
 
 
 Frame = VrrpAdvert | CarpAdvert | ArpFrame | NeighborAdvert

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hatui.codec.frames import Family, RejectReason
+from hatui.codec.frames import Family, Protocol, RejectReason
 from hatui.types import WallUs
 
 
@@ -47,6 +47,7 @@ class Event:
     family: Family | None = None
     vrid: int | None = None
     detail: str = ""
+    protocol: Protocol = Protocol.VRRP  # what the event is about (JSON: always present)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hatui.codec.frames import Auth, ChecksumForm, Family
+from hatui.codec.frames import Auth, ChecksumForm, Family, Protocol
 from hatui.observe.events import Cause, Event
 from hatui.types import WallUs
 
@@ -65,6 +65,7 @@ class Failover:
     gap_us: int
     cause: Cause
     rfc_us: int | None = None  # the RFC's expected gap for this cause (information only)
+    protocol: Protocol = Protocol.VRRP
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,6 +103,7 @@ class RouterView:
     status: Status
     mismatches: tuple[str, ...]
     split_brain: tuple[str, str] | None
+    protocol: Protocol = Protocol.VRRP
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

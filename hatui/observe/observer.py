@@ -15,6 +15,7 @@ from hatui.codec.frames import (
     Family,
     Frame,
     NeighborAdvert,
+    Protocol,
     Rejected,
     RejectReason,
     VrrpAdvert,
@@ -229,6 +230,7 @@ class Observer:
             CarpSeen(
                 time=WallUs(t),
                 kind=EventKind.CARP_SEEN,
+                protocol=Protocol.CARP,
                 interface=interface,
                 family=frame.family,
                 vhid=frame.vhid,
@@ -254,6 +256,7 @@ class Observer:
             RejectedSeen(
                 time=WallUs(t),
                 kind=EventKind.REJECTED,
+                protocol=frame.protocol,
                 interface=interface,
                 vrid=frame.vrid,
                 reason=reason,

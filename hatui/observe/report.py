@@ -54,6 +54,7 @@ def event_to_json(ev: Event) -> Json:
         "family": str(ev.family) if ev.family is not None else None,
         "vrid": ev.vrid,
         "detail": ev.detail,
+        "protocol": str(ev.protocol),
     }
     match ev:
         case MasterChange():
@@ -103,6 +104,7 @@ def _router(r: RouterView) -> Json:
         "interface": r.interface,
         "family": str(r.family),
         "vrid": r.vrid,
+        "protocol": str(r.protocol),
         "version": r.version,
         "master": {"ip": r.master_ip, "mac": r.master_mac, "virtual_mac": r.virtual_mac},
         "priority": r.priority,
@@ -173,6 +175,7 @@ def _failover(f: Failover) -> Json:
         "interface": f.interface,
         "family": str(f.family),
         "vrid": f.vrid,
+        "protocol": str(f.protocol),
         "from": f.from_ip,
         "to": f.to_ip,
         "old_last_advert": us_to_s(f.old_last_advert),

@@ -95,3 +95,15 @@ def test_event_to_json_master_change_fields() -> None:
     assert line["from"] == A and line["to"] == B and line["cause"] == "timeout"
     assert line["gap_ms"] == 3609.575 and line["interface"] == "eth0"
     assert json.dumps(line)
+
+
+def test_protocol_is_on_every_router_failover_and_event() -> None:
+    doc = _document()
+    assert [r["protocol"] for r in doc["routers"]] == ["vrrp"]
+    assert [f["protocol"] for f in doc["failovers"]] == ["vrrp"]
+    assert [(e["kind"], e["protocol"]) for e in doc["events"]] == [
+        ("new_router", "vrrp"),
+        ("carp_seen", "carp"),
+        ("rejected", "vrrp"),
+        ("master_change", "vrrp"),
+    ]
