@@ -16,6 +16,7 @@ from hatui.codec.carp import is_carp, parse_carp
 from hatui.codec.checksum import PROTO_ICMPV6, PROTO_VRRP
 from hatui.codec.ethernet import ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, TPIDS, link_for, parse_l2
 from hatui.codec.frames import Decoded, Link, Rejected, RejectReason
+from hatui.codec.hsrp import PROTO_UDP, UDP_PORTS, parse_udp
 from hatui.codec.ip import PROTO_AH, ipv4_text, ipv6_text
 from hatui.codec.nd import ICMPV6_NA, parse_na
 from hatui.codec.vrrp import parse_vrrp
@@ -118,7 +119,13 @@ def _remember(key: bytes, result: Decoded) -> None:
 
 def _ipv4(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded:
     avail = len(data) - off
-    if avail >= 10 and data[off + 9] != PROTO_VRRP and data[off + 9] != PROTO_AH:
+    if (
+        avail >= 10
+        and data[off + 9] != PROTO_VRRP
+        and data[off + 9] != PROTO_AH
+        # UDP other than HSRP/GLBP is not hatui's: its ports are looked at first
+        and (data[off + 9] != PROTO_UDP or not _hsrp_port(data, off + (data[off] & 0x0F) * 4))
+    ):
         return None
     if avail < 20:
         return _bad(RejectReason.LENGTH, "truncated IPv4 header", data, off, vlan, link)
@@ -143,13 +150,18 @@ def _ipv4(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded
     end = off + total
     proto = data[off + 9]
     key = None
-    if link is None and proto == PROTO_VRRP:
+    if link is None and proto != PROTO_AH:
         key = data[: off + 4] + data[off + 6 : off + 10] + data[off + 12 : end]
         found = _CACHE.get(key)
         if found is not None:
             return found
     lk = link if link is not None else link_for(data, off, vlan)
     start = off + hlen
+    if proto == PROTO_UDP:
+        udp = parse_udp(data[start:end], v6=False, addrs=data[off + 12 : off + 20], link=lk)
+        if key is not None and udp is not None:
+            _remember(key, udp)
+        return udp
     if proto == PROTO_AH:
         # RFC 2402 over VRRPv2 (RFC 3768 5.3.6.3): skip the AH header; its ICV needs the
         # key, which an observer does not have.
@@ -185,7 +197,12 @@ def _ipv6(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded
     avail = len(data) - off
     if avail >= 7:
         nh = data[off + 6]
-        if nh != PROTO_VRRP and nh != PROTO_ICMPV6 and nh not in _V6_EXTENSIONS:
+        if (
+            nh != PROTO_VRRP
+            and nh != PROTO_ICMPV6
+            and nh not in _V6_EXTENSIONS
+            and (nh != PROTO_UDP or not _hsrp_port(data, off + 40))
+        ):
             return None
     if avail < 40:
         lk = link if link is not None else link_for(data, off, vlan)
@@ -206,7 +223,7 @@ def _ipv6(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded
             reason = RejectReason.MALFORMED if "fragment" in walked else RejectReason.LENGTH
             return Rejected(reason=reason, detail=walked, link=lk, src_ip=src)
         next_header, start = walked
-        if next_header != PROTO_VRRP and next_header != PROTO_ICMPV6:
+        if next_header not in (PROTO_VRRP, PROTO_ICMPV6, PROTO_UDP):
             return None
     if next_header == PROTO_ICMPV6 and (
         start >= end or end > len(data) or data[start] != ICMPV6_NA
@@ -228,6 +245,8 @@ def _ipv6(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded
     msg = data[start:end]
     if next_header == PROTO_VRRP:
         result: Decoded = _vrrp_or_carp(msg, True, addrs, data[off + 7], lk)
+    elif next_header == PROTO_UDP:
+        result = parse_udp(msg, v6=True, addrs=addrs, link=lk)
     else:
         result = parse_na(msg, addrs=addrs, hop_limit=data[off + 7], link=lk)
     if key is not None and result is not None:
@@ -250,6 +269,15 @@ def _walk_extensions(data: bytes, next_header: int, start: int, end: int) -> tup
         next_header = data[start]
         start += size
     return "IPv6 extension header chain too long"
+
+
+def _hsrp_port(data: bytes, udp: int) -> bool:
+    """Whether the UDP header at data[udp:] is to or from an HSRP or GLBP port."""
+    if len(data) < udp + 4:
+        return False
+    return (data[udp] << 8 | data[udp + 1]) in UDP_PORTS or (
+        data[udp + 2] << 8 | data[udp + 3]
+    ) in UDP_PORTS
 
 
 def _vrrp_or_carp(msg: bytes, v6: bool, addrs: bytes, ttl: int, link: Link) -> Decoded:

@@ -8,7 +8,7 @@ the JSON and display edges free of conversions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 from hatui.types import WallUs
 
@@ -70,6 +70,8 @@ class RejectReason(StrEnum):
     AUTH = "auth"
     VRID = "vrid"  # VRID 0
     MALFORMED = "malformed"  # broken Ethernet/IP/ARP/ND headers
+    PORT = "port"  # HSRP/GLBP on the wrong UDP port or family (v6 HSRP is 2029, v4 1985)
+    TLV = "tlv"  # HSRPv2 / GLBP TLVs that overrun the message or lack the group state
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,6 +119,60 @@ class CarpAdvert:
     vhid: int
     advbase: int
     advskew: int
+
+
+class HsrpOp(IntEnum):
+    """HSRP op codes (RFC 2281 5; v2 keeps them)."""
+
+    HELLO = 0
+    COUP = 1  # a higher priority router takes over (preempt)
+    RESIGN = 2  # the active router gives up (shutdown, lower priority)
+
+
+class HsrpState(IntEnum):
+    """HSRP router states (RFC 2281 5)."""
+
+    INITIAL = 0
+    LEARN = 1
+    LISTEN = 2
+    SPEAK = 4
+    STANDBY = 8
+    ACTIVE = 16
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HsrpHello:
+    """An HSRP hello, coup or resign (v1 RFC 2281, v2 Cisco's TLV format, IPv4 or IPv6).
+
+    Unlike VRRP, every router in Speak, Standby or Active state sends hellos, so standbys
+    are heard all the time.
+    """
+
+    link: Link
+    family: Family
+    src_ip: str
+    dst_ip: str
+    version: int  # 1 or 2
+    op: HsrpOp
+    state: HsrpState
+    group: int  # v1 0-255, v2 0-4095
+    priority: int
+    hello_ms: int
+    hold_ms: int
+    vip: str  # "" when the router has not learnt it (0.0.0.0 / ::)
+    auth: str  # "none" (v2 without an auth TLV), "text" or "md5"
+    auth_data: bytes = b""  # the text key as sent (v1 default "cisco"); empty for MD5
+    identifier: str = ""  # v2: the sender's MAC as it names itself
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GlbpHello:
+    """A GLBP message (Cisco, UDP 3222): counted and labelled, never read as anything else."""
+
+    link: Link
+    family: Family
+    src_ip: str
+    group: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,7 +225,7 @@ class Rejected:
     protocol: Protocol = Protocol.VRRP
 
 
-Frame = VrrpAdvert | CarpAdvert | ArpFrame | NeighborAdvert
+Frame = VrrpAdvert | CarpAdvert | HsrpHello | GlbpHello | ArpFrame | NeighborAdvert
 Decoded = Frame | Rejected | None  # None: not a frame hatui looks at
 
 

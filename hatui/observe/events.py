@@ -25,6 +25,7 @@ class EventKind(StrEnum):
     ARP_OWNER_CHANGE = "arp_owner_change"
     OWNER_CLAIM = "owner_claim"  # a sender starts advertising priority 255 on a live VRID
     CARP_SEEN = "carp_seen"
+    GLBP_SEEN = "glbp_seen"
     REJECTED = "rejected"
 
 
@@ -112,6 +113,15 @@ class CarpSeen(Event):
     """The first CARP advert of a vhid: the same protocol number, never read as VRRP."""
 
     vhid: int
+    ip: str
+    mac: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GlbpSeen(Event):
+    """The first GLBP message of a group: Cisco's load-balancing protocol, labelled only."""
+
+    group: int
     ip: str
     mac: str
 

@@ -14,6 +14,9 @@ from hatui.codec.frames import (
     CarpAdvert,
     Family,
     Frame,
+    GlbpHello,
+    HsrpHello,
+    HsrpState,
     NeighborAdvert,
     Protocol,
     Rejected,
@@ -25,9 +28,11 @@ from hatui.observe.events import (
     CarpSeen,
     Event,
     EventKind,
+    GlbpSeen,
     RejectedSeen,
     VipEvent,
 )
+from hatui.observe.hsrp import HsrpModel
 from hatui.observe.model import (
     CarpView,
     Counters,
@@ -39,7 +44,7 @@ from hatui.observe.routers import RouterRules
 from hatui.observe.rules import RATE_WINDOW_US, REJECT_EVENT_EVERY_US
 from hatui.observe.state import RouterKey, RouterState
 from hatui.observe.views import router_view
-from hatui.types import WallUs
+from hatui.types import US_PER_MS, WallUs
 
 _NEVER = 1 << 62  # a deadline that never comes
 _UNSPECIFIED_V4 = "0.0.0.0"  # ARP probes (RFC 5227) claim nothing
@@ -93,6 +98,11 @@ class Observer:
         self._n_arp = 0
         self._nd = 0
         self._n_carp = 0
+        self._hsrp = HsrpModel(group_limit=carp_limit, history_limit=history_limit,
+                               failover_limit=event_limit)  # fmt: skip
+        self._n_hsrp = 0
+        self._glbp: set[tuple[str, Family, int]] = set()
+        self._n_glbp = 0
         self._rejected: dict[str, int] = {r.value: 0 for r in RejectReason}
         self._reject_event_at: dict[RejectReason, int] = {}
 
@@ -168,7 +178,7 @@ class Observer:
     def _dispatch(
         self,
         interface: str,
-        frame: VrrpAdvert | CarpAdvert | ArpFrame | NeighborAdvert | Rejected,
+        frame: Frame | Rejected,
         t: int,
     ) -> list[Event]:
         match frame:
@@ -197,6 +207,15 @@ class Observer:
             case CarpAdvert():
                 self._n_carp += 1
                 return self._carp_advert(interface, frame, t)
+            case HsrpHello():
+                self._n_hsrp += 1
+                out = self._hsrp.hello(interface, frame, t)
+                if frame.state is HsrpState.ACTIVE:  # only an active router turns stale
+                    self._deadline = min(self._deadline, t + frame.hold_ms * US_PER_MS)
+                return out
+            case GlbpHello():
+                self._n_glbp += 1
+                return self._glbp_hello(interface, frame, t)
             case Rejected():
                 return self._reject(interface, frame, t)
             case _:
@@ -238,6 +257,27 @@ class Observer:
                 mac=frame.link.src_mac,
                 detail=f"{interface} {frame.family} CARP vhid {frame.vhid} from {frame.src_ip}"
                 " (CARP, not VRRP: same protocol 112, not modelled as a router)",
+            )
+        ]
+
+    def _glbp_hello(self, interface: str, frame: GlbpHello, t: int) -> list[Event]:
+        key = (interface, frame.family, frame.group)
+        if key in self._glbp or len(self._glbp) >= self._carp_limit:
+            return []
+        self._glbp.add(key)
+        return [
+            GlbpSeen(
+                time=WallUs(t),
+                kind=EventKind.GLBP_SEEN,
+                protocol=Protocol.GLBP,
+                interface=interface,
+                family=frame.family,
+                vrid=frame.group,
+                group=frame.group,
+                ip=frame.src_ip,
+                mac=frame.link.src_mac,
+                detail=f"{interface} {frame.family} GLBP group {frame.group} from {frame.src_ip}"
+                " (Cisco GLBP on UDP 3222: counted and labelled, not modelled)",
             )
         ]
 
@@ -358,6 +398,9 @@ class Observer:
                 d = deadline(r)
             if d < nxt:
                 nxt = d
+        if self._hsrp:
+            out.extend(self._hsrp.expire(now))
+            nxt = min(nxt, self._hsrp.deadline())
         self._deadline = nxt
         if out:
             out.sort(key=lambda e: e.time)
@@ -374,6 +417,13 @@ class Observer:
             router_view(self._routers[k], now)
             for k in sorted(self._routers, key=lambda k: (k[0], k[1].value, k[2]))
         )
+        if self._hsrp:
+            routers = tuple(
+                sorted(
+                    (*routers, *self._hsrp.views(now)),
+                    key=lambda r: (r.interface, r.family.value, r.vrid, r.protocol.value),
+                )
+            )
         carp = tuple(
             CarpView(
                 interface=k[0],
@@ -394,7 +444,7 @@ class Observer:
         return ObserverSnapshot(
             time=now,
             routers=routers,
-            failovers=self._rules.failovers(),
+            failovers=self.failovers(),
             events=tuple(self._events),
             arp=self._arp.views(),
             carp=carp,
@@ -409,10 +459,17 @@ class Observer:
             nd=self._nd,
             carp=self._n_carp,
             rejected=dict(self._rejected),
+            hsrp=self._n_hsrp,
+            glbp=self._n_glbp,
         )
 
     def failovers(self) -> tuple[Failover, ...]:
-        return self._rules.failovers()
+        """Every protocol's failovers in the order they happened."""
+        vrrp = self._rules.failovers()
+        if not self._hsrp.failovers():
+            return vrrp
+        both = (*vrrp, *self._hsrp.failovers())
+        return tuple(sorted(both, key=lambda f: f.new_first_advert))
 
     @property
     def arp_entries(self) -> int:
@@ -421,4 +478,4 @@ class Observer:
 
     @property
     def router_count(self) -> int:
-        return len(self._routers)
+        return len(self._routers) + len(self._hsrp)

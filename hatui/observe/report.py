@@ -11,6 +11,7 @@ from hatui.observe.events import (
     CarpSeen,
     Event,
     FieldChange,
+    GlbpSeen,
     MasterChange,
     RejectedSeen,
     RouterEvent,
@@ -92,6 +93,8 @@ def event_to_json(ev: Event) -> Json:
             )
         case CarpSeen():
             out.update({"vhid": ev.vhid, "ip": ev.ip, "mac": ev.mac})
+        case GlbpSeen():
+            out.update({"group": ev.group, "ip": ev.ip, "mac": ev.mac})
         case RejectedSeen():
             out.update({"reason": str(ev.reason), "count": ev.count, "ip": ev.ip})
         case _:
@@ -100,6 +103,25 @@ def event_to_json(ev: Event) -> Json:
 
 
 def _router(r: RouterView) -> Json:
+    out = _vrrp_router(r)
+    if r.hsrp is not None:
+        h = r.hsrp
+        sb = None
+        if h.standby_ip is not None:
+            sb = {"ip": h.standby_ip, "mac": h.standby_mac, "priority": h.standby_priority}
+        out["advert_interval_ms"] = h.hello_ms
+        out |= {
+            "standby": sb,
+            "hold_ms": h.hold_ms,
+            "state": h.state,
+            "virtual_mac_expected": h.vmac,
+        }
+    if r.carp is not None:
+        out |= {"advbase": r.carp.advbase, "advskew": r.carp.advskew, "demote": r.carp.demote}
+    return out
+
+
+def _vrrp_router(r: RouterView) -> Json:
     return {
         "interface": r.interface,
         "family": str(r.family),
@@ -122,7 +144,7 @@ def _router(r: RouterView) -> Json:
         "unicast": r.unicast,
         "dst_ip": r.dst_ip,
         "unicast_peers": list(r.unicast_peers),
-        "checksum_form": str(r.checksum_form),
+        "checksum_form": str(r.checksum_form) if r.checksum_form is not None else None,
         "master_since": us_to_s(r.master_since),
         "master_last_advert": us_to_s(r.master_last_advert),
         "skew_ms": us_to_ms(r.skew_us),
@@ -136,10 +158,11 @@ def _router(r: RouterView) -> Json:
     }
 
 
-def _verifiable(auth: Auth) -> bool:
-    """Whether an observer can check this auth: none and simple (the password is on the
-    wire) yes; AH and Cisco MD5 need the key, an unknown type has no known rule."""
-    return auth is Auth.NONE or auth is Auth.SIMPLE
+def _verifiable(auth: str) -> bool:
+    """Whether an observer can check this auth: none, simple and HSRP's text (the key is
+    on the wire) yes; AH, Cisco MD5, HSRP MD5 and CARP's HMAC need the key, and an
+    unknown type has no known rule."""
+    return auth in (Auth.NONE, Auth.SIMPLE, "text")
 
 
 def _sender(s: SenderView) -> Json:
@@ -157,7 +180,7 @@ def _sender(s: SenderView) -> Json:
         "auth_type": s.auth_type,
         "version": s.version,
         "advertising": s.advertising,
-    }
+    } | ({"state": s.state} if s.state else {})
 
 
 def _term(t: MasterTerm) -> Json:
@@ -233,5 +256,7 @@ def _counters(c: Counters) -> Json:
         "arp": c.arp,
         "nd": c.nd,
         "carp": c.carp,
+        "hsrp": c.hsrp,
+        "glbp": c.glbp,
         "rejected": dict(c.rejected),
     }
