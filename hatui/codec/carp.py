@@ -37,7 +37,7 @@ def parse_carp(msg: bytes, *, v6: bool, addrs: bytes, link: Link) -> CarpAdvert 
     alen = 16 if v6 else 4
     text = ipv6_text if v6 else ipv4_text
     src = text(addrs[:alen])
-    _vt, vhid, advskew, _authlen, _demote, advbase, _ck = _HEAD.unpack_from(msg)
+    _vt, vhid, advskew, _authlen, demote, advbase, _ck = _HEAD.unpack_from(msg)
     body = word_sum(msg)
     # OpenBSD and FreeBSD sum the CARP header alone, also over IPv6; a pseudo-header
     # form is tolerated there in case a stack follows the ICMPv6 convention.
@@ -58,6 +58,7 @@ def parse_carp(msg: bytes, *, v6: bool, addrs: bytes, link: Link) -> CarpAdvert 
         vhid=vhid,
         advbase=advbase,
         advskew=advskew,
+        demote=demote,
     )
 
 

@@ -119,6 +119,7 @@ class CarpAdvert:
     vhid: int
     advbase: int
     advskew: int
+    demote: int = 0  # OpenBSD's demotion counter: a higher value loses elections
 
 
 class HsrpOp(IntEnum):

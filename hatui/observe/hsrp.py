@@ -215,8 +215,7 @@ class HsrpModel:
                 protocol=Protocol.HSRP,
             )
         )
-        what = "hold time" if rfc is not None else ""
-        note = rfc_note(cause, gap, rfc).replace("Master_Down_Interval", what) if rfc else ""
+        note = rfc_note(cause, gap, rfc, "RFC 2281 hold time")
         ev.append(
             MasterChange(
                 time=WallUs(t),

@@ -67,6 +67,7 @@ def report_mismatch(
             interface=r.key[0],
             family=r.key[1],
             vrid=r.key[2],
+            protocol=r.protocol,
             field=name,
             old=a,
             new=b,

@@ -162,6 +162,7 @@ class CarpView:
     adverts: int
     first_seen: WallUs
     last_seen: WallUs
+    demote: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -242,6 +242,7 @@ def _carp(c: CarpView) -> Json:
         "mac": c.mac,
         "advbase": c.advbase,
         "advskew": c.advskew,
+        "demote": c.demote,
         "adverts": c.adverts,
         "first_seen": us_to_s(c.first_seen),
         "last_seen": us_to_s(c.last_seen),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
-from hatui.codec.frames import VrrpAdvert
+from hatui.codec.frames import Protocol, VrrpAdvert
 from hatui.observe.events import (
     Cause,
     Event,
@@ -45,6 +45,7 @@ _NEVER = 1 << 62
 # cap only matters for a flood, where the rate then reads low rather than memory growing.
 _RATE_CAP = 2048
 _PEERS_CAP = 16  # unicast destinations remembered per sender
+_WAIT = {Protocol.CARP: "CARP wait (3 intervals)"}  # what a timeout's figure is called
 
 
 class RouterRules:
@@ -58,7 +59,9 @@ class RouterRules:
         failover_limit: int,
         on_vip_added: VipHook,
         on_vip_removed: VipHook,
+        protocol: Protocol = Protocol.VRRP,
     ) -> None:
+        self._protocol = protocol
         self._history_limit = history_limit
         self._sender_limit = sender_limit
         self._failovers: deque[FailoverRecord] = deque(maxlen=failover_limit)
@@ -78,6 +81,7 @@ class RouterRules:
             intervals=deque(maxlen=self._history_limit),
             history=deque(maxlen=self._history_limit),
             term_since=t,
+            protocol=self._protocol,
         )
 
     # -- adverts --------------------------------------------------------------------------
@@ -196,6 +200,7 @@ class RouterRules:
                         interface=r.key[0],
                         family=r.key[1],
                         vrid=r.key[2],
+                        protocol=r.protocol,
                         field="priority",
                         old=old,
                         new=new,
@@ -270,9 +275,14 @@ class RouterRules:
         if old.priority == 0:
             cause = Cause.RELEASE  # backups wait Skew_Time after priority 0 (RFC 5798 6.4.2)
             rfc = skew_us(old.version, old.interval_cs, w.priority)
+            if r.protocol is Protocol.CARP:
+                rfc = None  # a CARP backup takes over as soon as it hears the master leave
         elif old.advertising(t):
             cause = Cause.PREEMPT  # the old master was still advertising: w outranked it
             rfc = None
+        elif r.protocol is Protocol.CARP:
+            cause = Cause.TIMEOUT  # a CARP backup waits three of its own intervals
+            rfc = 3 * interval_us(w.interval_cs)
         else:
             cause = Cause.TIMEOUT  # silence; backups wait Master_Down_Interval
             rfc = master_down_us(old.version, old.interval_cs, w.priority)
@@ -296,6 +306,7 @@ class RouterRules:
             new_first_advert=t,
             cause=cause,
             rfc_us=rfc,
+            protocol=r.protocol,
         )
         self._failovers.append(rec)
         r.last_failover = rec
@@ -306,6 +317,7 @@ class RouterRules:
                 interface=r.key[0],
                 family=r.key[1],
                 vrid=r.key[2],
+                protocol=r.protocol,
                 from_ip=old.ip,
                 from_mac=old.mac,
                 to_ip=w.ip,
@@ -316,7 +328,7 @@ class RouterRules:
                 cause=cause,
                 rfc_us=rfc,
                 detail=f"{r.label}: master {old.ip} -> {w.ip} ({cause}, gap {gap / 1000:.1f} ms"
-                f"{rfc_note(cause, gap, rfc)})",
+                f"{rfc_note(cause, gap, rfc, _WAIT.get(r.protocol))})",
             )
         )
         if r.stale:
@@ -363,6 +375,7 @@ class RouterRules:
                         interface=r.key[0],
                         family=r.key[1],
                         vrid=r.key[2],
+                        protocol=r.protocol,
                         ips=r.split,
                         since=WallUs(start),
                         detail=f"{r.label}: split brain: {pair[0]} and {pair[1]} both"
@@ -380,6 +393,7 @@ class RouterRules:
                 interface=r.key[0],
                 family=r.key[1],
                 vrid=r.key[2],
+                protocol=r.protocol,
                 ips=r.split,
                 since=WallUs(r.split_since),
                 detail=f"{r.label}: split brain healed ({why}); master {r.master.ip}",
@@ -456,6 +470,7 @@ class RouterRules:
             interface=r.key[0],
             family=r.key[1],
             vrid=r.key[2],
+            protocol=r.protocol,
             ip=s.ip,
             mac=s.mac,
             priority=s.priority,
@@ -471,6 +486,7 @@ class RouterRules:
             interface=r.key[0],
             family=r.key[1],
             vrid=r.key[2],
+            protocol=r.protocol,
             field=name,
             old=old,
             new=new,

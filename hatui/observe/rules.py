@@ -49,17 +49,18 @@ def stale_after_us(version: int, interval_cs: int) -> int:
     return master_down_us(version, interval_cs, 1)
 
 
-def rfc_note(cause: Cause, gap_us: int, rfc_us: int | None) -> str:
+def rfc_note(cause: Cause, gap_us: int, rfc_us: int | None, wait: str | None = None) -> str:
     """The RFC's expected wait beside a measured gap, as information: it never decides
-    who is master ("; took over 9.4 ms before the RFC Master_Down_Interval")."""
+    who is master ("; took over 9.4 ms before the RFC Master_Down_Interval"). `wait`
+    names it for other protocols (HSRP's hold time, CARP's three intervals)."""
     if rfc_us is None:
         return ""
-    what = "Skew_Time" if cause is Cause.RELEASE else "Master_Down_Interval"
+    what = wait or ("RFC Skew_Time" if cause is Cause.RELEASE else "RFC Master_Down_Interval")
     delta = gap_us - rfc_us
     if abs(delta) < 50:  # under 0.05 ms: on time, as far as a capture stamp can tell
-        return f"; on the RFC {what}"
+        return f"; on the {what}"
     side = "before" if delta < 0 else "after"
-    return f"; took over {abs(delta) / 1000:.1f} ms {side} the RFC {what}"
+    return f"; took over {abs(delta) / 1000:.1f} ms {side} the {what}"
 
 
 def active_us(interval_cs: int) -> int:

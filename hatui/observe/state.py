@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from hatui.codec.frames import Auth, ChecksumForm, Family, VrrpAdvert, is_virtual_mac
+from hatui.codec.frames import Auth, ChecksumForm, Family, Protocol, VrrpAdvert, is_virtual_mac
 from hatui.observe.events import Cause
 from hatui.observe.model import MasterTerm, SenderView
 from hatui.observe.rules import active_us, ip_rank
@@ -100,6 +100,7 @@ class FailoverRecord:
     new_first_advert: int
     cause: Cause
     rfc_us: int | None = None  # the RFC's wait for this cause, as information
+    protocol: Protocol = Protocol.VRRP
 
 
 @dataclass(slots=True, kw_only=True)
@@ -132,8 +133,11 @@ class RouterState:
     last_failover: FailoverRecord | None = None
     checked_until: int = 0  # runs that ended before this were already accounted for
     stale_after: int = 0  # the master's stale threshold, cached for the deadline scan
+    protocol: Protocol = Protocol.VRRP  # VRRP, or CARP fed through the same rules
 
     @property
     def label(self) -> str:
-        """How details name the router: "eth0 ipv4 vrid 51"."""
+        """How details name the router: "eth0 ipv4 vrid 51", "eth0 ipv4 carp vhid 7"."""
+        if self.protocol is Protocol.CARP:
+            return f"{self.key[0]} {self.key[1]} carp vhid {self.key[2]}"
         return f"{self.key[0]} {self.key[1]} vrid {self.key[2]}"

@@ -32,6 +32,7 @@ def failover_view(f: FailoverRecord) -> Failover:
         gap_us=f.new_first_advert - f.old_last_advert,
         cause=f.cause,
         rfc_us=f.rfc_us,
+        protocol=f.protocol,
     )
 
 
@@ -101,4 +102,5 @@ def router_view(r: RouterState, now: int) -> RouterView:
         status=status,
         mismatches=r.mismatches,
         split_brain=split,
+        protocol=r.protocol,
     )

@@ -80,7 +80,7 @@ def test_timeout_failover_with_gap_and_hold_time_beside_it() -> None:
     )
     (mc,) = [e for e in events if isinstance(e, MasterChange)]
     assert (mc.from_ip, mc.to_ip, mc.cause, mc.gap_us) == (A, B, Cause.TIMEOUT, 3 * S + 4 * MS)
-    assert mc.rfc_us == 3 * S and "4.0 ms after the RFC hold time" in mc.detail
+    assert mc.rfc_us == 3 * S and "4.0 ms after the RFC 2281 hold time" in mc.detail
     (f,) = _doc(obs, takeover + 2 * S)["failovers"]
     assert (f["protocol"], f["cause"], f["gap_ms"], f["rfc_gap_ms"]) == (
         "hsrp",
@@ -157,3 +157,20 @@ def test_hsrp_and_vrrp_with_one_number_are_two_rows() -> None:
     doc = _doc(obs, 2 * S)
     assert sorted((r["protocol"], r["vrid"]) for r in doc["routers"]) == [("hsrp", 5), ("vrrp", 5)]
     assert doc["counters"]["hsrp"] == 3 and doc["counters"]["vrrp"] == 3
+
+
+def test_glbp_counted_and_labelled_once_per_group() -> None:
+    from hatui.codec.frames import GlbpHello
+
+    obs = Observer()
+    glbp = GlbpHello(
+        link=Link(src_mac="02:00:00:00:00:21", dst_mac="01:00:5e:00:00:66"),
+        family=Family.IPV4,
+        src_ip="192.0.2.21",
+        group=12,
+    )
+    events = run(obs, series(0, 4, S, glbp))
+    assert [(e.kind, e.protocol, e.vrid) for e in events] == [("glbp_seen", "glbp", 12)]
+    doc = _doc(obs, 4 * S)
+    assert doc["routers"] == [] and doc["counters"]["glbp"] == 4
+    assert doc["events"][0]["group"] == 12 and doc["events"][0]["protocol"] == "glbp"
