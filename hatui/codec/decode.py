@@ -260,10 +260,11 @@ def _walk_extensions(data: bytes, next_header: int, start: int, end: int) -> tup
     for _ in range(_V6_MAX_EXTENSIONS):
         if next_header not in _V6_EXTENSIONS:
             return (next_header, start) if start <= end else "truncated IPv6 extension header"
-        if next_header == _V6_FRAGMENT:  # VRRP adverts are never fragmented (as IPv4)
-            return "fragmented IPv6 packet"
         if start + 8 > end or end > len(data):
             return "truncated IPv6 extension header"
+        if next_header == _V6_FRAGMENT:
+            # VRRP adverts are never fragmented (as IPv4); other fragments are not ours.
+            return "fragmented IPv6 packet" if data[start] == PROTO_VRRP else (next_header, start)
         size = data[start + 1]
         size = (size + 2) * 4 if next_header == PROTO_AH else (size + 1) * 8  # RFC 4302 2.2
         next_header = data[start]
