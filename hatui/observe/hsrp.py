@@ -49,6 +49,7 @@ class _Speaker:
     first_seen: int
     last_seen: int
     active_since: int | None = None  # the first hello of its current run as Active
+    active_last: int = 0  # its last hello as Active (or its resign): a failover's start
 
     def speaking(self, now: int) -> bool:
         """Heard within 1.5 hellos and not resigned."""
@@ -139,6 +140,8 @@ class HsrpModel:
         s.hello_ms, s.hold_ms, s.auth, s.version = h.hello_ms, h.hold_ms, h.auth, h.version
         if h.vip:
             s.vip = h.vip
+        if h.state is HsrpState.ACTIVE or h.op is HsrpOp.RESIGN:
+            s.active_last = t
         s.adverts += 1
         s.last_seen = t
         g.adverts += 1
@@ -178,11 +181,13 @@ class HsrpModel:
     def _change(self, g: _Group, w: _Speaker, op: HsrpOp, t: int, ev: list[Event]) -> None:
         old = g.active
         assert old is not None
-        gap = t - old.last_seen
+        gap = t - old.active_last
         rfc: int | None = None
-        if old.op is HsrpOp.RESIGN or old.state is not HsrpState.ACTIVE:
+        if op is HsrpOp.COUP:
+            cause, how = Cause.PREEMPT, "coup"  # RFC 2281 5.3: a higher priority takes over
+        elif old.op is HsrpOp.RESIGN or old.state is not HsrpState.ACTIVE:
             cause, how = Cause.RELEASE, "resign"  # it gave up: the standby takes over at once
-        elif op is HsrpOp.COUP or old.speaking(t):
+        elif old.speaking(t):
             cause, how = Cause.PREEMPT, "coup"
         else:
             cause, how = Cause.TIMEOUT, "timeout"
@@ -207,7 +212,7 @@ class HsrpModel:
                 from_mac=old.mac,
                 to_ip=w.ip,
                 to_mac=w.mac,
-                old_last_advert=WallUs(old.last_seen),
+                old_last_advert=WallUs(old.active_last),
                 new_first_advert=WallUs(t),
                 gap_us=gap,
                 cause=cause,
@@ -228,7 +233,7 @@ class HsrpModel:
                 from_mac=old.mac,
                 to_ip=w.ip,
                 to_mac=w.mac,
-                old_last_advert=WallUs(old.last_seen),
+                old_last_advert=WallUs(old.active_last),
                 new_first_advert=WallUs(t),
                 gap_us=gap,
                 cause=cause,
