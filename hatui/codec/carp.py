@@ -32,6 +32,12 @@ def is_carp(msg: bytes) -> bool:
     return len(msg) == CARP_LEN and msg[0] == _FIRST and msg[3] == CARP_AUTHLEN
 
 
+def is_truncated_carp(msg: bytes) -> bool:
+    """CARP's first and fourth bytes in a message shorter than CARP's 36: a VRRPv2 advert
+    with 7 addresses would be at least 44 bytes, so this is a cut CARP advert."""
+    return 4 <= len(msg) < CARP_LEN and msg[0] == _FIRST and msg[3] == CARP_AUTHLEN
+
+
 def parse_carp(msg: bytes, *, v6: bool, addrs: bytes, link: Link) -> CarpAdvert | Rejected:
     """Parse a message `is_carp` accepted; the checksum covers the CARP header only."""
     alen = 16 if v6 else 4

@@ -12,10 +12,10 @@ from __future__ import annotations
 import struct
 
 from hatui.codec.arp import ARP_LEN, parse_arp
-from hatui.codec.carp import is_carp, parse_carp
+from hatui.codec.carp import is_carp, is_truncated_carp, parse_carp
 from hatui.codec.checksum import PROTO_ICMPV6, PROTO_VRRP
 from hatui.codec.ethernet import ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, TPIDS, link_for, parse_l2
-from hatui.codec.frames import Decoded, Link, Rejected, RejectReason
+from hatui.codec.frames import Decoded, Link, Protocol, Rejected, RejectReason
 from hatui.codec.hsrp import PROTO_UDP, UDP_PORTS, parse_udp
 from hatui.codec.ip import PROTO_AH, ipv4_text, ipv6_text
 from hatui.codec.nd import ICMPV6_NA, parse_na
@@ -289,4 +289,15 @@ def _vrrp_or_carp(msg: bytes, v6: bool, addrs: bytes, ttl: int, link: Link) -> D
         return Rejected(reason=RejectReason.TTL, detail=detail, link=link, src_ip=src, vrid=vrid)
     if is_carp(msg):
         return parse_carp(msg, v6=v6, addrs=addrs, link=link)
+    if is_truncated_carp(msg):
+        src = ipv6_text(addrs[:16]) if v6 else ipv4_text(addrs[:4])
+        detail = f"CARP advert of {len(msg)} bytes, 36 expected"
+        return Rejected(
+            reason=RejectReason.LENGTH,
+            detail=detail,
+            link=link,
+            src_ip=src,
+            vrid=msg[1],
+            protocol=Protocol.CARP,
+        )
     return parse_vrrp(msg, v6=v6, addrs=addrs, ttl=ttl, link=link)

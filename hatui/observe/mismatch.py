@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hatui.codec.frames import Protocol
 from hatui.observe.events import Event, EventKind, FieldChange
 from hatui.observe.rules import auth_text, ms_text, vips_text
 from hatui.observe.state import RouterState, SenderState
@@ -25,6 +26,9 @@ def check_config(r: RouterState, t: int, ev: list[Event]) -> None:
     of a VRID must agree). Backups are silent, so their last advert is the best word."""
     m = r.master
     mine = _config(m)
+    if r.protocol is Protocol.CARP:
+        # CARP elects by interval (advbase + advskew/256 s): senders differ on purpose.
+        del mine["advert_interval"]
     active: list[str] = []
     for o in r.senders.values():
         if o is m:

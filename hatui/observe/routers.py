@@ -215,7 +215,7 @@ class RouterRules:
                 ev.append(
                     self._change(r, s, t, EventKind.INTERVAL_CHANGE, "advert_interval", old, new)
                 )
-            else:
+            elif r.protocol is not Protocol.CARP:  # CARP's advskew is its interval: may differ
                 report_mismatch(r, t, ev, "advert_interval", s.ip, old, new, None)
             s.interval_cs = frame.interval_cs
             changed = True

@@ -48,10 +48,17 @@ def rejected(data: bytes) -> Rejected:
 def test_v1_fields() -> None:
     got = hello(
         build_hsrp_frame(
-            src_mac=MAC, src_ip=SRC4, version=1, group=7, state=HsrpState.STANDBY,
-            priority=90, hello_ms=3000, hold_ms=10000, vip="192.0.2.1",
+            src_mac=MAC,
+            src_ip=SRC4,
+            version=1,
+            group=7,
+            state=HsrpState.STANDBY,
+            priority=90,
+            hello_ms=3000,
+            hold_ms=10000,
+            vip="192.0.2.1",
         )
-    )  # fmt: skip
+    )
     assert (got.version, got.group, got.state, got.priority) == (1, 7, HsrpState.STANDBY, 90)
     assert (got.hello_ms, got.hold_ms, got.vip, got.dst_ip) == (
         3000,
@@ -69,11 +76,20 @@ def test_v1_fields() -> None:
 def test_v2_fields_in_milliseconds(family: Family, src: str, vip: str, dst: str) -> None:
     got = hello(
         build_hsrp_frame(
-            src_mac=MAC, src_ip=src, version=2, group=4000, state=HsrpState.ACTIVE,
-            priority=200, op=HsrpOp.COUP, hello_ms=250, hold_ms=750, vip=vip, family=family,
+            src_mac=MAC,
+            src_ip=src,
+            version=2,
+            group=4000,
+            state=HsrpState.ACTIVE,
+            priority=200,
+            op=HsrpOp.COUP,
+            hello_ms=250,
+            hold_ms=750,
+            vip=vip,
+            family=family,
             md5=True,
         )
-    )  # fmt: skip
+    )
     assert (got.family, got.version, got.group, got.op) == (family, 2, 4000, HsrpOp.COUP)
     assert (got.hello_ms, got.hold_ms, got.vip, got.dst_ip) == (250, 750, vip, dst)
     assert (got.auth, got.identifier) == ("md5", MAC)
@@ -107,9 +123,13 @@ def test_scapy_v2_is_the_oracle() -> None:
 
 def test_glbp_is_counted_and_labelled() -> None:
     data = build_udp_frame(
-        src_mac=MAC, src_ip=SRC4, dst_ip="224.0.0.102", sport=3222, dport=3222,
+        src_mac=MAC,
+        src_ip=SRC4,
+        dst_ip="224.0.0.102",
+        sport=3222,
+        dport=3222,
         payload=encode_glbp(group=12) + bytes(20),
-    )  # fmt: skip
+    )
     got = decode(data)
     assert isinstance(got, GlbpHello) and (got.group, got.src_ip) == (12, SRC4)
 
@@ -120,9 +140,14 @@ def test_other_udp_is_not_ours() -> None:
     )
     assert decode(dns) is None
     v6 = build_udp_frame(
-        src_mac=MAC, src_ip=SRC6, dst_ip="ff02::fb", sport=5353, dport=5353, payload=bytes(20),
+        src_mac=MAC,
+        src_ip=SRC6,
+        dst_ip="ff02::fb",
+        sport=5353,
+        dport=5353,
+        payload=bytes(20),
         family=Family.IPV6,
-    )  # fmt: skip
+    )
     assert decode(v6) is None
 
 
@@ -131,9 +156,14 @@ def _udp(
 ) -> bytes:
     v6 = family is Family.IPV6
     return build_udp_frame(
-        src_mac=MAC, src_ip=SRC6 if v6 else SRC4, dst_ip="ff02::66" if v6 else "224.0.0.102",
-        sport=sport, dport=dport, payload=payload, family=family,
-    )  # fmt: skip
+        src_mac=MAC,
+        src_ip=SRC6 if v6 else SRC4,
+        dst_ip="ff02::66" if v6 else "224.0.0.102",
+        sport=sport,
+        dport=dport,
+        payload=payload,
+        family=family,
+    )
 
 
 V2 = encode_hsrp(version=2, group=5, state=HsrpState.ACTIVE, vip="192.0.2.1")

@@ -54,9 +54,16 @@ def _frame(
 ) -> bytes:
     src = SRC6 if family is Family.IPV6 else SRC4
     return build_vrrp_frame(
-        src_mac=MAC, src_ip=src, vrid=51, addresses=[], family=family, vrrp=msg, ttl=ttl,
-        ident=ident, vlan=vlan,
-    )  # fmt: skip
+        src_mac=MAC,
+        src_ip=src,
+        vrid=51,
+        addresses=[],
+        family=family,
+        vrrp=msg,
+        ttl=ttl,
+        ident=ident,
+        vlan=vlan,
+    )
 
 
 def _good(ident: int, vlan: int | None) -> bytes:

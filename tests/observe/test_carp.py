@@ -26,10 +26,15 @@ def carp(
     family: Family = Family.IPV4,
 ) -> CarpAdvert:
     return CarpAdvert(
-        link=Link(src_mac=VMAC, dst_mac="01:00:5e:00:00:12"), family=family, src_ip=src,
-        dst_ip="224.0.0.18" if family is Family.IPV4 else "ff02::12", vhid=vhid,
-        advbase=advbase, advskew=advskew, demote=demote,
-    )  # fmt: skip
+        link=Link(src_mac=VMAC, dst_mac="01:00:5e:00:00:12"),
+        family=family,
+        src_ip=src,
+        dst_ip="224.0.0.18" if family is Family.IPV4 else "ff02::12",
+        vhid=vhid,
+        advbase=advbase,
+        advskew=advskew,
+        demote=demote,
+    )
 
 
 def _doc(obs: Observer, us: int) -> Any:

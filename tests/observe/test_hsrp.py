@@ -33,9 +33,19 @@ def hsrp(
 ) -> HsrpHello:
     return HsrpHello(
         link=Link(src_mac=mac or f"02:00:00:00:00:{src[-2:]}", dst_mac="01:00:5e:00:00:66"),
-        family=family, src_ip=src, dst_ip="224.0.0.102", version=version, op=op, state=state,
-        group=group, priority=priority, hello_ms=hello_ms, hold_ms=hold_ms, vip=VIP, auth=auth,
-    )  # fmt: skip
+        family=family,
+        src_ip=src,
+        dst_ip="224.0.0.102",
+        version=version,
+        op=op,
+        state=state,
+        group=group,
+        priority=priority,
+        hello_ms=hello_ms,
+        hold_ms=hold_ms,
+        vip=VIP,
+        auth=auth,
+    )
 
 
 def _doc(obs: Observer, us: int) -> Any:
