@@ -149,7 +149,7 @@ def print_summary(doc: dict[str, object], out: TextIO | None = None) -> None:
         "if",
         "fam",
         "VRID",
-        "ver",
+        "proto",
         "master",
         "MAC",
         "prio",
@@ -177,7 +177,7 @@ def print_summary(doc: dict[str, object], out: TextIO | None = None) -> None:
             r["interface"],
             r["family"],
             str(r["vrid"]),
-            str(r["version"]),
+            _proto(r),
             master.get("ip", ""),
             mac,
             str(r["priority"]),
@@ -194,7 +194,7 @@ def print_summary(doc: dict[str, object], out: TextIO | None = None) -> None:
         console.print("[bold]Failovers[/]")
         for f in failovers:
             console.print(
-                f"  {stamp(int(f['new_first_advert'] * 1e6))} vrid {f['vrid']} "
+                f"  {stamp(int(f['new_first_advert'] * 1e6))} {_number(f)} "
                 f"{f['from']} -> {f['to']}  {f['cause']}, gap {f['gap_ms']:.1f} ms",
                 markup=False,
             )
@@ -204,7 +204,7 @@ def print_summary(doc: dict[str, object], out: TextIO | None = None) -> None:
     if findings:
         console.print("[bold]Findings[/]")
         for e in findings:
-            vrid = f"vrid {e['vrid']} " if e.get("vrid") is not None else ""
+            vrid = f"{_number(e)} " if e.get("vrid") is not None else ""
             console.print(
                 f"  {stamp(int(e['time'] * 1e6))} {vrid}{e['kind']}: {e['detail']}", markup=False
             )
@@ -212,9 +212,22 @@ def print_summary(doc: dict[str, object], out: TextIO | None = None) -> None:
     assert isinstance(counters, dict)
     rejected = counters.get("rejected", {})
     bad = ", ".join(f"{k} {v}" for k, v in rejected.items() if v)
+    others = "".join(f"{k} {counters[k]}, " for k in ("carp", "hsrp", "glbp") if counters.get(k))
     console.print(
         f"frames {counters.get('frames', 0)}, vrrp {counters.get('vrrp', 0)}, "
-        f"arp {counters.get('arp', 0)}, rejected: {bad or 'none'}",
+        f"arp {counters.get('arp', 0)}, {others}rejected: {bad or 'none'}",
         markup=False,
     )
     console.print("[dim]Only masters advertise: backups appear only when they speak.[/]")
+
+
+def _proto(r: dict[str, object]) -> str:
+    """The protocol column: V2 / V3 for VRRP, else the protocol's name."""
+    protocol = str(r.get("protocol", "vrrp"))
+    return f"V{r.get('version')}" if protocol == "vrrp" else protocol.upper()
+
+
+def _number(d: dict[str, object]) -> str:
+    """How a router is named in a line: "vrid 51", "hsrp group 10", "carp vhid 7"."""
+    label = {"hsrp": "hsrp group", "carp": "carp vhid", "glbp": "glbp group"}
+    return f"{label.get(str(d.get('protocol')), 'vrid')} {d['vrid']}"

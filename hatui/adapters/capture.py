@@ -1,4 +1,5 @@
-"""Live capture: a receive-only AF_PACKET socket with a kernel BPF filter for VRRP and ARP.
+"""Live capture: a receive-only AF_PACKET socket with a kernel BPF filter for VRRP, CARP,
+HSRP, GLBP, ARP and neighbour advertisements.
 
 The socket never transmits: it is bound for receiving, joins no multicast group (that
 would send IGMP/MLD reports) and uses packet-socket promiscuous membership, which the
@@ -30,37 +31,54 @@ SO_RCVBUFFORCE = 33
 SNAPLEN = 2048
 _TIMESPEC = struct.Struct("qq")
 
-# Classic BPF opcodes (linux/filter.h).
-_OPS = {"ldh": 0x28, "ldb": 0x30, "jeq": 0x15, "ret": 0x06}
+# Classic BPF opcodes (linux/filter.h): loads of a half-word or byte at a fixed offset,
+# of a half-word at X + k, X = 4 * (the IHL nibble at k), a jump if equal, return.
+_OPS = {"ldh": 0x28, "ldb": 0x30, "ldhx": 0x48, "ldxmsh": 0xB1, "jeq": 0x15, "ret": 0x06}
 
-# (label, op, k, true-label, false-label). Offsets are for an untagged Ethernet frame;
-# the "t_" block repeats them 4 bytes later for one 802.1Q / 802.1ad tag.
+HSRP_PORTS = (1985, 2029, 3222)  # HSRP v1/v2 over IPv4, HSRP over IPv6, GLBP
+
+
+def _block(p: str, o: int) -> list[tuple[str, str, int, str, str]]:
+    """The filter for one Ethernet payload starting at byte o (14, or 18 after a tag)."""
+    return [
+        (f"{p}", "ldh", o - 2, "", ""),
+        ("", "jeq", 0x0800, f"{p}v4", f"{p}n4"),
+        (f"{p}v4", "ldb", o + 9, "", ""),  # IPv4 protocol
+        ("", "jeq", 112, "acc", f"{p}u4"),  # VRRP or CARP
+        (f"{p}u4", "jeq", 17, f"{p}udp4", "rej"),
+        (f"{p}udp4", "ldxmsh", o, "", ""),  # X = IPv4 header length
+        ("", "ldhx", o + 2, "", ""),  # UDP destination port
+        ("", "jeq", HSRP_PORTS[0], "acc", f"{p}u4b"),
+        (f"{p}u4b", "jeq", HSRP_PORTS[1], "acc", f"{p}u4c"),  # counted as a wrong port
+        (f"{p}u4c", "jeq", HSRP_PORTS[2], "acc", "rej"),
+        (f"{p}n4", "jeq", 0x0806, "acc", f"{p}n6"),  # ARP
+        (f"{p}n6", "jeq", 0x86DD, f"{p}v6", "tag" if not p else "rej"),
+        (f"{p}v6", "ldb", o + 6, "", ""),  # IPv6 next header
+        ("", "jeq", 112, "acc", f"{p}icmp"),
+        (f"{p}icmp", "jeq", 58, f"{p}na", f"{p}u6"),
+        (f"{p}na", "ldb", o + 40, "", ""),  # ICMPv6 type
+        ("", "jeq", 136, "acc", "rej"),  # neighbour advertisement
+        (f"{p}u6", "jeq", 17, f"{p}udp6", f"{p}x0"),
+        (f"{p}udp6", "ldh", o + 42, "", ""),  # UDP destination port
+        ("", "jeq", HSRP_PORTS[1], "acc", f"{p}u6b"),
+        (f"{p}u6b", "jeq", HSRP_PORTS[0], "acc", f"{p}u6c"),  # counted as a wrong port
+        (f"{p}u6c", "jeq", HSRP_PORTS[2], "acc", "rej"),
+        # Extension headers (hop-by-hop, routing, destination options, AH) may hide VRRP:
+        # user space walks them (codec/decode.py). Fragments are never adverts.
+        (f"{p}x0", "jeq", 0, "acc", f"{p}x43"),
+        (f"{p}x43", "jeq", 43, "acc", f"{p}x60"),
+        (f"{p}x60", "jeq", 60, "acc", f"{p}x51"),
+        (f"{p}x51", "jeq", 51, "acc", "rej"),
+    ]
+
+
+# (label, op, k, true-label, false-label): untagged first, then one 802.1Q / 802.1ad tag.
 _ASM: list[tuple[str, str, int, str, str]] = [
-    ("", "ldh", 12, "", ""),
-    ("", "jeq", 0x0800, "v4", "n4"),
-    ("v4", "ldb", 23, "", ""),  # IPv4 protocol
-    ("", "jeq", 112, "acc", "rej"),  # VRRP or CARP
-    ("n4", "jeq", 0x0806, "acc", "n6"),  # ARP
-    ("n6", "jeq", 0x86DD, "v6", "tag"),
-    ("v6", "ldb", 20, "", ""),  # IPv6 next header
-    ("", "jeq", 112, "acc", "icmp"),
-    ("icmp", "jeq", 58, "na", "rej"),
-    ("na", "ldb", 54, "", ""),  # ICMPv6 type
-    ("", "jeq", 136, "acc", "rej"),  # neighbour advertisement
+    *_block("", 14),
     ("tag", "jeq", 0x8100, "t", "ad"),
     ("ad", "jeq", 0x88A8, "t", "qq"),
     ("qq", "jeq", 0x9100, "t", "rej"),
-    ("t", "ldh", 16, "", ""),
-    ("", "jeq", 0x0800, "tv4", "tn4"),
-    ("tv4", "ldb", 27, "", ""),
-    ("", "jeq", 112, "acc", "rej"),
-    ("tn4", "jeq", 0x0806, "acc", "tn6"),
-    ("tn6", "jeq", 0x86DD, "tv6", "rej"),
-    ("tv6", "ldb", 24, "", ""),
-    ("", "jeq", 112, "acc", "ticmp"),
-    ("ticmp", "jeq", 58, "tna", "rej"),
-    ("tna", "ldb", 58, "", ""),
-    ("", "jeq", 136, "acc", "rej"),
+    *_block("t", 18),
     ("acc", "ret", SNAPLEN, "", ""),
     ("rej", "ret", 0, "", ""),
 ]

@@ -16,7 +16,17 @@ from hatui.codec.ethernet import (
     ipv4_multicast_mac,
     ipv6_multicast_mac,
 )
-from hatui.codec.frames import Auth, ChecksumForm, Family
+from hatui.codec.frames import Auth, ChecksumForm, Family, HsrpOp, HsrpState
+from hatui.codec.hsrp import (
+    HSRP_PORT,
+    HSRP_V1_GROUP,
+    HSRP_V2_GROUP,
+    HSRP_V6_GROUP,
+    HSRP_V6_PORT,
+    PROTO_UDP,
+    encode_hsrp,
+    encode_udp,
+)
 from hatui.codec.ip import (
     IPV4_VRRP_GROUP,
     IPV6_ALL_NODES,
@@ -34,7 +44,9 @@ __all__ = [
     "build_arp_frame",
     "build_carp_frame",
     "build_garp_frame",
+    "build_hsrp_frame",
     "build_na_frame",
+    "build_udp_frame",
     "build_vrrp_frame",
     "encode_vrrp",
 ]
@@ -181,6 +193,86 @@ def build_carp_frame(
         ident=0,
         vlan=vlan,
         pad=True,
+    )
+
+
+def build_udp_frame(
+    *,
+    src_mac: str,
+    src_ip: str,
+    dst_ip: str,
+    sport: int,
+    dport: int,
+    payload: bytes,
+    family: Family = Family.IPV4,
+    ttl: int = 1,
+    vlan: int | None = None,
+) -> bytes:
+    """A UDP datagram in a frame (HSRP, GLBP), its checksum over the pseudo-header."""
+    v6 = family is Family.IPV6
+    packed = ipv6_bytes if v6 else ipv4_bytes
+    seg = encode_udp(
+        payload, sport=sport, dport=dport, addrs=packed(src_ip) + packed(dst_ip), v6=v6
+    )
+    return _ip_frame(
+        family=family,
+        src_mac=src_mac,
+        dst_mac=None,
+        src_ip=src_ip,
+        dst_ip=dst_ip,
+        proto=PROTO_UDP,
+        payload=seg,
+        ttl=ttl,
+        tos=0xC0,
+        ident=0,
+        vlan=vlan,
+        pad=True,
+    )
+
+
+def build_hsrp_frame(
+    *,
+    src_mac: str,
+    src_ip: str,
+    version: int,
+    group: int,
+    state: HsrpState,
+    priority: int = 100,
+    op: HsrpOp = HsrpOp.HELLO,
+    hello_ms: int = 3000,
+    hold_ms: int = 10000,
+    vip: str = "",
+    family: Family = Family.IPV4,
+    md5: bool = False,
+    text_key: bytes | None = b"cisco",
+) -> bytes:
+    """An HSRP hello, coup or resign as a Cisco router sends it (TTL 1, to its group)."""
+    v6 = family is Family.IPV6
+    msg = encode_hsrp(
+        version=version,
+        group=group,
+        state=state,
+        priority=priority,
+        op=op,
+        hello_ms=hello_ms,
+        hold_ms=hold_ms,
+        vip=vip,
+        family=family,
+        identifier=bytes.fromhex(src_mac.replace(":", "")),
+        md5=md5,
+        text_key=text_key,
+    )
+    port = HSRP_V6_PORT if v6 else HSRP_PORT
+    dst = HSRP_V6_GROUP if v6 else (HSRP_V1_GROUP if version == 1 else HSRP_V2_GROUP)
+    return build_udp_frame(
+        src_mac=src_mac,
+        src_ip=src_ip,
+        dst_ip=dst,
+        sport=port,
+        dport=port,
+        payload=msg,
+        family=family,
+        ttl=255 if v6 else 1,
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import struct
 
 from hatui.codec.checksum import PROTO_VRRP, finish, is_valid, pseudo_sum_v6, word_sum
-from hatui.codec.frames import CarpAdvert, Family, Link, Rejected, RejectReason
+from hatui.codec.frames import CarpAdvert, Family, Link, Protocol, Rejected, RejectReason
 from hatui.codec.ip import ipv4_text, ipv6_text
 
 CARP_LEN = 36
@@ -32,18 +32,29 @@ def is_carp(msg: bytes) -> bool:
     return len(msg) == CARP_LEN and msg[0] == _FIRST and msg[3] == CARP_AUTHLEN
 
 
+def is_truncated_carp(msg: bytes) -> bool:
+    """CARP's first and fourth bytes in a message shorter than CARP's 36: a VRRPv2 advert
+    with 7 addresses would be at least 44 bytes, so this is a cut CARP advert."""
+    return 4 <= len(msg) < CARP_LEN and msg[0] == _FIRST and msg[3] == CARP_AUTHLEN
+
+
 def parse_carp(msg: bytes, *, v6: bool, addrs: bytes, link: Link) -> CarpAdvert | Rejected:
     """Parse a message `is_carp` accepted; the checksum covers the CARP header only."""
     alen = 16 if v6 else 4
     text = ipv6_text if v6 else ipv4_text
     src = text(addrs[:alen])
-    _vt, vhid, advskew, _authlen, _demote, advbase, _ck = _HEAD.unpack_from(msg)
+    _vt, vhid, advskew, _authlen, demote, advbase, _ck = _HEAD.unpack_from(msg)
     body = word_sum(msg)
     # OpenBSD and FreeBSD sum the CARP header alone, also over IPv6; a pseudo-header
     # form is tolerated there in case a stack follows the ICMPv6 convention.
     if not is_valid(body) and not (v6 and is_valid(body + pseudo_sum_v6(addrs, PROTO_VRRP, 36))):
         return Rejected(
-            reason=RejectReason.CHECKSUM, detail="CARP checksum", link=link, src_ip=src, vrid=vhid
+            reason=RejectReason.CHECKSUM,
+            detail="CARP checksum",
+            link=link,
+            src_ip=src,
+            vrid=vhid,
+            protocol=Protocol.CARP,
         )
     return CarpAdvert(
         link=link,
@@ -53,6 +64,7 @@ def parse_carp(msg: bytes, *, v6: bool, addrs: bytes, link: Link) -> CarpAdvert 
         vhid=vhid,
         advbase=advbase,
         advskew=advskew,
+        demote=demote,
     )
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import struct
 
 from hatui.codec.arp import ARP_LEN, parse_arp
-from hatui.codec.carp import is_carp, parse_carp
+from hatui.codec.carp import is_carp, is_truncated_carp, parse_carp
 from hatui.codec.checksum import PROTO_ICMPV6, PROTO_VRRP
 from hatui.codec.ethernet import ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, TPIDS, link_for, parse_l2
-from hatui.codec.frames import Decoded, Link, Rejected, RejectReason
+from hatui.codec.frames import Decoded, Link, Protocol, Rejected, RejectReason
+from hatui.codec.hsrp import PROTO_UDP, UDP_PORTS, parse_udp
 from hatui.codec.ip import PROTO_AH, ipv4_text, ipv6_text
 from hatui.codec.nd import ICMPV6_NA, parse_na
 from hatui.codec.vrrp import parse_vrrp
@@ -25,6 +26,11 @@ __all__ = ["clear_cache", "decode", "decode_ip"]
 _LEN_FRAG = struct.Struct("!HxxH")  # IPv4 total length, (identification), flags+offset
 _H = struct.Struct("!H")
 _FRAGMENTED = 0x3FFF  # MF flag or a nonzero fragment offset
+# IPv6 extension headers walked to reach VRRP (hop-by-hop, routing, fragment, AH,
+# destination options): a router alert or destination option must not hide an advert.
+_V6_FRAGMENT = 44
+_V6_EXTENSIONS = frozenset({0, 43, _V6_FRAGMENT, PROTO_AH, 60})
+_V6_MAX_EXTENSIONS = 8  # RFC 8200 4.1 allows each at most once or twice
 _CACHE: dict[bytes, Decoded] = {}
 _CACHE_MAX = 4096
 
@@ -113,7 +119,13 @@ def _remember(key: bytes, result: Decoded) -> None:
 
 def _ipv4(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded:
     avail = len(data) - off
-    if avail >= 10 and data[off + 9] != PROTO_VRRP and data[off + 9] != PROTO_AH:
+    if (
+        avail >= 10
+        and data[off + 9] != PROTO_VRRP
+        and data[off + 9] != PROTO_AH
+        # UDP other than HSRP/GLBP is not hatui's: its ports are looked at first
+        and (data[off + 9] != PROTO_UDP or not _hsrp_port(data, off + (data[off] & 0x0F) * 4))
+    ):
         return None
     if avail < 20:
         return _bad(RejectReason.LENGTH, "truncated IPv4 header", data, off, vlan, link)
@@ -138,13 +150,18 @@ def _ipv4(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded
     end = off + total
     proto = data[off + 9]
     key = None
-    if link is None and proto == PROTO_VRRP:
+    if link is None and proto != PROTO_AH:
         key = data[: off + 4] + data[off + 6 : off + 10] + data[off + 12 : end]
         found = _CACHE.get(key)
         if found is not None:
             return found
     lk = link if link is not None else link_for(data, off, vlan)
     start = off + hlen
+    if proto == PROTO_UDP:
+        udp = parse_udp(data[start:end], v6=False, addrs=data[off + 12 : off + 20], link=lk)
+        if key is not None and udp is not None:
+            _remember(key, udp)
+        return udp
     if proto == PROTO_AH:
         # RFC 2402 over VRRPv2 (RFC 3768 5.3.6.3): skip the AH header; its ICV needs the
         # key, which an observer does not have.
@@ -178,8 +195,15 @@ def _bad(
 
 def _ipv6(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded:
     avail = len(data) - off
-    if avail >= 7 and data[off + 6] != PROTO_VRRP and data[off + 6] != PROTO_ICMPV6:
-        return None
+    if avail >= 7:
+        nh = data[off + 6]
+        if (
+            nh != PROTO_VRRP
+            and nh != PROTO_ICMPV6
+            and nh not in _V6_EXTENSIONS
+            and (nh != PROTO_UDP or not _hsrp_port(data, off + 40))
+        ):
+            return None
     if avail < 40:
         lk = link if link is not None else link_for(data, off, vlan)
         return Rejected(reason=RejectReason.LENGTH, detail="truncated IPv6 header", link=lk)
@@ -191,12 +215,24 @@ def _ipv6(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded
     next_header = data[off + 6]
     start = off + 40
     end = start + plen
-    if next_header == PROTO_ICMPV6 and (plen == 0 or end > len(data) or data[start] != ICMPV6_NA):
+    if next_header in _V6_EXTENSIONS:
+        walked = _walk_extensions(data, next_header, start, end)
+        if isinstance(walked, str):
+            lk = link if link is not None else link_for(data, off, vlan)
+            src = ipv6_text(data[off + 8 : off + 24])
+            reason = RejectReason.MALFORMED if "fragment" in walked else RejectReason.LENGTH
+            return Rejected(reason=reason, detail=walked, link=lk, src_ip=src)
+        next_header, start = walked
+        if next_header not in (PROTO_VRRP, PROTO_ICMPV6, PROTO_UDP):
+            return None
+    if next_header == PROTO_ICMPV6 and (
+        start >= end or end > len(data) or data[start] != ICMPV6_NA
+    ):
         return None  # other ICMPv6 (NS, RA, MLD) is not hatui's
     if end > len(data):
         lk = link if link is not None else link_for(data, off, vlan)
         src = ipv6_text(data[off + 8 : off + 24])
-        detail = f"IPv6 payload length {plen}, {len(data) - start} bytes captured"
+        detail = f"IPv6 payload length {plen}, {len(data) - off - 40} bytes captured"
         return Rejected(reason=RejectReason.LENGTH, detail=detail, link=lk, src_ip=src)
     key = None
     if link is None:
@@ -205,15 +241,44 @@ def _ipv6(data: bytes, off: int, vlan: int | None, link: Link | None) -> Decoded
         if found is not None:
             return found  # before link_for: a hit needs no Link of its own
     lk = link if link is not None else link_for(data, off, vlan)
-    addrs = data[off + 8 : start]
+    addrs = data[off + 8 : off + 40]
     msg = data[start:end]
     if next_header == PROTO_VRRP:
         result: Decoded = _vrrp_or_carp(msg, True, addrs, data[off + 7], lk)
+    elif next_header == PROTO_UDP:
+        result = parse_udp(msg, v6=True, addrs=addrs, link=lk)
     else:
         result = parse_na(msg, addrs=addrs, hop_limit=data[off + 7], link=lk)
     if key is not None and result is not None:
         _remember(key, result)
     return result
+
+
+def _walk_extensions(data: bytes, next_header: int, start: int, end: int) -> tuple[int, int] | str:
+    """Skip IPv6 extension headers (RFC 8200 4): the upper-layer protocol and where it
+    starts, or why the chain is unusable (a fragment, or a header past the payload)."""
+    for _ in range(_V6_MAX_EXTENSIONS):
+        if next_header not in _V6_EXTENSIONS:
+            return (next_header, start) if start <= end else "truncated IPv6 extension header"
+        if start + 8 > end or end > len(data):
+            return "truncated IPv6 extension header"
+        if next_header == _V6_FRAGMENT:
+            # VRRP adverts are never fragmented (as IPv4); other fragments are not ours.
+            return "fragmented IPv6 packet" if data[start] == PROTO_VRRP else (next_header, start)
+        size = data[start + 1]
+        size = (size + 2) * 4 if next_header == PROTO_AH else (size + 1) * 8  # RFC 4302 2.2
+        next_header = data[start]
+        start += size
+    return "IPv6 extension header chain too long"
+
+
+def _hsrp_port(data: bytes, udp: int) -> bool:
+    """Whether the UDP header at data[udp:] is to or from an HSRP or GLBP port."""
+    if len(data) < udp + 4:
+        return False
+    return (data[udp] << 8 | data[udp + 1]) in UDP_PORTS or (
+        data[udp + 2] << 8 | data[udp + 3]
+    ) in UDP_PORTS
 
 
 def _vrrp_or_carp(msg: bytes, v6: bool, addrs: bytes, ttl: int, link: Link) -> Decoded:
@@ -224,4 +289,15 @@ def _vrrp_or_carp(msg: bytes, v6: bool, addrs: bytes, ttl: int, link: Link) -> D
         return Rejected(reason=RejectReason.TTL, detail=detail, link=link, src_ip=src, vrid=vrid)
     if is_carp(msg):
         return parse_carp(msg, v6=v6, addrs=addrs, link=link)
+    if is_truncated_carp(msg):
+        src = ipv6_text(addrs[:16]) if v6 else ipv4_text(addrs[:4])
+        detail = f"CARP advert of {len(msg)} bytes, 36 expected"
+        return Rejected(
+            reason=RejectReason.LENGTH,
+            detail=detail,
+            link=link,
+            src_ip=src,
+            vrid=msg[1],
+            protocol=Protocol.CARP,
+        )
     return parse_vrrp(msg, v6=v6, addrs=addrs, ttl=ttl, link=link)

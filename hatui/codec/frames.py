@@ -8,7 +8,7 @@ the JSON and display edges free of conversions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 from hatui.types import WallUs
 
@@ -18,12 +18,28 @@ class Family(StrEnum):
     IPV6 = "ipv6"
 
 
+class Protocol(StrEnum):
+    """Which first-hop redundancy protocol a frame, router, failover or event is about."""
+
+    VRRP = "vrrp"
+    CARP = "carp"  # OpenBSD / FreeBSD / pfSense: IP protocol 112 like VRRP
+    HSRP = "hsrp"  # Cisco: UDP 1985 (v1, v2 over IPv4) and 2029 (IPv6)
+    GLBP = "glbp"  # Cisco: UDP 3222, counted and labelled only
+
+
 class Auth(StrEnum):
-    """VRRPv2 authentication type (RFC 3768 5.3.6); v3 has none."""
+    """VRRPv2 authentication type (RFC 3768 5.3.6); v3 has none.
+
+    Deployed boxes send more than the RFC's three: Cisco IOS `vrrp N authentication md5`
+    sends type 254 with a key-chain TLV after the auth data. An observer cannot verify
+    it (no key), and other types are shown by number rather than dropped.
+    """
 
     NONE = "none"
     SIMPLE = "simple"
     AH = "ah"
+    CISCO_MD5 = "cisco-md5"  # type 254
+    UNKNOWN = "unknown"  # any other type: the number is in VrrpAdvert.auth_type
 
 
 class ChecksumForm(StrEnum):
@@ -48,9 +64,14 @@ class RejectReason(StrEnum):
     TYPE = "type"  # VRRP type not 1 (ADVERTISEMENT)
     LENGTH = "length"  # truncated, or length disagrees with the address count
     ADDRESS_COUNT = "address_count"  # count 0, or addresses that cannot fit
-    AUTH = "auth"  # unknown auth type, or (node) wrong password
+    # Kept as a counter of the JSON contract; the codec shows every v2 auth type (an
+    # observer cannot judge Cisco's MD5 or unknown types) and the node discards foreign
+    # auth on its own receive path (vrrp/receive.py).
+    AUTH = "auth"
     VRID = "vrid"  # VRID 0
     MALFORMED = "malformed"  # broken Ethernet/IP/ARP/ND headers
+    PORT = "port"  # HSRP/GLBP on the wrong UDP port or family (v6 HSRP is 2029, v4 1985)
+    TLV = "tlv"  # HSRPv2 / GLBP TLVs that overrun the message or lack the group state
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,6 +102,10 @@ class VrrpAdvert:
     # v2 simple password as sent (8 bytes, NUL padded); empty otherwise.
     auth_data: bytes = b""
     checksum_form: ChecksumForm = ChecksumForm.PSEUDO
+    auth_type: int = 0  # v2's auth type as on the wire (0 for v3)
+    # Bytes after the RFC message (v2: Cisco's MD5 key-chain TLV). The observer shows such
+    # adverts (RFC 3768 7.1 only asks for at least the header); the node discards them.
+    trailer_len: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,6 +119,61 @@ class CarpAdvert:
     vhid: int
     advbase: int
     advskew: int
+    demote: int = 0  # OpenBSD's demotion counter: a higher value loses elections
+
+
+class HsrpOp(IntEnum):
+    """HSRP op codes (RFC 2281 5; v2 keeps them)."""
+
+    HELLO = 0
+    COUP = 1  # a higher priority router takes over (preempt)
+    RESIGN = 2  # the active router gives up (shutdown, lower priority)
+
+
+class HsrpState(IntEnum):
+    """HSRP router states (RFC 2281 5)."""
+
+    INITIAL = 0
+    LEARN = 1
+    LISTEN = 2
+    SPEAK = 4
+    STANDBY = 8
+    ACTIVE = 16
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HsrpHello:
+    """An HSRP hello, coup or resign (v1 RFC 2281, v2 Cisco's TLV format, IPv4 or IPv6).
+
+    Unlike VRRP, every router in Speak, Standby or Active state sends hellos, so standbys
+    are heard all the time.
+    """
+
+    link: Link
+    family: Family
+    src_ip: str
+    dst_ip: str
+    version: int  # 1 or 2
+    op: HsrpOp
+    state: HsrpState
+    group: int  # v1 0-255, v2 0-4095
+    priority: int
+    hello_ms: int
+    hold_ms: int
+    vip: str  # "" when the router has not learnt it (0.0.0.0 / ::)
+    auth: str  # "none" (v2 without an auth TLV), "text" or "md5"
+    auth_data: bytes = b""  # the text key as sent (v1 default "cisco"); empty for MD5
+    identifier: str = ""  # v2: the sender's MAC as it names itself
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GlbpHello:
+    """A GLBP message (Cisco, UDP 3222): counted and labelled, never read as anything else."""
+
+    link: Link
+    family: Family
+    src_ip: str
+    group: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,9 +221,12 @@ class Rejected:
     link: Link | None = None
     src_ip: str | None = None
     vrid: int | None = None
+    # What the frame was read as: VRRP for IP protocol 112 (and ARP/ND, read for VRRP's
+    # sake), CARP once its layout is recognised, HSRP/GLBP by UDP port.
+    protocol: Protocol = Protocol.VRRP
 
 
-Frame = VrrpAdvert | CarpAdvert | ArpFrame | NeighborAdvert
+Frame = VrrpAdvert | CarpAdvert | HsrpHello | GlbpHello | ArpFrame | NeighborAdvert
 Decoded = Frame | Rejected | None  # None: not a frame hatui looks at
 
 

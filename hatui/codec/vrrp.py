@@ -26,7 +26,9 @@ from hatui.codec.ip import ipv4_bytes, ipv4_text, ipv6_bytes, ipv6_text
 
 _HEAD = struct.Struct("!BBBBH")  # ver/type, vrid, priority, count, (v2 auth+int | v3 rsvd+int)
 _AUTH_DATA_LEN = 8  # RFC 3768 5.3.10
-_AUTH_FROM_WIRE = {0: Auth.NONE, 1: Auth.SIMPLE, 2: Auth.AH}  # RFC 3768 5.3.6
+CISCO_MD5_TYPE = 254  # Cisco IOS `vrrp N authentication md5`
+# RFC 3768 5.3.6, plus what Cisco deploys; anything else is Auth.UNKNOWN with its number.
+_AUTH_FROM_WIRE = {0: Auth.NONE, 1: Auth.SIMPLE, 2: Auth.AH, CISCO_MD5_TYPE: Auth.CISCO_MD5}
 _AUTH_TO_WIRE = {v: k for k, v in _AUTH_FROM_WIRE.items()}
 _EMPTY = b""
 
@@ -66,7 +68,10 @@ def parse_vrrp(
     if n < expected:
         detail = f"{count} addresses do not fit in a {n}-byte message"
         return _reject(RejectReason.ADDRESS_COUNT, detail, link, src, vrid)
-    if n > expected:
+    # RFC 3768 7.1 asks only for at least the header: Cisco's MD5 appends a TLV after the
+    # auth data, so v2 keeps the extra bytes as a trailer (the node's receive path
+    # discards such adverts). v3 defines no trailer.
+    if n > expected and version == 3:
         detail = f"{n}-byte message, {expected} expected for {count} addresses"
         return _reject(RejectReason.LENGTH, detail, link, src, vrid)
     body = word_sum(msg)
@@ -88,14 +93,12 @@ def parse_vrrp(
         return _reject(RejectReason.VRID, "VRID 0", link, src, vrid)
     auth = Auth.NONE
     auth_data = _EMPTY
+    auth_type = 0
     if version == 2:
         auth_type = word >> 8
-        found = _AUTH_FROM_WIRE.get(auth_type)
-        if found is None:
-            return _reject(RejectReason.AUTH, f"auth type {auth_type}", link, src, vrid)
-        auth = found
+        auth = _AUTH_FROM_WIRE.get(auth_type, Auth.UNKNOWN)  # shown, never dropped
         if auth is Auth.SIMPLE:
-            auth_data = msg[n - _AUTH_DATA_LEN :]
+            auth_data = msg[expected - _AUTH_DATA_LEN : expected]
         interval_cs = (word & 0xFF) * 100
     else:
         interval_cs = word & 0x0FFF
@@ -115,6 +118,8 @@ def parse_vrrp(
         auth=auth,
         auth_data=auth_data,
         checksum_form=form,
+        auth_type=auth_type,
+        trailer_len=n - expected,
     )
 
 
@@ -134,13 +139,16 @@ def encode_vrrp(
     vrrp_type: int = 1,
     count: int | None = None,
     checksum: int | None = None,
+    auth_type: int | None = None,
+    trailer: bytes = b"",
 ) -> bytes:
     """One VRRP message with its checksum, ready for a raw IP socket.
 
     v2 carries whole seconds (interval_cs must be a multiple of 100, 1-255 s); v3 carries
     12-bit centiseconds. `checksum_form` matters for v3 over IPv4 only: PSEUDO (default,
     like keepalived) or PLAIN. `vrrp_type`, `count` and `checksum` override the wire
-    values to craft invalid messages for tests.
+    values to craft invalid messages for tests. `auth_type` (v2) overrides the wire's
+    auth type and `trailer` follows the auth data, as Cisco's MD5 key-chain TLV does.
     """
     v6 = family is Family.IPV6
     packed = ipv6_bytes if v6 else ipv4_bytes
@@ -154,7 +162,10 @@ def encode_vrrp(
         seconds, rest = divmod(interval_cs, 100)
         if rest or not 0 <= seconds <= 255:
             raise ValueError(f"VRRPv2 interval must be whole seconds 0-255, not {interval_cs} cs")
-        word = _AUTH_TO_WIRE[auth] << 8 | seconds
+        if auth_type is None and auth is Auth.UNKNOWN:
+            raise ValueError("Auth.UNKNOWN needs the wire's auth_type")
+        wire_auth = _AUTH_TO_WIRE[auth] if auth_type is None else auth_type
+        word = wire_auth << 8 | seconds
         tail = auth_pass[:_AUTH_DATA_LEN].ljust(_AUTH_DATA_LEN, b"\x00")
         if auth is not Auth.SIMPLE:
             tail = bytes(_AUTH_DATA_LEN)
@@ -164,7 +175,7 @@ def encode_vrrp(
         word = interval_cs
         tail = _EMPTY
     head = _HEAD.pack((version & 0x0F) << 4 | (vrrp_type & 0x0F), vrid, priority, n_addr, word)
-    msg = head + b"\x00\x00" + raw_addrs + tail
+    msg = head + b"\x00\x00" + raw_addrs + tail + trailer
     if checksum is None:
         total = word_sum(msg)
         if version != 2:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hatui.codec.frames import Family, RejectReason
+from hatui.codec.frames import Family, Protocol, RejectReason
 from hatui.types import WallUs
 
 
@@ -25,6 +25,7 @@ class EventKind(StrEnum):
     ARP_OWNER_CHANGE = "arp_owner_change"
     OWNER_CLAIM = "owner_claim"  # a sender starts advertising priority 255 on a live VRID
     CARP_SEEN = "carp_seen"
+    GLBP_SEEN = "glbp_seen"
     REJECTED = "rejected"
 
 
@@ -47,6 +48,7 @@ class Event:
     family: Family | None = None
     vrid: int | None = None
     detail: str = ""
+    protocol: Protocol = Protocol.VRRP  # what the event is about (JSON: always present)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,6 +72,10 @@ class MasterChange(Event):
     new_first_advert: WallUs
     gap_us: int
     cause: Cause
+    # What the RFC expects the gap to be for this cause (Master_Down_Interval of the new
+    # master's priority for a timeout, its Skew_Time after a release; None for a preempt).
+    # Information only: implementations differ (FRR, Cisco) and the wire decides.
+    rfc_us: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,6 +113,15 @@ class CarpSeen(Event):
     """The first CARP advert of a vhid: the same protocol number, never read as VRRP."""
 
     vhid: int
+    ip: str
+    mac: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GlbpSeen(Event):
+    """The first GLBP message of a group: Cisco's load-balancing protocol, labelled only."""
+
+    group: int
     ip: str
     mac: str
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hatui.codec.frames import Protocol
 from hatui.observe.events import Event, EventKind, FieldChange
 from hatui.observe.rules import auth_text, ms_text, vips_text
 from hatui.observe.state import RouterState, SenderState
@@ -14,7 +15,7 @@ def _config(s: SenderState) -> dict[str, str]:
     """The fields every sender of one VRID must agree on (RFC 5798 7.1, RFC 3768 7.1)."""
     return {
         "version": str(s.version),
-        "auth": auth_text(s.auth, s.auth_data),
+        "auth": auth_text(s.auth, s.auth_data, s.auth_type),
         "advert_interval": ms_text(s.interval_cs),
         "vips": vips_text(s.vips),
     }
@@ -25,6 +26,9 @@ def check_config(r: RouterState, t: int, ev: list[Event]) -> None:
     of a VRID must agree). Backups are silent, so their last advert is the best word."""
     m = r.master
     mine = _config(m)
+    if r.protocol is Protocol.CARP:
+        # CARP elects by interval (advbase + advskew/256 s): senders differ on purpose.
+        del mine["advert_interval"]
     active: list[str] = []
     for o in r.senders.values():
         if o is m:
@@ -67,6 +71,7 @@ def report_mismatch(
             interface=r.key[0],
             family=r.key[1],
             vrid=r.key[2],
+            protocol=r.protocol,
             field=name,
             old=a,
             new=b,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hatui.codec.frames import Auth, ChecksumForm, Family
+from hatui.codec.frames import ChecksumForm, Family, Protocol
 from hatui.observe.events import Cause, Event
 from hatui.types import WallUs
 
@@ -32,9 +32,11 @@ class SenderView:
     last_seen: WallUs
     interval_cs: int
     vips: tuple[str, ...]
-    auth: Auth
+    auth: str  # VRRP: an Auth value; HSRP: "none", "text", "md5"; CARP: "hmac"
+    auth_type: int  # v2's wire auth type (the number behind Auth.UNKNOWN)
     version: int
     advertising: bool  # an advert within the last 1.5 intervals, priority not 0
+    state: str = ""  # HSRP: the sender's state ("active", "standby", "speak", ...)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,6 +65,8 @@ class Failover:
     new_first_advert: WallUs
     gap_us: int
     cause: Cause
+    rfc_us: int | None = None  # the RFC's expected gap for this cause (information only)
+    protocol: Protocol = Protocol.VRRP
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,11 +83,12 @@ class RouterView:
     priority: int
     interval_cs: int
     vips: tuple[str, ...]
-    auth: Auth
+    auth: str  # as SenderView.auth
+    auth_type: int
     unicast: bool
     dst_ip: str
     unicast_peers: tuple[str, ...]  # every unicast destination the master sent to
-    checksum_form: ChecksumForm
+    checksum_form: ChecksumForm | None  # None: not VRRP
     adverts: int
     first_seen: WallUs
     last_seen: WallUs
@@ -99,6 +104,31 @@ class RouterView:
     status: Status
     mismatches: tuple[str, ...]
     split_brain: tuple[str, str] | None
+    protocol: Protocol = Protocol.VRRP
+    hsrp: HsrpInfo | None = None  # HSRP's own terms
+    carp: CarpInfo | None = None  # CARP's own terms
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HsrpInfo:
+    """What an HSRP group adds to a router row: timers, the standby, the expected MAC."""
+
+    hello_ms: int
+    hold_ms: int
+    vmac: str  # the group's virtual MAC (v1 0000.0c07.acXX, v2 0000.0c9f.fXXX, v6 0005.73a0.0XXX)
+    state: str  # the active router's state as it says (else the leading speaker's)
+    standby_ip: str | None
+    standby_mac: str | None
+    standby_priority: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CarpInfo:
+    """What a CARP group adds: advbase (s), advskew and the master's demotion counter."""
+
+    advbase: int
+    advskew: int
+    demote: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,11 +162,13 @@ class CarpView:
     adverts: int
     first_seen: WallUs
     last_seen: WallUs
+    demote: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Counters:
-    """Frames fed, by what they were. frames == vrrp + arp + nd + carp + sum(rejected)."""
+    """Frames fed, by what they were.
+    frames == vrrp + arp + nd + carp + hsrp + glbp + sum(rejected)."""
 
     frames: int
     vrrp: int
@@ -144,6 +176,8 @@ class Counters:
     nd: int
     carp: int
     rejected: dict[str, int]
+    hsrp: int = 0
+    glbp: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

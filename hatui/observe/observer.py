@@ -14,20 +14,28 @@ from hatui.codec.frames import (
     CarpAdvert,
     Family,
     Frame,
+    GlbpHello,
+    HsrpHello,
+    HsrpState,
     NeighborAdvert,
+    Protocol,
     Rejected,
     RejectReason,
     VrrpAdvert,
     virtual_mac,
 )
+from hatui.observe.carp import as_vrrp, carp_view, carp_vmac
 from hatui.observe.events import (
     CarpSeen,
     Event,
     EventKind,
+    GlbpSeen,
     RejectedSeen,
     VipEvent,
 )
+from hatui.observe.hsrp import HsrpModel
 from hatui.observe.model import (
+    CarpInfo,
     CarpView,
     Counters,
     Failover,
@@ -38,9 +46,15 @@ from hatui.observe.routers import RouterRules
 from hatui.observe.rules import RATE_WINDOW_US, REJECT_EVENT_EVERY_US
 from hatui.observe.state import RouterKey, RouterState
 from hatui.observe.views import router_view
-from hatui.types import WallUs
+from hatui.types import US_PER_MS, WallUs
 
 _NEVER = 1 << 62  # a deadline that never comes
+
+
+def _no_vip(_key: RouterKey, _ip: str) -> None:
+    """CARP adverts list no addresses: nothing to reference-count."""
+
+
 _UNSPECIFIED_V4 = "0.0.0.0"  # ARP probes (RFC 5227) claim nothing
 
 
@@ -53,6 +67,8 @@ class _Carp:
     adverts: int
     first_seen: int
     last_seen: int
+    demote: int = 0
+    master: CarpInfo | None = None  # the master's advbase, advskew and demotion
 
 
 class Observer:
@@ -85,6 +101,17 @@ class Observer:
         self._arp = ArpTable(other_limit=arp_limit)
         self._carp: dict[tuple[str, Family, int], _Carp] = {}
         self._carp_limit = carp_limit
+        # CARP groups run through the VRRP rules (observe/carp.py), in their own table so
+        # a VHID never collides with a VRID of the same number.
+        self._carp_routers: dict[RouterKey, RouterState] = {}
+        self._carp_rules = RouterRules(
+            history_limit=history_limit,
+            sender_limit=sender_limit,
+            failover_limit=event_limit,
+            on_vip_added=_no_vip,
+            on_vip_removed=_no_vip,
+            protocol=Protocol.CARP,
+        )
         self._clock = -_NEVER  # latest time seen: frames never move the model backwards
         self._deadline = _NEVER  # a lower bound on every router's next deadline
         self._frames = 0
@@ -92,6 +119,11 @@ class Observer:
         self._n_arp = 0
         self._nd = 0
         self._n_carp = 0
+        self._hsrp = HsrpModel(group_limit=carp_limit, history_limit=history_limit,
+                               failover_limit=event_limit)  # fmt: skip
+        self._n_hsrp = 0
+        self._glbp: set[tuple[str, Family, int]] = set()
+        self._n_glbp = 0
         self._rejected: dict[str, int] = {r.value: 0 for r in RejectReason}
         self._reject_event_at: dict[RejectReason, int] = {}
 
@@ -126,6 +158,7 @@ class Observer:
                     and frame.link.src_mac == m.mac
                     and frame.version == m.version
                     and frame.auth is m.auth
+                    and frame.auth_type == m.auth_type
                     and frame.auth_data == m.auth_data
                     and frame.dst_ip == m.dst_ip
                     and frame.checksum_form is m.checksum_form
@@ -166,7 +199,7 @@ class Observer:
     def _dispatch(
         self,
         interface: str,
-        frame: VrrpAdvert | CarpAdvert | ArpFrame | NeighborAdvert | Rejected,
+        frame: Frame | Rejected,
         t: int,
     ) -> list[Event]:
         match frame:
@@ -195,6 +228,15 @@ class Observer:
             case CarpAdvert():
                 self._n_carp += 1
                 return self._carp_advert(interface, frame, t)
+            case HsrpHello():
+                self._n_hsrp += 1
+                out = self._hsrp.hello(interface, frame, t)
+                if frame.state is HsrpState.ACTIVE:  # only an active router turns stale
+                    self._deadline = min(self._deadline, t + frame.hold_ms * US_PER_MS)
+                return out
+            case GlbpHello():
+                self._n_glbp += 1
+                return self._glbp_hello(interface, frame, t)
             case Rejected():
                 return self._reject(interface, frame, t)
             case _:
@@ -204,37 +246,74 @@ class Observer:
         key = (interface, frame.family, frame.vhid)
         c = self._carp.get(key)
         if c is not None:
-            c.ip, c.mac, c.advbase, c.advskew = (
+            c.ip, c.mac, c.advbase, c.advskew, c.demote = (
                 frame.src_ip,
                 frame.link.src_mac,
                 frame.advbase,
                 frame.advskew,
+                frame.demote,
             )
             c.adverts += 1
             c.last_seen = t
-            return []
+            return self._carp_model(key, c, frame, t)
         if len(self._carp) >= self._carp_limit:
             return []
-        self._carp[key] = _Carp(
+        c = self._carp[key] = _Carp(
             ip=frame.src_ip,
             mac=frame.link.src_mac,
             advbase=frame.advbase,
             advskew=frame.advskew,
+            demote=frame.demote,
             adverts=1,
             first_seen=t,
             last_seen=t,
         )
-        return [
+        seen: list[Event] = [
             CarpSeen(
                 time=WallUs(t),
                 kind=EventKind.CARP_SEEN,
+                protocol=Protocol.CARP,
                 interface=interface,
                 family=frame.family,
                 vhid=frame.vhid,
                 ip=frame.src_ip,
                 mac=frame.link.src_mac,
                 detail=f"{interface} {frame.family} CARP vhid {frame.vhid} from {frame.src_ip}"
-                " (CARP, not VRRP: same protocol 112, not modelled as a router)",
+                " (CARP, not VRRP: same protocol 112, modelled as a CARP group)",
+            )
+        ]
+        return seen + self._carp_model(key, c, frame, t)
+
+    def _carp_model(self, key: RouterKey, c: _Carp, frame: CarpAdvert, t: int) -> list[Event]:
+        advert = as_vrrp(frame)
+        r = self._carp_routers.get(key)
+        if r is None:
+            r = self._carp_rules.new_router(key, carp_vmac(frame.vhid), advert, t)
+            self._carp_routers[key] = r
+        out = self._carp_rules.advert(r, advert, t)
+        self._lower_deadline(r, t)
+        if r.master.ip == frame.src_ip:
+            c.master = CarpInfo(advbase=frame.advbase, advskew=frame.advskew, demote=frame.demote)
+        return out
+
+    def _glbp_hello(self, interface: str, frame: GlbpHello, t: int) -> list[Event]:
+        key = (interface, frame.family, frame.group)
+        if key in self._glbp or len(self._glbp) >= self._carp_limit:
+            return []
+        self._glbp.add(key)
+        return [
+            GlbpSeen(
+                time=WallUs(t),
+                kind=EventKind.GLBP_SEEN,
+                protocol=Protocol.GLBP,
+                interface=interface,
+                family=frame.family,
+                vrid=frame.group,
+                group=frame.group,
+                ip=frame.src_ip,
+                mac=frame.link.src_mac,
+                detail=f"{interface} {frame.family} GLBP group {frame.group} from {frame.src_ip}"
+                " (Cisco GLBP on UDP 3222: counted and labelled, not modelled)",
             )
         ]
 
@@ -253,6 +332,7 @@ class Observer:
             RejectedSeen(
                 time=WallUs(t),
                 kind=EventKind.REJECTED,
+                protocol=frame.protocol,
                 interface=interface,
                 vrid=frame.vrid,
                 reason=reason,
@@ -346,14 +426,21 @@ class Observer:
         """Fire every deadline before `now`, in time order."""
         out: list[Event] = []
         nxt = _NEVER
-        deadline = self._rules.deadline
-        for r in self._routers.values():
-            d = deadline(r)
-            if now > d:
-                self._rules.expire(r, now, out)
+        for routers, rules in (
+            (self._routers, self._rules),
+            (self._carp_routers, self._carp_rules),
+        ):
+            deadline = rules.deadline
+            for r in routers.values():
                 d = deadline(r)
-            if d < nxt:
-                nxt = d
+                if now > d:
+                    rules.expire(r, now, out)
+                    d = deadline(r)
+                if d < nxt:
+                    nxt = d
+        if self._hsrp:
+            out.extend(self._hsrp.expire(now))
+            nxt = min(nxt, self._hsrp.deadline())
         self._deadline = nxt
         if out:
             out.sort(key=lambda e: e.time)
@@ -370,6 +457,18 @@ class Observer:
             router_view(self._routers[k], now)
             for k in sorted(self._routers, key=lambda k: (k[0], k[1].value, k[2]))
         )
+        arp = self._arp.views()
+        if self._hsrp or self._carp_routers:
+            carp_routers = [
+                carp_view(router_view(r, now), self._carp_master(k), arp)
+                for k, r in self._carp_routers.items()
+            ]
+            routers = tuple(
+                sorted(
+                    (*routers, *self._hsrp.views(now), *carp_routers),
+                    key=lambda r: (r.interface, r.family.value, r.vrid, r.protocol.value),
+                )
+            )
         carp = tuple(
             CarpView(
                 interface=k[0],
@@ -379,6 +478,7 @@ class Observer:
                 mac=c.mac,
                 advbase=c.advbase,
                 advskew=c.advskew,
+                demote=c.demote,
                 adverts=c.adverts,
                 first_seen=WallUs(c.first_seen),
                 last_seen=WallUs(c.last_seen),
@@ -390,12 +490,20 @@ class Observer:
         return ObserverSnapshot(
             time=now,
             routers=routers,
-            failovers=self._rules.failovers(),
+            failovers=self.failovers(),
             events=tuple(self._events),
-            arp=self._arp.views(),
+            arp=arp,
             carp=carp,
             counters=self.counters(),
         )
+
+    def _carp_master(self, key: RouterKey) -> CarpInfo:
+        c = self._carp.get(key)
+        if c is None:
+            return CarpInfo(advbase=0, advskew=0, demote=0)
+        if c.master is None:
+            return CarpInfo(advbase=c.advbase, advskew=c.advskew, demote=c.demote)
+        return c.master
 
     def counters(self) -> Counters:
         return Counters(
@@ -405,10 +513,17 @@ class Observer:
             nd=self._nd,
             carp=self._n_carp,
             rejected=dict(self._rejected),
+            hsrp=self._n_hsrp,
+            glbp=self._n_glbp,
         )
 
     def failovers(self) -> tuple[Failover, ...]:
-        return self._rules.failovers()
+        """Every protocol's failovers in the order they happened."""
+        vrrp = self._rules.failovers()
+        others = (*self._hsrp.failovers(), *self._carp_rules.failovers())
+        if not others:
+            return vrrp
+        return tuple(sorted((*vrrp, *others), key=lambda f: f.new_first_advert))
 
     @property
     def arp_entries(self) -> int:
@@ -417,4 +532,4 @@ class Observer:
 
     @property
     def router_count(self) -> int:
-        return len(self._routers)
+        return len(self._routers) + len(self._hsrp) + len(self._carp_routers)

@@ -6,10 +6,12 @@ none of DESIGN.md's may be renamed or dropped.
 
 from __future__ import annotations
 
+from hatui.codec.frames import Auth
 from hatui.observe.events import (
     CarpSeen,
     Event,
     FieldChange,
+    GlbpSeen,
     MasterChange,
     RejectedSeen,
     RouterEvent,
@@ -53,6 +55,7 @@ def event_to_json(ev: Event) -> Json:
         "family": str(ev.family) if ev.family is not None else None,
         "vrid": ev.vrid,
         "detail": ev.detail,
+        "protocol": str(ev.protocol),
     }
     match ev:
         case MasterChange():
@@ -67,6 +70,7 @@ def event_to_json(ev: Event) -> Json:
                     "gap_ms": us_to_ms(ev.gap_us),
                     "cause": str(ev.cause),
                 }
+                | _rfc(ev.gap_us, ev.rfc_us)
             )
         case RouterEvent():
             out.update({"ip": ev.ip, "mac": ev.mac, "priority": ev.priority})
@@ -89,6 +93,8 @@ def event_to_json(ev: Event) -> Json:
             )
         case CarpSeen():
             out.update({"vhid": ev.vhid, "ip": ev.ip, "mac": ev.mac})
+        case GlbpSeen():
+            out.update({"group": ev.group, "ip": ev.ip, "mac": ev.mac})
         case RejectedSeen():
             out.update({"reason": str(ev.reason), "count": ev.count, "ip": ev.ip})
         case _:
@@ -97,16 +103,38 @@ def event_to_json(ev: Event) -> Json:
 
 
 def _router(r: RouterView) -> Json:
+    out = _vrrp_router(r)
+    if r.hsrp is not None:
+        h = r.hsrp
+        sb = None
+        if h.standby_ip is not None:
+            sb = {"ip": h.standby_ip, "mac": h.standby_mac, "priority": h.standby_priority}
+        out["advert_interval_ms"] = h.hello_ms
+        out |= {
+            "standby": sb,
+            "hold_ms": h.hold_ms,
+            "state": h.state,
+            "virtual_mac_expected": h.vmac,
+        }
+    if r.carp is not None:
+        out |= {"advbase": r.carp.advbase, "advskew": r.carp.advskew, "demote": r.carp.demote}
+    return out
+
+
+def _vrrp_router(r: RouterView) -> Json:
     return {
         "interface": r.interface,
         "family": str(r.family),
         "vrid": r.vrid,
+        "protocol": str(r.protocol),
         "version": r.version,
         "master": {"ip": r.master_ip, "mac": r.master_mac, "virtual_mac": r.virtual_mac},
         "priority": r.priority,
         "advert_interval_ms": r.interval_cs * 10,
         "vips": list(r.vips),
         "auth": str(r.auth),
+        "auth_type": r.auth_type,
+        "auth_verifiable": _verifiable(r.auth),
         "adverts": r.adverts,
         "first_seen": us_to_s(r.first_seen),
         "last_seen": us_to_s(r.last_seen),
@@ -116,7 +144,7 @@ def _router(r: RouterView) -> Json:
         "unicast": r.unicast,
         "dst_ip": r.dst_ip,
         "unicast_peers": list(r.unicast_peers),
-        "checksum_form": str(r.checksum_form),
+        "checksum_form": str(r.checksum_form) if r.checksum_form is not None else None,
         "master_since": us_to_s(r.master_since),
         "master_last_advert": us_to_s(r.master_last_advert),
         "skew_ms": us_to_ms(r.skew_us),
@@ -128,6 +156,13 @@ def _router(r: RouterView) -> Json:
         "mismatches": list(r.mismatches),
         "split_brain": list(r.split_brain) if r.split_brain is not None else None,
     }
+
+
+def _verifiable(auth: str) -> bool:
+    """Whether an observer can check this auth: none, simple and HSRP's text (the key is
+    on the wire) yes; AH, Cisco MD5, HSRP MD5 and CARP's HMAC need the key, and an
+    unknown type has no known rule."""
+    return auth in (Auth.NONE, Auth.SIMPLE, "text")
 
 
 def _sender(s: SenderView) -> Json:
@@ -142,9 +177,10 @@ def _sender(s: SenderView) -> Json:
         "advert_interval_ms": s.interval_cs * 10,
         "vips": list(s.vips),
         "auth": str(s.auth),
+        "auth_type": s.auth_type,
         "version": s.version,
         "advertising": s.advertising,
-    }
+    } | ({"state": s.state} if s.state else {})
 
 
 def _term(t: MasterTerm) -> Json:
@@ -162,6 +198,7 @@ def _failover(f: Failover) -> Json:
         "interface": f.interface,
         "family": str(f.family),
         "vrid": f.vrid,
+        "protocol": str(f.protocol),
         "from": f.from_ip,
         "to": f.to_ip,
         "old_last_advert": us_to_s(f.old_last_advert),
@@ -170,7 +207,14 @@ def _failover(f: Failover) -> Json:
         "cause": str(f.cause),
         "from_mac": f.from_mac,
         "to_mac": f.to_mac,
-    }
+    } | _rfc(f.gap_us, f.rfc_us)
+
+
+def _rfc(gap_us: int, rfc_us: int | None) -> Json:
+    """The RFC's expected gap beside the measured one (information, never a verdict)."""
+    if rfc_us is None:
+        return {"rfc_gap_ms": None, "rfc_delta_ms": None}
+    return {"rfc_gap_ms": us_to_ms(rfc_us), "rfc_delta_ms": us_to_ms(gap_us - rfc_us)}
 
 
 def _arp(a: ArpView) -> Json:
@@ -198,6 +242,7 @@ def _carp(c: CarpView) -> Json:
         "mac": c.mac,
         "advbase": c.advbase,
         "advskew": c.advskew,
+        "demote": c.demote,
         "adverts": c.adverts,
         "first_seen": us_to_s(c.first_seen),
         "last_seen": us_to_s(c.last_seen),
@@ -212,5 +257,7 @@ def _counters(c: Counters) -> Json:
         "arp": c.arp,
         "nd": c.nd,
         "carp": c.carp,
+        "hsrp": c.hsrp,
+        "glbp": c.glbp,
         "rejected": dict(c.rejected),
     }

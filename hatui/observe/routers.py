@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
-from hatui.codec.frames import VrrpAdvert
+from hatui.codec.frames import Protocol, VrrpAdvert
 from hatui.observe.events import (
     Cause,
     Event,
@@ -19,7 +19,6 @@ from hatui.observe.events import (
 from hatui.observe.mismatch import check_config, report_mismatch
 from hatui.observe.model import Failover, MasterTerm
 from hatui.observe.rules import (
-    JITTER_US,
     OWNER_PRIORITY,
     RATE_WINDOW_US,
     active_us,
@@ -28,6 +27,8 @@ from hatui.observe.rules import (
     is_unicast,
     master_down_us,
     ms_text,
+    rfc_note,
+    skew_us,
     stale_after_us,
     vips_text,
 )
@@ -44,6 +45,7 @@ _NEVER = 1 << 62
 # cap only matters for a flood, where the rate then reads low rather than memory growing.
 _RATE_CAP = 2048
 _PEERS_CAP = 16  # unicast destinations remembered per sender
+_WAIT = {Protocol.CARP: "CARP wait (3 intervals)"}  # what a timeout's figure is called
 
 
 class RouterRules:
@@ -57,7 +59,9 @@ class RouterRules:
         failover_limit: int,
         on_vip_added: VipHook,
         on_vip_removed: VipHook,
+        protocol: Protocol = Protocol.VRRP,
     ) -> None:
+        self._protocol = protocol
         self._history_limit = history_limit
         self._sender_limit = sender_limit
         self._failovers: deque[FailoverRecord] = deque(maxlen=failover_limit)
@@ -77,6 +81,7 @@ class RouterRules:
             intervals=deque(maxlen=self._history_limit),
             history=deque(maxlen=self._history_limit),
             term_since=t,
+            protocol=self._protocol,
         )
 
     # -- adverts --------------------------------------------------------------------------
@@ -121,7 +126,6 @@ class RouterRules:
         if frame.priority == 0 and prev_priority != 0:
             # RFC 5798 6.4.3: a master leaving sends priority 0; backups take over after
             # Skew_Time instead of Master_Down_Interval.
-            s.release_time = t
             ev.append(self._router_event(r, s, t, EventKind.RELEASE, "release (priority 0) by"))
         if s is r.master:
             if r.stale:
@@ -154,6 +158,7 @@ class RouterRules:
                 and frame.addresses == s.addresses
                 and frame.version == s.version
                 and frame.auth is s.auth
+                and frame.auth_type == s.auth_type
                 and frame.auth_data == s.auth_data
             ):
                 s.copies += 1
@@ -195,6 +200,7 @@ class RouterRules:
                         interface=r.key[0],
                         family=r.key[1],
                         vrid=r.key[2],
+                        protocol=r.protocol,
                         field="priority",
                         old=old,
                         new=new,
@@ -209,7 +215,7 @@ class RouterRules:
                 ev.append(
                     self._change(r, s, t, EventKind.INTERVAL_CHANGE, "advert_interval", old, new)
                 )
-            else:
+            elif r.protocol is not Protocol.CARP:  # CARP's advskew is its interval: may differ
                 report_mismatch(r, t, ev, "advert_interval", s.ip, old, new, None)
             s.interval_cs = frame.interval_cs
             changed = True
@@ -233,11 +239,15 @@ class RouterRules:
             report_mismatch(r, t, ev, "version", s.ip, str(s.version), str(frame.version), None)
             s.version = frame.version
             changed = True
-        if frame.auth is not s.auth or frame.auth_data != s.auth_data:
-            old = auth_text(s.auth, s.auth_data)
-            new = auth_text(frame.auth, frame.auth_data)
+        if (
+            frame.auth is not s.auth
+            or frame.auth_data != s.auth_data
+            or frame.auth_type != s.auth_type
+        ):
+            old = auth_text(s.auth, s.auth_data, s.auth_type)
+            new = auth_text(frame.auth, frame.auth_data, frame.auth_type)
             report_mismatch(r, t, ev, "auth", s.ip, old, new, None)
-            s.auth, s.auth_data = frame.auth, frame.auth_data
+            s.auth, s.auth_data, s.auth_type = frame.auth, frame.auth_data, frame.auth_type
             changed = True
         s.mac = frame.link.src_mac
         s.dst_ip = frame.dst_ip
@@ -245,30 +255,37 @@ class RouterRules:
         return changed
 
     def _wins(self, r: RouterState, s: SenderState, t: int) -> bool:
-        """VRRP's election (RFC 5798 6.4.3): higher priority, then higher primary address,
-        among senders still alive: heard within the Master_Down_Interval that a backup of
-        s's priority would wait, less capture jitter."""
+        """Who is master follows the wire, not RFC arithmetic (FRR's whole-centisecond
+        Skew_Time, Cisco's millisecond timers and keepalived's down_timer_adverts all
+        differ from it): s, advertising a non-zero priority, is master at this advert
+        unless a sender still advertising (heard within 1.5 intervals, priority not 0)
+        ranks above it by RFC 5798 6.4.3's election (priority, then primary address).
+        A master silent longer than that, or one that sent priority 0, has gone."""
         me = (s.priority, s.rank, s.ip)
         for o in r.senders.values():
-            if o is s or o.priority == 0:
-                continue
-            alive = (
-                t - o.last_seen < master_down_us(o.version, o.interval_cs, s.priority) - JITTER_US
-            )
-            if alive and (o.priority, o.rank, o.ip) > me:
+            if o is not s and o.advertising(t) and (o.priority, o.rank, o.ip) > me:
                 return False
         return True
 
     def _change_master(self, r: RouterState, w: SenderState, t: int, ev: list[Event]) -> None:
         old = r.master
         gap = t - old.last_seen
-        down = master_down_us(old.version, old.interval_cs, w.priority)
-        if old.priority == 0 or (old.release_time is not None and t - old.release_time <= down):
-            cause = Cause.RELEASE
-        elif gap < down - JITTER_US:
-            cause = Cause.PREEMPT  # the old master was still alive: w won on priority
+        # The cause is what was seen; the RFC's wait is information beside the gap.
+        rfc: int | None
+        if old.priority == 0:
+            cause = Cause.RELEASE  # backups wait Skew_Time after priority 0 (RFC 5798 6.4.2)
+            rfc = skew_us(old.version, old.interval_cs, w.priority)
+            if r.protocol is Protocol.CARP:
+                rfc = None  # a CARP backup takes over as soon as it hears the master leave
+        elif old.advertising(t):
+            cause = Cause.PREEMPT  # the old master was still advertising: w outranked it
+            rfc = None
+        elif r.protocol is Protocol.CARP:
+            cause = Cause.TIMEOUT  # a CARP backup waits three of its own intervals
+            rfc = 3 * interval_us(w.interval_cs)
         else:
-            cause = Cause.TIMEOUT
+            cause = Cause.TIMEOUT  # silence; backups wait Master_Down_Interval
+            rfc = master_down_us(old.version, old.interval_cs, w.priority)
         r.history.append(
             MasterTerm(
                 ip=old.ip,
@@ -288,6 +305,8 @@ class RouterRules:
             old_last_advert=old.last_seen,
             new_first_advert=t,
             cause=cause,
+            rfc_us=rfc,
+            protocol=r.protocol,
         )
         self._failovers.append(rec)
         r.last_failover = rec
@@ -298,6 +317,7 @@ class RouterRules:
                 interface=r.key[0],
                 family=r.key[1],
                 vrid=r.key[2],
+                protocol=r.protocol,
                 from_ip=old.ip,
                 from_mac=old.mac,
                 to_ip=w.ip,
@@ -306,7 +326,9 @@ class RouterRules:
                 new_first_advert=WallUs(t),
                 gap_us=gap,
                 cause=cause,
-                detail=f"{r.label}: master {old.ip} -> {w.ip} ({cause}, gap {gap / 1000:.1f} ms)",
+                rfc_us=rfc,
+                detail=f"{r.label}: master {old.ip} -> {w.ip} ({cause}, gap {gap / 1000:.1f} ms"
+                f"{rfc_note(cause, gap, rfc, _WAIT.get(r.protocol))})",
             )
         )
         if r.stale:
@@ -353,6 +375,7 @@ class RouterRules:
                         interface=r.key[0],
                         family=r.key[1],
                         vrid=r.key[2],
+                        protocol=r.protocol,
                         ips=r.split,
                         since=WallUs(start),
                         detail=f"{r.label}: split brain: {pair[0]} and {pair[1]} both"
@@ -370,6 +393,7 @@ class RouterRules:
                 interface=r.key[0],
                 family=r.key[1],
                 vrid=r.key[2],
+                protocol=r.protocol,
                 ips=r.split,
                 since=WallUs(r.split_since),
                 detail=f"{r.label}: split brain healed ({why}); master {r.master.ip}",
@@ -446,6 +470,7 @@ class RouterRules:
             interface=r.key[0],
             family=r.key[1],
             vrid=r.key[2],
+            protocol=r.protocol,
             ip=s.ip,
             mac=s.mac,
             priority=s.priority,
@@ -461,6 +486,7 @@ class RouterRules:
             interface=r.key[0],
             family=r.key[1],
             vrid=r.key[2],
+            protocol=r.protocol,
             field=name,
             old=old,
             new=new,

@@ -6,14 +6,12 @@ import hashlib
 import ipaddress
 
 from hatui.codec.frames import Auth
+from hatui.observe.events import Cause
 from hatui.types import US_PER_CS, US_PER_S
 
 # A sender still "advertises" while its last advert is at most 1.5 intervals old: one
 # interval plus room for scheduling jitter, short of a lost advert.
 ACTIVE_NUM, ACTIVE_DEN = 3, 2
-# Capture stamps of a takeover land a little after the backup's timer fired; a takeover
-# stamped up to this much before Master_Down_Interval still counts as the old master gone.
-JITTER_US = 1_000
 # Adverts per second are measured over this sliding window.
 RATE_WINDOW_US = 10 * US_PER_S
 # GARPs for one VIP from one MAC closer than this belong to one burst.
@@ -46,8 +44,23 @@ def master_down_us(version: int, interval_cs: int, priority: int) -> int:
 
 def stale_after_us(version: int, interval_cs: int) -> int:
     """Silence after which no legitimate backup would still be waiting: the
-    Master_Down_Interval of the lowest backup priority (1)."""
+    Master_Down_Interval of the lowest backup priority (1). It flags the master stale, a
+    status only: mastership moves when the wire shows another sender taking over."""
     return master_down_us(version, interval_cs, 1)
+
+
+def rfc_note(cause: Cause, gap_us: int, rfc_us: int | None, wait: str | None = None) -> str:
+    """The RFC's expected wait beside a measured gap, as information: it never decides
+    who is master ("; took over 9.4 ms before the RFC Master_Down_Interval"). `wait`
+    names it for other protocols (HSRP's hold time, CARP's three intervals)."""
+    if rfc_us is None:
+        return ""
+    what = wait or ("RFC Skew_Time" if cause is Cause.RELEASE else "RFC Master_Down_Interval")
+    delta = gap_us - rfc_us
+    if abs(delta) < 50:  # under 0.05 ms: on time, as far as a capture stamp can tell
+        return f"; on the {what}"
+    side = "before" if delta < 0 else "after"
+    return f"; took over {abs(delta) / 1000:.1f} ms {side} the {what}"
 
 
 def active_us(interval_cs: int) -> int:
@@ -68,11 +81,14 @@ def is_unicast(dst_ip: str) -> bool:
     return dst_ip not in MULTICAST_GROUPS
 
 
-def auth_text(auth: Auth, auth_data: bytes) -> str:
-    """Auth for display and mismatch detail; the password only as a short fingerprint."""
+def auth_text(auth: Auth, auth_data: bytes, auth_type: int = 0) -> str:
+    """Auth for display and mismatch detail; the password only as a short fingerprint,
+    an unknown type by its number (so senders that differ are flagged)."""
     if auth is Auth.SIMPLE:
         digest = hashlib.blake2s(auth_data, digest_size=3).hexdigest()
         return f"simple(pw#{digest})"
+    if auth is Auth.UNKNOWN:
+        return f"type {auth_type}"
     return str(auth)
 
 

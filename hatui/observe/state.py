@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from hatui.codec.frames import Auth, ChecksumForm, Family, VrrpAdvert, is_virtual_mac
+from hatui.codec.frames import Auth, ChecksumForm, Family, Protocol, VrrpAdvert, is_virtual_mac
 from hatui.observe.events import Cause
 from hatui.observe.model import MasterTerm, SenderView
 from hatui.observe.rules import active_us, ip_rank
@@ -28,13 +28,13 @@ class SenderState:
     version: int
     auth: Auth
     auth_data: bytes
+    auth_type: int
     dst_ip: str
     checksum_form: ChecksumForm
     adverts: int
     first_seen: int
     last_seen: int
     run_start: int  # first advert of the current advertising run
-    release_time: int | None = None
     copies: int = 0  # extra copies of one advert, one per unicast peer (keepalived)
     peers: tuple[str, ...] = ()  # unicast destinations seen, bounded
 
@@ -51,6 +51,7 @@ class SenderState:
             version=frame.version,
             auth=frame.auth,
             auth_data=frame.auth_data,
+            auth_type=frame.auth_type,
             dst_ip=frame.dst_ip,
             checksum_form=frame.checksum_form,
             adverts=0,
@@ -79,6 +80,7 @@ class SenderState:
             interval_cs=self.interval_cs,
             vips=self.vips,
             auth=self.auth,
+            auth_type=self.auth_type,
             version=self.version,
             advertising=self.advertising(now),
         )
@@ -97,6 +99,8 @@ class FailoverRecord:
     old_last_advert: int
     new_first_advert: int
     cause: Cause
+    rfc_us: int | None = None  # the RFC's wait for this cause, as information
+    protocol: Protocol = Protocol.VRRP
 
 
 @dataclass(slots=True, kw_only=True)
@@ -129,8 +133,11 @@ class RouterState:
     last_failover: FailoverRecord | None = None
     checked_until: int = 0  # runs that ended before this were already accounted for
     stale_after: int = 0  # the master's stale threshold, cached for the deadline scan
+    protocol: Protocol = Protocol.VRRP  # VRRP, or CARP fed through the same rules
 
     @property
     def label(self) -> str:
-        """How details name the router: "eth0 ipv4 vrid 51"."""
+        """How details name the router: "eth0 ipv4 vrid 51", "eth0 ipv4 carp vhid 7"."""
+        if self.protocol is Protocol.CARP:
+            return f"{self.key[0]} {self.key[1]} carp vhid {self.key[2]}"
         return f"{self.key[0]} {self.key[1]} vrid {self.key[2]}"

@@ -31,6 +31,8 @@ def failover_view(f: FailoverRecord) -> Failover:
         new_first_advert=WallUs(f.new_first_advert),
         gap_us=f.new_first_advert - f.old_last_advert,
         cause=f.cause,
+        rfc_us=f.rfc_us,
+        protocol=f.protocol,
     )
 
 
@@ -80,6 +82,7 @@ def router_view(r: RouterState, now: int) -> RouterView:
         interval_cs=m.interval_cs,
         vips=m.addresses,
         auth=m.auth,
+        auth_type=m.auth_type,
         unicast=is_unicast(m.dst_ip),
         dst_ip=m.dst_ip,
         unicast_peers=m.peers,
@@ -99,4 +102,5 @@ def router_view(r: RouterState, now: int) -> RouterView:
         status=status,
         mismatches=r.mismatches,
         split_brain=split,
+        protocol=r.protocol,
     )

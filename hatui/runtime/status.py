@@ -81,6 +81,7 @@ def node_event_to_json(ev: NodeEvent) -> Json:
     return {
         "time": ev.time / 1e6,
         "kind": f"node_{ev.kind}",
+        "protocol": "vrrp",  # the node runs VRRP; every event line says its protocol
         "instance": ev.instance,
         "detail": ev.detail,
         "state": ev.state,

@@ -44,6 +44,7 @@ class SenderRow:
     advertising: bool
     skew_ms: float  # Skew_Time this sender would use as a backup (RFC 5798 6.1)
     master_down_ms: float  # its Master_Down_Interval
+    state: str = ""  # HSRP: the state it says hello in
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,6 +64,7 @@ class FailoverRow:
     at: float
     gap_ms: float
     cause: str
+    rfc_gap_ms: float | None = None  # the RFC's expected gap for the cause (information)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,11 +101,32 @@ class RouterRow:
     intervals_ms: tuple[float, ...]
     mismatches: tuple[str, ...]
     split_brain: tuple[str, ...]
+    protocol: str = "vrrp"
+    auth_verifiable: bool = True
+    # HSRP: the standby router, the hold time, the group's expected virtual MAC
+    standby: tuple[str, str, int] | None = None  # ip, mac, priority
+    hold_ms: float | None = None
+    vmac_expected: str = ""
+    # CARP: advbase (s), advskew, the master's demotion counter
+    carp: tuple[int, int, int] | None = None
+
+    @property
+    def proto_label(self) -> str:
+        """The protocol column: V2 / V3 for VRRP, else the protocol's name."""
+        if self.protocol == "vrrp":
+            return f"V{self.version}"
+        return self.protocol.upper()
 
     def sort_key(self, by: str) -> tuple[Any, ...]:
         if by == "status":
-            return (STATUS_ORDER.get(self.status, 9), self.vrid, self.interface, self.family)
-        return (self.vrid, self.interface, self.family)
+            return (
+                STATUS_ORDER.get(self.status, 9),
+                self.vrid,
+                self.interface,
+                self.family,
+                self.protocol,
+            )
+        return (self.vrid, self.interface, self.family, self.protocol)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,6 +136,7 @@ class Counters:
     arp: int = 0
     rejected: tuple[tuple[str, int], ...] = ()  # non-zero reasons only
     kernel_drops: int | None = None  # live capture only
+    others: tuple[tuple[str, int], ...] = ()  # carp / hsrp / glbp frames, non-zero only
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -201,8 +225,12 @@ class EventRow:
     detail: str
 
 
-def router_key(interface: str, family: str, vrid: int) -> str:
-    return f"{interface}/{family}/{vrid}"
+def router_key(interface: str, family: str, vrid: int, protocol: str = "vrrp") -> str:
+    """The row key: interface/family/vrid for VRRP, with the protocol for the others (an
+    HSRP group or CARP VHID may share its number with a VRID)."""
+    if protocol == "vrrp":
+        return f"{interface}/{family}/{vrid}"
+    return f"{interface}/{family}/{protocol}/{vrid}"
 
 
 def _strip_vip(vip: str) -> str:
@@ -220,6 +248,7 @@ def _first_number(d: Json, keys: tuple[str, ...], default: float) -> float:
 
 
 def _sender(s: Json, version: int, now: float) -> SenderRow:
+    """One sender; the RFC figures are VRRP's (other protocols' panes do not show them)."""
     interval_ms = float(s.get("advert_interval_ms", 1000))
     prio = int(s.get("priority", 0))
     cs = max(1, round(interval_ms / 10))
@@ -236,11 +265,17 @@ def _sender(s: Json, version: int, now: float) -> SenderRow:
         advertising=bool(s.get("advertising", False)),
         skew_ms=skew_us(version, cs, bounded) / 1000,
         master_down_ms=master_down_us(version, cs, bounded) / 1000,
+        state=str(s.get("state", "")),
     )
 
 
 def _key(r: Json) -> str:
-    return router_key(str(r.get("interface", "")), str(r.get("family", "")), int(r.get("vrid", 0)))
+    return router_key(
+        str(r.get("interface", "")),
+        str(r.get("family", "")),
+        int(r.get("vrid", 0)),
+        str(r.get("protocol", "vrrp")),
+    )
 
 
 def _router(r: Json, now: float, *, full: bool = True) -> RouterRow:
@@ -264,7 +299,21 @@ def _router(r: Json, now: float, *, full: bool = True) -> RouterRow:
             )
         )
     last = _first_number(r, ("master_last_advert", "last_seen"), now)
+    sb = r.get("standby")
+    standby = None
+    if isinstance(sb, dict):
+        standby = (str(sb.get("ip", "")), str(sb.get("mac", "")), int(sb.get("priority") or 0))
+    hold = r.get("hold_ms")
+    carp = None
+    if r.get("advbase") is not None:
+        carp = (int(r["advbase"]), int(r.get("advskew", 0)), int(r.get("demote", 0)))
     return RouterRow(
+        protocol=str(r.get("protocol", "vrrp")),
+        auth_verifiable=bool(r.get("auth_verifiable", True)),
+        standby=standby,
+        hold_ms=None if hold is None else float(hold),
+        vmac_expected=str(r.get("virtual_mac_expected", "")),
+        carp=carp,
         key=key,
         interface=str(r.get("interface", "")),
         family=str(r.get("family", "")),
@@ -301,12 +350,18 @@ def observer_view(doc: Json, *, light: bool = False) -> ObserverView:
     raw = {_key(r): r for r in docs} if light else None
     failovers = tuple(
         FailoverRow(
-            key=router_key(str(f.get("interface", "")), str(f.get("family", "")), int(f["vrid"])),
+            key=router_key(
+                str(f.get("interface", "")),
+                str(f.get("family", "")),
+                int(f["vrid"]),
+                str(f.get("protocol", "vrrp")),
+            ),
             from_ip=str(f.get("from", "")),
             to_ip=str(f.get("to", "")),
             at=float(f.get("new_first_advert", 0.0)),
             gap_ms=float(f.get("gap_ms", 0.0)),
             cause=str(f.get("cause", "")),
+            rfc_gap_ms=None if f.get("rfc_gap_ms") is None else float(f["rfc_gap_ms"]),
         )
         for f in doc.get("failovers", [])
     )
@@ -329,6 +384,7 @@ def observer_view(doc: Json, *, light: bool = False) -> ObserverView:
         arp=int(c.get("arp", 0)),
         rejected=rejected,
         kernel_drops=None if drops is None else int(drops),
+        others=tuple((k, int(c[k])) for k in ("carp", "hsrp", "glbp") if c.get(k)),
     )
     return ObserverView(
         time=now, routers=routers, failovers=failovers, arp=arp, counters=counters, raw=raw
@@ -387,7 +443,8 @@ def event_row(e: Json) -> EventRow:
     else:
         parts = [str(e["interface"])] if e.get("interface") else []
         if e.get("vrid") is not None:
-            parts.append(f"vrid {e['vrid']}")
+            name = {"hsrp": "group", "carp": "vhid", "glbp": "glbp"}.get(str(e.get("protocol")))
+            parts.append(f"{name or 'vrid'} {e['vrid']}")
         where = " ".join(parts)
     return EventRow(
         time=float(e.get("time", 0.0)),

@@ -30,6 +30,8 @@ STATUS_STYLE = {
 STATUS_LABEL = {"ok": "ok", "stale": "STALE", "split_brain": "SPLIT BRAIN", "mismatch": "mismatch"}
 STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red", "INIT": "dim"}
 SPARK = "▁▂▃▄▅▆▇█"
+PROTO_STYLE = {"hsrp": "bold blue", "carp": "bold cyan"}  # VRRP, the common case, is plain
+AUTH_SHORT = {"cisco-md5": "md5*", "unknown": "?"}  # *: not verifiable by an observer
 VMAC_MARK = "*"  # after a MAC: it is the VRRP virtual MAC 00:00:5e:00:0x:VRID
 
 
@@ -116,12 +118,13 @@ ROUTER_COLUMNS: tuple[Column, ...] = (
     Column(key="status", label="status", width=11, rank=1),
     Column(key="master", label="master IP", width=15, rank=2, flex=True),
     Column(key="prio", label="prio", width=4, rank=3),
+    # V2 V3 CARP HSRP: ranked to stay at 80 columns, where "int ms" gives way to it
+    Column(key="proto", label="prot", width=4, rank=3),
     Column(key="age", label="age", width=5, rank=4),
     Column(key="vips", label="VIPs", width=15, rank=5),
     Column(key="int", label="int ms", width=6, rank=6),
     Column(key="rate", label="adv/s", width=5, rank=7),
     Column(key="mac", label="master MAC", width=18, rank=8),
-    Column(key="ver", label="v", width=2, rank=9),
     Column(key="auth", label="auth", width=6, rank=10),
     Column(key="where", label="if/fam", width=10, rank=11),
 )
@@ -132,18 +135,25 @@ def router_cells(r: RouterRow) -> dict[str, str | Text]:
     vips = r.vips[0] + (f" +{len(r.vips) - 1}" if len(r.vips) > 1 else "") if r.vips else "-"
     return {
         "vrid": Text(str(r.vrid), justify="right"),
+        "proto": Text(r.proto_label, style=PROTO_STYLE.get(r.protocol, "")),
         "status": status_cell(r.status),
         "master": r.master_ip,
-        "prio": Text(str(r.priority), justify="right"),
+        "prio": Text(_prio_text(r), justify="right"),
         "age": age_cell(r),
         "vips": vips,
         "int": Text(f"{r.interval_ms:g}", justify="right"),
         "rate": Text(rate_text(r.adverts_per_s), justify="right"),
         "mac": mac_cell(r.master_mac, r.virtual_mac),
-        "ver": f"v{r.version}",
-        "auth": r.auth,
+        "auth": AUTH_SHORT.get(r.auth, r.auth),
         "where": f"{r.interface} {'v6' if r.family == 'ipv6' else 'v4'}",
     }
+
+
+def _prio_text(r: RouterRow) -> str:
+    """The priority; for CARP its advskew ("s100"), which is what CARP elects by."""
+    if r.carp is not None:
+        return f"s{r.carp[1]}"
+    return str(r.priority)
 
 
 def sparkline(values: tuple[float, ...], width: int = 32) -> str:
@@ -159,37 +169,150 @@ def sparkline(values: tuple[float, ...], width: int = 32) -> str:
 
 
 def detail(view: ObserverView, r: RouterRow | None) -> Text:
-    """The detail pane: senders, master history, failover gaps, ARP owners, jitter."""
+    """The detail pane, in the router's protocol's own terms: senders (HSRP speakers),
+    master history, failover gaps, ARP owners, advert intervals."""
     if r is None:
         return Text("No virtual router heard yet.\n\n", style="dim") + _silence_note()
-    out = Text()
-    out.append(f"VRID {r.vrid}", style="bold")
-    out.append(f"  {r.interface} {r.family} VRRPv{r.version}  ")
-    out.append_text(status_cell(r.status))
-    # Short enough for the pane's 44 columns at 80x24.
-    out.append(f"\nmaster {r.master_ip} prio {r.priority}, every {r.interval_ms:g} ms\n")
-    out.append(f"Master_Down_Interval {r.master_down_ms:.1f} ms\n")
+    match r.protocol:
+        case "hsrp":
+            out = _hsrp_head(r)
+        case "carp":
+            out = _carp_head(r)
+        case _:
+            out = _vrrp_head(r)
     if r.split_brain:
-        out.append(f"split brain: {' and '.join(r.split_brain)} both advertise\n", "bold red")
+        out.append(f"split brain: {' and '.join(r.split_brain)} both master\n", "bold red")
     for m in r.mismatches:
         out.append(f"mismatch: {m}\n", style="magenta")
+    match r.protocol:
+        case "hsrp":
+            _hsrp_speakers(out, r)
+        case _:
+            _senders(out, r)
+    _history(out, view, r)
+    if r.protocol == "carp":
+        out.append(f"\nAddresses (ARP/ND answered by {carp_mac(r.vrid)})\n", "bold underline")
+        for vip in r.vips or ("none heard yet",):
+            out.append(f"{vip}\n", style="" if r.vips else "dim")
+    else:
+        _owners(out, view, r)
+    out.append(
+        "\nAdvert intervals " if r.protocol != "hsrp" else "\nHello intervals ",
+        style="bold underline",
+    )
+    if r.intervals_ms:
+        iv = r.intervals_ms
+        out.append(f" min {min(iv):.0f} max {max(iv):.0f} ms\n")
+        out.append(sparkline(iv), style="cyan")
+    out.append("\n")
+    return out
+
+
+def carp_mac(vhid: int) -> str:
+    return f"00:00:5e:00:01:{vhid:02x}"
+
+
+def _title(r: RouterRow, name: str) -> Text:
+    out = Text()
+    out.append(name, style="bold")
+    label = f"VRRPv{r.version}" if r.protocol == "vrrp" else r.proto_label
+    if r.protocol == "hsrp":
+        label += f"v{r.version}"
+    out.append(f"  {r.interface} {r.family} {label}  ")
+    out.append_text(status_cell(r.status))
+    out.append("\n")
+    return out
+
+
+def _vrrp_head(r: RouterRow) -> Text:
+    out = _title(r, f"VRID {r.vrid}")
+    # Short enough for the pane's 44 columns at 80x24.
+    out.append(f"master {r.master_ip} prio {r.priority}, every {r.interval_ms:g} ms\n")
+    out.append(f"Master_Down_Interval {r.master_down_ms:.1f} ms\n")
+    if not r.auth_verifiable:
+        out.append(f"auth {r.auth}: an observer cannot verify it\n", style="yellow")
+    return out
+
+
+def _hsrp_head(r: RouterRow) -> Text:
+    out = _title(r, f"HSRP group {r.vrid}")
+    active = r.master_ip or "none heard"
+    out.append(f"active {active} prio {r.priority}\n")
+    if r.standby is not None:
+        ip, mac, prio = r.standby
+        out.append(f"standby {ip} prio {prio} ({mac})\n")
+    else:
+        out.append("standby none heard\n", style="dim")
+    hold = f", hold {r.hold_ms:g} ms" if r.hold_ms is not None else ""
+    out.append(f"hello {r.interval_ms:g} ms{hold}\n")
+    vip = r.vips[0] if r.vips else "not learnt"
+    out.append(f"virtual IP {vip}, MAC {r.vmac_expected}")
+    out.append(" (active uses it)\n" if r.virtual_mac else "\n")
+    out.append(f"auth {r.auth}")
+    out.append("" if r.auth_verifiable else " (an observer cannot verify it)")
+    out.append("\n")
+    return out
+
+
+def _carp_head(r: RouterRow) -> Text:
+    out = _title(r, f"CARP vhid {r.vrid}")
+    out.append(f"master {r.master_ip}\n")
+    if r.carp is not None:
+        advbase, advskew, demote = r.carp
+        out.append(f"advbase {advbase} s, advskew {advskew}, demotion {demote}\n")
+    out.append(f"every {r.interval_ms:g} ms; backups wait {r.master_down_ms:.0f} ms\n")
+    return out
+
+
+def _senders(out: Text, r: RouterRow) -> None:
     out.append("\nSenders heard", style="bold underline")
     out.append("  only the master advertises:\nbackups are shown only when heard\n", "dim")
-    out.append("sender          pri skew ms down ms last\n", style="dim")
+    if r.protocol == "vrrp":
+        out.append("sender          pri skew ms down ms last\n", style="dim")
+    else:
+        out.append("sender          pri last\n", style="dim")
     for s in sorted(r.senders, key=lambda s: -s.priority):
         last = "master" if s.ip == r.master_ip else duration(s.age_s)
         out.append(f"{s.ip:<15} ", style="bold" if s.ip == r.master_ip else "")
-        out.append(f"{s.priority:>3} {s.skew_ms:>7.1f} {s.master_down_ms:>7.1f} {last}\n")
-    out.append("\nMaster history\n", style="bold underline")
+        if r.protocol == "vrrp":
+            out.append(f"{s.priority:>3} {s.skew_ms:>7.1f} {s.master_down_ms:>7.1f} {last}\n")
+        else:
+            out.append(f"{s.priority:>3} {last}\n")
+
+
+def _hsrp_speakers(out: Text, r: RouterRow) -> None:
+    out.append("\nSpeakers", style="bold underline")
+    out.append("  every router past Listen says hello\n", style="dim")
+    out.append("sender          pri state   last\n", style="dim")
+    for s in sorted(r.senders, key=lambda s: -s.priority):
+        out.append(f"{s.ip:<15} ", style="bold" if s.ip == r.master_ip else "")
+        out.append(f"{s.priority:>3} {s.state:<7} {duration(s.age_s)}\n")
+
+
+_HSRP_CAUSE = {"preempt": "coup", "release": "resign"}
+
+
+def _history(out: Text, view: ObserverView, r: RouterRow) -> None:
+    hsrp = r.protocol == "hsrp"
+    out.append("\nActive history\n" if hsrp else "\nMaster history\n", style="bold underline")
     for t in r.history[-6:]:
         now = " (now)" if t.current else ""
-        out.append(f"{clock(t.since)[:8]} {t.ip:<15} {duration(t.held_s):>5} {t.cause}{now}\n")
+        cause = _HSRP_CAUSE.get(t.cause, t.cause) if hsrp else t.cause
+        out.append(f"{clock(t.since)[:8]} {t.ip:<15} {duration(t.held_s):>5} {cause}{now}\n")
     fails = view.failovers_of(r.key)
     if fails:
         out.append("\nFailovers\n", style="bold underline")
         for f in fails[-5:]:
+            cause = _HSRP_CAUSE.get(f.cause, f.cause) if hsrp else f.cause
             out.append(f"{clock(f.at)[:8]} {f.from_ip} -> {f.to_ip}\n", style="yellow")
-            out.append(f"         gap {f.gap_ms:.1f} ms ({f.cause})\n")
+            out.append(f"         gap {f.gap_ms:.1f} ms ({cause})")
+            if f.rfc_gap_ms is not None:
+                # Information only: the wire decides; implementations differ from the RFC.
+                out.append(f" RFC {f.rfc_gap_ms:.1f}", style="dim")
+            out.append("\n")
+
+
+def _owners(out: Text, view: ObserverView, r: RouterRow) -> None:
     out.append("\nARP owner of each VIP\n", style="bold underline")
     for vip in r.vips:
         a = view.arp.get(vip)
@@ -200,13 +323,6 @@ def detail(view: ObserverView, r: RouterRow | None) -> Text:
         out.append(f"{vip} {a.mac} ")
         out.append("master" if ok else "NOT the master", style="green" if ok else "bold red")
         out.append("\n")
-    out.append("\nAdvert intervals ", style="bold underline")
-    if r.intervals_ms:
-        iv = r.intervals_ms
-        out.append(f" min {min(iv):.0f} max {max(iv):.0f} ms\n")
-        out.append(sparkline(iv), style="cyan")
-    out.append("\n")
-    return out
 
 
 def _silence_note() -> Text:
@@ -247,6 +363,8 @@ def header(mode: Mode, source: str, view: ObserverView, note: str = "") -> Text:
 
 def counters(c: Counters) -> Text:
     out = Text(f"frames {c.frames}  vrrp {c.vrrp}  arp {c.arp}  ")
+    for name, n in c.others:  # only when heard: a keepalived LAN's header stays as it was
+        out.append(f"{name} {n}  ")
     if c.rejected:
         out.append("rejected " + " ".join(f"{k} {v}" for k, v in c.rejected), "bold red")
     else:

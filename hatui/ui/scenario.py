@@ -74,10 +74,13 @@ class Stream:
         )
 
 
-def run(streams: list[Stream], until: float) -> tuple[Json, list[Json]]:
-    """Feed every stream's frames in time order; the document at `until` and all events."""
+def run(
+    streams: list[Stream], until: float, extra: list[tuple[int, bytes]] | None = None
+) -> tuple[Json, list[Json]]:
+    """Feed every stream's frames (and `extra` ones) in time order; the document at
+    `until` and all events."""
     obs = Observer()
-    frames = sorted((t, data) for s in streams for t, data in s.frames())
+    frames = sorted([*((t, data) for s in streams for t, data in s.frames()), *(extra or [])])
     events: list[Json] = []
     for t, data in frames:
         frame = decode(data)
@@ -130,6 +133,120 @@ def split_brain() -> tuple[Json, list[Json]]:
         ],
         until=30.2,
     )
+
+
+def vendors() -> tuple[Json, list[Json]]:
+    """A LAN of several vendors: keepalived VRRP (VRID 51), a Cisco VRRPv2 router with MD5
+    (VRID 20), an HSRPv2 group (10) whose standby (priority 120, preempt) stages a coup at
+    20 s and the old active steps down to standby, a CARP group
+    (VHID 7) answering ARP with its virtual MAC, and GLBP."""
+    from hatui.codec.build import build_carp_frame, build_hsrp_frame, build_udp_frame
+    from hatui.codec.frames import Auth, Family, HsrpOp, HsrpState
+    from hatui.codec.hsrp import encode_glbp
+    from hatui.codec.vrrp import encode_vrrp
+
+    at = _at
+    extra: list[tuple[int, bytes]] = []
+    cisco = encode_vrrp(
+        version=2,
+        vrid=20,
+        priority=110,
+        interval_cs=100,
+        addresses=["192.0.2.120"],
+        family=Family.IPV4,
+        src_ip="192.0.2.20",
+        dst_ip="224.0.0.18",
+        auth=Auth.CISCO_MD5,
+        trailer=bytes((3, 25)) + bytes(23),
+    )
+    for k in range(31):
+        extra.append(
+            (
+                at(k),
+                build_vrrp_frame(
+                    src_mac="00:00:5e:00:01:14",
+                    src_ip="192.0.2.20",
+                    vrid=20,
+                    addresses=[],
+                    version=2,
+                    vrrp=cisco,
+                ),
+            )
+        )
+    hsrp_vip = "192.0.2.1"
+    for k in range(31):
+        first = k * 1.0
+        a_state = HsrpState.ACTIVE if first < 20 else HsrpState.STANDBY
+        b_state = HsrpState.STANDBY if first < 20 else HsrpState.ACTIVE
+        b_op = HsrpOp.COUP if k == 20 else HsrpOp.HELLO
+        extra.append(
+            (
+                at(first + (0.1 if k != 20 else 0.2)),
+                build_hsrp_frame(
+                    src_mac="00:00:0c:9f:f0:0a"
+                    if a_state is HsrpState.ACTIVE
+                    else "02:00:00:00:00:21",
+                    src_ip="192.0.2.21",
+                    version=2,
+                    group=10,
+                    state=a_state,
+                    priority=100,
+                    hello_ms=1000,
+                    hold_ms=3000,
+                    vip=hsrp_vip,
+                ),
+            )
+        )
+        extra.append(
+            (
+                at(first + 0.15),
+                build_hsrp_frame(
+                    src_mac="00:00:0c:9f:f0:0a"
+                    if b_state is HsrpState.ACTIVE
+                    else "02:00:00:00:00:22",
+                    src_ip="192.0.2.22",
+                    version=2,
+                    group=10,
+                    state=b_state,
+                    priority=120,
+                    op=b_op,
+                    hello_ms=1000,
+                    hold_ms=3000,
+                    vip=hsrp_vip,
+                ),
+            )
+        )
+    for k in range(31):
+        extra.append(
+            (
+                at(k + 0.3),
+                build_carp_frame(
+                    src_mac="00:00:5e:00:01:07", src_ip="192.0.2.31", vhid=7, advskew=0
+                ),
+            )
+        )
+    extra.append((at(0.31), build_garp_frame(mac="00:00:5e:00:01:07", ip="192.0.2.130")))
+    glbp = encode_glbp(group=3) + bytes(16)
+    for k in range(0, 31, 3):
+        extra.append(
+            (
+                at(k + 0.5),
+                build_udp_frame(
+                    src_mac="02:00:00:00:00:41",
+                    src_ip="192.0.2.41",
+                    dst_ip="224.0.0.102",
+                    sport=3222,
+                    dport=3222,
+                    payload=glbp,
+                ),
+            )
+        )
+    streams = [Stream(ip="192.0.2.11", vrid=51, priority=150, start=0, end=30)]
+    return run(streams, until=30.4, extra=extra)
+
+
+def _at(seconds: float) -> int:
+    return T0 + round(seconds * 1e6)
 
 
 def many(n: int = 255) -> Json:

@@ -40,6 +40,12 @@ async def _detail(pilot: Pilot[int]) -> None:
     await pilot.pause()
 
 
+async def _hsrp_row(pilot: Pilot[int]) -> None:
+    await pilot.pause()
+    await pilot.press("down")  # the HSRP group, second by number: its detail pane
+    await pilot.pause()
+
+
 @dataclass(frozen=True, slots=True)
 class Shot:
     name: str
@@ -57,6 +63,11 @@ def serve_feed() -> FakeFeed:
     return FakeFeed(Mode.SERVE, "eth0", observer=doc, events=events, node=scenario.node())
 
 
+def vendors_feed() -> FakeFeed:
+    doc, events = scenario.vendors()
+    return FakeFeed(Mode.WATCH, "eth0", observer=doc, events=events)
+
+
 def split_feed() -> FakeFeed:
     doc, events = scenario.split_brain()
     return FakeFeed(Mode.WATCH, "eth0", observer=doc, events=events)
@@ -68,6 +79,7 @@ SHOTS = (
     Shot("confirm", serve_feed, _release),
     Shot("split-brain", split_feed),
     Shot("detail", watch_feed, _detail),
+    Shot("vendors", vendors_feed, _hsrp_row),
 )
 
 

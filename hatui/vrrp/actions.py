@@ -21,6 +21,7 @@ class DiscardReason(StrEnum):
     LOWER_PRIORITY = "lower_priority"  # RFC 5798 6.4.2: a backup discards it (preempt on)
     NOT_RUNNING = "not_running"  # heard in Initialize
     UNICAST_SRC = "unicast_src"  # keepalived check_unicast_src: source is not a peer
+    LENGTH = "length"  # bytes after the RFC message (Cisco's MD5 TLV): the observer's only
 
 
 class LogLevel(StrEnum):

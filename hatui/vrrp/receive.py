@@ -25,6 +25,11 @@ def check(spec: InstanceSpec, primary_ip: str, advert: VrrpAdvert) -> Discard | 
     if advert.version != spec.version:
         detail = f"version {advert.version}, ours {spec.version}"
         return Discard(reason=DiscardReason.VERSION, detail=detail)
+    # The codec lets a v2 trailer through for the observer (Cisco's MD5 key-chain TLV);
+    # the node holds to the RFC's layout: header, addresses, 8 bytes of auth data.
+    if advert.trailer_len:
+        detail = f"{advert.trailer_len} bytes after the auth data from {advert.src_ip}"
+        return Discard(reason=DiscardReason.LENGTH, detail=detail)
     if _same_ip(advert.src_ip, primary_ip):
         return Discard(reason=DiscardReason.OWN, detail=f"own advert from {advert.src_ip}")
     # keepalived check_unicast_src: with unicast peers, only a configured peer may speak.
@@ -52,12 +57,13 @@ def check(spec: InstanceSpec, primary_ip: str, advert: VrrpAdvert) -> Discard | 
 
 def _auth_problem(spec: InstanceSpec, advert: VrrpAdvert) -> str | None:
     # RFC 3768 7.1: the auth type must match ours, and for simple auth the password too.
+    theirs = f"auth type {advert.auth_type}" if advert.auth is Auth.UNKNOWN else str(advert.auth)
     if spec.auth_pass is None:
         if advert.auth is not Auth.NONE:
-            return f"{advert.auth} authentication, ours none"
+            return f"{theirs} authentication, ours none"
         return None
     if advert.auth is not Auth.SIMPLE:
-        return f"{advert.auth} authentication, ours simple"
+        return f"{theirs} authentication, ours simple"
     if pad_password(advert.auth_data) != pad_password(spec.auth_pass.encode()):
         return "wrong password"
     return None

@@ -8,25 +8,42 @@ import sys
 import textwrap
 
 import pytest
-from scapy.layers.inet import IP, UDP
-from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6ND_NS, IPv6
+from scapy.layers.hsrp import HSRP, HSRPv2
+from scapy.layers.inet import IP, UDP, IPOption_Router_Alert
+from scapy.layers.inet6 import (
+    ICMPv6ND_NA,
+    ICMPv6ND_NS,
+    IPv6,
+    IPv6ExtHdrDestOpt,
+    IPv6ExtHdrFragment,
+    IPv6ExtHdrHopByHop,
+)
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 from scapy.layers.vrrp import VRRP, VRRPv3
 
 from hatui.adapters.capture import SNAPLEN, CaptureSocket, bpf_program
+from hatui.codec.decode import clear_cache, decode
 from hatui.errors import RuntimeFault
 from hatui.lab import Lab
 
 
 def run_bpf(prog: list[tuple[int, int, int, int]], pkt: bytes) -> int:
     """Interpret the subset of classic BPF the filter uses; returns the accepted length."""
-    acc, pc = 0, 0
+    acc, x, pc = 0, 0, 0
     while True:
         code, jt, jf, k = prog[pc]
         if code == 0x28:  # ldh abs
             if k + 2 > len(pkt):
                 return 0
             acc = struct.unpack_from("!H", pkt, k)[0]
+        elif code == 0x48:  # ldh ind: [X + k]
+            if x + k + 2 > len(pkt):
+                return 0
+            acc = struct.unpack_from("!H", pkt, x + k)[0]
+        elif code == 0xB1:  # ldx msh: X = 4 * ([k] & 0xf)
+            if k + 1 > len(pkt):
+                return 0
+            x = 4 * (pkt[k] & 0x0F)
         elif code == 0x30:  # ldb abs
             if k + 1 > len(pkt):
                 return 0
@@ -49,11 +66,31 @@ WANTED = {
     "tagged vrrp": ETH / Dot1Q(vlan=10) / IP(ttl=255) / VRRP(vrid=9),
     "tagged arp": Ether() / Dot1Q(vlan=10) / ARP(),
     "tagged na": Ether() / Dot1Q(vlan=10) / IPv6() / ICMPv6ND_NA(tgt="2001:db8::1"),
+    "hsrp v1": ETH / IP(dst="224.0.0.2", ttl=1) / UDP(sport=1985, dport=1985) / HSRP(),
+    "hsrp v1 ip options": ETH
+    / IP(dst="224.0.0.2", ttl=1, options=[IPOption_Router_Alert()])
+    / UDP(sport=1985, dport=1985)
+    / HSRP(),
+    "hsrp v2": ETH / IP(dst="224.0.0.102") / UDP(sport=1985, dport=1985) / HSRPv2(),
+    "hsrp v6": Ether() / IPv6(dst="ff02::66") / UDP(sport=2029, dport=2029) / HSRPv2(),
+    "hsrp v4 on 2029 (counted)": ETH / IP() / UDP(sport=2029, dport=2029) / HSRPv2(),
+    "glbp": ETH / IP(dst="224.0.0.102") / UDP(sport=3222, dport=3222) / (b"\x01" + bytes(11)),
+    "tagged hsrp": ETH / Dot1Q(vlan=10) / IP() / UDP(sport=1985, dport=1985) / HSRP(),
+    "tagged hsrp v6": Ether() / Dot1Q(vlan=10) / IPv6() / UDP(sport=2029, dport=2029),
+    "vrrp behind hop-by-hop": Ether()
+    / IPv6(dst="ff02::12")
+    / IPv6ExtHdrHopByHop(nh=112)
+    / VRRPv3(vrid=7),
+    "vrrp behind dest opts": Ether() / IPv6() / IPv6ExtHdrDestOpt(nh=112) / VRRPv3(vrid=7),
 }
 UNWANTED = {
     "udp": ETH / IP() / UDP(dport=53),
+    "udp from an hsrp port": ETH / IP() / UDP(sport=1985, dport=53),
+    "udp v6": Ether() / IPv6() / UDP(dport=5353),
     "ns": Ether() / IPv6() / ICMPv6ND_NS(tgt="2001:db8::1"),
     "tagged udp": Ether() / Dot1Q(vlan=10) / IP() / UDP(),
+    "tagged udp v6": Ether() / Dot1Q(vlan=10) / IPv6() / UDP(dport=53),
+    "v6 fragment": Ether() / IPv6() / IPv6ExtHdrFragment() / UDP(dport=53),
     "runt": Ether(type=0x0800) / b"\x45",
 }
 
@@ -66,6 +103,12 @@ def test_filter_accepts(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(UNWANTED))
 def test_filter_rejects(name: str) -> None:
     assert run_bpf(bpf_program(), bytes(UNWANTED[name])) == 0
+
+
+@pytest.mark.parametrize("name", sorted(WANTED))
+def test_every_frame_the_filter_keeps_is_one_the_decoder_reads(name: str) -> None:
+    clear_cache()
+    assert decode(bytes(WANTED[name])) is not None
 
 
 def test_missing_interface_is_one_clear_error() -> None:
@@ -101,7 +144,14 @@ def test_live_capture_sees_only_wanted_frames(lab: Lab) -> None:
     assert sniff.stdout is not None
     assert sniff.stdout.readline().strip() == "ready"
     tx_before = lab.tx_packets(observer)
-    frames = [bytes(WANTED["vrrp v2"]), bytes(UNWANTED["udp"]), bytes(WANTED["arp"])]
+    frames = [
+        bytes(WANTED["vrrp v2"]),
+        bytes(UNWANTED["udp"]),
+        bytes(WANTED["arp"]),
+        bytes(WANTED["hsrp v2"]),
+        bytes(WANTED["glbp"]),
+        bytes(UNWANTED["udp v6"]),
+    ]
     script = "import socket,sys\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\n"
     script += "s.bind(('eth0',0))\n"
     script += "".join(f"s.send(bytes.fromhex('{f.hex()}'))\n" for f in frames)
@@ -111,6 +161,8 @@ def test_live_capture_sees_only_wanted_frames(lab: Lab) -> None:
     hexes = [g[1] for g in got]
     assert bytes(WANTED["vrrp v2"]).hex() in hexes
     assert bytes(WANTED["arp"]).hex() in hexes
+    assert bytes(WANTED["hsrp v2"]).hex() in hexes and bytes(WANTED["glbp"]).hex() in hexes
     assert bytes(UNWANTED["udp"]).hex() not in hexes
+    assert bytes(UNWANTED["udp v6"]).hex() not in hexes
     assert all(int(g[0]) > 1_600_000_000_000_000 for g in got)  # kernel wall-clock stamps, µs
     assert lab.tx_packets(observer) == tx_before

@@ -40,15 +40,16 @@ def advert(frame: bytes) -> VrrpAdvert:
 
 
 @pytest.mark.parametrize(
-    ("auth", "password", "auth_data"),
+    ("auth", "password", "auth_data", "auth_type"),
     [
-        (Auth.NONE, b"", b""),
-        (Auth.SIMPLE, b"secret", b"secret\x00\x00"),
-        (Auth.SIMPLE, b"longpassword", b"longpass"),
-        (Auth.AH, b"", b""),
+        (Auth.NONE, b"", b"", 0),
+        (Auth.SIMPLE, b"secret", b"secret\x00\x00", 1),
+        (Auth.SIMPLE, b"longpassword", b"longpass", 1),
+        (Auth.AH, b"", b"", 2),
+        (Auth.CISCO_MD5, b"", b"", 254),
     ],
 )
-def test_v2_round_trip(auth: Auth, password: bytes, auth_data: bytes) -> None:
+def test_v2_round_trip(auth: Auth, password: bytes, auth_data: bytes, auth_type: int) -> None:
     frame = build_vrrp_frame(
         src_mac=MAC,
         src_ip="192.0.2.11",
@@ -75,6 +76,7 @@ def test_v2_round_trip(auth: Auth, password: bytes, auth_data: bytes) -> None:
         auth=auth,
         auth_data=auth_data,
         checksum_form=ChecksumForm.V2,
+        auth_type=auth_type,
     )
 
 

@@ -44,7 +44,7 @@ def _document() -> Any:
 def test_document_has_every_design_key_with_the_right_types() -> None:
     doc = _document()
     assert {"routers", "failovers", "events", "arp", "counters"} <= set(doc)
-    (router,) = doc["routers"]
+    (router,) = [r for r in doc["routers"] if r["protocol"] == "vrrp"]
     assert set(router) >= ROUTER_KEYS
     assert set(router["master"]) >= {"ip", "mac"}
     assert router["family"] == "ipv4" and router["vrid"] == 51 and router["version"] == 2
@@ -79,7 +79,9 @@ def test_event_lines_in_order() -> None:
     assert [e["kind"] for e in doc["events"]] == [
         "new_router",
         "carp_seen",
+        "new_router",
         "rejected",
+        "stale",  # the CARP group: one advert, then silence
         "master_change",
     ]
 
@@ -95,3 +97,17 @@ def test_event_to_json_master_change_fields() -> None:
     assert line["from"] == A and line["to"] == B and line["cause"] == "timeout"
     assert line["gap_ms"] == 3609.575 and line["interface"] == "eth0"
     assert json.dumps(line)
+
+
+def test_protocol_is_on_every_router_failover_and_event() -> None:
+    doc = _document()
+    assert [(r["protocol"], r["vrid"]) for r in doc["routers"]] == [("carp", 7), ("vrrp", 51)]
+    assert [f["protocol"] for f in doc["failovers"]] == ["vrrp"]
+    assert [(e["kind"], e["protocol"]) for e in doc["events"]] == [
+        ("new_router", "vrrp"),
+        ("carp_seen", "carp"),
+        ("new_router", "carp"),
+        ("rejected", "vrrp"),
+        ("stale", "carp"),
+        ("master_change", "vrrp"),
+    ]

@@ -158,10 +158,11 @@ def test_virtual_mac_master() -> None:
 def test_carp_labelled_and_never_vrrp() -> None:
     obs = Observer()
     events = run(obs, series(0, 5, S, carp(vhid=7)))
-    assert len(events) == 1 and isinstance(events[0], CarpSeen)
-    assert "not VRRP" in events[0].detail
+    assert [e.kind for e in events] == ["carp_seen", "new_router"]
+    assert isinstance(events[0], CarpSeen) and "not VRRP" in events[0].detail
+    assert all(e.protocol == "carp" for e in events)
     snap = obs.snapshot(at(4 * S))
-    assert snap.routers == ()
+    assert [(r.protocol, r.vrid) for r in snap.routers] == [("carp", 7)]  # a CARP row, not VRRP
     assert (snap.counters.carp, snap.counters.vrrp, snap.counters.frames) == (5, 0, 5)
     assert [(c.vhid, c.adverts) for c in snap.carp] == [(7, 5)]
 

@@ -47,7 +47,10 @@ async def test_read_shows_final_state_and_full_log(pair_pcap: str) -> None:
         row = [str(c) for c in app.query_one(RoutersTable).get_row("pcap/ipv4/51")]
         assert row[2] == "192.0.2.11" and row[3] == "150"
         text = log_text(app)
-        assert "(release, gap 609.0 ms)" in text and "(preempt, gap 390.0 ms)" in text
+        assert (
+            "(release, gap 609.0 ms; took over 0.4 ms before" in text
+            and "(preempt, gap 390.0 ms)" in text
+        )
         assert "end of capture" in str(app.query_one("#header").render())
 
 
@@ -63,7 +66,7 @@ async def test_paced_replay_reaches_the_same_end(pair_pcap: str) -> None:
         assert "end of capture" in str(app.query_one("#header").render())
         r = app.observer.router("pcap/ipv4/51")
         assert r is not None and r.master_ip == "192.0.2.11"
-        assert "(release, gap 609.0 ms)" in log_text(app)
+        assert "(release, gap 609.0 ms; took over 0.4 ms before" in log_text(app)
 
 
 def test_unreadable_capture_fails_before_the_app() -> None:
@@ -137,7 +140,7 @@ async def test_attach_renders_the_stream_and_steers_the_node(socket_path: str) -
             await pilot.pause(0.1)
             assert app.query_one(NodePanel).row_count == 1
             assert app.query_one(RoutersTable).row_count == 3
-            assert "(release, gap 609.0 ms)" in log_text(app)  # the backlog
+            assert "(release, gap 609.0 ms; took over 0.4 ms before" in log_text(app)  # the backlog
             await pilot.press("r")
             await pilot.pause()
             await pilot.press("y")

@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from hatui.ui.screenshots import app_for, serve_feed, split_feed, watch_feed
+from hatui.ui.screenshots import app_for, serve_feed, split_feed, vendors_feed, watch_feed
 
 SIZE = (100, 30)
 
@@ -35,3 +35,15 @@ def test_release_confirmation(snap_compare: Any) -> None:
 
 def test_split_brain(snap_compare: Any) -> None:
     assert snap_compare(app_for(split_feed()), terminal_size=SIZE, run_before=_settle)
+
+
+def test_vendors_at_80x24(snap_compare: Any) -> None:
+    """VRRP, Cisco VRRP with MD5, HSRP, CARP in one table with its protocol column, at
+    80x24; the HSRP group's detail pane in HSRP's terms (active, standby, hold, coup)."""
+
+    async def hsrp_row(pilot: Pilot[Any]) -> None:
+        await _settle(pilot)
+        await pilot.press("down")
+        await pilot.pause()
+
+    assert snap_compare(app_for(vendors_feed()), terminal_size=(80, 24), run_before=hsrp_row)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from hatui.codec.frames import Family
+from hatui.codec.build import build_vrrp_frame, encode_vrrp
+from hatui.codec.decode import decode
+from hatui.codec.frames import Auth, Family, VrrpAdvert
 from hatui.types import MonoUs
 from hatui.vrrp.actions import Discard, DiscardReason
 from hatui.vrrp.inputs import AdvertReceived
@@ -45,3 +47,49 @@ def test_router_discards_a_stranger_and_keeps_its_timer() -> None:
     out = r.handle(AdvertReceived(advert=advert(src="192.0.2.66", priority=200)), MonoUs(10))
     assert [a.reason for a in out if isinstance(a, Discard)] == [DiscardReason.UNICAST_SRC]
     assert r.deadline() == before
+
+
+def _decoded(**kw: object) -> VrrpAdvert:
+    """An advert as the codec hands it to the node: real bytes through `decode`."""
+    args: dict[str, object] = {
+        "version": 2,
+        "vrid": 51,
+        "priority": 200,
+        "interval_cs": 100,
+        "addresses": ["192.0.2.100"],
+        "family": Family.IPV4,
+        "src_ip": PEER,
+        "dst_ip": "224.0.0.18",
+    }
+    args.update(kw)
+    msg = encode_vrrp(**args)  # type: ignore[arg-type]
+    frame = build_vrrp_frame(
+        src_mac="02:00:00:00:00:12", src_ip=PEER, vrid=51, addresses=[], version=2, vrrp=msg
+    )
+    got = decode(frame)
+    assert isinstance(got, VrrpAdvert), got
+    return got
+
+
+def test_node_discards_what_the_observer_shows() -> None:
+    """The codec lets Cisco MD5, unknown auth types and v2 trailers through for the
+    observer; the node's receive path keeps RFC 3768 7.1's rules and drops them."""
+    s = spec(version=2, vrid=51)
+    assert check(s, ME, _decoded()) is None
+    md5 = _decoded(auth=Auth.CISCO_MD5, trailer=bytes(28))
+    assert md5.auth is Auth.CISCO_MD5 and md5.trailer_len == 28
+    got = check(s, ME, md5)
+    assert got is not None and got.reason is DiscardReason.LENGTH
+    assert check(s, ME, _decoded(auth=Auth.CISCO_MD5)) == Discard(
+        reason=DiscardReason.AUTH, detail=f"cisco-md5 authentication, ours none from {PEER}"
+    )
+    assert check(s, ME, _decoded(auth_type=9)) == Discard(
+        reason=DiscardReason.AUTH, detail=f"auth type 9 authentication, ours none from {PEER}"
+    )
+    simple = spec(version=2, vrid=51, auth_pass="secret")
+    got = check(simple, ME, _decoded(auth_type=9))
+    assert got is not None and got.reason is DiscardReason.AUTH
+    trailer = _decoded(trailer=bytes(4))
+    assert check(s, ME, trailer) == Discard(
+        reason=DiscardReason.LENGTH, detail=f"4 bytes after the auth data from {PEER}"
+    )

@@ -353,12 +353,14 @@ def _router_sig(r: RouterRow) -> Hashable:
         r.master_down_ms,
         rate_text(r.adverts_per_s),
         r.version,
+        r.protocol,
+        r.carp,
         r.auth,
     )
 
 
 class RoutersTable(KeyedTable):
-    """One row per (interface, family, VRID)."""
+    """One row per (interface, family, protocol, VRID / group / VHID)."""
 
     COLUMNS = ROUTER_COLUMNS
     sort_by = "vrid"
