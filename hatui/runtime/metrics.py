@@ -86,16 +86,12 @@ class LanCounters:
     def events(self, events: Sequence[Event]) -> None:
         for ev in events:
             if isinstance(ev, MasterChange) and ev.interface and ev.family and ev.vrid:
-                key = (ev.interface, _protocol(ev), str(ev.family), ev.vrid)
+                key = (ev.interface, str(ev.protocol), str(ev.family), ev.vrid)
                 self.changes[(key, str(ev.cause))] += 1
                 self.last_gap_s[key] = ev.gap_us / 1e6
 
     def snapshot(self, get: SnapshotGetter, stats: CaptureStats) -> None:
         self.stats = stats  # never calls get(): a scrape builds its own snapshot
-
-
-def _protocol(obj: object) -> str:
-    return str(getattr(obj, "protocol", "vrrp"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +280,7 @@ def _lan_families(data: Gathered) -> Iterator[Metric]:
     owners = {(a.interface, a.ip): a.mac for a in snap.arp}
     now = snap.time
     for r in snap.routers:
-        key: RouterKey = (r.interface, _protocol(r), str(r.family), r.vrid)
+        key: RouterKey = (r.interface, str(r.protocol), str(r.family), r.vrid)
         labels = [r.interface, key[1], key[2], str(r.vrid)]
         master.add_metric([*labels, r.master_ip, r.master_mac], 1)
         priority.add_metric(labels, r.priority)
