@@ -91,7 +91,11 @@ def test_a_killed_console_still_stops_its_node_with_priority_zero(lab: Lab) -> N
         wait_for(lambda: not alive(node), 5, "the orphaned node to stop (PR_SET_PDEATHSIG)")
         assert not has_vip(lab, a)
         wait_for(lambda: has_vip(lab, b), 5, "the peer to take over")
-        released = [t for t in peer.transitions() if "priority 0 from 192.0.2.11" in t["detail"]]
+        released = [
+            t
+            for t in peer.transitions()
+            if "master 192.0.2.11 released (priority 0)" in t["detail"]
+        ]
         assert released, peer.transitions()
     finally:
         console.close()
