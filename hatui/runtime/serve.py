@@ -262,7 +262,8 @@ class Serve:
         config stays. The file is parsed in a thread: 255 instances take ~0.2 s of CPU that
         must not sit between two adverts."""
         if self.loader is None or self.node is None or self.watch is None:
-            raise RuntimeFault("this node has no config file to reload")
+            log.error("reload failed, the running config stays: no config file (-c) to re-read")
+            raise RuntimeFault("this node runs from flags: there is no config file to reload")
         async with self._reloading:
             if self.supervision is not None:
                 self.supervision.reloading()
