@@ -203,7 +203,7 @@ class HaproxyPoller:
         self._configs[paths] = (stamp, conf)
         return conf
 
-    async def run(self, on_poll: Callable[[Poll], None], stop: asyncio.Event) -> None:
+    async def run(self, on_poll: Callable[[Poll], object], stop: asyncio.Event) -> None:
         while not stop.is_set():
             start = time.monotonic()
             on_poll(await self.poll())

@@ -7,9 +7,10 @@ a frozen view the console, headless logs and JSON all read, with its alerts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import assert_never
+from typing import Any, assert_never
 
 from hatui.haproxy.config import WILDCARD, HaproxyConf
 from hatui.haproxy.stats import Info, Stats
@@ -163,3 +164,21 @@ def _serves(name: str, backends: tuple[str, ...], stats: Stats) -> bool:
     if not backends:
         return True
     return any(b.up_servers > 0 for b in known)
+
+
+def holders_from_docs(node: Mapping[str, Any] | None, routers: object) -> tuple[VipHolder, ...]:
+    """VIP holders from the JSON contract documents: the node's own instances first (a
+    node drops its own adverts, so the LAN view may not list what it masters), then every
+    router heard on the LAN."""
+    out: dict[str, VipHolder] = {}
+    for inst in (node or {}).get("instances", []):
+        for vip in inst.get("vips", []):
+            addr = str(vip).split("/")[0]
+            out.setdefault(
+                addr, VipHolder(vip=addr, master=inst.get("master_ip"), vrid=inst.get("vrid"))
+            )
+    for r in routers if isinstance(routers, list) else []:
+        master = (r.get("master") or {}).get("ip")
+        for vip in r.get("vips", []):
+            out.setdefault(str(vip), VipHolder(vip=str(vip), master=master, vrid=r.get("vrid")))
+    return tuple(out.values())

@@ -1,4 +1,17 @@
-"""The `haproxy` key of serve and watch JSON documents, and haproxy events as JSON."""
+"""The `haproxy` key of serve and watch JSON documents, and haproxy events as JSON.
+
+    {"socket": "/run/haproxy/admin.sock", "time": 0.0,
+     "status": "up" | "down" | "none", "error": "..." (down, none),
+     "version": "2.6.12", "pid": 123, "config": "/etc/haproxy/haproxy.cfg" | null (up),
+     "frontends": [{"name", "status", "binds": ["192.0.2.100" | "*"], "sessions",
+                    "max_sessions", "session_limit", "req_rate",
+                    "vips": [{"vip", "master", "here"}]}],
+     "backends": [{"name", "status", "up", "total", "queue",
+                   "servers": [{"name", "status", "check", "changed_s", "address"}]}],
+     "alerts": [{"kind", "vip", "vrid", "detail"}]}
+
+Counts are null where haproxy leaves the column empty. Fields may be added.
+"""
 
 from __future__ import annotations
 

@@ -40,11 +40,19 @@ async def _detail(pilot: Pilot[int]) -> None:
     await pilot.pause()
 
 
+async def _haproxy(pilot: Pilot[int]) -> None:
+    await pilot.pause()
+    pilot.app.query_one("#haproxy").focus()
+    await pilot.press("down", "down")  # backend web: its servers in the detail pane
+    await pilot.pause()
+
+
 @dataclass(frozen=True, slots=True)
 class Shot:
     name: str
     feed: Callable[[], FakeFeed]
     steps: Steps = _nothing
+    haproxy: Callable[[], scenario.ScriptedHaproxy] | None = None
 
 
 def watch_feed() -> FakeFeed:
@@ -68,16 +76,17 @@ SHOTS = (
     Shot("confirm", serve_feed, _release),
     Shot("split-brain", split_feed),
     Shot("detail", watch_feed, _detail),
+    Shot("haproxy", serve_feed, _haproxy, scenario.haproxy_story),
 )
 
 
-def app_for(feed: FakeFeed) -> HatuiApp:
+def app_for(feed: FakeFeed, haproxy: scenario.ScriptedHaproxy | None = None) -> HatuiApp:
     # No redraw throttling: every scripted document is on screen before the picture.
-    return HatuiApp(feed, render_s=0.0)
+    return HatuiApp(feed, render_s=0.0, haproxy=haproxy)
 
 
 async def take(shot: Shot, out: Path, size: tuple[int, int] = SIZE) -> Path:
-    app = app_for(shot.feed())
+    app = app_for(shot.feed(), shot.haproxy() if shot.haproxy else None)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         await shot.steps(pilot)
@@ -98,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.show:
         shot = next(s for s in SHOTS if s.name == args.show)
-        return app_for(shot.feed()).run() or 0
+        return app_for(shot.feed(), shot.haproxy() if shot.haproxy else None).run() or 0
     for path in asyncio.run(take_all(Path(args.out))):
         print(path)
     return 0

@@ -6,6 +6,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
+from hatui.ui import scenario
 from hatui.ui.screenshots import app_for, serve_feed, split_feed, watch_feed
 
 SIZE = (100, 30)
@@ -35,3 +36,20 @@ def test_release_confirmation(snap_compare: Any) -> None:
 
 def test_split_brain(snap_compare: Any) -> None:
     assert snap_compare(app_for(split_feed()), terminal_size=SIZE, run_before=_settle)
+
+
+async def _haproxy_backend(pilot: Pilot[Any]) -> None:
+    await _settle(pilot)
+    pilot.app.query_one("#haproxy").focus()
+    await pilot.press("down", "down")
+    await pilot.pause()
+
+
+def test_haproxy_panel_80x24(snap_compare: Any) -> None:
+    app = app_for(serve_feed(), scenario.haproxy_story())
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_haproxy_backend)
+
+
+def test_haproxy_panel_120x40(snap_compare: Any) -> None:
+    app = app_for(serve_feed(), scenario.haproxy_story())
+    assert snap_compare(app, terminal_size=(120, 40), run_before=_haproxy_backend)
