@@ -292,7 +292,19 @@ def run_config_test(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _console_follows_haproxy(args: argparse.Namespace) -> None:
+    """Live consoles poll the local haproxy on a worker of their own."""
+    from hatui.adapters.haproxy import HaproxyPoller
+    from hatui.ui.app import HatuiApp
+
+    HatuiApp.haproxy_source = lambda: HaproxyPoller(args.haproxy)
+
+
 def dispatch(args: argparse.Namespace) -> int:
+    if args.haproxy and not (args.watch or args.serve or args.attach):
+        raise UsageError("--haproxy goes with --watch, --serve or --attach")
+    if not (args.headless or args.json) and (args.watch or args.serve or args.attach):
+        _console_follows_haproxy(args)
     if args.config_test:
         return run_config_test(args)
     if args.read:
