@@ -41,6 +41,7 @@ examples:
   hatui --watch eth0 --headless --json --duration 60
   hatui --serve -c /etc/keepalived/keepalived.conf --headless
   hatui ctl release VI_1
+  hatui --watch eth0 --haproxy /run/haproxy/admin.sock   the VRRP view and haproxy together
 
 console keys (serve and attach; each one that can move a VIP asks first):
   + / -  priority override up/down by 10    p  set priority    r  release mastership

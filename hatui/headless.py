@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from hatui.haproxy.events import HaproxyEvent
 from hatui.haproxy.join import HaproxyView
@@ -240,4 +240,16 @@ def print_summary(doc: dict[str, object], out: TextIO | None = None) -> None:
         f"arp {counters.get('arp', 0)}, rejected: {bad or 'none'}",
         markup=False,
     )
+    haproxy = doc.get("haproxy")
+    if isinstance(haproxy, dict):
+        console.print(haproxy_summary(haproxy), markup=False)
     console.print("[dim]Only masters advertise: backups appear only when they speak.[/]")
+
+
+def haproxy_summary(h: dict[str, Any]) -> str:
+    """One line about the local haproxy for the text summary."""
+    if h.get("status") != "up":
+        return f"haproxy: {h.get('error', h.get('status'))}"
+    backs = ", ".join(f"{b['name']} {b['up']}/{b['total']} UP" for b in h.get("backends", []))
+    alerts = "; ".join(a["detail"] for a in h.get("alerts", [])) or "no alerts"
+    return f"haproxy {h.get('version')} at {h.get('socket')}: {backs or 'no backends'}; {alerts}"

@@ -125,3 +125,12 @@ def test_events_follow_a_server_then_haproxy() -> None:
     back = view(reached(stat("UP", "UP"), pid=11), {VIP}, t=8)
     assert [e.kind for e in changes(dead, back)] == [UP, CLEARED]
     assert [e.kind for e in changes(first, back)] == [RESTART]
+
+
+def test_text_summary_line() -> None:
+    from hatui.headless import haproxy_summary
+
+    line = haproxy_summary(view_to_json(view(reached(stat("DOWN", "DOWN")), {VIP})))
+    assert line.startswith("haproxy 2.6.12 at /s: app 0/2 UP; 192.0.2.100 held here, nothing")
+    down = Unreached(status="/s: connection refused", configured=True)
+    assert haproxy_summary(view_to_json(view(down, set()))) == "haproxy: /s: connection refused"
