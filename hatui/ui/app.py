@@ -356,7 +356,8 @@ class HatuiApp(App[int]):
         if event.table.id == "routers":
             self._detail_proxy = None
             self._draw_detail()
-        elif event.table.id == "haproxy":
+        elif event.table.id == "haproxy" and event.table.has_focus:
+            # Rows arriving move its cursor too: only the operator's choice takes the pane.
             self._detail_proxy = event.key or ""
             self._draw_detail()
         elif event.table.id == "node":

@@ -6,9 +6,10 @@ the documents are exactly what a capture would give, with no wall clock anywhere
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hatui.codec.build import build_garp_frame, build_vrrp_frame
 from hatui.codec.decode import decode
@@ -16,6 +17,9 @@ from hatui.codec.frames import Captured
 from hatui.observe.observer import Observer
 from hatui.observe.report import event_to_json, snapshot_to_json
 from hatui.types import WallUs
+
+if TYPE_CHECKING:
+    from hatui.adapters.haproxy import Poll
 
 Json = dict[str, Any]
 T0 = 1_700_000_000_000_000  # 2023-11-14 22:13:20 UTC, in microseconds
@@ -263,7 +267,7 @@ def haproxy_stat(w1: str = "UP", w2: str = "UP", a1: str = "UP", *, sessions: in
     return _STAT_HEADER + "\n".join(rows) + "\n"
 
 
-def haproxy_poll(at: float, stat: str, *, local: tuple[str, ...] = ("192.0.2.11", VIP)) -> Any:
+def haproxy_poll(at: float, stat: str, *, local: tuple[str, ...] = ("192.0.2.11", VIP)) -> Poll:
     """A poll as the adapter makes it, `at` seconds after T0, of haproxy 2.6 on node a."""
     from hatui.adapters.haproxy import Poll
     from hatui.haproxy.config import parse_config
@@ -289,17 +293,17 @@ def haproxy_poll(at: float, stat: str, *, local: tuple[str, ...] = ("192.0.2.11"
 class ScriptedHaproxy:
     """Posts fixed polls, then more on `push`: the console's haproxy source in tests."""
 
-    def __init__(self, polls: list[Any]) -> None:
+    def __init__(self, polls: list[Poll]) -> None:
         self.polls = polls
-        self.on_poll: Any = None
+        self.on_poll: Callable[[Poll], object] | None = None
 
-    async def run(self, on_poll: Any, stop: Any) -> None:
+    async def run(self, on_poll: Callable[[Poll], object], stop: asyncio.Event) -> None:
         self.on_poll = on_poll
         for poll in self.polls:
             on_poll(poll)
         await stop.wait()
 
-    def push(self, poll: Any) -> None:
+    def push(self, poll: Poll) -> None:
         assert self.on_poll is not None, "the poller is not running yet"
         self.on_poll(poll)
 

@@ -195,3 +195,16 @@ async def test_unconfigured_is_not_an_alerting_outage(tmp_path: Path) -> None:
 
 def test_local_addresses_sees_loopback() -> None:
     assert {"127.0.0.1", "::1"} <= local_addresses() or "127.0.0.1" in local_addresses()
+
+
+async def test_restart_is_the_next_poll(tmp_path: Path) -> None:
+    """Each poll connects afresh: haproxy gone, then back (a restart or reload), needs
+    nothing more than the next poll."""
+    sock = tmp_path / "admin.sock"
+    poller = HaproxyPoller(str(sock), timeout=0.3)
+    async with fake_haproxy(sock):
+        assert isinstance((await poller.poll()).outcome, Reached)
+    gone = (await poller.poll()).outcome
+    assert isinstance(gone, Unreached) and "connection refused" in gone.status
+    async with fake_haproxy(sock):
+        assert isinstance((await poller.poll()).outcome, Reached)

@@ -68,6 +68,19 @@ async def test_rows_and_the_detail_of_a_backend() -> None:
         )
 
 
+async def test_detail_pane_takes_a_proxy_only_when_the_panel_has_focus() -> None:
+    app = app_for(serve_feed(), scenario.haproxy_story())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert text_of(app, "#detail").startswith("VRID 51")  # polls arrived, pane unmoved
+        app.query_one(HaproxyPanel).focus()
+        await settle(pilot)
+        assert "Frontend vip_web OPEN" in text_of(app, "#detail")
+        app.query_one("#routers").focus()
+        await settle(pilot)
+        assert text_of(app, "#detail").startswith("VRID")
+
+
 async def test_vip_here_nothing_serving_alerts_then_clears() -> None:
     story = scenario.haproxy_story()
     app = app_for(serve_feed(), story)
