@@ -21,6 +21,7 @@ class HaproxyEvent:
     kind: str  # one of the names above, or an AlertKind
     detail: str
     vrid: int | None = None
+    protocol: str | None = None  # the VIP's router's, for alerts
 
 
 def changes(prev: HaproxyView | None, cur: HaproxyView) -> list[HaproxyEvent]:
@@ -45,7 +46,11 @@ def changes(prev: HaproxyView | None, cur: HaproxyView) -> list[HaproxyEvent]:
     new = {(a.kind, a.vip): a for a in cur.alerts}
     for key, a in new.items():
         if key not in old:
-            out.append(HaproxyEvent(time_us=t, kind=str(a.kind), detail=a.detail, vrid=a.vrid))
+            out.append(
+                HaproxyEvent(
+                    time_us=t, kind=str(a.kind), detail=a.detail, vrid=a.vrid, protocol=a.protocol
+                )
+            )
     for key, a in old.items():
         if key not in new:
             out.append(
@@ -53,6 +58,7 @@ def changes(prev: HaproxyView | None, cur: HaproxyView) -> list[HaproxyEvent]:
                     time_us=t,
                     kind=CLEARED,
                     vrid=a.vrid,
+                    protocol=a.protocol,
                     detail=f"{a.vip}: cleared {a.kind.removeprefix('haproxy_')}",
                 )
             )

@@ -29,6 +29,7 @@ class VipHolder:
     vip: str
     master: str | None
     vrid: int | None = None
+    protocol: str = "vrrp"  # of the router that carries the VIP: "vrrp", "carp", "hsrp"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,6 +65,7 @@ class Alert:
     kind: AlertKind
     vip: str
     vrid: int | None
+    protocol: str = "vrrp"
     detail: str
 
 
@@ -101,6 +103,7 @@ def assess(
                         kind=AlertKind.DOWN,
                         vip=h.vip,
                         vrid=h.vrid,
+                        protocol=h.protocol,
                         detail=f"{h.vip} held here but haproxy does not answer: {outcome.status}",
                     )
                     for h in held
@@ -136,6 +139,7 @@ def _serving_alerts(held: list[VipHolder], stats: Stats, conf: HaproxyConf) -> l
                     kind=AlertKind.UNBOUND,
                     vip=h.vip,
                     vrid=h.vrid,
+                    protocol=h.protocol,
                     detail=f"{h.vip} held here but no haproxy frontend binds it",
                 )
             )
@@ -148,6 +152,7 @@ def _serving_alerts(held: list[VipHolder], stats: Stats, conf: HaproxyConf) -> l
                 kind=AlertKind.UNSERVED,
                 vip=h.vip,
                 vrid=h.vrid,
+                protocol=h.protocol,
                 detail=f"{h.vip} held here, nothing serving: {names} has no UP server",
             )
         )
@@ -180,5 +185,13 @@ def holders_from_docs(node: Mapping[str, Any] | None, routers: object) -> tuple[
     for r in routers if isinstance(routers, list) else []:
         master = (r.get("master") or {}).get("ip")
         for vip in r.get("vips", []):
-            out.setdefault(str(vip), VipHolder(vip=str(vip), master=master, vrid=r.get("vrid")))
+            out.setdefault(
+                str(vip),
+                VipHolder(
+                    vip=str(vip),
+                    master=master,
+                    vrid=r.get("vrid"),
+                    protocol=str(r.get("protocol", "vrrp")),
+                ),
+            )
     return tuple(out.values())

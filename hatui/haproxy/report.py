@@ -91,13 +91,15 @@ def view_to_json(view: HaproxyView) -> Json:
 
 
 def event_to_json(ev: HaproxyEvent) -> Json:
-    """Shaped as observer events are (time, kind, vrid, detail), with `source`."""
+    """Shaped as observer events are (time, kind, vrid, protocol, detail), with `source`:
+    `vrid` and `protocol` are those of the router carrying the VIP, null when no VIP."""
     return {
         "time": ev.time_us / 1e6,
         "kind": ev.kind,
         "interface": None,
         "family": None,
         "vrid": ev.vrid,
+        "protocol": ev.protocol,
         "detail": ev.detail,
         "source": "haproxy",
     }

@@ -127,6 +127,30 @@ def test_events_follow_a_server_then_haproxy() -> None:
     assert [e.kind for e in changes(first, back)] == [RESTART]
 
 
+def test_holders_from_documents_and_event_json() -> None:
+    from hatui.haproxy.join import holders_from_docs
+    from hatui.haproxy.report import event_to_json
+
+    node = {"instances": [{"vips": [f"{VIP}/24"], "master_ip": "192.0.2.11", "vrid": 51}]}
+    routers = [
+        {"vips": [VIP], "master": {"ip": "192.0.2.12"}, "vrid": 51, "protocol": "vrrp"},
+        {"vips": [OTHER], "master": {"ip": "192.0.2.13"}, "vrid": 7, "protocol": "carp"},
+    ]
+    held = holders_from_docs(node, routers)
+    # The node's own view of its VIP wins over what the LAN last heard.
+    assert held == (
+        VipHolder(vip=VIP, master="192.0.2.11", vrid=51),
+        VipHolder(vip=OTHER, master="192.0.2.13", vrid=7, protocol="carp"),
+    )
+    assert holders_from_docs(None, "garbage") == ()
+    v = assess(
+        socket="/s", time_us=0, outcome=reached(stat("UP")), local=frozenset({OTHER}), holders=held
+    )
+    (ev,) = [e for e in changes(None, v) if e.kind == AlertKind.UNBOUND]
+    doc = event_to_json(ev)
+    assert (doc["vrid"], doc["protocol"], doc["source"]) == (7, "carp", "haproxy")
+
+
 def test_text_summary_line() -> None:
     from hatui.headless import haproxy_summary
 
