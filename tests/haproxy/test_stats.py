@@ -46,22 +46,48 @@ def test_info_26() -> None:
     assert info.version.startswith("2.6.") and info.pid is not None and info.uptime_s == 7
 
 
-def _reshape(text: str, extra: list[str], *, reverse: bool) -> str:
-    """The same rows under a different column set: columns appended (as newer haproxy
-    versions add them) and, to prove reading is by name, in reverse order."""
+# Columns haproxy 2.8 to 3.x insert after agg_check_status, before the "-" separator (so
+# every later column moves), and QUIC/HTTP3 counters after it.
+NEWER_MIDDLE = [
+    "srid",
+    "sess_other",
+    "h1sess",
+    "h2sess",
+    "h3sess",
+    "req_other",
+    "h1req",
+    "h2req",
+    "h3req",
+    "proto",
+    "priv_idle_cur",
+    "reqbin",
+    "reqbout",
+    "resbin",
+    "resbout",
+]
+NEWER_TAIL = ["quic_rxbuf_full", "h3_data", "h3_headers"]
+
+
+def _reshape(text: str, *, reverse: bool) -> str:
+    """The same rows under a newer column set (columns inserted in the middle and added at
+    the end) and, to prove reading is by name, optionally in reverse order."""
     lines = text.strip().splitlines()
-    header = lines[0][2:].rstrip(",").split(",") + extra
-    rows = [ln.rstrip(",").split(",") + ["7"] * len(extra) for ln in lines[1:]]
+    header = lines[0][2:].rstrip(",").split(",")
+    rows = [ln.rstrip(",").split(",") for ln in lines[1:]]
     rows = [r + [""] * (len(header) - len(r)) for r in rows]
+    at = header.index("agg_check_status") + 1
+    header = header[:at] + NEWER_MIDDLE + header[at:] + NEWER_TAIL
+    rows = [r[:at] + ["7"] * len(NEWER_MIDDLE) + r[at:] + ["0"] * len(NEWER_TAIL) for r in rows]
     order = list(range(len(header)))[:: -1 if reverse else 1]
-    out = ["# " + ",".join(header[i] for i in order)]
-    out += [",".join(r[i] for i in order) for r in rows]
+    out = ["# " + ",".join(header[i] for i in order) + ","]
+    out += [",".join(r[i] for i in order) + "," for r in rows]
     return "\n".join(out) + "\n"
 
 
 @pytest.mark.parametrize("reverse", [False, True])
 def test_newer_column_sets_read_by_name(reverse: bool) -> None:
-    newer = _reshape(STAT_26, ["quic_rxbuf_full", "h3_data", "sess_other"], reverse=reverse)
+    newer = _reshape(STAT_26, reverse=reverse)
+    assert newer.count("\n") == STAT_26.strip().count("\n") + 1
     old, new = stats(STAT_26), stats(newer)
     assert new.frontends == old.frontends
     assert new.backends == old.backends
