@@ -166,7 +166,7 @@ def _server(row: dict[str, str]) -> Server:
         took = row.get("check_duration", "")
         desc = row.get("last_chk", "")
         check += f" {code}" if code else ""
-        check += f" in {took} ms" if took else ""
+        check += f" {took}ms" if took else ""
         check += f" {desc}" if desc and not desc.isdigit() else ""
     return Server(
         name=row.get("svname", ""),

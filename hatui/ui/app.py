@@ -37,6 +37,7 @@ from hatui.ui.messages import EventsArrived, FeedEnded, HaproxyPolled, NodeDoc, 
 from hatui.ui.model import (
     COMMAND_MODES,
     EMPTY_OBSERVER,
+    EventRow,
     InstanceRow,
     Json,
     Mode,
@@ -47,7 +48,7 @@ from hatui.ui.model import (
     observer_view,
 )
 from hatui.ui.predict import describe
-from hatui.ui.render import detail, event_line, header
+from hatui.ui.render import detail, event_line, header, log_line
 from hatui.ui.screens.confirm import ConfirmScreen
 from hatui.ui.screens.help import HelpScreen
 from hatui.ui.screens.priority import PriorityScreen
@@ -73,6 +74,7 @@ ROUTINE_SHARE = 0.1
 ROUTINE_MAX_S = 1.0
 NEWS_MIN_S = 0.03  # news (a failover, a priority change) may draw this soon after a draw...
 NEWS_SHARE = 0.5  # ...but redraws for news never take more than about half a core
+SHORT_ROWS = 30  # below this many rows the haproxy panel and routers table give up rows
 STEP = 10  # `+` / `-` priority step
 RECENT_EVENTS = 30  # events the detail pane shows in full while the log has focus
 QUIT_WAIT_S = 5.0  # how long quitting waits for a node to release its VIPs
@@ -213,7 +215,7 @@ class HatuiApp(App[int]):
         view = self.haproxy_tracker.view
         assert view is not None
         if events:
-            self._log_events([event_line(event_row(haproxy_event_to_json(ev))) for ev in events])
+            self._log_events([event_row(haproxy_event_to_json(ev)) for ev in events])
         self.query_one(HaproxyPanel).show(view)
         if self._detail_proxy is not None:
             self._draw_detail()
@@ -294,7 +296,7 @@ class HatuiApp(App[int]):
         if self._pending_obs is None and self._pending_node is not None:
             self._news = False
         if self._pending_events:
-            self._log_events([event_line(event_row(e)) for e in self._pending_events])
+            self._log_events([event_row(e) for e in self._pending_events])
             self._pending_events = []
         if self._pending_node is not None:
             self.node = node_view(self._pending_node)
@@ -315,13 +317,16 @@ class HatuiApp(App[int]):
             header(self.feed.mode, self.feed.source, self.observer, self.note)
         )
 
-    def _log_events(self, lines: list[Text]) -> None:
+    def _log_events(self, rows: list[EventRow]) -> None:
         logw = self.query_one("#log", RichLog)
-        for line in lines:
-            logw.write(line)
-        self._recent.extend(lines)
+        for row in rows:
+            logw.write(log_line(row))
+        self._recent.extend(event_line(row) for row in rows)
         if self._detail_events:
             self._draw_detail()
+
+    def on_resize(self, event: tevents.Resize) -> None:
+        self.set_class(event.size.height < SHORT_ROWS, "-short")
 
     def on_descendant_focus(self, event: tevents.DescendantFocus) -> None:
         """The detail pane follows focus: a router, a haproxy proxy, or the events."""

@@ -4,6 +4,8 @@ Pure functions of the haproxy view (hatui.haproxy.join), like hatui.ui.render.""
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from rich.text import Text
 
 from hatui.haproxy.config import WILDCARD
@@ -84,7 +86,8 @@ def title(view: HaproxyView | None) -> Text:
 
 
 def detail(view: HaproxyView, key: str | None) -> Text:
-    """The selected proxy (`fe:NAME` / `be:NAME`) with its servers, under the alerts."""
+    """The selected proxy (`fe:NAME` / `be:NAME`) with its servers, under the alerts, and
+    the process last (at 80x24 the servers matter more than the socket's path)."""
     out = Text()
     for a in view.alerts:
         out.append(a.detail + "\n", style="bold red")
@@ -94,23 +97,23 @@ def detail(view: HaproxyView, key: str | None) -> Text:
         case Unreached(status=status):
             out.append("haproxy\n", style="bold")
             out.append(status + "\n")
-            return out
         case Reached(info=info, stats=stats, config=conf, config_path=path):
+            kind, _, name = (key or "").partition(":")
+            front = next((f for f in stats.frontends if f.name == name), None)
+            back = stats.backend(name)
+            if kind == "fe" and front is not None:
+                out.append_text(_frontend_detail(front, view))
+            elif kind == "be" and back is not None:
+                out.append_text(_backend_detail(back))
+            else:
+                out.append("Select a proxy for its servers.\n", style="dim")
             pid = f" pid {info.pid}" if info.pid is not None else ""
-            out.append(f"haproxy {info.version}{pid}\n", style="bold")
+            out.append(f"\nhaproxy {info.version}{pid}\n", style="dim")
             out.append(f"socket {view.socket}\n", style="dim")
-            out.append(
-                f"config {path if conf is not None else 'not readable: no binds'}\n\n", style="dim"
-            )
-    kind, _, name = (key or "").partition(":")
-    front = next((f for f in stats.frontends if f.name == name), None)
-    if kind == "fe" and front is not None:
-        out.append_text(_frontend_detail(front, view))
-    back = stats.backend(name)
-    if kind == "be" and back is not None:
-        out.append_text(_backend_detail(back))
-    if not key:
-        out.append("Select a proxy for its servers.\n", style="dim")
+            where = path if conf is not None else "not readable: binds unknown"
+            out.append(f"config {where}\n", style="dim")
+        case _:
+            assert_never(view.outcome)
     return out
 
 
@@ -143,12 +146,12 @@ def _backend_detail(b: Backend) -> Text:
     out.append(f"Backend {b.name} ", style="bold underline")
     out.append_text(status_text(b.status))
     out.append(f"\n{b.up_servers}/{len(b.servers)} servers UP, queue {_n(b.queue)}\n")
-    out.append("server       status   for   last check\n", style="dim")
+    out.append("server     status    for last check\n", style="dim")
     for s in b.servers:
-        out.append(f"{s.name[:12]:<12} ")
+        out.append(f"{s.name[:10]:<10} ")
         out.append_text(status_text(f"{s.status[:8]:<8}"))
         since = duration(s.changed_s) if s.changed_s is not None else "-"
-        out.append(f" {since:>5} {s.check or '-'}\n")
+        out.append(f" {since:>4} {s.check or '-'}\n")
     return out
 
 

@@ -34,7 +34,7 @@ def test_haproxy_26_answer() -> None:
     assert app is not None and app.status == "UP" and app.queue == 0
     s1, s2 = app.servers
     assert (s1.name, s1.status, s1.changed_s, s1.address) == ("s1", "DOWN", 8, "127.0.0.1:9001")
-    assert s1.check == "L4CON in 0 ms Connection refused"
+    assert s1.check == "L4CON 0ms Connection refused"
     assert not s1.up
     assert (s2.status, s2.check, s2.up) == ("no check", "", True)
     assert app.up_servers == 1

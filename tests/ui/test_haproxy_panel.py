@@ -61,7 +61,7 @@ async def test_rows_and_the_detail_of_a_backend() -> None:
         await settle(pilot)
         detail = text_of(app, "#detail")
         assert "Backend web UP" in detail
-        assert "w2           DOWN" in detail and "L4CON" in detail
+        assert "w2         DOWN" in detail and "L4CON" in detail
         # The server went down between the two polls: an event, one line in the log.
         assert any(
             "haproxy_server" not in line and "web/w2 UP -> DOWN" in line for line in log_lines(app)
