@@ -136,6 +136,8 @@ def run_demo(args: argparse.Namespace) -> int:
     lab = Lab(prefix, workdir=workdir, orphan_signal=signal.SIGTERM)
     # Ctrl-C reaches the whole foreground group: the console handles it; we only clean up.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM, or SIGHUP when the terminal goes: leave through the cleanup below.
+    stops = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         hosts = build(lab, with_keepalived=with_keepalived, with_haproxy=with_haproxy)
         console = [
@@ -184,9 +186,18 @@ def run_demo(args: argparse.Namespace) -> int:
                 continue
         return EXIT_OK if child.returncode in (0, -signal.SIGINT) else int(child.returncode or 1)
     finally:
+        for sig in stops:  # a second hangup must not cut the cleanup short
+            signal.signal(sig, signal.SIG_IGN)
         with contextlib.suppress(OSError):  # stdout may be gone (a closed pipe, a hangup)
             print("hatui demo: stopping nodes and removing the lab", flush=True)
         for proc in list(lab.procs):
-            lab.stop(proc, signal.SIGTERM, timeout=5)
+            with contextlib.suppress(Exception):  # whatever happens, close() runs
+                lab.stop(proc, signal.SIGTERM, timeout=5)
         lab.close()
         signal.signal(signal.SIGINT, previous)
+        for sig, handler in stops.items():
+            signal.signal(sig, handler)
+
+
+def _stop(sig: int, _frame: object) -> None:
+    raise SystemExit(128 + sig)

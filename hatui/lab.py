@@ -232,8 +232,11 @@ class Lab:
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
+                # Its group if it leads one (spawn), else the process alone (by PID).
+                with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(5)
         return proc.returncode
 

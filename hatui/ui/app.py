@@ -74,7 +74,7 @@ ROUTINE_SHARE = 0.1
 ROUTINE_MAX_S = 1.0
 NEWS_MIN_S = 0.03  # news (a failover, a priority change) may draw this soon after a draw...
 NEWS_SHARE = 0.5  # ...but redraws for news never take more than about half a core
-SHORT_ROWS = 30  # below this many rows the haproxy panel and routers table give up rows
+SHORT_ROWS = 30  # below this many rows, with the haproxy panel, panels give up rows
 STEP = 10  # `+` / `-` priority step
 RECENT_EVENTS = 30  # events the detail pane shows in full while the log has focus
 QUIT_WAIT_S = 5.0  # how long quitting waits for a node to release its VIPs
@@ -326,7 +326,8 @@ class HatuiApp(App[int]):
             self._draw_detail()
 
     def on_resize(self, event: tevents.Resize) -> None:
-        self.set_class(event.size.height < SHORT_ROWS, "-short")
+        short = event.size.height < SHORT_ROWS and self.haproxy is not None
+        self.set_class(short, "-short")
 
     def on_descendant_focus(self, event: tevents.DescendantFocus) -> None:
         """The detail pane follows focus: a router, a haproxy proxy, or the events."""
