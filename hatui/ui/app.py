@@ -52,7 +52,7 @@ from hatui.ui.render import detail, event_line, header, log_line
 from hatui.ui.screens.confirm import ConfirmScreen
 from hatui.ui.screens.help import HelpScreen
 from hatui.ui.screens.priority import PriorityScreen
-from hatui.ui.widgets.panes import DetailPane, TextPane
+from hatui.ui.widgets.panes import DetailPane, EventLog, TextPane
 from hatui.ui.widgets.proxies import HaproxyPanel
 from hatui.ui.widgets.tables import KeyedTable, NodePanel, RoutersTable
 from hatui.vrrp.inputs import (
@@ -161,7 +161,7 @@ class HatuiApp(App[int]):
                 yield TextPane(id="detail")
             # One line per event whatever the width; focused, the detail pane shows the
             # newest events in full (33 columns at 80x24 wrapped each over three lines).
-            yield RichLog(id="log", max_lines=5000, wrap=False, markup=False, min_width=20)
+            yield EventLog(id="log", max_lines=5000, wrap=False, markup=False, min_width=20)
         yield Footer()
 
     def on_mount(self) -> None:

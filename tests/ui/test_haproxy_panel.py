@@ -156,6 +156,15 @@ async def test_read_mode_has_no_panel() -> None:
         assert not app.query_one(HaproxyPanel).display
 
 
+async def test_newest_event_in_view_at_80x24() -> None:
+    app = app_for(serve_feed(), scenario.haproxy_story())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        log = app.query_one(RichLog)
+        assert log.max_scroll_y > 0  # more events than rows: the case that hid the last
+        assert log.scroll_y == log.max_scroll_y
+
+
 async def test_events_one_line_each_full_text_in_the_detail_pane() -> None:
     app = app_for(watch_feed())
     async with app.run_test(size=SIZE) as pilot:
