@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import time
 from typing import Any
 
 from hatui.adapters.haproxy import HaproxyPoller
@@ -80,9 +81,12 @@ def test_servers_down_then_haproxy_down_on_master_and_backup(lab: Lab) -> None:
     )
     assert events(backup, "haproxy_vip_unserved") == []  # b does not hold the VIP
 
+    killed = time.time()
     lab.stop(ha_a.proc, signal.SIGKILL)
     wait_for(lambda: events(master, "haproxy_down"), 5, "the haproxy-down alert on a")
     (down,) = events(master, "haproxy_down")
+    # Within a poll (1 s) and a little: a chk_haproxy at interval 2, fall 2 takes 4 s.
+    assert down["time"] - killed < 2.5, down["time"] - killed
     assert "held here but haproxy does not answer" in down["detail"]
     assert "connection refused" in events(master, "haproxy_unreachable")[0]["detail"]
     assert events(master, "haproxy_alert_cleared")  # unserved gave way to down
