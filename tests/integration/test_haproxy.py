@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import socket
 import time
 from typing import Any
 
@@ -138,3 +139,28 @@ async def test_panel_follows_a_real_haproxy(lab: Lab) -> None:
         lab.stop(ha.proc, signal.SIGKILL)
         await until(lambda: "connection refused" in str(panel.border_title), "haproxy gone")
         assert panel.row_count == 0
+
+
+def test_a_hanging_haproxy_never_disturbs_the_node(lab: Lab) -> None:
+    """The stats socket accepts and never answers: every poll waits out its timeout, and
+    the node's adverts (v3, 0.1 s) keep their pace meanwhile."""
+    require_root()
+    a = lab.add_host("a", 11)
+    sock = lab.workdir / "hang.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(sock))
+    server.listen(64)  # the kernel accepts; nobody ever reads or answers
+    try:
+        node = start_hatui(lab, a, [*flags(150), "--haproxy", str(sock)])
+        wait_for(lambda: node.state() == "MASTER", 10, "master")
+        wait_for(lambda: events(node, "haproxy_unreachable"), 5, "the hang reported")
+        assert "accepts but does not answer" in events(node, "haproxy_unreachable")[0]["detail"]
+        before = node.status()["counters"]["adverts_out"]
+        start = time.monotonic()
+        time.sleep(3)
+        sent = node.status()["counters"]["adverts_out"] - before
+        took = time.monotonic() - start
+        assert abs(sent - took / 0.1) <= 3, (sent, took)
+        assert events(node, "haproxy_down")  # and we hold the VIP: said plainly
+    finally:
+        server.close()
