@@ -159,8 +159,8 @@ class HatuiApp(App[int]):
         with Horizontal(id="bottom"):
             with DetailPane(id="detail-scroll"):
                 yield TextPane(id="detail")
-            # One line per event whatever the width; focused, the detail pane shows the
-            # newest events in full (33 columns at 80x24 wrapped each over three lines).
+            # One line per event whatever the width (at 80x24 it has 33 columns, where
+            # wrapping took three lines an event); focused, the detail pane has them in full.
             yield EventLog(id="log", max_lines=5000, wrap=False, markup=False, min_width=20)
         yield Footer()
 
@@ -360,7 +360,9 @@ class HatuiApp(App[int]):
 
     def on_keyed_table_row_highlighted(self, event: KeyedTable.RowHighlighted) -> None:
         if event.table.id == "routers":
-            self._detail_proxy = None
+            # New documents move its cursor too: a proxy on show keeps the pane.
+            if not self.query_one(HaproxyPanel).has_focus:
+                self._detail_proxy = None
             self._draw_detail()
         elif event.table.id == "haproxy" and event.table.has_focus:
             # Rows arriving move its cursor too: only the operator's choice takes the pane.

@@ -11,6 +11,7 @@ from hatui.haproxy.join import Unreached
 from hatui.ui import scenario
 from hatui.ui.app import HatuiApp
 from hatui.ui.feeds import FakeFeed
+from hatui.ui.messages import ObserverDoc
 from hatui.ui.model import Mode
 from hatui.ui.screenshots import app_for, serve_feed, watch_feed
 from hatui.ui.widgets.proxies import HaproxyPanel
@@ -79,6 +80,21 @@ async def test_detail_pane_takes_a_proxy_only_when_the_panel_has_focus() -> None
         app.query_one("#routers").focus()
         await settle(pilot)
         assert text_of(app, "#detail").startswith("VRID")
+
+
+async def test_a_new_document_leaves_the_proxy_on_show() -> None:
+    feed = serve_feed()
+    app = app_for(feed, scenario.haproxy_story())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.query_one(HaproxyPanel).focus()
+        await pilot.press("down", "down")
+        await settle(pilot)
+        assert "Backend web" in text_of(app, "#detail")
+        # Other routers: the selected one goes, and the routers table's cursor moves.
+        feed.push(ObserverDoc(scenario.many(3)))
+        await settle(pilot)
+        assert "Backend web" in text_of(app, "#detail")
 
 
 async def test_vip_here_nothing_serving_alerts_then_clears() -> None:
