@@ -9,13 +9,15 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from hatui import __version__
 from hatui.errors import EXIT_OK, EXIT_USAGE, HatuiError, UsageError
 
 if TYPE_CHECKING:
+    from hatui.haproxy.join import VipHolder
+    from hatui.headless import HaproxyLog
     from hatui.runtime.metrics import Exporter
     from hatui.runtime.serve import Serve
 
@@ -41,6 +43,7 @@ examples:
   hatui --watch eth0 --headless --json --duration 60
   hatui --serve -c /etc/keepalived/keepalived.conf --headless
   hatui ctl release VI_1
+  hatui --watch eth0 --haproxy /run/haproxy/admin.sock   the VRRP view and haproxy together
 
 console keys (serve and attach; each one that can move a VIP asks first):
   + / -  priority override up/down by 10    p  set priority    r  release mastership
@@ -109,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="[ADDR:]PORT",
         help="serve Prometheus metrics at http://ADDR:PORT/metrics (--watch, --serve)",
     )
+    p.add_argument(
+        "--haproxy",
+        metavar="SOCKET",
+        help="watch/serve/attach: the local haproxy's stats socket, read-only (default: the "
+        "`stats socket` of /etc/haproxy/haproxy.cfg)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
     p.add_argument("--version", action="version", version=f"hatui {__version__}")
     node = p.add_argument_group("node from flags (--serve without -c)")
@@ -165,27 +174,54 @@ def run_read(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@contextlib.asynccontextmanager
+async def _following_haproxy(
+    args: argparse.Namespace, holders: Callable[[], tuple[VipHolder, ...]]
+) -> AsyncIterator[HaproxyLog]:
+    """Polls the local haproxy beside a headless mode, off its timers' path."""
+    from hatui.adapters.haproxy import HaproxyPoller
+    from hatui.headless import HaproxyLog
+
+    follow = HaproxyLog(holders, json_lines=args.json)
+    stop = asyncio.Event()
+    task = asyncio.create_task(HaproxyPoller(args.haproxy).run(follow, stop))
+    try:
+        yield follow
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 5)
+
+
 async def _watch_headless(args: argparse.Namespace) -> int:
     from hatui.clock import SystemClock
+    from hatui.haproxy.join import holders_from_docs
     from hatui.headless import JsonLinesSink, TextSink, document, print_document, print_summary
     from hatui.observe.observer import Observer
+    from hatui.observe.report import snapshot_to_json
     from hatui.runtime.watch import Sink, Watch
 
     sink: Sink = JsonLinesSink() if args.json else TextSink()
     watch = Watch(interfaces=args.watch, observer=Observer(), clock=SystemClock(), sinks=[sink])
+
+    def holders() -> tuple[VipHolder, ...]:
+        snap = watch.observer.snapshot(watch.clock.wall_us())
+        return holders_from_docs(None, snapshot_to_json(snap)["routers"])
+
     exporter = _exporter(args)
     watch.open()
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    try:
-        if exporter is not None:
-            exporter.attach(asyncio.get_running_loop(), watch=watch, node=None)
-        await watch.run(stop, args.duration)
-    finally:
-        watch.close()
-        if exporter is not None:
-            exporter.stop()
-    doc = document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats)
+    async with _following_haproxy(args, holders) as haproxy:
+        try:
+            if exporter is not None:
+                exporter.attach(asyncio.get_running_loop(), watch=watch, node=None)
+            await watch.run(stop, args.duration)
+        finally:
+            watch.close()
+            if exporter is not None:
+                exporter.stop()
+    doc = document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats, haproxy.view)
     if args.json:
         print_document(doc, lines=True)
     else:
@@ -213,7 +249,9 @@ def run_watch(args: argparse.Namespace) -> int:
 
 
 async def _serve_headless(args: argparse.Namespace) -> int:
+    from hatui.haproxy.join import holders_from_docs
     from hatui.headless import JsonLinesSink, NodeEventPrinter, TextSink, document, print_document
+    from hatui.observe.report import snapshot_to_json
     from hatui.runtime.daemon import Supervision, bind_to_parent
     from hatui.runtime.serve import Serve, load_spec
     from hatui.runtime.status import node_status_to_json
@@ -244,15 +282,23 @@ async def _serve_headless(args: argparse.Namespace) -> int:
         serve.close()
         supervision.close()
         raise
+    specs = {i.name: i for i in spec.instances}
+
+    def holders() -> tuple[VipHolder, ...]:
+        node = node_status_to_json(serve.node.status(), specs) if serve.node else None
+        watch = serve.watch
+        snap = watch.observer.snapshot(watch.clock.wall_us()) if watch is not None else None
+        return holders_from_docs(node, snapshot_to_json(snap)["routers"] if snap else [])
+
     try:
-        await serve.run(stop, args.duration)
+        async with _following_haproxy(args, holders) as haproxy:
+            await serve.run(stop, args.duration)
     finally:
         supervision.close()
     if args.json and serve.watch is not None and serve.node is not None:
         # As --watch --json: the stream ends with the document, here with the node's status.
         watch = serve.watch
-        doc = document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats)
-        specs = {i.name: i for i in spec.instances}
+        doc = document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats, haproxy.view)
         doc["node"] = node_status_to_json(serve.node.status(), specs)
         print_document(doc, lines=True)
     return EXIT_OK
@@ -330,9 +376,21 @@ def run_config_test(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _console_follows_haproxy(args: argparse.Namespace) -> None:
+    """Live consoles poll the local haproxy on a worker of their own."""
+    from hatui.adapters.haproxy import HaproxyPoller
+    from hatui.ui.app import HatuiApp
+
+    HatuiApp.haproxy_source = lambda: HaproxyPoller(args.haproxy)
+
+
 def dispatch(args: argparse.Namespace) -> int:
     if args.metrics and not (args.watch or args.serve):
         raise UsageError("--metrics works with --watch and --serve")
+    if args.haproxy and not (args.watch or args.serve or args.attach):
+        raise UsageError("--haproxy goes with --watch, --serve or --attach")
+    if not (args.headless or args.json) and (args.watch or args.serve or args.attach):
+        _console_follows_haproxy(args)
     if args.config_test:
         return run_config_test(args)
     if args.read:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from hatui.haproxy.events import HaproxyEvent
+from hatui.haproxy.join import HaproxyView
+from hatui.haproxy.report import event_to_json as haproxy_event_to_json
+from hatui.haproxy.report import view_to_json
 from hatui.observe.events import Event
 from hatui.observe.model import ObserverSnapshot
 from hatui.observe.report import event_to_json, snapshot_to_json
@@ -16,6 +20,8 @@ from hatui.runtime.watch import CaptureStats, SnapshotGetter
 from hatui.styles import EVENT_SEVERITY, EVENT_STYLE
 
 if TYPE_CHECKING:
+    from hatui.adapters.haproxy import Poll
+    from hatui.haproxy.join import VipHolder
     from hatui.runtime.node import NodeEvent
 
 
@@ -116,14 +122,63 @@ class NodeEventPrinter:
         self.out.flush()
 
 
-def document(snap: ObserverSnapshot, stats: CaptureStats | None = None) -> dict[str, object]:
-    """The DESIGN.md JSON document, plus capture-side counters when live."""
+def document(
+    snap: ObserverSnapshot,
+    stats: CaptureStats | None = None,
+    haproxy: HaproxyView | None = None,
+) -> dict[str, object]:
+    """The DESIGN.md JSON document, plus capture-side counters when live, plus the
+    `haproxy` key in serve and watch (given the last view of the local haproxy)."""
     doc = snapshot_to_json(snap)
     if stats is not None:
         counters = doc.get("counters")
         if isinstance(counters, dict):
             counters["kernel_drops"] = stats.kernel_drops
+    if haproxy is not None:
+        doc["haproxy"] = view_to_json(haproxy)
     return doc
+
+
+class HaproxyLog:
+    """Follows the local haproxy beside a headless watch or node: its events as log lines
+    (or JSON lines), its last view for the final document."""
+
+    def __init__(
+        self,
+        holders: Callable[[], tuple[VipHolder, ...]],
+        out: TextIO | None = None,
+        *,
+        json_lines: bool = False,
+    ) -> None:
+        from hatui.haproxy.track import Tracker
+
+        self.holders = holders
+        self.out = out or sys.stdout
+        self.json_lines = json_lines
+        self.tracker = Tracker()
+
+    @property
+    def view(self) -> HaproxyView | None:
+        return self.tracker.view
+
+    def __call__(self, poll: Poll) -> None:
+        events = self.tracker.update(
+            socket=poll.socket,
+            time_us=poll.time_us,
+            outcome=poll.outcome,
+            local=poll.local,
+            holders=self.holders(),
+        )
+        self.events(events)
+
+    def events(self, events: Sequence[HaproxyEvent]) -> None:
+        for ev in events:
+            if self.json_lines:
+                self.out.write(json.dumps(haproxy_event_to_json(ev)) + "\n")
+            else:
+                self.out.write(f"{stamp(ev.time_us)} {ev.kind}: {ev.detail}\n")
+        if events:
+            self.out.flush()
 
 
 def print_document(
@@ -218,6 +273,9 @@ def print_summary(doc: dict[str, object], out: TextIO | None = None) -> None:
         f"arp {counters.get('arp', 0)}, {others}rejected: {bad or 'none'}",
         markup=False,
     )
+    haproxy = doc.get("haproxy")
+    if isinstance(haproxy, dict):
+        console.print(haproxy_summary(haproxy), markup=False)
     console.print("[dim]Only masters advertise: backups appear only when they speak.[/]")
 
 
@@ -231,3 +289,12 @@ def _number(d: dict[str, object]) -> str:
     """How a router is named in a line: "vrid 51", "hsrp group 10", "carp vhid 7"."""
     label = {"hsrp": "hsrp group", "carp": "carp vhid", "glbp": "glbp group"}
     return f"{label.get(str(d.get('protocol')), 'vrid')} {d['vrid']}"
+
+
+def haproxy_summary(h: dict[str, Any]) -> str:
+    """One line about the local haproxy for the text summary."""
+    if h.get("status") != "up":
+        return f"haproxy: {h.get('error', h.get('status'))}"
+    backs = ", ".join(f"{b['name']} {b['up']}/{b['total']} UP" for b in h.get("backends", []))
+    alerts = "; ".join(a["detail"] for a in h.get("alerts", [])) or "no alerts"
+    return f"haproxy {h.get('version')} at {h.get('socket')}: {backs or 'no backends'}; {alerts}"

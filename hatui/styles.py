@@ -19,6 +19,15 @@ EVENT_STYLE: dict[str, str] = {
     "node_transition": "bold cyan",
     "node_command": "bold blue",
     "node_error": "bold red",
+    "haproxy_up": "green",
+    "haproxy_restart": "yellow",
+    "haproxy_unreachable": "bold red",
+    "haproxy_server": "yellow",
+    "haproxy_frontend": "yellow",
+    "haproxy_down": "bold white on red",
+    "haproxy_vip_unserved": "bold white on red",
+    "haproxy_vip_unbound": "bold red",
+    "haproxy_alert_cleared": "green",
 }
 
 
