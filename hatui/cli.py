@@ -249,10 +249,9 @@ def run_watch(args: argparse.Namespace) -> int:
 
 
 async def _serve_headless(args: argparse.Namespace) -> int:
-    from hatui.haproxy.join import holders_from_docs
+    from hatui.haproxy.join import VipHolder
     from hatui.headless import JsonLinesSink, NodeEventPrinter, TextSink, document, print_document
-    from hatui.observe.report import snapshot_to_json
-    from hatui.runtime.daemon import Supervision, bind_to_parent
+    from hatui.runtime.daemon import PARENT_ENV, Supervision, bind_to_parent
     from hatui.runtime.serve import Serve, load_spec
     from hatui.runtime.status import node_status_to_json
     from hatui.runtime.watch import Sink
@@ -285,20 +284,41 @@ async def _serve_headless(args: argparse.Namespace) -> int:
     specs = {i.name: i for i in spec.instances}
 
     def holders() -> tuple[VipHolder, ...]:
-        node = node_status_to_json(serve.node.status(), specs) if serve.node else None
+        # Straight from the routers and the observer's views: no JSON for 255 instances
+        # on the node's loop once a second.
+        own = []
+        if serve.node is not None:
+            for name in serve.node.instance_names():
+                router = serve.node.router(name)
+                own += [
+                    VipHolder(vip=v.address, master=router.master_ip, vrid=router.spec.vrid)
+                    for v in router.spec.vips
+                ]
+        out = {h.vip: h for h in own}
         watch = serve.watch
         snap = watch.observer.snapshot(watch.clock.wall_us()) if watch is not None else None
-        return holders_from_docs(node, snapshot_to_json(snap)["routers"] if snap else [])
+        for r in snap.routers if snap is not None else ():
+            for vip in r.vips:
+                out.setdefault(
+                    vip,
+                    VipHolder(vip=vip, master=r.master_ip, vrid=r.vrid, protocol=str(r.protocol)),
+                )
+        return tuple(out.values())
 
+    view = None
     try:
-        async with _following_haproxy(args, holders) as haproxy:
+        if os.environ.get(PARENT_ENV):  # a console's node: the console polls haproxy itself
             await serve.run(stop, args.duration)
+        else:
+            async with _following_haproxy(args, holders) as haproxy:
+                await serve.run(stop, args.duration)
+            view = haproxy.view
     finally:
         supervision.close()
     if args.json and serve.watch is not None and serve.node is not None:
         # As --watch --json: the stream ends with the document, here with the node's status.
         watch = serve.watch
-        doc = document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats, haproxy.view)
+        doc = document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats, view)
         doc["node"] = node_status_to_json(serve.node.status(), specs)
         print_document(doc, lines=True)
     return EXIT_OK
@@ -333,6 +353,8 @@ def node_argv(args: argparse.Namespace) -> list[str]:
     argv = ["--serve", "--headless", "--control", args.control]
     if args.config:
         argv += ["-c", args.config]
+        if args.config_id:
+            argv += ["--config-id", args.config_id]
     else:
         argv += ["--interface", args.interface, "--vrid", str(args.vrid)]
         argv += ["--priority", str(args.priority), "--advert-int", str(args.advert_int)]

@@ -143,6 +143,16 @@ class Router:
         return self._group_fault is not None
 
     @property
+    def master_ip(self) -> str | None:
+        """Ourselves when MASTER, else the last advertiser (None after its priority 0)."""
+        heard = self._last_advert
+        if self._state is State.MASTER:
+            return self._primary_ip
+        if heard is not None and heard.priority > 0:
+            return heard.ip
+        return None
+
+    @property
     def trackers(self) -> tuple[TrackerStatus, ...]:
         return self._tracking.statuses()
 
@@ -612,12 +622,7 @@ class Router:
         del now
         nxt = min(((t, _TIMER_ORDER[k], k) for k, t in self._timers.items()), default=None)
         heard = self._last_advert
-        if self._state is State.MASTER:
-            master_ip: str | None = self._primary_ip
-        elif heard is not None and heard.priority > 0:
-            master_ip = heard.ip
-        else:
-            master_ip = None
+        master_ip = self.master_ip
         return RouterStatus(
             name=self._spec.name,
             vrid=self._spec.vrid,
