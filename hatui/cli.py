@@ -34,20 +34,24 @@ modes:
   hatui --demo                        a namespace lab with three nodes, and the console on it (root)
   hatui -c FILE --config-test         check a keepalived.conf: FILE:LINE: message, exit 2 on error
   hatui --attach                      the console attached to a running headless node
-  hatui ctl status|priority|release|pause|resume|garp ...   steer a running node
+  hatui ctl status|priority|release|pause|resume|garp|reload ...   steer a running node
 """
 
 EPILOG = """\
 examples:
   hatui --read capture.pcap --json | jq '.failovers'
   hatui --watch eth0 --headless --json --duration 60
-  hatui --serve -c /etc/keepalived/keepalived.conf --headless
+  hatui --serve -c /etc/keepalived/keepalived.conf --headless --metrics 9650
+  hatui ctl reload                     re-read keepalived.conf without a flap (or SIGHUP)
   hatui ctl release VI_1
   hatui --watch eth0 --haproxy /run/haproxy/admin.sock   the VRRP view and haproxy together
 
 console keys (serve and attach; each one that can move a VIP asks first):
   + / -  priority override up/down by 10    p  set priority    r  release mastership
   s      stop / resume advertising          g  gratuitous ARP  o  sort   ?  help   q  quit
+
+signals: a console stops cleanly on SIGTERM, SIGINT and SIGHUP (terminal gone); a headless
+node stops cleanly on SIGTERM and SIGINT and reloads its config on SIGHUP, as keepalived.
 
 exit codes: 0 ok, 1 runtime error, 2 usage or config error
 """
@@ -73,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="sniff VRRP and ARP on IFACE, read-only (repeat for several)",
     )
-    mode.add_argument("--serve", action="store_true", help="run VRRP instances in-process")
+    mode.add_argument(
+        "--serve", action="store_true", help="run VRRP instances (the console runs them as a child)"
+    )
     mode.add_argument("--read", metavar="FILE", help="replay a pcap/pcapng capture")
     mode.add_argument(
         "--demo", action="store_true", help="build a namespace lab and open it (root)"
