@@ -186,8 +186,10 @@ class Serve:
             clock=self.clock,
             sinks=self.sinks,
             consumers=[self.node.on_captured],
+            outgoing=False,  # the console, hatui-watch and peers see our adverts; we need not
         )
         self.watch.open()
+        self.io.on_sent = self.watch.feed_own
         tracked = {t.name for i in self.spec.instances for t in i.track_interfaces}
         for name in sorted(set(interfaces) | tracked):
             self._links.append(LinkWatch(name))
