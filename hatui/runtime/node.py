@@ -31,6 +31,11 @@ from hatui.vrrp.validate import validate
 
 log = logging.getLogger(__name__)
 
+# How early an advert may go out to share a wake-up with another: far below any timer a
+# peer runs on (Master_Down_Interval is at least 3 advert intervals), and below the 2 ms
+# jitter keepalived itself shows at 255 instances.
+ADVERT_SLACK_US = 1_000
+
 
 class NodeIO(Protocol):
     """The side effects a node performs; the real one wraps the adapters."""
@@ -267,12 +272,13 @@ class Node:
         self._process(one, event)
         self._rearm()
 
-    def _process(self, one: _Instance, event: inp.Input) -> None:
-        """Run one input, then whatever the instance's sync group makes of it, in order."""
+    def _process(self, one: _Instance, event: inp.Input, at: MonoUs | None = None) -> None:
+        """Run one input, then whatever the instance's sync group makes of it, in order.
+        `at`: the time to run it at (an advert sent a little ahead of its deadline)."""
         pending: deque[tuple[_Instance, inp.Input]] = deque([(one, event)])
         while pending:
             target, item = pending.popleft()
-            actions = target.router.handle(item, self.clock.mono_us())
+            actions = target.router.handle(item, self.clock.mono_us() if at is None else at)
             for action in actions:
                 try:
                     self._run(target, action)
@@ -284,7 +290,8 @@ class Node:
                     else:
                         log.exception("%s: %s failed", name, what)
                     self._emit(target, "error", f"{type(action).__name__} failed: {exc}")
-            pending.extend(self._group_inputs(target, actions))
+            if self._groups:
+                pending.extend(self._group_inputs(target, actions))
             self._track_deadline(target)
 
     def _track_deadline(self, one: _Instance) -> None:
@@ -405,11 +412,17 @@ class Node:
         now = self.clock.mono_us()
         # Due routers in deadline order; one that fires again at once (a deadline still
         # <= now) comes round again. Router._fire_timers clears everything due, so each
-        # router's new deadline is later than `now` and the loop ends.
-        while (at := self._earliest()) is not None and at <= now:
-            one = heapq.heappop(self._due)[2]
+        # router's new deadline is later than `now` and the loop ends. Adverts due within
+        # ADVERT_SLACK_US go now too, each run at its own deadline (so its period stays
+        # exact): 255 masters wake the loop a few dozen times per interval, not 255.
+        horizon = MonoUs(now + ADVERT_SLACK_US)
+        while (at := self._earliest()) is not None and at <= horizon:
+            one = self._due[0][2]
+            if at > now and not one.router.only_advert_due(horizon):
+                break  # a Master_Down or other timer: never early
+            heapq.heappop(self._due)
             one.deadline = None
-            self._process(one, inp.TimerFired())
+            self._process(one, inp.TimerFired(), at if at > now else None)
         self._rearm()
 
     def _emit(self, one: _Instance, kind: str, detail: str) -> None:

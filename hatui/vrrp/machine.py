@@ -165,6 +165,13 @@ class Router:
         """The earliest pending timer; call `handle(TimerFired(), now)` once it passes."""
         return min(self._timers.values(), default=None)
 
+    def only_advert_due(self, until: MonoUs) -> bool:
+        """True when the Adver_Timer is the only timer due by `until`: the runtime may
+        then send this advert a little early, with the others of its wake-up."""
+        return TimerKind.ADVERT in self._timers and all(
+            t > until for k, t in self._timers.items() if k is not TimerKind.ADVERT
+        )
+
     # -- inputs -----------------------------------------------------------------------
 
     def handle(self, event: inp.Input, now: MonoUs) -> list[act.Action]:

@@ -79,6 +79,8 @@ class Tracking:
 
     def __init__(self, spec: InstanceSpec) -> None:
         self._objects = _fresh(spec)
+        # Kept up to date on every change: read for every advert sent.
+        self._total = sum(t.contribution for t in self._objects.values())
 
     def respec(self, spec: InstanceSpec) -> None:
         """A reload: keep each still-tracked object's last result under its new weight;
@@ -90,6 +92,7 @@ class Tracking:
                 self._objects[key] = tracker_status(
                     status.kind, status.name, status.weight, last.ok, last.value
                 )
+        self._total = sum(t.contribution for t in self._objects.values())
 
     def update(self, event: TrackChanged) -> TrackerStatus | None:
         """Record a result; None when the object is not tracked by this instance."""
@@ -98,10 +101,12 @@ class Tracking:
             return None
         new = tracker_status(event.kind, event.name, old.weight, event.ok, event.value)
         self._objects[(event.kind, event.name)] = new
+        self._total += new.contribution - old.contribution
         return new
 
     def total(self) -> int:
-        return sum(t.contribution for t in self._objects.values())
+        """The sum of every object's contribution."""
+        return self._total
 
     def faults(self) -> tuple[str, ...]:
         """Names of the objects holding the instance in FAULT, as "script chk"."""
