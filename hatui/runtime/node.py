@@ -128,9 +128,14 @@ class Node:
     # -- inputs ---------------------------------------------------------------------
 
     def start(self) -> None:
+        """Every instance starts at one instant, as keepalived's loop starts them at its
+        one `time_now`: instances with the same timing keep their timers in step, and
+        one wake-up serves them all."""
         self.running = True
+        now = self.clock.mono_us()
         for one in self._instances.values():
-            self._apply(one, inp.Startup())
+            self._process(one, inp.Startup(), now)
+        self._rearm()
 
     def shutdown(self) -> None:
         """Every master sends priority 0 and drops its VIPs; notify_stop runs."""
@@ -415,6 +420,8 @@ class Node:
         # router's new deadline is later than `now` and the loop ends. Adverts due within
         # ADVERT_SLACK_US go now too, each run at its own deadline (so its period stays
         # exact): 255 masters wake the loop a few dozen times per interval, not 255.
+        # Those already due run at the wake-up's `now`, one instant for all (keepalived's
+        # time_now): they re-arm in step, so groups merge instead of drifting apart.
         horizon = MonoUs(now + ADVERT_SLACK_US)
         while (at := self._earliest()) is not None and at <= horizon:
             one = self._due[0][2]
@@ -422,7 +429,7 @@ class Node:
                 break  # a Master_Down or other timer: never early
             heapq.heappop(self._due)
             one.deadline = None
-            self._process(one, inp.TimerFired(), at if at > now else None)
+            self._process(one, inp.TimerFired(), max(at, now))
         self._rearm()
 
     def _emit(self, one: _Instance, kind: str, detail: str) -> None:

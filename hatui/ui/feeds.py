@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 Json = dict[str, Any]
 Post = Callable[[Message], object]
 PUBLISH_S = 0.1  # snapshots at most 10 per second, as the watch runtime publishes them
+CONSOLE_NICE = 10  # the serving console's niceness above its node's
 
 
 class Feed(ABC):
@@ -167,6 +169,10 @@ class ServeFeed(Feed):
         except BaseException:
             self.watch.close()
             raise
+        # The console yields the CPU to its node whenever both want it (a busy console on
+        # a 2-core machine beside a keepalived peer): the node's adverts come first.
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + CONSOLE_NICE)
 
     async def run(self, post: Post) -> None:
         self.watch.sinks.append(UiSink(post))
