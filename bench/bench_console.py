@@ -6,7 +6,7 @@ Run: sudo python bench/bench_console.py [--seconds 20] [--size 100x30] [--python
 
 A silent observer host runs the real console (`--watch eth0`, a LiveWatchFeed) on a pseudo-
 terminal whose output is drained, so the screen is rendered and written as over SSH. A sender
-host advertises 255 VRIDs (VRRPv3, 0.1 s) from pre-built frames, and every 0.5 s flips the
+host advertises 255 VRIDs (VRRPv3, 0.1 s) from pre-built frames, and every 0.5 s (--flip) flips the
 priority of VRID 255 between 100 and 200, logging the CLOCK_MONOTONIC time of each flip. The
 console, instrumented from outside (a subclass), logs when the routers table shows each new
 priority (after the screen refresh that draws it), its CPU time over the steady window, the
@@ -53,7 +53,7 @@ while (now := time.monotonic()) < start + seconds:
         prio = 200 if prio == 100 else 100
         s.send(marks[prio])
         out.write(f"{time.monotonic()} {prio}\n"); out.flush()
-        next_flip += %(flip)s
+        next_flip += float(sys.argv[5])
     # one round: 255 adverts spread over 0.1 s (in 10 slices of ~26)
     for k in range(0, len(frames), 26):
         for f in frames[k:k + 26]:
@@ -62,7 +62,7 @@ while (now := time.monotonic()) < start + seconds:
             s.send(marks[prio])
         n += 1
         time.sleep(max(0.0, start + n * 0.01 - time.monotonic()))
-""" % {"flip": FLIP_S}  # noqa: UP031 - the script itself uses f-strings
+"""
 
 
 def inner(args: argparse.Namespace) -> int:
@@ -124,6 +124,7 @@ def inner(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--flip", type=float, default=FLIP_S, help="seconds between priority flips")
     ap.add_argument("--cpu-from", type=float, default=5.0, help="steady window starts (s)")
     ap.add_argument("--size", default="100x30")
     ap.add_argument("--pythonpath", default="", help="run the console from this tree")
@@ -185,7 +186,16 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(1.5)  # the console is up before the first advert
         lab.spawn(
             tx,
-            [sys.executable, "-c", SENDER, str(args.seconds), tx.mac, tx.ip, str(flips)],
+            [
+                sys.executable,
+                "-c",
+                SENDER,
+                str(args.seconds),
+                tx.mac,
+                tx.ip,
+                str(flips),
+                str(args.flip),
+            ],
             env={"PYTHONPATH": args.pythonpath} if args.pythonpath else None,
         )
         try:
