@@ -429,6 +429,10 @@ def _read(path: str, diag: Diagnostics, config_id: str | None) -> NodeSpec | Non
                     static_routes.extend(read_routes(_named_block_only(stmt), diag))
                 case "static_rules":
                     static_rules.extend(read_rules(_named_block_only(stmt), diag))
+                case "net_namespace" | "instance":
+                    # keepalived reads these outside global_defs too.
+                    why = "hatui runs in the namespace and instance it is started in"
+                    diag.warn(f"'{stmt.name}' ignored: {why} (ip netns exec)", key.file, key.line)
                 case name if name in LVS:
                     diag.warn("LVS configuration ignored: hatui runs VRRP only", key.file, key.line)
                 case name if name in IGNORED_BLOCKS:
