@@ -34,7 +34,6 @@ IGNORED = {
     "smtp_alert": "hatui sends no mail",
     "kernel_rx_buf_size": "hatui sizes its capture socket itself",
     "linkbeat_use_polling": "hatui watches links through netlink",
-    "promote_secondaries": "hatui does not set the interface's promote_secondaries sysctl",
     "track_src_ip": "hatui does not watch the source address",
     "unicast_ttl": "hatui sends unicast adverts with TTL 255",
     "old_unicast_checksum": "hatui accepts both checksum forms on receive",
@@ -297,7 +296,7 @@ def _check_unicast_src(d: Draft, s: Stmt, _: Diagnostics) -> None:
 _FLAGS = frozenset(
     """
     lower_prio_no_advert higher_prio_send_advert dont_track_primary unicast_fault_no_peer
-    strict_mode skip_check_adv_addr notify_priority_changes
+    strict_mode skip_check_adv_addr notify_priority_changes promote_secondaries
     """.split()  # noqa: SIM905 - a word list reads better
 )
 

@@ -193,6 +193,7 @@ def finish_instance(
             dont_track_primary=flags.get("dont_track_primary", False),
             fault_no_peer=flags.get("unicast_fault_no_peer", False) and not d.peers,
             skip_check_adv_addr=flags.get("skip_check_adv_addr", g.skip_check_adv_addr),
+            promote_secondaries=flags.get("promote_secondaries", False),
             virtual_routes=tuple(d.routes),
             virtual_rules=tuple(d.rules),
             notify_priority_changes=flags.get("notify_priority_changes", g.notify_priority_changes),

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from hatui.adapters.netlink import Addresses
 from hatui.adapters.routes import Routes
+from hatui.adapters.sysctl import Sysctls
 from hatui.adapters.transmit import AdvertSender, GarpSender
 from hatui.codec.frames import Auth
 from hatui.codec.vrrp import encode_vrrp
@@ -29,6 +30,7 @@ class RealNodeIO:
         self.notifier = notifier
         self.spec = spec
         self.routes = Routes()
+        self.sysctls = Sysctls()
         self._static_on = False
         try:
             for ispec in spec.instances:
@@ -39,6 +41,9 @@ class RealNodeIO:
                     mcast_group=ispec.mcast_group,
                     join=not ispec.unicast_peers,
                 )
+                if ispec.promote_secondaries:
+                    # keepalived: removing one VIP must not take its subnet's others along.
+                    self.sysctls.set(f"net/ipv4/conf/{ispec.interface}/promote_secondaries", 1)
                 for name in {ispec.interface, *(v.dev for v in ispec.vips if v.dev)}:
                     if name not in self.garps:
                         self.garps[name] = GarpSender(name)
@@ -133,6 +138,7 @@ class RealNodeIO:
             for vip in spec.static_addresses:
                 with contextlib.suppress(Exception):
                     self._addresses_for(vip).remove(vip)
+        self.sysctls.restore()
         with contextlib.suppress(Exception):
             self.routes.close()
         closables: list[AdvertSender | GarpSender | Addresses] = [

@@ -271,6 +271,8 @@ class InstanceSpec:
     skip_check_adv_addr: bool = False
     # keepalived notify_priority_changes: effective priority changes go to the notify FIFOs.
     notify_priority_changes: bool = False
+    # keepalived promote_secondaries: the interface's sysctl, set while the node runs.
+    promote_secondaries: bool = False
     # Installed on entering MASTER and removed on leaving it (keepalived virtual_routes/rules).
     virtual_routes: tuple[RouteSpec, ...] = ()
     virtual_rules: tuple[RuleSpec, ...] = ()
