@@ -58,7 +58,20 @@ class ConfigCheck:
 def _check_duplicates(
     drafts: list[Draft], specs: dict[str, InstanceSpec], diag: Diagnostics
 ) -> None:
-    """One (interface, family, VRID) per adverts channel (RFC 5798 5.2.3)."""
+    """One (interface, family, VRID) per adverts channel (RFC 5798 5.2.3), and one
+    instance per macvlan name."""
+    vmacs: dict[str, InstanceSpec] = {}
+    for d in drafts:
+        spec = specs.get(d.name)
+        if spec is None or spec.vmac is None or d.vmac is None:
+            continue
+        first = vmacs.setdefault(spec.vmac, spec)
+        if first is not spec:
+            diag.error(
+                f"use_vmac {spec.vmac} is already vrrp_instance {first.name}'s: give a name",
+                d.vmac.file,
+                d.vmac.line,
+            )
     seen: dict[tuple[str, str, int, str], InstanceSpec] = {}
     for d in drafts:
         spec = specs.get(d.name)

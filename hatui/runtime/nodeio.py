@@ -6,11 +6,12 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from hatui.adapters.netlink import Addresses
+from hatui.adapters.netlink import Addresses, primary_address
 from hatui.adapters.routes import Routes
 from hatui.adapters.sysctl import Sysctls
 from hatui.adapters.transmit import AdvertSender, GarpSender
-from hatui.codec.frames import Auth
+from hatui.adapters.vmac import Vmac, remove_stale_vmacs
+from hatui.codec.frames import Auth, Family
 from hatui.codec.vrrp import encode_vrrp
 from hatui.vrrp import actions as act
 from hatui.vrrp.spec import InstanceSpec, NodeSpec, SyncGroupSpec, Vip
@@ -31,20 +32,17 @@ class RealNodeIO:
         self.spec = spec
         self.routes = Routes()
         self.sysctls = Sysctls()
+        self.vmacs: dict[str, Vmac] = {}
         self._static_on = False
         try:
+            if any(i.vmac for i in spec.instances):
+                remove_stale_vmacs()  # a crashed node's, before ours are made
             for ispec in spec.instances:
-                self.senders[ispec.name] = AdvertSender(
-                    ispec.interface,
-                    ispec.family,
-                    src_ip=ispec.unicast_src or ispec.mcast_src,
-                    mcast_group=ispec.mcast_group,
-                    join=not ispec.unicast_peers,
-                )
+                self.senders[ispec.name] = self._sender(ispec)
                 if ispec.promote_secondaries:
                     # keepalived: removing one VIP must not take its subnet's others along.
                     self.sysctls.set(f"net/ipv4/conf/{ispec.interface}/promote_secondaries", 1)
-                for name in {ispec.interface, *(v.dev for v in ispec.vips if v.dev)}:
+                for name in {_home(ispec), *(v.dev for v in ispec.vips if v.dev)}:
                     if name not in self.garps:
                         self.garps[name] = GarpSender(name)
                     if name not in self.addresses:
@@ -52,6 +50,27 @@ class RealNodeIO:
         except Exception:
             self.close()
             raise
+
+    def _sender(self, ispec: InstanceSpec) -> AdvertSender:
+        """Adverts leave from the instance's interface, or from its macvlan (use_vmac)
+        with the base interface's address as their source, as keepalived's do."""
+        src = ispec.unicast_src or ispec.mcast_src
+        interface = ispec.interface
+        if ispec.vmac is not None:
+            base_src = primary_address(ispec.interface, ispec.family)
+            vmac = Vmac(ispec.vmac, ispec.interface, ispec.vrid, ispec.family)
+            self.vmacs[ispec.name] = vmac
+            vmac.create(base_src if ispec.family is Family.IPV6 else None)
+            src = src or base_src
+            if not ispec.vmac_xmit_base:
+                interface = ispec.vmac
+        return AdvertSender(
+            interface,
+            ispec.family,
+            src_ip=src,
+            mcast_group=ispec.mcast_group,
+            join=not ispec.unicast_peers,
+        )
 
     def primary_ip(self, ispec: InstanceSpec) -> str:
         """The address adverts come from: the router's tie-breaker (RFC 5798 6.4.3)."""
@@ -113,18 +132,18 @@ class RealNodeIO:
 
     def add_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
         for vip in vips:
-            self.addresses[vip.dev or spec.interface].add(vip)
+            self.addresses[vip.dev or _home(spec)].add(vip)
         # virtual_routes/rules follow the VIPs (a route may use one as its source).
         self.routes.install([*spec.virtual_routes, *spec.virtual_rules])
 
     def remove_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
         self.routes.remove([*spec.virtual_routes, *spec.virtual_rules])
         for vip in vips:
-            self.addresses[vip.dev or spec.interface].remove(vip)
+            self.addresses[vip.dev or _home(spec)].remove(vip)
 
     def garp(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
         for vip in vips:
-            self.garps[vip.dev or spec.interface].announce(vip.address)
+            self.garps[vip.dev or _home(spec)].announce(vip.address)
 
     def notify(self, spec: InstanceSpec | SyncGroupSpec, state: str, priority: int) -> None:
         if self.notifier is not None:
@@ -149,3 +168,12 @@ class RealNodeIO:
         for closable in closables:
             with contextlib.suppress(Exception):
                 closable.close()
+        for vmac in self.vmacs.values():  # after the sockets on them; their VIPs go too
+            with contextlib.suppress(Exception):
+                vmac.remove()
+        self.vmacs.clear()
+
+
+def _home(spec: InstanceSpec) -> str:
+    """Where an instance's VIPs without a `dev` live: its macvlan, else its interface."""
+    return spec.vmac or spec.interface
