@@ -52,8 +52,8 @@ IGNORED: dict[str, frozenset[str]] = {
         nftables_ifindex"""
     ),
     "hatui does not implement it": _words(
-        """disable_local_igmp default_interface dynamic_interfaces instance net_namespace
-        namespace_with_ipsets use_pid_dir tmp_config_directory data_use_instance
+        """disable_local_igmp default_interface dynamic_interfaces namespace_with_ipsets
+        use_pid_dir tmp_config_directory data_use_instance
         reload_check_config reload_time_file reload_repeat reload_file config_save_dir
         include_check startup_script startup_script_timeout shutdown_script
         shutdown_script_timeout vrrp_startup_delay vrrp_log_unknown_vrids
@@ -61,6 +61,9 @@ IGNORED: dict[str, frozenset[str]] = {
         vrrp_garp_extra_if_vmac vrrp_gna_interval fifo_write_vrrp_states_on_reload"""
     ),
 }
+IGNORED["hatui runs in the namespace and instance it is started in (ip netns exec)"] = _words(
+    "net_namespace instance"
+)
 _REASON = {word: reason for reason, words in IGNORED.items() for word in words}
 
 

@@ -24,7 +24,7 @@ MAX_V2_ADVERT_US = 255 * US_PER_S  # 8-bit seconds field (RFC 3768 5.3.7)
 # better than running something else than the file says.
 UNSUPPORTED = frozenset(
     """
-    use_vmac vmac_xmit_base use_vmac_addr use_ipvlan track_bfd
+    use_vmac_addr use_ipvlan track_bfd
     """.split()  # noqa: SIM905 - a word list reads better
 )
 # Known keywords hatui does not act on, with the reason each warning gives.
@@ -34,7 +34,6 @@ IGNORED = {
     "smtp_alert": "hatui sends no mail",
     "kernel_rx_buf_size": "hatui sizes its capture socket itself",
     "linkbeat_use_polling": "hatui watches links through netlink",
-    "promote_secondaries": "hatui does not set the interface's promote_secondaries sysctl",
     "track_src_ip": "hatui does not watch the source address",
     "unicast_ttl": "hatui sends unicast adverts with TTL 255",
     "old_unicast_checksum": "hatui accepts both checksum forms on receive",
@@ -99,6 +98,9 @@ class Draft:
     garp: dict[str, int] = field(default_factory=dict)
     check_unicast_src: bool | None = None
     flags: dict[str, bool] = field(default_factory=dict)  # _FLAGS keywords, by name
+    vmac: Token | None = None  # the use_vmac line
+    vmac_name: str | None = None  # the name given on it
+    vmac_xmit_base: bool = False
     routes: list[RouteSpec] = field(default_factory=list)
     rules: list[RuleSpec] = field(default_factory=list)
 
@@ -254,6 +256,22 @@ def _virtual_routes(d: Draft, s: Stmt, diag: Diagnostics) -> None:
         d.rules.extend(read_rules(_block(s), diag))
 
 
+def _use_vmac(d: Draft, s: Stmt, _: Diagnostics) -> None:
+    if s.name == "vmac_xmit_base":
+        d.vmac_xmit_base = True
+        return
+    if len(s.args) > 1:
+        fail(s.args[1], "use_vmac: only an interface name is supported (not a MAC address)")
+    if s.args:
+        name = s.args[0].text
+        if ":" in name:
+            fail(s.args[0], "not supported by hatui: use_vmac with a MAC address")
+        if len(name) > 15 or any(c in name for c in "/ ") or name in ("", ".", ".."):
+            fail(s.args[0], f"use_vmac: '{name}' is not a valid interface name")
+        d.vmac_name = name
+    d.vmac = s.key
+
+
 def _track_interface(d: Draft, s: Stmt, _: Diagnostics) -> None:
     for name, weight in track_lines(s, -253, 253):
         d.track_interfaces.append(TrackRef(name=name.text, weight=weight or 0))
@@ -297,7 +315,7 @@ def _check_unicast_src(d: Draft, s: Stmt, _: Diagnostics) -> None:
 _FLAGS = frozenset(
     """
     lower_prio_no_advert higher_prio_send_advert dont_track_primary unicast_fault_no_peer
-    strict_mode skip_check_adv_addr notify_priority_changes
+    strict_mode skip_check_adv_addr notify_priority_changes promote_secondaries
     """.split()  # noqa: SIM905 - a word list reads better
 )
 
@@ -331,6 +349,8 @@ HANDLERS: dict[str, Handler] = {
     "authentication": _authentication,
     "virtual_ipaddress": _vips,
     "virtual_ipaddress_excluded": _vips,
+    "use_vmac": _use_vmac,
+    "vmac_xmit_base": _use_vmac,
     "virtual_routes": _virtual_routes,
     "virtual_rules": _virtual_routes,
     "track_interface": _track_interface,

@@ -41,6 +41,13 @@ def _advert(d: Draft, version: int, diag: Diagnostics) -> int:
     return us
 
 
+def _vmac_name(d: Draft) -> str | None:
+    """keepalived names a macvlan `vrrp.VRID` unless the config gives a name."""
+    if d.vmac is None:
+        return None
+    return d.vmac_name or f"vrrp.{d.vrid}"
+
+
 def finish_instance(
     d: Draft,
     g: Globals,
@@ -140,6 +147,8 @@ def finish_instance(
             continue
         weight = (processes or {})[t.name.text] if t.weight is None else t.weight
         track_processes.append(TrackRef(name=t.name.text, weight=weight))
+    if d.vmac_xmit_base and d.vmac is None:
+        diag.warn("vmac_xmit_base without use_vmac: ignored", d.at.file, d.at.line)
     if len(diag.errors) > before or d.interface is None or d.vrid is None:
         return None
     group = (
@@ -193,6 +202,9 @@ def finish_instance(
             dont_track_primary=flags.get("dont_track_primary", False),
             fault_no_peer=flags.get("unicast_fault_no_peer", False) and not d.peers,
             skip_check_adv_addr=flags.get("skip_check_adv_addr", g.skip_check_adv_addr),
+            promote_secondaries=flags.get("promote_secondaries", False),
+            vmac=_vmac_name(d),
+            vmac_xmit_base=d.vmac_xmit_base,
             virtual_routes=tuple(d.routes),
             virtual_rules=tuple(d.rules),
             notify_priority_changes=flags.get("notify_priority_changes", g.notify_priority_changes),

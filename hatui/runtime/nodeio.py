@@ -7,9 +7,11 @@ import ipaddress
 import logging
 from collections.abc import Callable
 
-from hatui.adapters.netlink import Addresses, primary_address
+from hatui.adapters.netlink import Addresses, interface_mac, primary_address
 from hatui.adapters.routes import Routes
+from hatui.adapters.sysctl import Sysctls
 from hatui.adapters.transmit import AdvertSender, GarpSender
+from hatui.adapters.vmac import Vmac, remove_stale_vmacs
 from hatui.codec.ethernet import ipv4_multicast_mac, ipv6_multicast_mac
 from hatui.codec.frames import Auth, ChecksumForm, Family, Link, VrrpAdvert
 from hatui.codec.vrrp import encode_vrrp
@@ -39,8 +41,12 @@ class RealNodeIO:
         self._sources: dict[tuple[str, Family], str] = {}  # one netlink dump per interface
         self.spec = spec
         self.routes = Routes()
+        self.sysctls = Sysctls()
+        self.vmacs: dict[str, Vmac] = {}
         self._static_on = False
         try:
+            if any(i.vmac for i in spec.instances):
+                remove_stale_vmacs()  # a crashed node's, before ours are made
             for ispec in spec.instances:
                 self.open_instance(ispec)
         except Exception:
@@ -48,22 +54,14 @@ class RealNodeIO:
             raise
 
     def open_instance(self, ispec: InstanceSpec) -> str:
-        """Open the sockets `ispec` needs (its advert sender, GARP and address handles
-        for its interfaces); returns its primary address. Errors raise RuntimeFault."""
-        src = ispec.unicast_src or ispec.mcast_src
-        if src is None:
-            key = (ispec.interface, ispec.family)
-            if key not in self._sources:
-                self._sources[key] = primary_address(*key)
-            src = self._sources[key]
-        self.senders[ispec.name] = AdvertSender(
-            ispec.interface,
-            ispec.family,
-            src_ip=src,
-            mcast_group=ispec.mcast_group,
-            join=not ispec.unicast_peers,
-        )
-        for name in {ispec.interface, *(v.dev for v in ispec.vips if v.dev)}:
+        """Open what `ispec` needs (its macvlan with use_vmac, its advert sender, GARP and
+        address handles where its VIPs live); returns its primary address. Errors raise
+        RuntimeFault."""
+        self.senders[ispec.name] = self._sender(ispec)
+        if ispec.promote_secondaries:
+            # keepalived: removing one VIP must not take its subnet's others along.
+            self.sysctls.set(f"net/ipv4/conf/{ispec.interface}/promote_secondaries", 1)
+        for name in {_home(ispec), *(v.dev for v in ispec.vips if v.dev)}:
             if name not in self.garps:
                 self.garps[name] = GarpSender(name)
             if name not in self.addresses:
@@ -71,11 +69,43 @@ class RealNodeIO:
         return self.senders[ispec.name].src_ip
 
     def close_instance(self, ispec: InstanceSpec) -> None:
-        """A reload removed (or will restart) `ispec`: close its advert socket."""
+        """A reload removed (or will restart) `ispec`: close its advert socket and macvlan."""
         sender = self.senders.pop(ispec.name, None)
         self._encoded.pop(ispec.name, None)
         if sender is not None:
             sender.close()
+        vmac = self.vmacs.pop(ispec.name, None)
+        if vmac is not None:
+            with contextlib.suppress(Exception):
+                vmac.remove()
+
+    def _source(self, interface: str, family: Family) -> str:
+        """An interface's primary address: one netlink dump per interface and family."""
+        key = (interface, family)
+        if key not in self._sources:
+            self._sources[key] = primary_address(interface, family)
+        return self._sources[key]
+
+    def _sender(self, ispec: InstanceSpec) -> AdvertSender:
+        """Adverts leave from the instance's interface, or from its macvlan (use_vmac)
+        with the base interface's address as their source, as keepalived's do."""
+        src = ispec.unicast_src or ispec.mcast_src
+        interface = ispec.interface
+        if ispec.vmac is not None:
+            base_src = self._source(ispec.interface, ispec.family)
+            vmac = Vmac(ispec.vmac, ispec.interface, ispec.vrid, ispec.family)
+            self.vmacs[ispec.name] = vmac
+            vmac.create(base_src if ispec.family is Family.IPV6 else None)
+            src = src or base_src
+            if not ispec.vmac_xmit_base:
+                interface = ispec.vmac
+        return AdvertSender(
+            interface,
+            ispec.family,
+            src_ip=src or self._source(interface, ispec.family),
+            mcast_group=ispec.mcast_group,
+            join=not ispec.unicast_peers,
+        )
 
     def primary_ip(self, ispec: InstanceSpec) -> str:
         """The address adverts come from: the router's tie-breaker (RFC 5798 6.4.3)."""
@@ -133,8 +163,9 @@ class RealNodeIO:
         """Each destination's message, and the frame as a watcher would decode it."""
         auth = Auth.SIMPLE if spec.auth_pass else Auth.NONE
         password = (spec.auth_pass or "").encode()
-        garp = self.garps.get(spec.interface)
-        src_mac = garp.mac if garp is not None else "00:00:00:00:00:00"
+        leaves = self.senders[spec.name].interface  # the macvlan, with use_vmac
+        garp = self.garps.get(leaves)
+        src_mac = garp.mac if garp is not None else interface_mac(leaves)
         out = []
         for dst in spec.unicast_peers or (spec.group,):
             payload = encode_vrrp(
@@ -171,18 +202,18 @@ class RealNodeIO:
 
     def add_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
         for vip in vips:
-            self.addresses[vip.dev or spec.interface].add(vip)
+            self.addresses[vip.dev or _home(spec)].add(vip)
         # virtual_routes/rules follow the VIPs (a route may use one as its source).
         self.routes.install([*spec.virtual_routes, *spec.virtual_rules])
 
     def remove_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
         self.routes.remove([*spec.virtual_routes, *spec.virtual_rules])
         for vip in vips:
-            self.addresses[vip.dev or spec.interface].remove(vip)
+            self.addresses[vip.dev or _home(spec)].remove(vip)
 
     def garp(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
         for vip in vips:
-            self.garps[vip.dev or spec.interface].announce(vip.address)
+            self.garps[vip.dev or _home(spec)].announce(vip.address)
 
     def notify(self, spec: InstanceSpec | SyncGroupSpec, state: str, priority: int) -> None:
         if self.notifier is not None:
@@ -196,6 +227,7 @@ class RealNodeIO:
             for vip in spec.static_addresses:
                 with contextlib.suppress(Exception):
                     self._addresses_for(vip).remove(vip)
+        self.sysctls.restore()
         with contextlib.suppress(Exception):
             self.routes.close()
         closables: list[AdvertSender | GarpSender | Addresses] = [
@@ -206,6 +238,15 @@ class RealNodeIO:
         for closable in closables:
             with contextlib.suppress(Exception):
                 closable.close()
+        for vmac in self.vmacs.values():  # after the sockets on them; their VIPs go too
+            with contextlib.suppress(Exception):
+                vmac.remove()
+        self.vmacs.clear()
+
+
+def _home(spec: InstanceSpec) -> str:
+    """Where an instance's VIPs without a `dev` live: its macvlan, else its interface."""
+    return spec.vmac or spec.interface
 
 
 def _dst_mac(dst: str) -> str:

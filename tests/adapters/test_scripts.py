@@ -205,12 +205,19 @@ async def test_check_and_notify_scripts_run_as_their_user_and_group() -> None:
     who = RunAs(user="nobody", uid=nobody.pw_uid, gid=nobody.pw_gid)
     where = open_dir()
     try:
-        body = f'echo "$(id -u) $(id -g) $(id -G)" > {where}/$1'
+        # Written aside and renamed, so a reader never sees a half-written file.
+        body = f'echo "$(id -u) $(id -g) $(id -G)" > {where}/$1.tmp && mv {where}/$1.tmp {where}/$1'
         ids = script(where, "ids", body)
         checker = ScriptChecker(spec(f"{ids} check", run_as=who), lambda n, v: None)
-        await run_checker(checker, 0.1)
-        await asyncio.wait_for(run_notify([ids, "notify"], 2.0, who), 5)
-        await asyncio.wait_for(run_notify([ids, "root"], 2.0, None), 5)
+        checker.start()
+        try:
+            deadline = time.monotonic() + 10
+            while not (where / "check").exists() and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+        finally:
+            await checker.stop()
+        await asyncio.wait_for(run_notify([ids, "notify"], 5.0, who), 10)
+        await asyncio.wait_for(run_notify([ids, "root"], 5.0, None), 10)
         expected = f"{nobody.pw_uid} {nobody.pw_gid} {nobody.pw_gid}\n"
         assert (where / "check").read_text() == expected
         assert (where / "notify").read_text() == expected

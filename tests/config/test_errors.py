@@ -103,15 +103,15 @@ def test_non_utf8_names_the_line(tmp_path: Path) -> None:
     assert first_error(p) == f"{p}:2: not valid UTF-8"
 
 
-def test_use_vmac_is_refused(tmp_path: Path) -> None:
-    p = write(tmp_path, "k.conf", instance(extra="    use_vmac\n"))
-    assert first_error(p) == f"{p}:8: not supported by hatui: use_vmac"
+def test_use_vmac_with_a_mac_address_is_refused(tmp_path: Path) -> None:
+    p = write(tmp_path, "k.conf", instance(extra="    use_vmac 02:00:00:00:00:01\n"))
+    assert first_error(p) == f"{p}:8: not supported by hatui: use_vmac with a MAC address"
 
 
 @pytest.mark.parametrize(
     ("extra", "what"),
     [
-        ("    vmac_xmit_base\n", "vmac_xmit_base"),
+        ("    use_vmac_addr\n", "use_vmac_addr"),
         ("    track_bfd {\n        bfd1\n    }\n", "track_bfd"),
         ("    authentication {\n        auth_type AH\n    }\n", "auth_type AH"),
     ],
@@ -217,7 +217,7 @@ def test_check_config_collects_every_error(tmp_path: Path) -> None:
         "global_defs {\n"  # 1
         "    vrrp_version 4\n"  # 2
         "}\n"  # 3
-        + instance(vrid=0, extra="    priority 300\n    use_vmac\n")  # 4..13
+        + instance(vrid=0, extra="    priority 300\n    use_vmac 0:1\n")  # 4..13
         + "vrrp_instance VI_2 {\n"  # 14
         "    interface eth0\n"  # 15
         "    virtual_router_id 52\n"  # 16
@@ -235,7 +235,7 @@ def test_check_config_collects_every_error(tmp_path: Path) -> None:
         f"{p}:2: vrrp_version 4 out of range 2..3",
         f"{p}:6: virtual_router_id 0 out of range 1..255",
         f"{p}:11: priority 300 out of range 1..255",
-        f"{p}:12: not supported by hatui: use_vmac",
+        f"{p}:12: not supported by hatui: use_vmac with a MAC address",
         f"{p}:17: advert_int: 'fast' is not a valid time in seconds",
         f"{p}:4: vrrp_instance VI_1 has no virtual_router_id",
         f"{p}:19: track_script 'chk_missing' is not defined by any vrrp_script",

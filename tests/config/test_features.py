@@ -441,3 +441,22 @@ def test_sync_group_tracking_mistakes(tmp_path: Path) -> None:
         "not supported by hatui: track_bfd in vrrp_sync_group",
         "track_script 'nope' is not defined by any vrrp_script",
     ]
+
+
+def test_use_vmac_names_and_mistakes(tmp_path: Path) -> None:
+    assert one(tmp_path, conf(extra="    use_vmac\n")).vmac == "vrrp.51"
+    named = one(tmp_path, conf(extra="    use_vmac vip51\n    vmac_xmit_base\n"))
+    assert (named.vmac, named.vmac_xmit_base) == ("vip51", True)
+    assert warnings_of(tmp_path, conf(extra="    vmac_xmit_base\n")) == (
+        "vmac_xmit_base without use_vmac: ignored",
+    )
+    twice = conf(extra="    use_vmac\n") + BODY.format(
+        extra="    use_vmac vrrp.51\n", vip="192.0.2.101/24"
+    ).replace("VI_1", "VI_2").replace("router_id 51", "router_id 52")
+    path = tmp_path / "k.conf"
+    path.write_text(twice)
+    (error,) = check_config(str(path)).errors
+    assert "use_vmac vrrp.51 is already vrrp_instance VI_1's: give a name" in str(error)
+    path.write_text(conf(extra="    use_vmac much-too-long-name\n"))
+    (error,) = check_config(str(path)).errors
+    assert "use_vmac: 'much-too-long-name' is not a valid interface name" in str(error)

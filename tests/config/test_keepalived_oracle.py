@@ -61,8 +61,21 @@ vrrp_instance VI_1 {
         INSTANCE.replace("    priority 100\n", "    track_script {\n        nope\n    }\n"),
         INSTANCE + INSTANCE.replace("VI_1", "VI_2"),
         INSTANCE.replace("192.0.2.100/24", "2001:db8::1/64").replace("}\n}", "}\n    version 2\n}"),
+        # The mistakes in keepalived's own vrrp.lvs_syncd and vrrp.rules samples.
+        "vrrp_sync_group VG1 {\n    VI_1\n}\n" + INSTANCE,
+        INSTANCE.replace(
+            "    virtual_ipaddress",
+            "    virtual_rules {\n        to 192.0.2./24 table 1\n    }\n    virtual_ipaddress",
+        ),
     ],
-    ids=["vrid-range", "undefined-track-script", "duplicate-vrid", "v2-ipv6"],
+    ids=[
+        "vrid-range",
+        "undefined-track-script",
+        "duplicate-vrid",
+        "v2-ipv6",
+        "sync-group-without-group",
+        "rule-bad-address",
+    ],
 )
 def test_both_reject_the_same_mistakes(tmp_path: Path, text: str) -> None:
     path = tmp_path / "bad.conf"

@@ -124,3 +124,17 @@ def test_a_virtual_route_that_cannot_be_added_is_an_error_and_none_stay(lab: Lab
     assert "Traceback" not in node.output()
     assert ours(lab, a) == ("", "")
     assert node.status()["counters"]["io_errors"] == 1
+
+
+def test_promote_secondaries_is_set_while_running_and_put_back(lab: Lab) -> None:
+    a = lab.add_host("a", 11)
+    key = "/proc/sys/net/ipv4/conf/eth0/promote_secondaries"
+    lab.sh(a, f"echo 0 > {key}")
+    text = vrrp_conf("a", 150).replace(
+        "    priority 150", "    priority 150\n    promote_secondaries"
+    )
+    node = start_hatui(lab, a, conf=text)
+    assert lab.sh(a, f"cat {key}").strip() == "1"
+    node.proc.send_signal(signal.SIGTERM)
+    assert node.proc.wait(10) == 0, node.output()
+    assert lab.sh(a, f"cat {key}").strip() == "0"

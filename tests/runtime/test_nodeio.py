@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from hatui.codec.frames import Link, VrrpAdvert
 from hatui.codec.vrrp import parse_vrrp
@@ -17,6 +18,7 @@ LINK = Link(src_mac="02:00:00:00:00:0b", dst_mac="01:00:5e:00:00:12")
 @dataclass
 class FakeSender:
     src_ip: str = "192.0.2.11"
+    interface: str = "eth0"
     sent: list[tuple[bytes, str]] = field(default_factory=list)
 
     def send(self, payload: bytes, dst: str) -> bool:
@@ -29,7 +31,7 @@ def io_with(spec: InstanceSpec) -> tuple[RealNodeIO, FakeSender]:
     sender = FakeSender()
     io.senders = {spec.name: sender}  # type: ignore[dict-item]
     io._encoded = {}
-    io.garps = {}
+    io.garps = {"eth0": SimpleNamespace(mac="02:00:00:00:00:0b")}  # type: ignore[dict-item]
     io.on_sent = None
     return io, sender
 
@@ -107,6 +109,7 @@ def test_the_self_view_is_what_a_watcher_decodes_from_the_wire() -> None:
         io.send_advert(s, "192.0.2.11", advert)
         io.send_advert(s, "192.0.2.11", advert)
         assert [i for i, _ in seen] == ["eth0", "eth0"] and seen[0][1] is seen[1][1]
+        assert seen[0][1].link.src_mac == "02:00:00:00:00:0b"
         (payload, dst), frame = sender.sent[0], seen[0][1]
         wire = decoded(payload, dst)
         for name in (
