@@ -7,7 +7,7 @@ The node host runs the daemon on one keepalived.conf (v3 at 0.1 s, every instanc
 each reload flips the priority of every instance between 100 and 101 (a live change: the
 next adverts carry it). A silent observer records VRID 1's adverts with tcpdump. Printed:
 reload time (request sent -> answer, changes applied; keepalived: SIGHUP -> the first
-advert at the new priority), and over the whole window the advert period's deviation p99 / max and the
+advert at the new priority), and over the whole window the deviation p99 / max and the
 longest gap (a missed advert would be 200 ms). Prints figures; it is not a test.
 """
 

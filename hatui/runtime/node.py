@@ -217,8 +217,9 @@ class Node:
         for name, ispec in new.items():
             kept = self._instances.get(name)
             if kept is not None and not same_config(kept.router.spec, ispec):
-                self._apply(kept, inp.Reconfigure(spec=ispec))
+                self._process(kept, inp.Reconfigure(spec=ispec))
                 changes.append(f"{name}: updated")
+        self._rearm()
         self._instances.update(fresh)
         for one in fresh.values():
             s = one.router.spec

@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import os
 import selectors
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -287,7 +288,14 @@ class Serve:
 
     async def _reload(self, loader: Callable[[], NodeSpec]) -> list[str]:
         assert self.node is not None and self.watch is not None
-        spec = await asyncio.to_thread(loader)
+        # The parse holds the GIL for up to the switch interval at a time (5 ms by default):
+        # hand it back to the loop's timers every millisecond meanwhile.
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(0.001)
+        try:
+            spec = await asyncio.to_thread(loader)
+        finally:
+            sys.setswitchinterval(switch)
         missing = sorted({i.interface for i in spec.instances} - set(self.watch.interfaces))
         watched = {lw.interface for lw in self._links}
         missing += sorted(

@@ -383,17 +383,18 @@ _LIVE_FIELDS = frozenset(
 )  # fmt: skip
 
 
+_FIELDS = tuple(f.name for f in fields(InstanceSpec))
+_IDENTITY = tuple(name for name in _FIELDS if name not in _LIVE_FIELDS)
+_ALL_BUT_SOURCE = tuple(name for name in _FIELDS if name != "source")
+
+
 def same_config(old: InstanceSpec, new: InstanceSpec) -> bool:
     """Equal but for where the definition sits in the file (lines move when others change)."""
-    return replace(new, source=old.source) == old
+    return all(getattr(old, name) == getattr(new, name) for name in _ALL_BUT_SOURCE)
 
 
 def live_change(old: InstanceSpec, new: InstanceSpec) -> bool:
     """True when `new` can replace `old` in a running router without a restart."""
     if old.family is not new.family:
         return False
-    return all(
-        getattr(old, f.name) == getattr(new, f.name)
-        for f in fields(InstanceSpec)
-        if f.name not in _LIVE_FIELDS
-    )
+    return all(getattr(old, name) == getattr(new, name) for name in _IDENTITY)
