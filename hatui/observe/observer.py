@@ -69,6 +69,10 @@ class _Carp:
     last_seen: int
     demote: int = 0
     master: CarpInfo | None = None  # the master's advbase, advskew and demotion
+    # The last frame and what the rules were fed for it: the codec shares one object per
+    # identical frame, so a repeat skips rebuilding both.
+    frame: CarpAdvert | None = None
+    advert: VrrpAdvert | None = None
 
 
 class Observer:
@@ -177,6 +181,10 @@ class Observer:
                     if rate[0] <= t - RATE_WINDOW_US:  # keep about one window (routers.py)
                         rate.popleft()
                     return early if early is not None else []
+        elif type(frame) is HsrpHello and self._hsrp.steady(interface, frame, t):
+            # Standbys say hello as often as actives: their repeats take this path too.
+            self._n_hsrp += 1
+            return early if early is not None else []
         out = self._dispatch(interface, frame, t)
         self._events.extend(out)
         if early is not None:
@@ -245,6 +253,10 @@ class Observer:
     def _carp_advert(self, interface: str, frame: CarpAdvert, t: int) -> list[Event]:
         key = (interface, frame.family, frame.vhid)
         c = self._carp.get(key)
+        if c is not None and frame is c.frame:
+            c.adverts += 1
+            c.last_seen = t
+            return self._carp_model(key, c, frame, t)
         if c is not None:
             c.ip, c.mac, c.advbase, c.advskew, c.demote = (
                 frame.src_ip,
@@ -285,15 +297,35 @@ class Observer:
         return seen + self._carp_model(key, c, frame, t)
 
     def _carp_model(self, key: RouterKey, c: _Carp, frame: CarpAdvert, t: int) -> list[Event]:
-        advert = as_vrrp(frame)
         r = self._carp_routers.get(key)
+        if frame is c.frame and c.advert is not None:
+            advert = c.advert
+            if r is not None and r.fast_ip == frame.src_ip and advert is r.fast_frame:
+                # Steady state, as VRRP's in feed_frame: the quiet master again.
+                m = r.master
+                r.intervals.append(t - m.last_seen)
+                m.last_seen = t
+                m.adverts += 1
+                r.last_seen = t
+                r.adverts += 1
+                rate = r.rate
+                rate.append(t)
+                if rate[0] <= t - RATE_WINDOW_US:
+                    rate.popleft()
+                return []
+        else:
+            advert = as_vrrp(frame)
+            c.frame, c.advert = frame, advert
         if r is None:
-            r = self._carp_rules.new_router(key, carp_vmac(frame.vhid), advert, t)
-            self._carp_routers[key] = r
+            r = self._carp_routers[key] = self._carp_rules.new_router(
+                key, carp_vmac(frame.vhid), advert, t
+            )
         out = self._carp_rules.advert(r, advert, t)
         self._lower_deadline(r, t)
         if r.master.ip == frame.src_ip:
             c.master = CarpInfo(advbase=frame.advbase, advskew=frame.advskew, demote=frame.demote)
+            if r.fast_ip is not None:
+                r.fast_frame = advert  # the master's fields are this advert's now
         return out
 
     def _glbp_hello(self, interface: str, frame: GlbpHello, t: int) -> list[Event]:
