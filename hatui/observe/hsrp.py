@@ -20,6 +20,7 @@ from hatui.observe.rules import RATE_WINDOW_US, rfc_note
 from hatui.types import US_PER_MS, US_PER_S, WallUs
 
 HsrpKey = tuple[str, Family, int]
+_HELLO, _ACTIVE, _STANDBY = HsrpOp.HELLO, HsrpState.ACTIVE, HsrpState.STANDBY  # hot path
 _NEVER = 1 << 62
 _SENDER_CAP = 16
 
@@ -101,12 +102,30 @@ class HsrpModel:
 
     def steady(self, interface: str, h: HsrpHello, t: int) -> bool:
         """The fast path: a speaker's last hello again (the same object from the codec's
-        memo), changing no role. Counted here; False sends it to `hello`."""
+        memo), changing no role. Counted here; False sends it to `hello`, the general
+        path (tests/observe/test_fast_paths.py checks the two agree)."""
         found = self._by_frame.get(id(h))
         if found is None:
             return False
         g, s, iface = found
-        return s.frame is h and iface == interface and self._steady(g, s, h, t)
+        if s.frame is not h or iface != interface or g.stale or h.op is not _HELLO:
+            return False
+        if h.state is _ACTIVE:
+            if s is not g.active:
+                return False
+            g.intervals.append(t - s.last_seen)
+            s.active_last = t
+        elif s is g.active or (h.state is _STANDBY) is not (s is g.standby):
+            return False
+        s.adverts += 1
+        s.last_seen = t
+        g.adverts += 1
+        g.last_seen = t
+        rate = g.rate
+        rate.append(t)
+        if rate[0] <= t - RATE_WINDOW_US:
+            rate.popleft()
+        return True
 
     def hello(self, interface: str, h: HsrpHello, t: int) -> list[Event]:
         key = (interface, h.family, h.group)
@@ -188,30 +207,6 @@ class HsrpModel:
                 g.stale = False
                 ev.append(self._event(g, s, t, EventKind.STALE_RECOVERED, "saying hello again:"))
         return ev
-
-    def _steady(self, g: _Group, s: _Speaker, h: HsrpHello, t: int) -> bool:
-        """The same hello as this speaker's last, changing no role: count it and stop.
-        False when the general path must look (a role or a stale flag may change)."""
-        active = h.state is HsrpState.ACTIVE
-        if (
-            g.stale
-            or h.op is not HsrpOp.HELLO
-            or active != (s is g.active)
-            or (h.state is HsrpState.STANDBY) != (s is g.standby)
-        ):
-            return False
-        if active:
-            g.intervals.append(t - s.last_seen)
-            s.active_last = t
-        s.adverts += 1
-        s.last_seen = t
-        g.adverts += 1
-        g.last_seen = t
-        rate = g.rate
-        rate.append(t)
-        if rate[0] <= t - RATE_WINDOW_US:
-            rate.popleft()
-        return True
 
     def _add(self, g: _Group, s: _Speaker) -> None:
         g.speakers[s.ip] = s

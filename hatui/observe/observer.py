@@ -108,6 +108,8 @@ class Observer:
         # CARP groups run through the VRRP rules (observe/carp.py), in their own table so
         # a VHID never collides with a VRID of the same number.
         self._carp_routers: dict[RouterKey, RouterState] = {}
+        # id(a group's last CARP frame) -> its record, router and interface (fast path)
+        self._carp_fast: dict[int, tuple[_Carp, RouterState, str]] = {}
         self._carp_rules = RouterRules(
             history_limit=history_limit,
             sender_limit=sender_limit,
@@ -184,6 +186,9 @@ class Observer:
         elif type(frame) is HsrpHello and self._hsrp.steady(interface, frame, t):
             # Standbys say hello as often as actives: their repeats take this path too.
             self._n_hsrp += 1
+            return early if early is not None else []
+        elif type(frame) is CarpAdvert and self._carp_steady(interface, frame, t):
+            self._n_carp += 1
             return early if early is not None else []
         out = self._dispatch(interface, frame, t)
         self._events.extend(out)
@@ -296,24 +301,41 @@ class Observer:
         ]
         return seen + self._carp_model(key, c, frame, t)
 
+    def _carp_steady(self, interface: str, frame: CarpAdvert, t: int) -> bool:
+        """Steady state, as VRRP's in feed_frame: the quiet master's last advert again (the
+        codec's shared object, found by identity; `c` holds it, so its id stays its own)."""
+        found = self._carp_fast.get(id(frame))
+        if found is None:
+            return False
+        c, r, iface = found
+        if (
+            c.frame is not frame
+            or iface != interface
+            or r.fast_ip != frame.src_ip
+            or c.advert is not r.fast_frame
+        ):
+            return False
+        c.adverts += 1
+        c.last_seen = t
+        m = r.master
+        r.intervals.append(t - m.last_seen)
+        m.last_seen = t
+        m.adverts += 1
+        r.last_seen = t
+        r.adverts += 1
+        rate = r.rate
+        rate.append(t)
+        if rate[0] <= t - RATE_WINDOW_US:
+            rate.popleft()
+        return True
+
     def _carp_model(self, key: RouterKey, c: _Carp, frame: CarpAdvert, t: int) -> list[Event]:
         r = self._carp_routers.get(key)
         if frame is c.frame and c.advert is not None:
             advert = c.advert
-            if r is not None and r.fast_ip == frame.src_ip and advert is r.fast_frame:
-                # Steady state, as VRRP's in feed_frame: the quiet master again.
-                m = r.master
-                r.intervals.append(t - m.last_seen)
-                m.last_seen = t
-                m.adverts += 1
-                r.last_seen = t
-                r.adverts += 1
-                rate = r.rate
-                rate.append(t)
-                if rate[0] <= t - RATE_WINDOW_US:
-                    rate.popleft()
-                return []
         else:
+            if c.frame is not None:
+                self._carp_fast.pop(id(c.frame), None)
             advert = as_vrrp(frame)
             c.frame, c.advert = frame, advert
         if r is None:
@@ -326,6 +348,7 @@ class Observer:
             c.master = CarpInfo(advbase=frame.advbase, advskew=frame.advskew, demote=frame.demote)
             if r.fast_ip is not None:
                 r.fast_frame = advert  # the master's fields are this advert's now
+        self._carp_fast[id(frame)] = (c, r, key[0])
         return out
 
     def _glbp_hello(self, interface: str, frame: GlbpHello, t: int) -> list[Event]:
