@@ -30,11 +30,13 @@ from hatui.codec.build import build_vrrp_frame
 from hatui.codec.frames import Family
 
 rate, seconds, mac, octet = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+v6_only = sys.argv[5:] == ["v6"]  # bench_scale.py: other routers than the node's IPv4 VRIDs
 frames = []
 for vrid in range(1, 256):
-    frames.append(build_vrrp_frame(src_mac=mac, src_ip=f"192.0.2.{octet}", vrid=vrid,
-                                   addresses=[f"198.51.100.{vrid % 255}"],
-                                   version=2 if vrid <= 85 else 3))
+    if not v6_only:
+        frames.append(build_vrrp_frame(src_mac=mac, src_ip=f"192.0.2.{octet}", vrid=vrid,
+                                       addresses=[f"198.51.100.{vrid % 255}"],
+                                       version=2 if vrid <= 85 else 3))
     frames.append(build_vrrp_frame(src_mac=mac, src_ip=f"fe80::{octet:x}", vrid=vrid,
                                    addresses=[f"2001:db8:1::{vrid:x}"], family=Family.IPV6))
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)

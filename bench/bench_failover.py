@@ -26,6 +26,8 @@ from hatui.lab import Host, Keepalived, Lab, crash_keepalived, start_keepalived,
 from tests.integration.nodelab import (
     VIP,
     HatuiNode,
+    Pkt,
+    Wire,
     flags,
     has_vip,
     start_hatui,
@@ -35,50 +37,8 @@ from tests.integration.nodelab import (
 
 MASTER_PRIO, BACKUP_PRIO = 150, 100
 
-_ADVERT = re.compile(
-    r"^(\d+\.\d+) (\S+) > \S+, ethertype IPv4 .*?: (\S+) > \S+: VRRPv(\d), Advertisement, "
-    r"vrid (\d+), prio (\d+)"
-)
-_ARP = re.compile(
-    r"^(\d+\.\d+) (\S+) > \S+, ethertype ARP .*?"
-    r"(?:who-has ([\d.]+)(?: \(\S+\))? tell ([\d.]+)|Reply ([\d.]+) is-at)"
-)
+
 _ADDR = re.compile(r"^\[(\S+)\] (Deleted )?\d+: eth0\s+inet (\S+)/")
-
-
-@dataclass(frozen=True, slots=True)
-class Pkt:
-    t: float
-    kind: str  # advert | garp
-    ip: str  # advert source, or the announced address
-    mac: str
-    prio: int = -1
-
-
-class Wire:
-    """tcpdump on the silent observer, line-buffered to a file we parse as it grows."""
-
-    def __init__(self, lab: Lab, host: Host) -> None:
-        self.path = lab.workdir / "wire.txt"
-        filt = "vrrp or arp"
-        argv = ["tcpdump", "-i", "eth0", "-l", "-n", "-e", "-tt", "--immediate-mode", filt]
-        self.proc = lab.spawn(host, argv, log="wire.txt")
-        time.sleep(0.5)
-
-    def packets(self, since: float = 0.0) -> list[Pkt]:
-        out = []
-        for line in self.path.read_text(errors="replace").splitlines():
-            if m := _ADVERT.match(line):
-                t = float(m[1])
-                if t >= since:
-                    out.append(Pkt(t=t, kind="advert", ip=m[3], mac=m[2], prio=int(m[6])))
-            elif m := _ARP.match(line):
-                t = float(m[1])
-                target = m[3] or m[5]
-                gratuitous = m[5] is not None or m[3] == m[4]
-                if t >= since and gratuitous:
-                    out.append(Pkt(t=t, kind="garp", ip=target, mac=m[2]))
-        return out
 
 
 class AddrLog:

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, NoReturn
 
 from hatui import __version__
 from hatui.errors import EXIT_OK, EXIT_USAGE, HatuiError, UsageError
+
+if TYPE_CHECKING:
+    from hatui.haproxy.join import VipHolder
+    from hatui.headless import HaproxyLog
+    from hatui.runtime.metrics import Exporter
+    from hatui.runtime.serve import Serve
 
 DEFAULT_CONTROL = "/run/hatui/hatui.sock"
 
@@ -29,19 +36,24 @@ modes:
   hatui --demo                        a namespace lab with three nodes, and the console on it (root)
   hatui -c FILE --config-test         check a keepalived.conf: FILE:LINE: message, exit 2 on error
   hatui --attach                      the console attached to a running headless node
-  hatui ctl status|priority|release|pause|resume|garp ...   steer a running node
+  hatui ctl status|priority|release|pause|resume|garp|reload ...   steer a running node
 """
 
 EPILOG = """\
 examples:
   hatui --read capture.pcap --json | jq '.failovers'
   hatui --watch eth0 --headless --json --duration 60
-  hatui --serve -c /etc/keepalived/keepalived.conf --headless
+  hatui --serve -c /etc/keepalived/keepalived.conf --headless --metrics 9650
+  hatui ctl reload                     re-read keepalived.conf without a flap (or SIGHUP)
   hatui ctl release VI_1
+  hatui --watch eth0 --haproxy /run/haproxy/admin.sock   the VRRP view and haproxy together
 
 console keys (serve and attach; each one that can move a VIP asks first):
   + / -  priority override up/down by 10    p  set priority    r  release mastership
   s      stop / resume advertising          g  gratuitous ARP  o  sort   ?  help   q  quit
+
+signals: a console stops cleanly on SIGTERM, SIGINT and SIGHUP (terminal gone); a headless
+node stops cleanly on SIGTERM and SIGINT and reloads its config on SIGHUP, as keepalived.
 
 exit codes: 0 ok, 1 runtime error, 2 usage or config error
 """
@@ -67,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="sniff VRRP, CARP, HSRP, GLBP and ARP/ND on IFACE, read-only (repeat for several)",
     )
-    mode.add_argument("--serve", action="store_true", help="run VRRP instances in-process")
+    mode.add_argument(
+        "--serve", action="store_true", help="run VRRP instances (the console runs them as a child)"
+    )
     mode.add_argument("--read", metavar="FILE", help="replay a pcap/pcapng capture")
     mode.add_argument(
         "--demo", action="store_true", help="build a namespace lab and open it (root)"
@@ -75,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--attach", action="store_true", help="console for a running headless node")
     mode.add_argument("--config-test", action="store_true", help="check the config given with -c")
     p.add_argument("-c", "--config", metavar="FILE", help="keepalived.conf to run or check")
+    p.add_argument(
+        "--config-id", metavar="ID", help="keepalived's -i: use the config lines prefixed @ID"
+    )
     p.add_argument("--headless", action="store_true", help="no UI: log lines (or JSON with --json)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
@@ -97,6 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="1..99",
         help="serve: run the node SCHED_RR at this priority (keepalived's "
         "vrrp_rt_priority), so its timers hold on a busy machine",
+    )
+    p.add_argument(
+        "--metrics",
+        metavar="[ADDR:]PORT",
+        help="serve Prometheus metrics at http://ADDR:PORT/metrics (--watch, --serve)",
+    )
+    p.add_argument(
+        "--haproxy",
+        metavar="SOCKET",
+        help="watch/serve/attach: the local haproxy's stats socket, read-only (default: the "
+        "`stats socket` of /etc/haproxy/haproxy.cfg)",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
     p.add_argument("--version", action="version", version=f"hatui {__version__}")
@@ -154,22 +182,54 @@ def run_read(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@contextlib.asynccontextmanager
+async def _following_haproxy(
+    args: argparse.Namespace, holders: Callable[[], tuple[VipHolder, ...]]
+) -> AsyncIterator[HaproxyLog]:
+    """Polls the local haproxy beside a headless mode, off its timers' path."""
+    from hatui.adapters.haproxy import HaproxyPoller
+    from hatui.headless import HaproxyLog
+
+    follow = HaproxyLog(holders, json_lines=args.json)
+    stop = asyncio.Event()
+    task = asyncio.create_task(HaproxyPoller(args.haproxy).run(follow, stop))
+    try:
+        yield follow
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 5)
+
+
 async def _watch_headless(args: argparse.Namespace) -> int:
     from hatui.clock import SystemClock
+    from hatui.haproxy.join import holders_from_docs
     from hatui.headless import JsonLinesSink, TextSink, document, print_document, print_summary
     from hatui.observe.observer import Observer
+    from hatui.observe.report import snapshot_to_json
     from hatui.runtime.watch import Sink, Watch
 
     sink: Sink = JsonLinesSink() if args.json else TextSink()
     watch = Watch(interfaces=args.watch, observer=Observer(), clock=SystemClock(), sinks=[sink])
+
+    def holders() -> tuple[VipHolder, ...]:
+        snap = watch.observer.snapshot(watch.clock.wall_us())
+        return holders_from_docs(None, snapshot_to_json(snap)["routers"])
+
+    exporter = _exporter(args)
     watch.open()
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    try:
-        await watch.run(stop, args.duration)
-    finally:
-        watch.close()
-    doc = document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats)
+    async with _following_haproxy(args, holders) as haproxy:
+        try:
+            if exporter is not None:
+                exporter.attach(asyncio.get_running_loop(), watch=watch, node=None)
+            await watch.run(stop, args.duration)
+        finally:
+            watch.close()
+            if exporter is not None:
+                exporter.stop()
+    doc = document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats, haproxy.view)
     if args.json:
         print_document(doc, lines=True)
     else:
@@ -177,44 +237,112 @@ async def _watch_headless(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _exporter(args: argparse.Namespace) -> Exporter | None:
+    """The --metrics endpoint, bound (a port in use fails here, as one line), or None."""
+    if not args.metrics:
+        return None
+    from hatui.runtime.metrics import Exporter
+
+    exporter = Exporter(args.metrics)
+    exporter.start()
+    return exporter
+
+
 def run_watch(args: argparse.Namespace) -> int:
     if args.headless or args.json:
         return asyncio.run(_watch_headless(args))
     from hatui.ui.app import run_watch_ui
 
-    return run_watch_ui(args.watch, duration=args.duration)
+    return run_watch_ui(args.watch, duration=args.duration, metrics=args.metrics)
 
 
 async def _serve_headless(args: argparse.Namespace) -> int:
+    from hatui.haproxy.join import VipHolder
     from hatui.headless import JsonLinesSink, NodeEventPrinter, TextSink, document, print_document
+    from hatui.runtime.daemon import PARENT_ENV, Supervision, bind_to_parent
     from hatui.runtime.serve import Serve, load_spec
     from hatui.runtime.status import node_status_to_json
     from hatui.runtime.watch import Sink
 
+    bind_to_parent()  # a console's node child stops with the console, even a killed one
     spec = load_spec(args)
     sink: Sink = JsonLinesSink() if args.json else TextSink()
+    supervision = Supervision(i.name for i in spec.instances)
     serve = Serve(
         spec=spec,
         control_path=args.control,
         sinks=[sink],
         node_listeners=[NodeEventPrinter(json_lines=args.json)],
+        supervision=supervision,
+        loader=(lambda: load_spec(args)) if args.config else None,
+        metrics_listen=args.metrics,
     )
     stop = asyncio.Event()
-    _stop_on_signals(stop)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # keepalived's convention: SIGHUP re-reads the config (systemctl reload).
+    loop.add_signal_handler(signal.SIGHUP, lambda: _reload_in_background(serve))
     try:
         serve.open(asyncio.get_running_loop())
     except BaseException:
         serve.close()
+        supervision.close()
         raise
-    await serve.run(stop, args.duration)
+    specs = {i.name: i for i in spec.instances}
+
+    def holders() -> tuple[VipHolder, ...]:
+        # Straight from the routers and the observer's views: no JSON for 255 instances
+        # on the node's loop once a second.
+        own = []
+        if serve.node is not None:
+            for name in serve.node.instance_names():
+                router = serve.node.router(name)
+                own += [
+                    VipHolder(vip=v.address, master=router.master_ip, vrid=router.spec.vrid)
+                    for v in router.spec.vips
+                ]
+        out = {h.vip: h for h in own}
+        watch = serve.watch
+        snap = watch.observer.snapshot(watch.clock.wall_us()) if watch is not None else None
+        for r in snap.routers if snap is not None else ():
+            for vip in r.vips:
+                out.setdefault(
+                    vip,
+                    VipHolder(vip=vip, master=r.master_ip, vrid=r.vrid, protocol=str(r.protocol)),
+                )
+        return tuple(out.values())
+
+    view = None
+    try:
+        if os.environ.get(PARENT_ENV):  # a console's node: the console polls haproxy itself
+            await serve.run(stop, args.duration)
+        else:
+            async with _following_haproxy(args, holders) as haproxy:
+                await serve.run(stop, args.duration)
+            view = haproxy.view
+    finally:
+        supervision.close()
     if args.json and serve.watch is not None and serve.node is not None:
         # As --watch --json: the stream ends with the document, here with the node's status.
         watch = serve.watch
-        doc = document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats)
-        specs = {i.name: i for i in spec.instances}
+        doc = document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats, view)
         doc["node"] = node_status_to_json(serve.node.status(), specs)
         print_document(doc, lines=True)
     return EXIT_OK
+
+
+def _reload_in_background(serve: Serve) -> None:
+    async def reload() -> None:
+        with contextlib.suppress(HatuiError):  # logged by Serve.reload; the node goes on
+            await serve.reload()
+
+    task = asyncio.ensure_future(reload())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+_background: set[asyncio.Task[None]] = set()
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -225,7 +353,39 @@ def run_serve(args: argparse.Namespace) -> int:
             return runner.run(_serve_headless(args))
     from hatui.ui.app import run_serve_ui
 
-    return run_serve_ui(args)
+    return run_serve_ui(args, node_argv(args))
+
+
+def node_argv(args: argparse.Namespace) -> list[str]:
+    """The headless node a serving console starts: the same node, from the same flags."""
+    argv = ["--serve", "--headless", "--control", args.control]
+    if args.config:
+        argv += ["-c", args.config]
+        if args.config_id:
+            argv += ["--config-id", args.config_id]
+    else:
+        argv += ["--interface", args.interface, "--vrid", str(args.vrid)]
+        argv += ["--priority", str(args.priority), "--advert-int", str(args.advert_int)]
+        argv += [f"--vip={vip}" for vip in args.vip]
+        argv += [f"--unicast-peer={peer}" for peer in args.unicast_peer]
+        if args.vrrp_version is not None:
+            argv += ["--vrrp-version", str(args.vrrp_version)]
+        if args.unicast_src:
+            argv += ["--unicast-src", args.unicast_src]
+        if args.auth_pass:
+            argv += [f"--auth-pass={args.auth_pass}"]
+        if args.nopreempt:
+            argv.append("--nopreempt")
+        argv += ["--preempt-delay", str(args.preempt_delay), "--checksum", args.checksum]
+        if args.name:
+            argv += ["--name", args.name]
+    if args.rt_priority is not None:
+        argv += ["--rt-priority", str(args.rt_priority)]
+    if args.metrics:
+        argv += ["--metrics", args.metrics]
+    if args.verbose:
+        argv.append("-v")
+    return argv
 
 
 def run_config_test(args: argparse.Namespace) -> int:
@@ -233,7 +393,7 @@ def run_config_test(args: argparse.Namespace) -> int:
 
     if not args.config:
         raise UsageError("--config-test needs -c FILE")
-    check = check_config(args.config)
+    check = check_config(args.config, args.config_id)
     for warning in check.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for err in check.errors:
@@ -246,7 +406,21 @@ def run_config_test(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _console_follows_haproxy(args: argparse.Namespace) -> None:
+    """Live consoles poll the local haproxy on a worker of their own."""
+    from hatui.adapters.haproxy import HaproxyPoller
+    from hatui.ui.app import HatuiApp
+
+    HatuiApp.haproxy_source = lambda: HaproxyPoller(args.haproxy)
+
+
 def dispatch(args: argparse.Namespace) -> int:
+    if args.metrics and not (args.watch or args.serve):
+        raise UsageError("--metrics works with --watch and --serve")
+    if args.haproxy and not (args.watch or args.serve or args.attach):
+        raise UsageError("--haproxy goes with --watch, --serve or --attach")
+    if not (args.headless or args.json) and (args.watch or args.serve or args.attach):
+        _console_follows_haproxy(args)
     if args.config_test:
         return run_config_test(args)
     if args.read:
@@ -266,6 +440,25 @@ def dispatch(args: argparse.Namespace) -> int:
     raise UsageError("choose a mode: --watch IFACE, --serve, --read FILE, --demo (see --help)")
 
 
+class JournalFormatter(logging.Formatter):
+    """`<severity>name: message`, the form journald reads from a service's stderr."""
+
+    SEVERITY = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6}
+
+    def format(self, record: logging.LogRecord) -> str:
+        severity = self.SEVERITY.get(record.levelno, 7)
+        text = f"<{severity}>{record.name}: {record.getMessage()}"
+        if record.exc_info:
+            text += " " + self.formatException(record.exc_info).replace("\n", " | ")
+        return text
+
+
+def _journal_stderr() -> bool:
+    from hatui.headless import under_journald
+
+    return under_journald(sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -278,6 +471,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=logging.DEBUG if args.verbose else logging.WARNING,
             format="%(asctime)s %(name)s %(levelname)s %(message)s",
         )
+        if _journal_stderr():
+            # journald stamps lines itself and reads `<N>` as the syslog severity.
+            for handler in logging.getLogger().handlers:
+                handler.setFormatter(JournalFormatter())
         return dispatch(args)
     except HatuiError as exc:
         print(f"hatui: {exc}", file=sys.stderr)

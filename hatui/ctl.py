@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     }
     for name, text in helps.items():
         sub.add_parser(name, parents=[common], help=text).add_argument("instance")
+    sub.add_parser("reload", parents=[common], help="re-read the config without a flap (as SIGHUP)")
     return p
 
 
@@ -88,7 +89,7 @@ def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
     path = getattr(args, "control", DEFAULT_CONTROL)
     req: dict[str, Any] = {"cmd": args.cmd}
-    if args.cmd != "status":
+    if args.cmd not in ("status", "reload"):
         req["instance"] = args.instance
     if args.cmd == "priority":
         try:
@@ -114,6 +115,10 @@ def main(argv: Sequence[str]) -> int:
             if not console.is_terminal:  # piped or logged: do not squeeze into 80 columns
                 console = Console(width=200)
             render_status(status, console)
+        return EXIT_OK
+    if args.cmd == "reload":
+        changes = reply.get("changes") or []
+        print("reloaded: " + ("; ".join(map(str, changes)) if changes else "no change"))
         return EXIT_OK
     detail = reply.get("message")
     print(detail if isinstance(detail, str) else f"{args.cmd} {args.instance}: ok")

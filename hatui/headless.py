@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from hatui.haproxy.events import HaproxyEvent
+from hatui.haproxy.join import HaproxyView
+from hatui.haproxy.report import event_to_json as haproxy_event_to_json
+from hatui.haproxy.report import view_to_json
 from hatui.observe.events import Event
 from hatui.observe.model import ObserverSnapshot
 from hatui.observe.report import event_to_json, snapshot_to_json
 from hatui.runtime.watch import CaptureStats, SnapshotGetter
-from hatui.styles import EVENT_STYLE
+from hatui.styles import EVENT_SEVERITY, EVENT_STYLE
 
 if TYPE_CHECKING:
+    from hatui.adapters.haproxy import Poll
+    from hatui.haproxy.join import VipHolder
     from hatui.runtime.node import NodeEvent
+
+
+def under_journald(stream: TextIO | None = None) -> bool:
+    """True when `stream` (stdout) is systemd's journal (JOURNAL_STREAM names it)."""
+    text = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        dev, ino = (int(x) for x in text.split(":"))
+        st = os.fstat((stream or sys.stdout).fileno())
+    except (ValueError, OSError):
+        return False
+    return (st.st_dev, st.st_ino) == (dev, ino)
 
 
 def stamp(time_us: int) -> str:
@@ -30,16 +48,24 @@ def event_line(ev: Event) -> str:
 
 
 class TextSink:
-    """Prints each event as a line; colour only on a terminal."""
+    """Prints each event as a line; colour only on a terminal. Under journald: no time
+    stamp of our own (the journal has one) and a `<N>` syslog severity prefix."""
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    def __init__(self, out: TextIO | None = None, *, journal: bool | None = None) -> None:
         from rich.console import Console  # rich costs ~0.1 s to import: only when printing text
 
-        self.console = Console(file=out or sys.stdout, highlight=False, soft_wrap=True)
+        self.out = out or sys.stdout
+        self.journal = under_journald(self.out) if journal is None else journal
+        self.console = Console(file=self.out, highlight=False, soft_wrap=True)
 
     def events(self, events: Sequence[Event]) -> None:
         for ev in events:
-            self.console.print(event_line(ev), style=EVENT_STYLE.get(ev.kind, ""), markup=False)
+            if self.journal:
+                self.out.write(f"<{EVENT_SEVERITY.get(ev.kind, 6)}>{ev.kind}: {ev.detail}\n")
+            else:
+                self.console.print(event_line(ev), style=EVENT_STYLE.get(ev.kind, ""), markup=False)
+        if self.journal:
+            self.out.flush()
 
     def snapshot(self, get: SnapshotGetter, stats: CaptureStats) -> None:
         pass
@@ -61,13 +87,20 @@ class JsonLinesSink:
 
 
 class NodeEventPrinter:
-    """The node's own story, one line each: state changes, operator commands, errors."""
+    """The node's own story, one line each: state changes, operator commands, errors.
 
-    def __init__(self, out: TextIO | None = None, *, json_lines: bool = False) -> None:
+    A state change is followed by keepalived's own line ("(VI_1) Entering MASTER STATE"):
+    operators grep and alert on exactly that wording. Under journald, lines carry a `<N>`
+    syslog severity and no time stamp of our own."""
+
+    def __init__(
+        self, out: TextIO | None = None, *, json_lines: bool = False, journal: bool | None = None
+    ) -> None:
         from hatui.runtime.status import node_event_to_json
 
         self.out = out or sys.stdout
         self.json_lines = json_lines
+        self.journal = under_journald(self.out) if journal is None else journal
         self.to_json = node_event_to_json
 
     def __call__(self, ev: NodeEvent) -> None:
@@ -76,22 +109,76 @@ class NodeEventPrinter:
         if self.json_lines:
             obj = self.to_json(ev)
             self.out.write(json.dumps(obj) + "\n")
-        else:
-            self.out.write(
-                f"{stamp(ev.time)} {ev.instance}: {ev.detail} "
-                f"[{ev.state}, priority {ev.priority}]\n"
-            )
+            self.out.flush()
+            return
+        line = f"{ev.instance}: {ev.detail} [{ev.state}, priority {ev.priority}]"
+        lines = [(EVENT_SEVERITY.get(f"node_{ev.kind}", 6), line)]
+        if ev.kind == "transition" and ev.state in ("MASTER", "BACKUP", "FAULT"):
+            severity = 4 if ev.state == "FAULT" else 5
+            lines.append((severity, f"({ev.instance}) Entering {ev.state} STATE"))
+        for severity, text in lines:
+            prefix = f"<{severity}>" if self.journal else f"{stamp(ev.time)} "
+            self.out.write(prefix + text + "\n")
         self.out.flush()
 
 
-def document(snap: ObserverSnapshot, stats: CaptureStats | None = None) -> dict[str, object]:
-    """The DESIGN.md JSON document, plus capture-side counters when live."""
+def document(
+    snap: ObserverSnapshot,
+    stats: CaptureStats | None = None,
+    haproxy: HaproxyView | None = None,
+) -> dict[str, object]:
+    """The DESIGN.md JSON document, plus capture-side counters when live, plus the
+    `haproxy` key in serve and watch (given the last view of the local haproxy)."""
     doc = snapshot_to_json(snap)
     if stats is not None:
         counters = doc.get("counters")
         if isinstance(counters, dict):
             counters["kernel_drops"] = stats.kernel_drops
+    if haproxy is not None:
+        doc["haproxy"] = view_to_json(haproxy)
     return doc
+
+
+class HaproxyLog:
+    """Follows the local haproxy beside a headless watch or node: its events as log lines
+    (or JSON lines), its last view for the final document."""
+
+    def __init__(
+        self,
+        holders: Callable[[], tuple[VipHolder, ...]],
+        out: TextIO | None = None,
+        *,
+        json_lines: bool = False,
+    ) -> None:
+        from hatui.haproxy.track import Tracker
+
+        self.holders = holders
+        self.out = out or sys.stdout
+        self.json_lines = json_lines
+        self.tracker = Tracker()
+
+    @property
+    def view(self) -> HaproxyView | None:
+        return self.tracker.view
+
+    def __call__(self, poll: Poll) -> None:
+        events = self.tracker.update(
+            socket=poll.socket,
+            time_us=poll.time_us,
+            outcome=poll.outcome,
+            local=poll.local,
+            holders=self.holders(),
+        )
+        self.events(events)
+
+    def events(self, events: Sequence[HaproxyEvent]) -> None:
+        for ev in events:
+            if self.json_lines:
+                self.out.write(json.dumps(haproxy_event_to_json(ev)) + "\n")
+            else:
+                self.out.write(f"{stamp(ev.time_us)} {ev.kind}: {ev.detail}\n")
+        if events:
+            self.out.flush()
 
 
 def print_document(
@@ -186,6 +273,9 @@ def print_summary(doc: dict[str, object], out: TextIO | None = None) -> None:
         f"arp {counters.get('arp', 0)}, {others}rejected: {bad or 'none'}",
         markup=False,
     )
+    haproxy = doc.get("haproxy")
+    if isinstance(haproxy, dict):
+        console.print(haproxy_summary(haproxy), markup=False)
     console.print("[dim]Only masters advertise: backups appear only when they speak.[/]")
 
 
@@ -199,3 +289,12 @@ def _number(d: dict[str, object]) -> str:
     """How a router is named in a line: "vrid 51", "hsrp group 10", "carp vhid 7"."""
     label = {"hsrp": "hsrp group", "carp": "carp vhid", "glbp": "glbp group"}
     return f"{label.get(str(d.get('protocol')), 'vrid')} {d['vrid']}"
+
+
+def haproxy_summary(h: dict[str, Any]) -> str:
+    """One line about the local haproxy for the text summary."""
+    if h.get("status") != "up":
+        return f"haproxy: {h.get('error', h.get('status'))}"
+    backs = ", ".join(f"{b['name']} {b['up']}/{b['total']} UP" for b in h.get("backends", []))
+    alerts = "; ".join(a["detail"] for a in h.get("alerts", [])) or "no alerts"
+    return f"haproxy {h.get('version')} at {h.get('socket')}: {backs or 'no backends'}; {alerts}"

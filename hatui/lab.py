@@ -9,13 +9,16 @@ PID) and deletes every namespace, also after errors.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +26,21 @@ from hatui.errors import RuntimeFault
 
 SUBNET_V4 = "192.0.2"
 SUBNET_V6 = "2001:db8::"
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
+    """A preexec_fn: the child gets `sig` when the process that started it dies, even by
+    SIGKILL (prctl PR_SET_PDEATHSIG; kept across exec, and `ip netns exec` execs)."""
+    parent = os.getpid()
+
+    def arm() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl: no signal will come
+            os._exit(1)
+
+    return arm
 
 
 def _run(argv: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -57,6 +75,8 @@ class Lab:
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="hatui-lab-")))
     switch: str = ""
+    # The signal every started process gets if this process dies (kill -9 included).
+    orphan_signal: int | None = None
 
     def __post_init__(self) -> None:
         if os.geteuid() != 0:
@@ -177,6 +197,7 @@ class Lab:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             env={**os.environ, **(env or {})},
+            preexec_fn=die_with_parent(self.orphan_signal) if self.orphan_signal else None,
         )
         out.close()
         self.procs.append(proc)
@@ -211,8 +232,11 @@ class Lab:
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
+                # Its group if it leads one (spawn), else the process alone (by PID).
+                with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(5)
         return proc.returncode
 
@@ -251,6 +275,33 @@ def unique_prefix(tag: str) -> str:
     return f"{tag}{os.getpid()}-"
 
 
+def remove_leftovers(tag: str) -> list[str]:
+    """Delete the namespaces a dead lab of `tag` left (`unique_prefix` names them after
+    their creator's pid), killing what still runs in them by PID, and its work folder
+    when named `hatui-PREFIX*` in the temp folder. A live creator's are left alone."""
+    out = _run(["ip", "netns", "list"], check=False).stdout
+    removed = []
+    for ns in sorted(line.split()[0] for line in out.splitlines() if line.strip()):
+        m = re.fullmatch(rf"{re.escape(tag)}(\d+)-.*", ns)
+        if m is None or _alive(int(m.group(1))):
+            continue
+        _kill_namespace(ns)
+        removed.append(ns)
+    for folder in Path(tempfile.gettempdir()).glob(f"hatui-{tag}*"):
+        m = re.match(rf"hatui-{re.escape(tag)}(\d+)-", folder.name)
+        if m is not None and not _alive(int(m.group(1))):
+            shutil.rmtree(folder, ignore_errors=True)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """A hatui process still runs as `pid` (a reused pid running something else is not)."""
+    try:
+        return b"hatui" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 @dataclass(slots=True)
 class Keepalived:
     """A keepalived (VRRP only) running in a lab host, with its own pid files."""
@@ -266,8 +317,14 @@ class Keepalived:
             return None
 
 
-def start_keepalived(lab: Lab, host: Host, conf: str, *, tag: str = "ka") -> Keepalived:
-    """Start Debian's keepalived in `host` with `conf`, VRRP only, logging to the lab dir."""
+def start_keepalived(
+    lab: Lab, host: Host, conf: str, *, tag: str = "ka", detail: bool = True
+) -> Keepalived:
+    """Start Debian's keepalived in `host` with `conf`, VRRP only, logging to the lab dir.
+
+    `detail` is keepalived's -D. Without it, a keepalived with hundreds of instances does
+    not log every lower-priority advert it discards: at 2,550 a second that logging alone
+    starves its timers, and it never takes over."""
     exe = shutil.which("keepalived")
     if exe is None:
         raise RuntimeFault("keepalived is not installed (apt-get install -y keepalived)")
@@ -277,7 +334,8 @@ def start_keepalived(lab: Lab, host: Host, conf: str, *, tag: str = "ka") -> Kee
     pid, vrrp_pid = base.with_suffix(".pid"), base.with_suffix(".vrrp.pid")
     for stale in (pid, vrrp_pid):  # zombies' pid files make keepalived think it runs
         stale.unlink(missing_ok=True)
-    argv = [exe, "-n", "-l", "-D", "-P", "-f", str(conf_path), "-p", str(pid), "-r", str(vrrp_pid)]
+    argv = [exe, "-n", "-l", *(["-D"] if detail else []), "-P", "-f", str(conf_path)]
+    argv += ["-p", str(pid), "-r", str(vrrp_pid)]
     proc = lab.spawn(host, argv, log=f"{host.name}-{tag}.log")
     return Keepalived(host=host, proc=proc, vrrp_pidfile=vrrp_pid)
 
@@ -293,3 +351,77 @@ def crash_keepalived(lab: Lab, ka: Keepalived) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(ka.proc.pid, signal.SIGKILL)
     ka.proc.wait(5)
+
+
+@dataclass(slots=True)
+class Haproxy:
+    """Debian's haproxy in a lab host (`-db`: foreground, one process), its own socket."""
+
+    host: Host
+    proc: subprocess.Popen[bytes]
+    socket: Path
+    config: Path
+
+
+def haproxy_config(
+    socket: Path,
+    vips: Sequence[str],
+    servers: Sequence[tuple[str, str]],
+    *,
+    port: int = 80,
+    check_ms: int = 500,
+) -> str:
+    """A frontend binding each VIP (held or not: ip_nonlocal_bind) in front of `servers`
+    (name, ip:port), HTTP-checked every `check_ms`, down after two failures."""
+    lines = [
+        "global",
+        f"    stats socket {socket} mode 600 level admin",
+        "defaults",
+        "    mode http",
+        "    timeout connect 1s",
+        "    timeout client 10s",
+        "    timeout server 10s",
+        "frontend vip_web",
+        *(f"    bind {vip}:{port}" for vip in vips),
+        "    default_backend web",
+        "backend web",
+        "    option httpchk GET /",
+        *(
+            f"    server {name} {addr} check inter {check_ms} fall 2 rise 2"
+            for name, addr in servers
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def start_haproxy(lab: Lab, host: Host, conf: str, *, tag: str = "haproxy") -> Haproxy:
+    """Start haproxy in `host` with `conf` (its stats socket at `lab.workdir/NAME-TAG.sock`
+    when made by haproxy_config for that path)."""
+    exe = shutil.which("haproxy")
+    if exe is None:
+        raise RuntimeFault("haproxy is not installed (apt-get install -y haproxy)")
+    base = lab.workdir / f"{host.name}-{tag}"
+    cfg, pid = base.with_suffix(".cfg"), base.with_suffix(".pid")
+    cfg.write_text(conf)
+    # A VIP this node does not hold yet must still be bindable, as on real pairs.
+    _run(host.argv(["sysctl", "-qw", "net.ipv4.ip_nonlocal_bind=1"]), check=False)
+    proc = lab.spawn(host, [exe, "-db", "-f", str(cfg), "-p", str(pid)], log=f"{base.name}.log")
+    return Haproxy(host=host, proc=proc, socket=base.with_suffix(".sock"), config=cfg)
+
+
+def start_web(lab: Lab, host: Host, port: int = 80) -> subprocess.Popen[bytes]:
+    """A tiny HTTP server on the host's address that answers with the host's name."""
+    root = lab.workdir / f"{host.name}-www"
+    root.mkdir(exist_ok=True)
+    (root / "index.html").write_text(f"hello from {host.name} ({host.ip})\n")
+    argv = [
+        sys.executable,
+        "-m",
+        "http.server",
+        str(port),
+        "--bind",
+        host.ip,
+        "--directory",
+        str(root),
+    ]
+    return lab.spawn(host, argv, log=f"{host.name}-www.log")

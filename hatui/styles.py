@@ -19,4 +19,29 @@ EVENT_STYLE: dict[str, str] = {
     "node_transition": "bold cyan",
     "node_command": "bold blue",
     "node_error": "bold red",
+    "haproxy_up": "green",
+    "haproxy_restart": "yellow",
+    "haproxy_unreachable": "bold red",
+    "haproxy_server": "yellow",
+    "haproxy_frontend": "yellow",
+    "haproxy_down": "bold white on red",
+    "haproxy_vip_unserved": "bold white on red",
+    "haproxy_vip_unbound": "bold red",
+    "haproxy_alert_cleared": "green",
+}
+
+
+# syslog severities (RFC 5424) for journald's `<N>` line prefixes, so `journalctl -p warning`
+# shows what needs a look. Kinds not listed are informational (6).
+EVENT_SEVERITY: dict[str, int] = {
+    "split_brain": 3,
+    "vip_foreign_mac": 3,
+    "owner_claim": 3,
+    "node_error": 3,
+    "stale": 4,
+    "mismatch": 4,
+    "master_change": 5,
+    "release": 5,
+    "node_transition": 5,
+    "node_command": 5,
 }

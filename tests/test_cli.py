@@ -44,6 +44,10 @@ def test_two_modes_are_refused() -> None:
     one_line_error(hatui("--read", "x.pcap", "--serve"), 2, "not allowed with argument")
 
 
+def test_haproxy_flag_outside_live_modes_is_refused() -> None:
+    one_line_error(hatui("--read", "x.pcap", "--haproxy", "/s"), 2, "--haproxy goes with --watch")
+
+
 def test_missing_capture_file(tmp_path: Path) -> None:
     one_line_error(hatui("--read", str(tmp_path / "none.pcap"), "--json"), 2, "none.pcap")
 

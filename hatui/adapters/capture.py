@@ -31,9 +31,17 @@ SO_RCVBUFFORCE = 33
 SNAPLEN = 2048
 _TIMESPEC = struct.Struct("qq")
 
-# Classic BPF opcodes (linux/filter.h): loads of a half-word or byte at a fixed offset,
-# of a half-word at X + k, X = 4 * (the IHL nibble at k), a jump if equal, return.
-_OPS = {"ldh": 0x28, "ldb": 0x30, "ldhx": 0x48, "ldxmsh": 0xB1, "jeq": 0x15, "ret": 0x06}
+# Classic BPF opcodes (linux/filter.h): loads of a word, half-word or byte at a fixed
+# offset, of a half-word at X + k, X = 4 * (the IHL nibble at k), a jump if equal, return.
+_OPS = {
+    "ldw": 0x20,
+    "ldh": 0x28,
+    "ldb": 0x30,
+    "ldhx": 0x48,
+    "ldxmsh": 0xB1,
+    "jeq": 0x15,
+    "ret": 0x06,
+}
 
 HSRP_PORTS = (1985, 2029, 3222)  # HSRP v1/v2 over IPv4, HSRP over IPv6, GLBP
 
@@ -72,6 +80,14 @@ def _block(p: str, o: int) -> list[tuple[str, str, int, str, str]]:
     ]
 
 
+# The kernel's packet type (an ancillary load, SKF_AD_OFF + SKF_AD_PKTTYPE): a node drops
+# the frames it sent itself before they cost a copy, a wake-up and a decode each.
+_SKF_AD_PKTTYPE = (-0x1000 + 4) & 0xFFFFFFFF
+_NOT_OUTGOING: list[tuple[str, str, int, str, str]] = [
+    ("", "ldw", _SKF_AD_PKTTYPE, "", ""),
+    ("", "jeq", PACKET_OUTGOING, "rej", "ether"),
+]
+
 # (label, op, k, true-label, false-label): untagged first, then one 802.1Q / 802.1ad tag.
 _ASM: list[tuple[str, str, int, str, str]] = [
     *_block("", 14),
@@ -84,19 +100,21 @@ _ASM: list[tuple[str, str, int, str, str]] = [
 ]
 
 
-def bpf_program() -> list[tuple[int, int, int, int]]:
-    """Assemble the filter into (code, jt, jf, k) tuples; jumps are relative in classic BPF."""
-    where = {label: i for i, (label, *_rest) in enumerate(_ASM) if label}
+def bpf_program(*, outgoing: bool = True) -> list[tuple[int, int, int, int]]:
+    """Assemble the filter into (code, jt, jf, k) tuples; jumps are relative in classic BPF.
+    Without `outgoing`, frames this host sent are rejected first."""
+    asm = _ASM if outgoing else [*_NOT_OUTGOING, ("ether", *_ASM[0][1:]), *_ASM[1:]]
+    where = {label: i for i, (label, *_rest) in enumerate(asm) if label}
     out = []
-    for i, (_label, op, k, jt, jf) in enumerate(_ASM):
+    for i, (_label, op, k, jt, jf) in enumerate(asm):
         t = where[jt] - i - 1 if jt else 0
         f = where[jf] - i - 1 if jf else 0
         out.append((_OPS[op], t, f, k))
     return out
 
 
-def _attach_filter(sock: socket.socket) -> None:
-    prog = bpf_program()
+def _attach_filter(sock: socket.socket, *, outgoing: bool = True) -> None:
+    prog = bpf_program(outgoing=outgoing)
     raw = b"".join(struct.pack("HBBI", code, jt, jf, k) for code, jt, jf, k in prog)
     buf = ctypes.create_string_buffer(raw)
     fprog = struct.pack("HL", len(prog), ctypes.addressof(buf))
@@ -116,9 +134,10 @@ class Packet(NamedTuple):
 
 
 class CaptureSocket:
-    """A non-blocking receive-only packet socket on one interface."""
+    """A non-blocking receive-only packet socket on one interface. `outgoing` False (a
+    node's capture) leaves out, in the kernel, the frames this host sends."""
 
-    def __init__(self, interface: str, *, rcvbuf: int = 32 << 20) -> None:
+    def __init__(self, interface: str, *, rcvbuf: int = 32 << 20, outgoing: bool = True) -> None:
         self.interface = interface
         try:
             self.ifindex = socket.if_nametoindex(interface)
@@ -131,7 +150,7 @@ class CaptureSocket:
                 f"capturing on {interface} needs root (or CAP_NET_RAW): run it with sudo"
             ) from None
         try:
-            _attach_filter(sock)
+            _attach_filter(sock, outgoing=outgoing)
             sock.bind((interface, ETH_P_ALL))
             mreq = struct.pack("iHH8s", self.ifindex, PACKET_MR_PROMISC, 0, b"")
             sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)

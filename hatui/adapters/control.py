@@ -4,7 +4,11 @@ Requests are one JSON object per line:
   {"cmd": "status"}
   {"cmd": "priority", "instance": "VI_1", "value": "120" | "+10" | "-10"}
   {"cmd": "release" | "pause" | "resume" | "garp", "instance": "VI_1"}
+  {"cmd": "reload"}      re-read the config: {"ok": true, "changes": [...]} or the error
   {"cmd": "subscribe"}   then one {"ok": true, "status": {...}} line per publish
+  {"cmd": "subscribe", "observer": false}   the node's status only (no LAN document): what
+                         a console that runs its own read-only watcher needs; the first
+                         line comes with the node's next publication
 Responses are {"ok": true, ...} or {"ok": false, "error": "one line"}. `status` answers
 {"ok": true, "status": handler.status()}. Only root and the node's own user may connect.
 """
@@ -29,9 +33,10 @@ from hatui.vrrp.inputs import SendGarp as SendGarpCommand
 
 log = logging.getLogger(__name__)
 
-MAX_LINE = 64 * 1024
+MAX_LINE = 64 * 1024  # a request
+MAX_REPLY = 64 * 1024 * 1024  # a status: 255 instances and their LAN are ~0.5 MB
 INSTANCE_COMMANDS = ("priority", "release", "pause", "resume", "garp")
-COMMANDS = ("status", "subscribe", *INSTANCE_COMMANDS)
+COMMANDS = ("status", "subscribe", "reload", *INSTANCE_COMMANDS)
 _SUBSCRIBER_QUEUE = 8  # a slow subscriber loses old snapshots, never holds memory
 _PRIORITY = re.compile(r"[+-]?[0-9]{1,4}")
 
@@ -45,6 +50,10 @@ class ControlHandler(Protocol):
 
     def command(self, cmd: str, instance: str, value: str | None) -> dict[str, Any]:
         """Run an operator command; extra response fields, or ValueError for bad arguments."""
+        ...
+
+    async def reload(self) -> dict[str, Any]:
+        """Re-read the config; extra response fields, or ValueError with the error line."""
         ...
 
 
@@ -88,6 +97,15 @@ def _error(text: str) -> dict[str, Any]:
     return {"ok": False, "error": text}
 
 
+def _offer(queues: set[asyncio.Queue[bytes]], line: bytes) -> None:
+    """Queue `line` for each subscriber, dropping its oldest when full: a slow client
+    loses old snapshots, never holds memory or the node."""
+    for queue in queues:
+        if queue.full():
+            queue.get_nowait()
+        queue.put_nowait(line)
+
+
 class ControlServer:
     """Serves `handler` on a Unix socket at `path`; `publish` feeds subscribers."""
 
@@ -96,7 +114,11 @@ class ControlServer:
         self.handler = handler
         self.own_uid = os.geteuid()
         self._server: asyncio.Server | None = None
-        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        # Queued lines are encoded once per publication, not once per subscriber.
+        self._subscribers: set[asyncio.Queue[bytes]] = set()
+        self._node_subscribers: set[asyncio.Queue[bytes]] = set()
+        self._clients: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
+        self.node_joined = asyncio.Event()  # a node-only subscriber waits for its first line
 
     async def start(self) -> None:
         """Create the directory and socket (mode 0600), replacing a stale socket file."""
@@ -134,16 +156,28 @@ class ControlServer:
 
     @property
     def subscribers(self) -> int:
+        """Subscribers of the full stream (node status and the LAN document)."""
         return len(self._subscribers)
 
+    @property
+    def node_subscribers(self) -> int:
+        """Subscribers of the node's status alone."""
+        return len(self._node_subscribers)
+
     def publish(self, status: dict[str, Any]) -> None:
-        """Queue a status snapshot for every subscriber, dropping the oldest when full."""
-        for queue in self._subscribers:
-            if queue.full():
-                queue.get_nowait()
-            queue.put_nowait(status)
+        """Queue a status snapshot for every full-stream subscriber."""
+        if self._subscribers:
+            _offer(self._subscribers, _line({"ok": True, "status": status}))
+
+    def publish_node(self, status_json: bytes) -> None:
+        """Queue the node's status, already encoded as JSON, for node-only subscribers."""
+        if self._node_subscribers:
+            _offer(self._node_subscribers, b'{"ok":true,"status":' + status_json + b"}\n")
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._clients[task] = writer
         try:
             sock = writer.get_extra_info("socket")
             if not allowed(peer_uid(sock), self.own_uid):
@@ -164,8 +198,10 @@ class ControlServer:
                 request = _parse(raw)
                 if isinstance(request, str):
                     writer.write(_line(_error(request)))
+                elif request["cmd"] == "reload":
+                    writer.write(_line(await self._reload()))
                 elif request["cmd"] == "subscribe":
-                    await self._stream(reader, writer)
+                    await self._stream(reader, writer, observer=request.get("observer", True))
                     return
                 else:
                     writer.write(_line(self._answer(request)))
@@ -173,9 +209,20 @@ class ControlServer:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            if task is not None:
+                self._clients.pop(task, None)
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
+
+    async def _reload(self) -> dict[str, Any]:
+        try:
+            return {"ok": True, **(await self.handler.reload())}
+        except ValueError as exc:
+            return _error(str(exc).splitlines()[0] if str(exc) else "reload failed")
+        except Exception as exc:  # a handler bug must not take the control socket down
+            log.exception("reload failed")
+            return _error(f"internal error: {type(exc).__name__}")
 
     def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
         cmd = request["cmd"]
@@ -200,32 +247,47 @@ class ControlServer:
             log.exception("control command %s failed", cmd)
             return _error(f"internal error: {type(exc).__name__}")
 
-    async def _stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(_SUBSCRIBER_QUEUE)
-        self._subscribers.add(queue)
+    async def _stream(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, observer: object
+    ) -> None:
+        """Publications until the client leaves. A client that stops reading only loses
+        old snapshots (its queue drops the oldest; drain waits for this client alone)."""
+        queue: asyncio.Queue[bytes] = asyncio.Queue(_SUBSCRIBER_QUEUE)
+        full = observer is not False
+        group = self._subscribers if full else self._node_subscribers
+        group.add(queue)
         # The client says nothing more; reading tells us at once when it goes away.
         gone = asyncio.ensure_future(reader.read())
         try:
-            writer.write(_line({"ok": True, "status": self.handler.status()}))
-            await writer.drain()
+            if full:
+                writer.write(_line({"ok": True, "status": self.handler.status()}))
+                await writer.drain()
+            else:
+                self.node_joined.set()
             while True:
                 nxt = asyncio.ensure_future(queue.get())
                 await asyncio.wait({nxt, gone}, return_when=asyncio.FIRST_COMPLETED)
                 if not nxt.done():
                     nxt.cancel()
                     return
-                writer.write(_line({"ok": True, "status": nxt.result()}))
+                writer.write(nxt.result())
                 await writer.drain()
         finally:
             gone.cancel()
-            self._subscribers.discard(queue)
+            group.discard(queue)
 
     async def close(self) -> None:
+        """Stop listening and hang up on every client. Their handlers end on their own (EOF):
+        cancelled ones would make Python 3.11's stream callback log a spurious error."""
         if self._server is not None:
             self._server.close()
             self._server = None
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
+        for writer in list(self._clients.values()):
+            writer.close()
+        if self._clients:
+            await asyncio.wait(set(self._clients), timeout=1.0)
 
 
 def _parse(raw: bytes) -> dict[str, Any] | str:
@@ -244,7 +306,7 @@ def _parse(raw: bytes) -> dict[str, Any] | str:
 
 async def _connect(path: str, timeout: float) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     try:
-        return await asyncio.wait_for(asyncio.open_unix_connection(path, limit=MAX_LINE), timeout)
+        return await asyncio.wait_for(asyncio.open_unix_connection(path, limit=MAX_REPLY), timeout)
     except (FileNotFoundError, ConnectionRefusedError):
         raise RuntimeFault(f"no hatui node is listening on {path}") from None
     except PermissionError:
@@ -286,11 +348,17 @@ async def request(path: str, obj: dict[str, Any], timeout: float = 5.0) -> dict[
         writer.close()
 
 
-async def subscribe(path: str, timeout: float = 5.0) -> AsyncIterator[dict[str, Any]]:
-    """Status snapshots as the node publishes them, the current one first."""
+async def subscribe(
+    path: str, timeout: float = 5.0, *, observer: bool = True
+) -> AsyncIterator[dict[str, Any]]:
+    """Status snapshots as the node publishes them, the current one first; without
+    `observer`, the node's status alone (no LAN document)."""
     reader, writer = await _connect(path, timeout)
     try:
-        writer.write(_line({"cmd": "subscribe"}))
+        req: dict[str, Any] = (
+            {"cmd": "subscribe"} if observer else {"cmd": "subscribe", "observer": False}
+        )
+        writer.write(_line(req))
         await writer.drain()
         while True:
             reply = await _read_reply(reader, path)

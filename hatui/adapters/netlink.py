@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +54,7 @@ class NetlinkFailure(Exception):
         super().__init__(self.text)
 
 
-class _Rtnl:
+class Rtnl:
     """A blocking rtnetlink socket for request/response exchanges."""
 
     def __init__(self) -> None:
@@ -121,7 +122,7 @@ class IfAddress:
         return self.proto == HATUI_ADDR_PROTO or (self.label or "").endswith(LABEL_SUFFIX)
 
 
-def _dump_addresses(rtnl: _Rtnl, index: int) -> list[IfAddress]:
+def _dump_addresses(rtnl: Rtnl, index: int) -> list[IfAddress]:
     msg = ifaddrmsg()
     msg["family"] = socket.AF_UNSPEC
     out = []
@@ -148,7 +149,7 @@ def _dump_addresses(rtnl: _Rtnl, index: int) -> list[IfAddress]:
 def interface_addresses(ifname: str) -> list[IfAddress]:
     """Every address on `ifname`, primary first as the kernel orders them."""
     index = ifindex(ifname)
-    rtnl = _Rtnl()
+    rtnl = Rtnl()
     try:
         return _dump_addresses(rtnl, index)
     finally:
@@ -158,7 +159,7 @@ def interface_addresses(ifname: str) -> list[IfAddress]:
 def interface_mac(ifname: str) -> str:
     """The interface's own hardware address (adverts and GARPs leave from it)."""
     index = ifindex(ifname)
-    rtnl = _Rtnl()
+    rtnl = Rtnl()
     try:
         msg = ifinfmsg()
         msg["index"] = index
@@ -171,10 +172,13 @@ def interface_mac(ifname: str) -> str:
     return str(mac)
 
 
-def primary_address(ifname: str, family: Family) -> str:
+def primary_address(
+    ifname: str, family: Family, addresses: Sequence[IfAddress] | None = None
+) -> str:
     """The source address for adverts: IPv4 the interface's primary address (not a hatui
-    VIP); IPv6 its link-local address (RFC 5798 5.1.2.1)."""
-    for a in interface_addresses(ifname):
+    VIP); IPv6 its link-local address (RFC 5798 5.1.2.1). `addresses`: the interface's,
+    when the caller has them (a node with 255 instances asks once, not 255 times)."""
+    for a in interface_addresses(ifname) if addresses is None else addresses:
         if a.family is not family or a.hatui:
             continue
         if family is Family.IPV4 and not a.secondary:
@@ -185,11 +189,14 @@ def primary_address(ifname: str, family: Family) -> str:
     raise RuntimeFault(f"interface {ifname!r} has no {kind}")
 
 
-def check_vip_subnet(vip: Vip, ifname: str) -> str | None:
+def check_vip_subnet(
+    vip: Vip, ifname: str, addresses: Sequence[IfAddress] | None = None
+) -> str | None:
     """A warning when the VIP lies in none of the interface's own subnets (keepalived
     accepts that, but it is usually a typo), else None."""
     ip = ipaddress.ip_address(vip.address)
-    own = [a for a in interface_addresses(ifname) if not a.hatui and a.family is vip.family]
+    have_all = interface_addresses(ifname) if addresses is None else addresses
+    own = [a for a in have_all if not a.hatui and a.family is vip.family]
     for a in own:
         if ip in ipaddress.ip_interface(f"{a.address}/{a.prefixlen}").network:
             return None
@@ -211,7 +218,7 @@ class Addresses:
     def __init__(self, interface: str) -> None:
         self.interface = interface
         self.index = ifindex(interface)
-        self.rtnl = _Rtnl()
+        self.rtnl = Rtnl()
 
     def _msg(self, vip: Vip) -> Any:
         ip = ipaddress.ip_address(vip.address)
@@ -351,7 +358,7 @@ class LinkWatch:
         return self.up if self.up != old else None
 
     def _query(self) -> bool:
-        rtnl = _Rtnl()
+        rtnl = Rtnl()
         try:
             msg = ifinfmsg()
             msg["index"] = self.index

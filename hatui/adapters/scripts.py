@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from hatui.errors import RuntimeFault
-from hatui.vrrp.spec import NotifySpec, ScriptSpec
+from hatui.vrrp.spec import NotifySpec, RunAs, ScriptSpec
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,19 @@ def check_executable(argv: list[str]) -> str | None:
     return None
 
 
-async def run_command(argv: list[str], timeout_s: float, *, user: str | None = None) -> int | None:
-    """Run `argv` in its own process group; its exit status, or None on timeout (the
-    group is killed) or when it cannot start."""
+def _identity(run_as: RunAs | None) -> dict[str, object]:
+    """Popen's user/group arguments: only when they differ from ours (changing ids needs
+    root); the supplementary groups become the one group, as keepalived's setgroups."""
+    if run_as is None or (run_as.uid, run_as.gid) == (os.geteuid(), os.getegid()):
+        return {}
+    return {"user": run_as.uid, "group": run_as.gid, "extra_groups": [run_as.gid]}
+
+
+async def run_command(
+    argv: list[str], timeout_s: float, *, run_as: RunAs | None = None
+) -> int | None:
+    """Run `argv` in its own process group (as `run_as`); its exit status, or None on
+    timeout (the group is killed) or when it cannot start."""
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
@@ -60,7 +70,7 @@ async def run_command(argv: list[str], timeout_s: float, *, user: str | None = N
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
             start_new_session=True,
-            user=user,
+            **_identity(run_as),  # type: ignore[arg-type]
         )
     except OSError as exc:
         log.warning("cannot run %s: %s", argv[0], exc.strerror or exc)
@@ -122,7 +132,7 @@ class ScriptChecker:
         interval = self.spec.interval_us / 1e6
         next_run = loop.time()
         while True:
-            status = await run_command(argv, self.timeout_s, user=self.spec.user)
+            status = await run_command(argv, self.timeout_s, run_as=self.spec.run_as)
             self.runs += 1
             if status is None:
                 self.timeouts += 1
@@ -159,11 +169,13 @@ class ScriptChecker:
 _notify_tasks: set[asyncio.Task[int | None]] = set()
 
 
-def run_notify(argv: list[str], timeout_s: float = 30.0) -> asyncio.Task[int | None]:
+def run_notify(
+    argv: list[str], timeout_s: float = 30.0, run_as: RunAs | None = None
+) -> asyncio.Task[int | None]:
     """Start a notify script and return at once; failures and timeouts are logged."""
 
     async def run() -> int | None:
-        status = await run_command(argv, timeout_s)
+        status = await run_command(argv, timeout_s, run_as=run_as)
         if status is None:
             log.warning("notify %s: timed out after %.0f s or could not run", argv[0], timeout_s)
         elif status != 0:
@@ -176,11 +188,13 @@ def run_notify(argv: list[str], timeout_s: float = 30.0) -> asyncio.Task[int | N
     return task
 
 
-def notify_commands(
+def notify_runs(
     notify: NotifySpec, *, kind: NotifyKind, name: str, state: NotifyState, priority: int
-) -> list[list[str]]:
-    """The commands keepalived runs for a state change: the state's own script as
-    written, then the generic `notify` script with `TYPE NAME STATE PRIORITY`."""
+) -> list[tuple[list[str], RunAs | None]]:
+    """The commands keepalived runs for a state change, each with who runs it: the
+    state's own script as written, then the generic `notify` script with
+    `TYPE NAME STATE PRIORITY`."""
+    field = state.lower()
     specific = {
         "MASTER": notify.master,
         "BACKUP": notify.backup,
@@ -189,10 +203,19 @@ def notify_commands(
     }[state]
     out = []
     if specific:
-        out.append(command_argv(specific))
+        out.append((command_argv(specific), notify.user_of(field)))
     if notify.generic:
-        out.append([*command_argv(notify.generic), kind, name, state, str(priority)])
+        argv = [*command_argv(notify.generic), kind, name, state, str(priority)]
+        out.append((argv, notify.user_of("generic")))
     return out
+
+
+def notify_commands(
+    notify: NotifySpec, *, kind: NotifyKind, name: str, state: NotifyState, priority: int
+) -> list[list[str]]:
+    """The argv lists of `notify_runs`."""
+    runs = notify_runs(notify, kind=kind, name=name, state=state, priority=priority)
+    return [argv for argv, _ in runs]
 
 
 def read_track_file(path: str) -> int | None:

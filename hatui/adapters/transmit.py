@@ -54,6 +54,7 @@ class AdvertSender:
         self.src_ip = src_ip or primary_address(interface, family)
         v6 = family is Family.IPV6
         self.group = mcast_group or (DEFAULT_MCAST_V6 if v6 else DEFAULT_MCAST_V4)
+        self._addrs: dict[str, tuple[str, int] | tuple[str, int, int, int]] = {}
         try:
             af = socket.AF_INET6 if v6 else socket.AF_INET
             sock = socket.socket(af, socket.SOCK_RAW, IPPROTO_VRRP)
@@ -110,12 +111,9 @@ class AdvertSender:
 
         A failed send is logged and counted, not raised: the next advert interval tries
         again, and a dead link is the link watch's business."""
-        addr: tuple[str, int] | tuple[str, int, int, int]
-        if self.family is Family.IPV6:
-            scoped = ipaddress.ip_address(dst).is_link_local or dst.lower().startswith("ff02:")
-            addr = (dst, 0, 0, self.ifindex if scoped else 0)
-        else:
-            addr = (dst, 0)
+        addr = self._addrs.get(dst)
+        if addr is None:
+            addr = self._addrs[dst] = self._sockaddr(dst)
         try:
             self.sock.sendto(payload, addr)
         except OSError as exc:
@@ -124,6 +122,12 @@ class AdvertSender:
             return False
         self.sent += 1
         return True
+
+    def _sockaddr(self, dst: str) -> tuple[str, int] | tuple[str, int, int, int]:
+        if self.family is Family.IPV6:
+            scoped = ipaddress.ip_address(dst).is_link_local or dst.lower().startswith("ff02:")
+            return (dst, 0, 0, self.ifindex if scoped else 0)
+        return (dst, 0)
 
     def fileno(self) -> int:
         return self.sock.fileno()

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from hatui.config.addresses import read_peers, read_vips
 from hatui.config.diagnostics import Diagnostics
 from hatui.config.globaldefs import DAY_US
 from hatui.config.lexer import Token
+from hatui.config.routes import read_routes, read_rules
+from hatui.config.security import ScriptLine
 from hatui.config.tree import Stmt
 from hatui.config.values import arg, boolean, fail, int_value, integer, ip_value, timer
 from hatui.errors import ConfigError
 from hatui.types import US_PER_S
-from hatui.vrrp.spec import InitialState, NotifySpec, TrackRef, Vip
+from hatui.vrrp.spec import InitialState, NotifySpec, RouteSpec, RuleSpec, TrackRef, Vip
 
 MAX_V2_ADVERT_US = 255 * US_PER_S  # 8-bit seconds field (RFC 3768 5.3.7)
 
@@ -22,26 +24,29 @@ MAX_V2_ADVERT_US = 255 * US_PER_S  # 8-bit seconds field (RFC 3768 5.3.7)
 # better than running something else than the file says.
 UNSUPPORTED = frozenset(
     """
-    use_vmac vmac_xmit_base use_vmac_addr use_ipvlan virtual_routes virtual_rules track_bfd
-    track_process
+    use_vmac vmac_xmit_base use_vmac_addr use_ipvlan track_bfd
     """.split()  # noqa: SIM905 - a word list reads better
 )
-# Known keywords without any effect on how hatui runs VRRP.
-QUIET = frozenset(
-    """
-    debug smtp_alert native_ipv6 skip_check_adv_addr kernel_rx_buf_size linkbeat_use_polling
-    notify_priority_changes promote_secondaries
-    """.split()  # noqa: SIM905 - a word list reads better
-)
-IGNORED = frozenset(
-    """
-    garp_lower_prio_delay garp_lower_prio_repeat lower_prio_no_advert
-    higher_prio_send_advert strict_mode track_src_ip unicast_ttl unicast_fault_no_peer
-    old_unicast_checksum notify_master_rx_lower_pri notify_deleted garp_extra_if
-    dont_track_primary vrf global_tracking sync_group_tracking_weight
-    """.split()  # noqa: SIM905 - a word list reads better
-)
+# Known keywords hatui does not act on, with the reason each warning gives.
+IGNORED = {
+    "native_ipv6": "deprecated in keepalived: the virtual addresses decide the family",
+    "debug": "keepalived does not implement it either",
+    "smtp_alert": "hatui sends no mail",
+    "kernel_rx_buf_size": "hatui sizes its capture socket itself",
+    "linkbeat_use_polling": "hatui watches links through netlink",
+    "promote_secondaries": "hatui does not set the interface's promote_secondaries sysctl",
+    "track_src_ip": "hatui does not watch the source address",
+    "unicast_ttl": "hatui sends unicast adverts with TTL 255",
+    "old_unicast_checksum": "hatui accepts both checksum forms on receive",
+    "notify_deleted": "hatui deletes no instance on reload",
+    "garp_extra_if": "hatui sends gratuitous ARPs on the VIPs' interfaces only",
+    "vrf": "hatui does not bind to a VRF",
+    "global_tracking": "a vrrp_sync_group keyword",
+    "sync_group_tracking_weight": "a vrrp_sync_group keyword",
+    "no_accept": "hatui adds no firewall rules: traffic to the VIPs is accepted",
+}
 _NOTIFY = {
+    "notify_master_rx_lower_pri": "master_rx_lower_pri",
     "notify_master": "master",
     "notify_backup": "backup",
     "notify_fault": "fault",
@@ -88,9 +93,14 @@ class Draft:
     track_interfaces: list[TrackRef] = field(default_factory=list)
     track_scripts: list[Tracked] = field(default_factory=list)
     track_files: list[Tracked] = field(default_factory=list)
+    track_processes: list[Tracked] = field(default_factory=list)
     notify: NotifySpec = field(default_factory=NotifySpec)
+    notify_lines: dict[str, ScriptLine] = field(default_factory=dict)  # by NotifySpec field
     garp: dict[str, int] = field(default_factory=dict)
     check_unicast_src: bool | None = None
+    flags: dict[str, bool] = field(default_factory=dict)  # _FLAGS keywords, by name
+    routes: list[RouteSpec] = field(default_factory=list)
+    rules: list[RuleSpec] = field(default_factory=list)
 
 
 def _block(stmt: Stmt) -> tuple[Stmt, ...]:
@@ -99,7 +109,7 @@ def _block(stmt: Stmt) -> tuple[Stmt, ...]:
     return stmt.block
 
 
-def _track_lines(stmt: Stmt, lo: int, hi: int) -> list[tuple[Token, int | None]]:
+def track_lines(stmt: Stmt, lo: int, hi: int) -> list[tuple[Token, int | None]]:
     """`NAME [weight N]` lines of a track_* block; `reverse` is refused, not ignored."""
     out: list[tuple[Token, int | None]] = []
     for line in _block(stmt):
@@ -121,16 +131,25 @@ def _track_lines(stmt: Stmt, lo: int, hi: int) -> list[tuple[Token, int | None]]
     return out
 
 
+def notify_line(label: str, stmt: Stmt, diag: Diagnostics) -> ScriptLine:
+    """`notify_* SCRIPT [user [group]]`: keepalived reads the words after the script as
+    the user and group it runs as."""
+    words = stmt.args
+    if len(words) > 3:
+        diag.warn(f"{stmt.name}: words after the group ignored", stmt.key.file, stmt.key.line)
+    return ScriptLine(
+        label=f"{label} {stmt.name}",
+        command=arg(stmt).text,
+        at=stmt.key,
+        user=words[1] if len(words) > 1 else None,
+        group=words[2] if len(words) > 2 else None,
+    )
+
+
 def _notify(d: Draft, stmt: Stmt, diag: Diagnostics) -> None:
-    command = arg(stmt).text
-    if len(stmt.args) > 1:
-        # keepalived reads the words after the script as user and group.
-        diag.warn(
-            f"{stmt.name}: user/group ignored: hatui runs scripts as script_user",
-            stmt.key.file,
-            stmt.key.line,
-        )
-    d.notify = replace(d.notify, **{_NOTIFY[stmt.name]: command})
+    line = notify_line(f"vrrp_instance {d.name}", stmt, diag)
+    d.notify = d.notify.with_script(_NOTIFY[stmt.name], line.command)
+    d.notify_lines[_NOTIFY[stmt.name]] = line
 
 
 def _authentication(d: Draft, stmt: Stmt, diag: Diagnostics) -> None:
@@ -228,17 +247,28 @@ def _vips(d: Draft, s: Stmt, diag: Diagnostics) -> None:
     (d.vips if s.name == "virtual_ipaddress" else d.excluded).extend(vips)
 
 
+def _virtual_routes(d: Draft, s: Stmt, diag: Diagnostics) -> None:
+    if s.name == "virtual_routes":
+        d.routes.extend(read_routes(_block(s), diag))
+    else:
+        d.rules.extend(read_rules(_block(s), diag))
+
+
 def _track_interface(d: Draft, s: Stmt, _: Diagnostics) -> None:
-    for name, weight in _track_lines(s, -253, 253):
+    for name, weight in track_lines(s, -253, 253):
         d.track_interfaces.append(TrackRef(name=name.text, weight=weight or 0))
 
 
 def _track_script(d: Draft, s: Stmt, _: Diagnostics) -> None:
-    d.track_scripts.extend(Tracked(name=n, weight=w) for n, w in _track_lines(s, -253, 253))
+    d.track_scripts.extend(Tracked(name=n, weight=w) for n, w in track_lines(s, -253, 253))
 
 
 def _track_file(d: Draft, s: Stmt, _: Diagnostics) -> None:
-    d.track_files.extend(Tracked(name=n, weight=w) for n, w in _track_lines(s, -254, 254))
+    d.track_files.extend(Tracked(name=n, weight=w) for n, w in track_lines(s, -254, 254))
+
+
+def _track_process(d: Draft, s: Stmt, _: Diagnostics) -> None:
+    d.track_processes.extend(Tracked(name=n, weight=w) for n, w in track_lines(s, -254, 254))
 
 
 def _garp(d: Draft, s: Stmt, _: Diagnostics) -> None:
@@ -251,12 +281,29 @@ def _garp(d: Draft, s: Stmt, _: Diagnostics) -> None:
             d.garp["refresh_us"] = timer(s, 0, DAY_US)
         case "garp_master_refresh_repeat":
             d.garp["refresh_repeat"] = integer(s, 1, 255)
+        case "garp_lower_prio_delay":
+            d.garp["lower_prio_delay_us"] = timer(s, 0, DAY_US)
+        case "garp_lower_prio_repeat":
+            d.garp["lower_prio_repeat"] = integer(s, 0, 255)
         case _:
             d.garp["interval_us"] = timer(s, 0, US_PER_S)
 
 
 def _check_unicast_src(d: Draft, s: Stmt, _: Diagnostics) -> None:
     d.check_unicast_src = boolean(s)
+
+
+# Boolean instance keywords that override the global default of the same meaning.
+_FLAGS = frozenset(
+    """
+    lower_prio_no_advert higher_prio_send_advert dont_track_primary unicast_fault_no_peer
+    strict_mode skip_check_adv_addr notify_priority_changes
+    """.split()  # noqa: SIM905 - a word list reads better
+)
+
+
+def _flag(d: Draft, s: Stmt, _: Diagnostics) -> None:
+    d.flags[s.name] = boolean(s)
 
 
 def _down_timer_adverts(d: Draft, s: Stmt, _: Diagnostics) -> None:
@@ -277,7 +324,6 @@ HANDLERS: dict[str, Handler] = {
     "preempt": _preempt,
     "preempt_delay": _preempt_delay,
     "accept": _accept,
-    "no_accept": _accept,
     "unicast_src_ip": _src,
     "mcast_src_ip": _src,
     "mcast_dst_ip": _mcast_dst,
@@ -285,14 +331,20 @@ HANDLERS: dict[str, Handler] = {
     "authentication": _authentication,
     "virtual_ipaddress": _vips,
     "virtual_ipaddress_excluded": _vips,
+    "virtual_routes": _virtual_routes,
+    "virtual_rules": _virtual_routes,
     "track_interface": _track_interface,
     "track_script": _track_script,
     "track_file": _track_file,
+    "track_process": _track_process,
     "garp_master_delay": _garp,
     "garp_master_repeat": _garp,
     "garp_master_refresh": _garp,
     "garp_master_refresh_repeat": _garp,
     "garp_interval": _garp,
+    "garp_lower_prio_delay": _garp,
+    "garp_lower_prio_repeat": _garp,
+    **dict.fromkeys(_FLAGS, _flag),
     "check_unicast_src": _check_unicast_src,
     "down_timer_adverts": _down_timer_adverts,
     **dict.fromkeys(_NOTIFY, _notify),
@@ -317,10 +369,8 @@ def read_instance(stmt: Stmt, diag: Diagnostics) -> Draft | None:
                 fail(key, f"not supported by hatui: {line.name}")
             elif line.name in HANDLERS:
                 HANDLERS[line.name](d, line, diag)
-            elif line.name in QUIET:
-                pass
             elif line.name in IGNORED:
-                diag.warn(f"'{line.name}' ignored: hatui does not implement it", key.file, key.line)
+                diag.warn(f"'{line.name}' ignored: {IGNORED[line.name]}", key.file, key.line)
             else:
                 diag.warn(f"unknown keyword '{line.name}' ignored", key.file, key.line)
         except ConfigError as e:

@@ -4,6 +4,7 @@ The syntax follows keepalived.conf(5): `#` and `!` start a comment anywhere outs
 `"` and `'` quote (pieces glued to a word join it, backslash escapes work inside quotes),
 and `include PATTERN` at the start of a line reads the files a glob matches, relative to
 the including file's directory. Every token keeps its file and line for messages.
+Lines pass through keepalived's preprocessor first (`@ID`, `$NAME`, `~SEQ`: params.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 from dataclasses import dataclass
 
 from hatui.config.diagnostics import Diagnostics, shorten
+from hatui.config.params import Preprocessor
 
 MAX_FILE_BYTES = 10 * 1024 * 1024  # keepalived configs are kilobytes; more is a mistake
 MAX_INCLUDE_DEPTH = 32
@@ -39,6 +41,9 @@ class Token:
     file: str
     line: int
     quoted: bool = False
+    # Which lexed line the word came from: one source line may become several (a
+    # multi-line $NAME, a ~SEQ), each its own statement.
+    row: int = 0
 
     @property
     def is_open(self) -> bool:
@@ -76,7 +81,7 @@ def _escape(line: str, i: int) -> tuple[str, int]:
 
 
 def lex_line(
-    line: str, file: str, lineno: int, diag: Diagnostics, *, braces: bool = True
+    line: str, file: str, lineno: int, diag: Diagnostics, *, braces: bool = True, row: int = 0
 ) -> list[Token]:
     """Split one line into tokens; comments end it, braces are their own token.
 
@@ -93,7 +98,7 @@ def lex_line(
         if c in "#!":
             break
         if c in "{}" and braces:
-            tokens.append(Token(text=c, file=file, line=lineno))
+            tokens.append(Token(text=c, file=file, line=lineno, row=row))
             i += 1
             continue
         parts: list[str] = []
@@ -116,7 +121,7 @@ def lex_line(
             if i >= n:
                 diag.error("unterminated quoted string", file, lineno)
             i += 1
-        tokens.append(Token(text="".join(parts), file=file, line=lineno, quoted=quoted))
+        tokens.append(Token(text="".join(parts), file=file, line=lineno, quoted=quoted, row=row))
     return tokens
 
 
@@ -150,11 +155,13 @@ def _expand_braces(pattern: str) -> list[str]:
 class _Reader:
     """Reads a file and its includes depth-first into one token list."""
 
-    def __init__(self, diag: Diagnostics) -> None:
+    def __init__(self, diag: Diagnostics, config_id: str | None) -> None:
         self.diag = diag
+        self.pre = Preprocessor(diag, config_id)
         self.tokens: list[Token] = []
         self.stack: list[str] = []  # real paths being read, for loop detection
         self.files = 0
+        self.rows = 0
 
     def read(self, path: str, at: Token | None) -> None:
         file, line = (at.file, at.line) if at else (path, None)
@@ -181,11 +188,13 @@ class _Reader:
         self.stack.append(os.path.realpath(path))
         try:
             for lineno, raw in enumerate(text.splitlines(), start=1):
-                first = raw.split(None, 1)
-                if first and first[0] in INCLUDE_WORDS:
-                    self.include(lex_line(raw, path, lineno, self.diag, braces=False), path)
-                    continue
-                self.tokens.extend(lex_line(raw, path, lineno, self.diag))
+                for piece in self.pre.lines(raw, path, lineno):
+                    first = piece.split(None, 1)
+                    if first and first[0] in INCLUDE_WORDS:
+                        self.include(lex_line(piece, path, lineno, self.diag, braces=False), path)
+                        continue
+                    self.rows += 1
+                    self.tokens.extend(lex_line(piece, path, lineno, self.diag, row=self.rows))
         finally:
             self.stack.pop()
 
@@ -220,8 +229,9 @@ class _Reader:
                 self.read(name, at)
 
 
-def read_tokens(path: str, diag: Diagnostics) -> list[Token]:
-    """All tokens of `path` with its includes expanded in place; problems go to `diag`."""
-    reader = _Reader(diag)
+def read_tokens(path: str, diag: Diagnostics, config_id: str | None = None) -> list[Token]:
+    """All tokens of `path` with its includes expanded in place; problems go to `diag`.
+    `config_id` selects the `@ID` lines (keepalived's -i)."""
+    reader = _Reader(diag, config_id)
     reader.read(path, None)
     return reader.tokens

@@ -47,6 +47,7 @@ def finish_instance(
     scripts: dict[str, ScriptSpec],
     files: dict[str, int],
     diag: Diagnostics,
+    processes: dict[str, int] | None = None,
 ) -> InstanceSpec | None:
     """Apply defaults and cross-checks; None when an error was reported."""
     before = len(diag.errors)
@@ -92,13 +93,15 @@ def finish_instance(
         for pair in pairs:
             if pair is not None and ipaddress.ip_address(pair[0]).version != want:
                 error(f"{label} {pair[0]}: not IPv{want} like the instance's addresses", pair[1])
+    flags = d.flags
+    strict = flags.get("strict_mode", g.strict)
     auth_pass = d.auth_pass if d.auth is not None else None
     if auth_pass is not None and version == 3 and d.auth is not None:
         diag.warn(
             "VRRP version 3 does not support authentication: ignored", d.auth.file, d.auth.line
         )
         auth_pass = None
-    if auth_pass is not None and g.strict and d.auth is not None:
+    if auth_pass is not None and strict and d.auth is not None:
         diag.warn("vrrp_strict does not allow authentication: ignored", d.auth.file, d.auth.line)
         auth_pass = None
     if not d.preempt and d.state is InitialState.MASTER and d.preempt_at is not None:
@@ -130,6 +133,13 @@ def finish_instance(
             continue
         weight = files[t.name.text] if t.weight is None else t.weight
         track_files.append(TrackRef(name=t.name.text, weight=weight))
+    track_processes: list[TrackRef] = []
+    for t in d.track_processes:
+        if t.name.text not in (processes or {}):
+            error(f"track_process '{t.name.text}' is not defined by any vrrp_track_process", t.name)
+            continue
+        weight = (processes or {})[t.name.text] if t.weight is None else t.weight
+        track_processes.append(TrackRef(name=t.name.text, weight=weight))
     if len(diag.errors) > before or d.interface is None or d.vrid is None:
         return None
     group = (
@@ -137,8 +147,18 @@ def finish_instance(
         if d.mcast_group
         else (g.mcast_group4 if family is Family.IPV4 else g.mcast_group6)
     )
-    # keepalived.conf(5): strict mode clears accept unless the router owns the address.
-    accept = d.accept if d.accept is not None else (not g.strict or d.priority == 255)
+    # keepalived.conf(5): strict mode clears accept unless the router owns the address;
+    # hatui has no firewall to drop traffic to the VIPs with, and says so.
+    accept = d.accept if d.accept is not None else (not strict or d.priority == 255)
+    if not accept:
+        diag.warn(
+            f"{where}: strict mode's no_accept ignored: hatui adds no firewall rules, "
+            "traffic to the VIPs is accepted",
+            d.at.file,
+            d.at.line,
+        )
+        accept = True
+    lower_quiet = g.lower_prio_no_advert if g.lower_prio_no_advert is not None else strict
     try:
         return InstanceSpec(
             name=d.name,
@@ -161,12 +181,21 @@ def finish_instance(
             track_interfaces=tuple(track_interfaces),
             track_scripts=tuple(track_scripts),
             track_files=tuple(track_files),
+            track_processes=tuple(track_processes),
             notify=d.notify,
             garp=replace(g.garp, **d.garp),
             source=f"{d.at.file}:{d.at.line}",
             check_unicast_src=(
                 g.check_unicast_src if d.check_unicast_src is None else d.check_unicast_src
             ),
+            lower_prio_no_advert=flags.get("lower_prio_no_advert", lower_quiet),
+            higher_prio_send_advert=flags.get("higher_prio_send_advert", g.higher_prio_send_advert),
+            dont_track_primary=flags.get("dont_track_primary", False),
+            fault_no_peer=flags.get("unicast_fault_no_peer", False) and not d.peers,
+            skip_check_adv_addr=flags.get("skip_check_adv_addr", g.skip_check_adv_addr),
+            virtual_routes=tuple(d.routes),
+            virtual_rules=tuple(d.rules),
+            notify_priority_changes=flags.get("notify_priority_changes", g.notify_priority_changes),
         )
     except ValueError as e:
         error(f"{where}: {e}", d.at)

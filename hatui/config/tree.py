@@ -56,6 +56,7 @@ def build_tree(tokens: list[Token], diag: Diagnostics) -> tuple[Stmt, ...]:
         while (
             j < n
             and tokens[j].line == tok.line
+            and tokens[j].row == tok.row
             and tokens[j].file == tok.file
             and not (tokens[j].is_open or tokens[j].is_close)
         ):

@@ -8,6 +8,8 @@ with a manual clock and fake I/O, and the runtime decides nothing itself.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 from collections import Counter, deque
 from collections.abc import Callable
@@ -16,13 +18,16 @@ from typing import Protocol, assert_never
 
 from hatui.clock import Clock
 from hatui.codec.frames import Captured, Family, VrrpAdvert
+from hatui.errors import RuntimeFault
 from hatui.types import MonoUs, WallUs
 from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
 from hatui.vrrp.group import SyncGroup, member_view
 from hatui.vrrp.machine import Router
-from hatui.vrrp.spec import InstanceSpec, NodeSpec, SyncGroupSpec, Vip
+from hatui.vrrp.spec import InstanceSpec, NodeSpec, SyncGroupSpec, Vip, live_change, same_config
+from hatui.vrrp.state import State
 from hatui.vrrp.status import RouterStatus
+from hatui.vrrp.validate import validate
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,11 @@ class NodeIO(Protocol):
     def remove_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None: ...
     def garp(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None: ...
     def notify(self, spec: InstanceSpec | SyncGroupSpec, state: str, priority: int) -> None: ...
+    def open_instance(self, spec: InstanceSpec) -> str:
+        """A reload added `spec`: open its sockets; returns its primary address."""
+        ...
+
+    def close_instance(self, spec: InstanceSpec) -> None: ...
 
 
 class Handle(Protocol):
@@ -66,10 +76,14 @@ class NodeStatus:
     now: MonoUs
 
 
-@dataclass
+@dataclass(eq=False)
 class _Instance:
     router: Router
     garps: list[Handle] = field(default_factory=list)
+    # Per instance, as keepalived's exporter reports them: advert_sent/_rcvd,
+    # pri_zero_sent/_rcvd, become_master, release_master, garp_rounds, discard_<reason>.
+    stats: Counter[str] = field(default_factory=Counter)
+    deadline: MonoUs | None = None  # the router's deadline as last entered in the heap
 
 
 class Node:
@@ -100,6 +114,10 @@ class Node:
         self.own_ips = frozenset(primary_ips.values())
         self._timer: Handle | None = None
         self._timer_at: MonoUs | None = None
+        # Every router's deadline in one heap (stale entries skipped when they surface):
+        # with 255 instances, scanning them all after each input cost 65 % of a core.
+        self._due: list[tuple[MonoUs, int, _Instance]] = []
+        self._seq = itertools.count()
         self.running = False
 
     # -- inputs ---------------------------------------------------------------------
@@ -129,6 +147,9 @@ class Node:
         one = self._by_key.get((item.interface, frame.family, frame.vrid))
         if one is not None:
             self.counters["adverts_in"] += 1
+            one.stats["advert_rcvd"] += 1
+            if frame.priority == 0:
+                one.stats["pri_zero_rcvd"] += 1
             self._apply(one, inp.AdvertReceived(advert=frame))
 
     def command(self, instance: str, command: inp.OperatorCommand) -> None:
@@ -149,12 +170,76 @@ class Node:
                 self._apply(one, inp.TrackChanged(kind="interface", name=interface, ok=up))
 
     def track(self, kind: inp.TrackKind, name: str, ok: bool, value: int = 0) -> None:
-        """A tracked script or file reported; every instance tracking it hears it."""
+        """A tracked script, file or process reported; every instance tracking it hears it."""
         for one in self._instances.values():
-            spec = one.router.spec
-            refs = spec.track_scripts if kind == "script" else spec.track_files
-            if any(t.name == name for t in refs):
+            if any(t.name == name for t in one.router.spec.tracked(kind)):
                 self._apply(one, inp.TrackChanged(kind=kind, name=name, ok=ok, value=value))
+
+    def reload(self, spec: NodeSpec) -> list[str]:
+        """Run `spec` from now on, as keepalived reloads: unchanged instances are left
+        alone, live changes keep state, VIPs and timers, instances whose identity on the
+        wire changed restart, removed ones shut down (priority 0 if master), new ones start.
+        Returns one line per change. New instances are checked and their sockets opened
+        first: if that fails, it raises and nothing has changed."""
+        old = {name: one.router.spec for name, one in self._instances.items()}
+        new = {i.name: i for i in spec.instances}
+        for name, ispec in new.items():
+            if name in old and live_change(old[name], ispec):
+                validate(ispec, self._instances[name].router.primary_ip)
+        fresh: dict[str, _Instance] = {}
+        try:
+            for name, ispec in new.items():
+                if name not in old:
+                    fresh[name] = self._open(ispec)
+        except BaseException:
+            for one in fresh.values():
+                self.io.close_instance(one.router.spec)
+            raise
+        changes = [f"{name}: added" for name in fresh]
+        for name, ispec in old.items():
+            if name not in new or not live_change(ispec, new[name]):
+                self._close(name)
+                changes.append(f"{name}: {'removed' if name not in new else 'restarted'}")
+                if name in new:
+                    fresh[name] = self._open(new[name])
+        self.spec = spec
+        self._groups = _sync_groups(spec)
+        for name, ispec in new.items():
+            kept = self._instances.get(name)
+            if kept is not None and not same_config(kept.router.spec, ispec):
+                self._apply(kept, inp.Reconfigure(spec=ispec))
+                changes.append(f"{name}: updated")
+        self._instances.update(fresh)
+        for one in fresh.values():
+            s = one.router.spec
+            self._by_key[(s.interface, s.family, s.vrid)] = one
+        # Config order, as at start-up, so reports and status read the same after a reload.
+        self._instances = {name: self._instances[name] for name in new}
+        self.own_ips = self.own_ips | {one.router.primary_ip for one in fresh.values()}
+        if self.running:
+            for one in fresh.values():
+                self._apply(one, inp.Startup())
+        return changes
+
+    def _open(self, ispec: InstanceSpec) -> _Instance:
+        primary = self.io.open_instance(ispec)
+        try:
+            return _Instance(Router(ispec, primary_ip=primary))
+        except BaseException:
+            self.io.close_instance(ispec)
+            raise
+
+    def _close(self, name: str) -> None:
+        """Shut one instance down (priority 0 if master, VIPs removed) and forget it."""
+        one = self._instances[name]
+        self._apply(one, inp.Shutdown())  # while its sync group can still find it
+        del self._instances[name]
+        spec = one.router.spec
+        del self._by_key[(spec.interface, spec.family, spec.vrid)]
+        for handle in one.garps:
+            handle.cancel()
+        one.deadline = None  # its heap entries are stale from now on
+        self.io.close_instance(spec)
 
     # -- status ---------------------------------------------------------------------
 
@@ -166,6 +251,9 @@ class Node:
             now=now,
         )
 
+    def instance_stats(self, name: str) -> Counter[str]:
+        return self._instances[name].stats
+
     def instance_names(self) -> list[str]:
         return list(self._instances)
 
@@ -175,6 +263,11 @@ class Node:
     # -- the engine -----------------------------------------------------------------
 
     def _apply(self, one: _Instance, event: inp.Input) -> None:
+        """Run one input (and its sync group's consequences), then re-arm the timer."""
+        self._process(one, event)
+        self._rearm()
+
+    def _process(self, one: _Instance, event: inp.Input) -> None:
         """Run one input, then whatever the instance's sync group makes of it, in order."""
         pending: deque[tuple[_Instance, inp.Input]] = deque([(one, event)])
         while pending:
@@ -185,10 +278,28 @@ class Node:
                     self._run(target, action)
                 except Exception as exc:  # one failed effect must not stop the others
                     self.counters["io_errors"] += 1
-                    log.exception("%s: %s failed", target.router.spec.name, type(action).__name__)
+                    name, what = target.router.spec.name, type(action).__name__
+                    if isinstance(exc, RuntimeFault):  # an expected failure: its line says it
+                        log.error("%s: %s failed: %s", name, what, exc)
+                    else:
+                        log.exception("%s: %s failed", name, what)
                     self._emit(target, "error", f"{type(action).__name__} failed: {exc}")
             pending.extend(self._group_inputs(target, actions))
-        self._rearm()
+            self._track_deadline(target)
+
+    def _track_deadline(self, one: _Instance) -> None:
+        at = one.router.deadline()
+        if at != one.deadline:
+            one.deadline = at
+            if at is not None:
+                heapq.heappush(self._due, (at, next(self._seq), one))
+
+    def _earliest(self) -> MonoUs | None:
+        """The earliest live deadline, dropping heap entries a later input superseded."""
+        due = self._due
+        while due and due[0][0] != due[0][2].deadline:
+            heapq.heappop(due)
+        return due[0][0] if due else None
 
     def _group_inputs(
         self, one: _Instance, actions: list[act.Action]
@@ -214,6 +325,9 @@ class Node:
             case act.SendAdvert():
                 self.io.send_advert(spec, one.router.primary_ip, action)
                 self.counters["adverts_out"] += 1
+                one.stats["advert_sent"] += 1
+                if action.priority == 0:
+                    one.stats["pri_zero_sent"] += 1
             case act.AddVips(vips=vips):
                 self.io.add_vips(spec, vips)
             case act.RemoveVips(vips=vips):
@@ -226,13 +340,18 @@ class Node:
             case act.Notify(state=state, priority=priority):
                 self.io.notify(spec, state, priority)
             case act.Transition(old=old, new=new, cause=cause):
-                prio = one.router.status(self.clock.mono_us()).effective_priority
+                if new is State.MASTER:
+                    one.stats["become_master"] += 1
+                elif old is State.MASTER:
+                    one.stats["release_master"] += 1
+                prio = one.router.effective_priority
                 log.info("%s: %s -> %s (%s), priority %d", spec.name, old, new, cause, prio)
                 self._emit(one, "transition", f"{old} -> {new} ({cause})")
             case act.WantMaster(cause=cause):
                 log.debug("%s: asks its sync group for MASTER (%s)", spec.name, cause)
             case act.Discard(reason=reason, detail=detail):
                 self.counters[f"discard_{reason}"] += 1
+                one.stats[f"discard_{reason}"] += 1
                 log.debug("%s: discarded advert: %s", spec.name, detail)
             case act.Log(level=level, message=message):
                 log.log(
@@ -254,23 +373,23 @@ class Node:
             for _ in range(count):
                 self.io.garp(spec, vips)
             self.counters["garp_rounds"] += count
+            one.stats["garp_rounds"] += count
             return
         self.io.garp(spec, vips)
         self.counters["garp_rounds"] += 1
+        one.stats["garp_rounds"] += 1
         now = self.clock.mono_us()
         for k in range(1, count):
 
             def fire(vips: tuple[Vip, ...] = vips) -> None:
                 self.io.garp(spec, vips)
                 self.counters["garp_rounds"] += 1
+                one.stats["garp_rounds"] += 1
 
             one.garps.append(self.scheduler.call_at(MonoUs(now + k * interval_us), fire))
 
     def _rearm(self) -> None:
-        deadlines = [
-            d for one in self._instances.values() if (d := one.router.deadline()) is not None
-        ]
-        at = min(deadlines, default=None)
+        at = self._earliest()
         if at == self._timer_at:
             return
         if self._timer is not None:
@@ -284,21 +403,23 @@ class Node:
         self._timer = None
         self._timer_at = None
         now = self.clock.mono_us()
-        for one in self._instances.values():
-            deadline = one.router.deadline()
-            if deadline is not None and deadline <= now:
-                self._apply(one, inp.TimerFired())
+        # Due routers in deadline order; one that fires again at once (a deadline still
+        # <= now) comes round again. Router._fire_timers clears everything due, so each
+        # router's new deadline is later than `now` and the loop ends.
+        while (at := self._earliest()) is not None and at <= now:
+            one = heapq.heappop(self._due)[2]
+            one.deadline = None
+            self._process(one, inp.TimerFired())
         self._rearm()
 
     def _emit(self, one: _Instance, kind: str, detail: str) -> None:
-        status = one.router.status(self.clock.mono_us())
         event = NodeEvent(
             time=self.clock.wall_us(),
             instance=one.router.spec.name,
             kind=kind,
             detail=detail,
-            state=str(status.state),
-            priority=status.effective_priority,
+            state=str(one.router.state),
+            priority=one.router.effective_priority,
         )
         for listener in self.listeners:
             listener(event)

@@ -17,19 +17,29 @@ import os
 import selectors
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hatui.adapters.netlink import LinkWatch, check_vip_subnet, ifindex
+from hatui.adapters.netlink import (
+    IfAddress,
+    LinkWatch,
+    check_vip_subnet,
+    ifindex,
+    interface_addresses,
+)
 from hatui.clock import SystemClock
 from hatui.errors import RuntimeFault
 from hatui.observe.observer import Observer
+from hatui.runtime.control import NodeControl
+from hatui.runtime.daemon import Supervision
 from hatui.runtime.node import Handle, Node, NodeEvent
 from hatui.runtime.nodeio import RealNodeIO
 from hatui.runtime.trackers import Notifier, Trackers
 from hatui.runtime.watch import Sink, Watch
 from hatui.types import MonoUs
-from hatui.vrrp import inputs as inp
 from hatui.vrrp.spec import NodeSpec
+
+if TYPE_CHECKING:
+    from hatui.runtime.metrics import Exporter
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +78,7 @@ def _load_spec(args: argparse.Namespace) -> NodeSpec:
     if args.config:
         from hatui.config.keepalived import load_config
 
-        spec = load_config(args.config)
+        spec = load_config(args.config, getattr(args, "config_id", None))
         for warning in spec.warnings:
             log.warning("%s", warning)
         return spec
@@ -117,10 +127,14 @@ def preflight(spec: NodeSpec) -> list[str]:
     if os.geteuid() != 0:
         raise RuntimeFault("--serve needs root (raw sockets and netlink): run it with sudo")
     warnings = []
+    addresses: dict[str, list[IfAddress]] = {}  # one netlink dump per interface
     for ispec in spec.instances:
         ifindex(ispec.interface)  # raises RuntimeFault naming a missing interface
         for vip in ispec.vips:
-            note = check_vip_subnet(vip, vip.dev or ispec.interface)
+            dev = vip.dev or ispec.interface
+            if dev not in addresses:
+                addresses[dev] = interface_addresses(dev)
+            note = check_vip_subnet(vip, dev, addresses[dev])
             if note:
                 warnings.append(f"{ispec.name}: {note}")
     return warnings
@@ -140,15 +154,28 @@ class Serve:
     io: RealNodeIO | None = None
     notifier: Notifier | None = None
     trackers: Trackers | None = None
+    supervision: Supervision | None = None  # systemd notify / a console's child: headless
+    loader: Callable[[], NodeSpec] | None = None  # re-reads the config: reload (SIGHUP, ctl)
+    control: NodeControl | None = None
+    metrics_listen: str | None = None  # --metrics [ADDR:]PORT
+    metrics: Exporter | None = None
     _links: list[LinkWatch] = field(default_factory=list)
+    _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def open(self, loop: asyncio.AbstractEventLoop) -> None:
         for warning in preflight(self.spec) + apply_scheduling(self.spec):
             log.warning("%s", warning)
+        if self.metrics_listen:
+            # Bound before any VIP is touched: a port in use stops us here, as one line.
+            from hatui.runtime.metrics import Exporter
+
+            self.metrics = Exporter(self.metrics_listen)
+            self.metrics.start()
         self.notifier = Notifier(self.spec)
         self.io = RealNodeIO(self.spec, notifier=self.notifier)
         for vip in self.io.remove_leftovers():
             log.warning("removed leftover VIP %s from an earlier hatui", vip)
+        self.io.start_static()  # keepalived static_ipaddress/routes/rules
         primary = {i.name: self.io.primary_ip(i) for i in self.spec.instances}
         self.node = Node(self.spec, self.io, self.clock, AsyncioScheduler(loop), primary)
         self.node.listeners.extend(self.node_listeners)
@@ -159,15 +186,15 @@ class Serve:
             clock=self.clock,
             sinks=self.sinks,
             consumers=[self.node.on_captured],
+            outgoing=False,  # the console, hatui-watch and peers see our adverts; we need not
         )
         self.watch.open()
+        self.io.on_sent = self.watch.feed_own
         tracked = {t.name for i in self.spec.instances for t in i.track_interfaces}
         for name in sorted(set(interfaces) | tracked):
             self._links.append(LinkWatch(name))
-
-    def command(self, instance: str, command: inp.OperatorCommand) -> None:
-        assert self.node is not None
-        self.node.command(instance, command)
+        if self.metrics is not None:
+            self.metrics.attach(loop, watch=self.watch, node=self.node)
 
     async def run(self, stop: asyncio.Event, duration_s: float | None = None) -> None:
         loop = asyncio.get_running_loop()
@@ -184,10 +211,16 @@ class Serve:
         self.trackers.start()
         server = None
         if self.control_path:
-            from hatui.runtime.control import NodeControl
-
-            server = NodeControl(self, self.control_path)
+            server = NodeControl(node, self.watch, self.clock, self.control_path)
+            server.on_reload = self.reload
             await server.start()
+            self.control = server
+        if self.supervision is not None:
+            node.listeners.append(self.supervision.on_node_event)
+            for name in node.instance_names():
+                router = node.router(name)
+                self.supervision.states[name] = (str(router.state), router.effective_priority)
+            self.supervision.ready(loop)
         # An exception in a loop callback (timer, frame, link) is only logged by asyncio:
         # the node would go on holding its VIPs with its timer gone, silent, while a peer
         # takes over. Fail safe instead: stop cleanly (priority 0, VIPs removed), exit 1.
@@ -205,6 +238,8 @@ class Serve:
             await self.watch.run(stop, duration_s)
         finally:
             # Whatever ended the run (signal, duration, exception): leave nothing behind.
+            if self.supervision is not None:
+                self.supervision.stopping()
             await self.trackers.stop()
             try:
                 node.shutdown()
@@ -223,6 +258,56 @@ class Serve:
         if failures:
             raise RuntimeFault(f"stopped after an internal error: {failures[0]!r}") from failures[0]
 
+    async def reload(self) -> list[str]:
+        """Re-read the config and apply it without a flap (Node.reload). A config error
+        (ConfigError, FILE:LINE) or a change that needs a restart raises, and the running
+        config stays. The file is parsed in a thread: 255 instances take ~0.2 s of CPU that
+        must not sit between two adverts."""
+        if self.loader is None or self.node is None or self.watch is None:
+            log.error("reload failed, the running config stays: no config file (-c) to re-read")
+            raise RuntimeFault("this node runs from flags: there is no config file to reload")
+        async with self._reloading:
+            if self.supervision is not None:
+                self.supervision.reloading()
+            try:
+                changes = await self._reload(self.loader)
+            except Exception as exc:
+                log.error("reload failed, the running config stays: %s", exc)
+                if self.supervision is not None:
+                    self.supervision.reloaded(None, str(exc))
+                raise
+            if self.supervision is not None:
+                self.supervision.reloaded(
+                    {n: (str(self.node.router(n).state), self.node.router(n).effective_priority)
+                     for n in self.node.instance_names()}
+                )  # fmt: skip
+            for line in changes or ["no change"]:
+                log.warning("reload: %s", line)
+            return changes
+
+    async def _reload(self, loader: Callable[[], NodeSpec]) -> list[str]:
+        assert self.node is not None and self.watch is not None
+        spec = await asyncio.to_thread(loader)
+        missing = sorted({i.interface for i in spec.instances} - set(self.watch.interfaces))
+        watched = {lw.interface for lw in self._links}
+        missing += sorted(
+            {t.name for i in spec.instances for t in i.track_interfaces} - watched - set(missing)
+        )
+        if missing:
+            raise RuntimeFault(
+                f"reload cannot add interface {', '.join(missing)}: restart hatui for that"
+            )
+        changes = self.node.reload(spec)
+        old, self.spec = self.spec, spec
+        if self.trackers is not None and _tracking(old) != _tracking(spec):
+            await self.trackers.stop()
+            self.trackers = Trackers(spec, self.node.track)
+            self.trackers.start()
+            changes.append("trackers restarted: vrrp_script, track_file or track_process changed")
+        if self.control is not None:
+            self.control.specs = {i.name: i for i in spec.instances}
+        return changes
+
     def _on_link(self, lw: LinkWatch) -> None:
         up = lw.read()
         if up is not None and self.node is not None:
@@ -240,3 +325,18 @@ class Serve:
             self.watch.close()
         if self.io is not None:
             self.io.close()
+        if self.metrics is not None:
+            self.metrics.stop()
+            self.metrics = None
+
+
+def _tracking(spec: NodeSpec) -> tuple[object, ...]:
+    """What the Trackers runtime is built from: scripts, files, processes and their users."""
+    used = frozenset(
+        (kind, t.name)
+        for i in spec.instances
+        for kind, refs in (("script", i.track_scripts), ("file", i.track_files),
+                           ("process", i.track_processes))
+        for t in refs
+    )  # fmt: skip
+    return (spec.scripts, spec.track_files, spec.track_processes, used)

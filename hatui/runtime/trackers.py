@@ -1,4 +1,4 @@
-"""Tracked scripts and files, and notify scripts, wired to a node on the event loop."""
+"""Tracked scripts, files and processes, and notify scripts, wired to a node on the loop."""
 
 from __future__ import annotations
 
@@ -7,20 +7,57 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from hatui.adapters.fifo import NotifyFifo, fifo_line
+from hatui.adapters.processes import count_processes
 from hatui.adapters.scripts import (
     NotifyKind,
     NotifyState,
     ScriptChecker,
-    notify_commands,
+    command_argv,
+    notify_runs,
     read_track_file,
     run_notify,
 )
-from hatui.vrrp.spec import InstanceSpec, NodeSpec, SyncGroupSpec
+from hatui.vrrp.spec import InstanceSpec, NodeSpec, SyncGroupSpec, TrackProcessSpec
 
 log = logging.getLogger(__name__)
 
 Track = Callable[..., None]  # node.track(kind, name, ok, value=0)
 TRACK_FILE_POLL_S = 1.0
+# keepalived hears process events from the kernel's proc connector, which namespaces
+# refuse; a /proc pass over a few hundred processes costs a few ms, twice a second.
+PROCESS_POLL_S = 0.5
+
+
+class ProcessQuorum:
+    """One vrrp_track_process: its quorum, and keepalived's fork/terminate delays before
+    a change is believed. Times are the loop's seconds."""
+
+    def __init__(self, spec: TrackProcessSpec) -> None:
+        self.spec = spec
+        self.count = 0
+        self.ok: bool | None = None
+        self._pending: tuple[bool, float] | None = None
+
+    def update(self, count: int, now: float) -> bool | None:
+        """The new state when it changes (at once the first time), else None."""
+        self.count = count
+        hi = self.spec.quorum_max
+        ok = self.spec.quorum <= count and (hi is None or count <= hi)
+        if self.ok is None or ok == self.ok:
+            self._pending = None
+            if self.ok is None:
+                self.ok = ok
+                return ok
+            return None
+        if self._pending is None or self._pending[0] != ok:
+            self._pending = (ok, now)
+        delay_us = self.spec.fork_delay_us if ok else self.spec.terminate_delay_us
+        if now - self._pending[1] < delay_us / 1e6:
+            return None
+        self._pending = None
+        self.ok = ok
+        return ok
 
 
 class Trackers:
@@ -35,7 +72,10 @@ class Trackers:
             if s.name in used_scripts
         ]
         self.files = {f.name: f.path for f in spec.track_files if f.name in used_files}
+        used_procs = {t.name for i in spec.instances for t in i.track_processes}
+        self.processes = [ProcessQuorum(p) for p in spec.track_processes if p.name in used_procs]
         self.track = track
+        self._proc_task: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._last: dict[str, int | None] = {}
 
@@ -45,6 +85,29 @@ class Trackers:
         if self.files:
             self._poll()
             self._task = asyncio.get_running_loop().create_task(self._poll_forever())
+        if self.processes:
+            loop = asyncio.get_running_loop()
+            self._poll_processes(loop.time())
+            self._proc_task = loop.create_task(self._processes_forever())
+
+    def _poll_processes(self, now: float) -> None:
+        counts = count_processes([q.spec for q in self.processes])
+        for q in self.processes:
+            changed = q.update(counts[q.spec.name], now)
+            if changed is not None:
+                log.info(
+                    "vrrp_track_process %s: %d running, now %s",
+                    q.spec.name,
+                    q.count,
+                    "OK" if changed else "failing",
+                )
+                self.track("process", q.spec.name, changed)
+
+    async def _processes_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(PROCESS_POLL_S)
+            self._poll_processes(loop.time())
 
     def _poll(self) -> None:
         for name, path in self.files.items():
@@ -62,35 +125,61 @@ class Trackers:
     async def stop(self) -> None:
         for checker in self.checkers:
             await checker.stop()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._proc_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 class Notifier:
-    """Runs an instance's notify scripts with keepalived's arguments."""
+    """Runs an instance's notify scripts with keepalived's arguments, and writes every
+    state change and event to the notify FIFOs (opened at the first one)."""
 
     def __init__(self, spec: NodeSpec, timeout_s: float = 30.0) -> None:
         self.timeout_s = timeout_s
         self.tasks: list[asyncio.Task[int | None]] = []
+        self.fifos = [NotifyFifo(f) for f in spec.notify_fifos]
+        self._opened = False
 
     def __call__(self, ispec: InstanceSpec | SyncGroupSpec, state: str, priority: int) -> None:
         """An instance's scripts (TYPE INSTANCE), or a vrrp_sync_group's (TYPE GROUP)."""
-        states: dict[str, NotifyState] = {s: s for s in ("MASTER", "BACKUP", "FAULT", "STOP")}
-        if state not in states:
-            return
         kind: NotifyKind = "GROUP" if isinstance(ispec, SyncGroupSpec) else "INSTANCE"
-        argvs = notify_commands(
+        self._fifo_line(kind, ispec.name, state, priority)
+        states: dict[str, NotifyState] = {s: s for s in ("MASTER", "BACKUP", "FAULT", "STOP")}
+        if state == "MASTER_RX_LOWER_PRI" and isinstance(ispec, InstanceSpec):
+            # keepalived send_event_notify: the script as written, no arguments added.
+            script = ispec.notify.master_rx_lower_pri
+            if script:
+                who = ispec.notify.user_of("master_rx_lower_pri")
+                self.tasks.append(run_notify(command_argv(script), self.timeout_s, who))
+            return
+        if state not in states:
+            return  # MASTER_PRIORITY / BACKUP_PRIORITY: FIFO lines only
+        runs = notify_runs(
             ispec.notify, kind=kind, name=ispec.name, state=states[state], priority=priority
         )
-        for argv in argvs:
+        for argv, run_as in runs:
             log.info("%s: notify %s", ispec.name, argv[0])
-            self.tasks.append(run_notify(argv, self.timeout_s))
+            self.tasks.append(run_notify(argv, self.timeout_s, run_as))
         self.tasks = [t for t in self.tasks if not t.done()]
 
+    def _fifo_line(self, kind: str, name: str, state: str, priority: int) -> None:
+        if not self.fifos:
+            return
+        if not self._opened:
+            self._opened = True
+            for fifo in self.fifos:
+                fifo.open()
+        line = fifo_line(kind, name, state, priority)
+        for fifo in self.fifos:
+            fifo.write(line)
+
     async def drain(self, timeout_s: float = 5.0) -> None:
-        """Let notify_stop scripts finish (bounded) before the process exits."""
+        """Let notify_stop scripts finish (bounded) before the process exits, then close
+        the FIFOs (the STOP lines are written by then) and stop their readers."""
         pending = [t for t in self.tasks if not t.done()]
         if pending:
             await asyncio.wait(pending, timeout=timeout_s)
+        for fifo in self.fifos:
+            fifo.close()

@@ -17,7 +17,7 @@ from typing import Protocol
 from hatui.adapters.capture import CaptureSocket
 from hatui.clock import Clock
 from hatui.codec.decode import decode
-from hatui.codec.frames import Captured
+from hatui.codec.frames import Captured, VrrpAdvert
 from hatui.observe.events import Event
 from hatui.observe.model import ObserverSnapshot
 from hatui.observe.observer import Observer
@@ -64,6 +64,9 @@ class Watch:
     sinks: list[Sink] = field(default_factory=list)
     consumers: list[Consumer] = field(default_factory=list)
     stats: CaptureStats = field(default_factory=CaptureStats)
+    # A serving node's capture leaves out its own frames in the kernel: the node ignores
+    # them, and at 255 instances copying and decoding them was a third of its CPU.
+    outgoing: bool = True
     _captures: list[CaptureSocket] = field(default_factory=list)
     _last_snapshot: int = 0
 
@@ -71,7 +74,7 @@ class Watch:
         """Open every capture socket first, so a missing interface fails before anything runs."""
         try:
             for name in self.interfaces:
-                self._captures.append(CaptureSocket(name))
+                self._captures.append(CaptureSocket(name, outgoing=self.outgoing))
         except Exception:
             self.close()
             raise
@@ -115,6 +118,19 @@ class Watch:
             # News shows at once rather than at the next tick, at most every EARLY_US.
             if self.clock.mono_us() - self._last_snapshot >= EARLY_US:
                 self._publish_snapshot()
+
+    def feed_own(self, interface: str, frame: VrrpAdvert) -> None:
+        """An advert this node just sent, as the capture would have delivered it had it
+        not left our own frames out: the LAN view keeps this node in it."""
+        self.stats.outgoing += 1
+        try:
+            events = self.observer.feed_frame(self.clock.wall_us(), interface, frame)
+        except Exception:
+            self.stats.observer_errors += 1
+            log.exception("observer failed on our own advert; counting, going on")
+            return
+        if events:
+            self._publish_events(events)
 
     def _publish_events(self, events: Sequence[Event]) -> None:
         for sink in self.sinks:

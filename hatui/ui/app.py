@@ -14,20 +14,30 @@ import contextlib
 import logging
 import signal
 import time
-from typing import Any
+from collections import deque
+from collections.abc import Callable
+from typing import Any, ClassVar, Protocol
 
+from rich.text import Text
+from textual import events as tevents
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer, RichLog
 from textual.worker import Worker
 
+from hatui.adapters.haproxy import Poll
 from hatui.errors import EXIT_OK, EXIT_RUNTIME, HatuiError
+from hatui.haproxy.join import VipHolder
+from hatui.haproxy.report import event_to_json as haproxy_event_to_json
+from hatui.haproxy.track import Tracker
+from hatui.ui import proxies
 from hatui.ui.feeds import Feed
-from hatui.ui.messages import EventsArrived, FeedEnded, NodeDoc, ObserverDoc
+from hatui.ui.messages import EventsArrived, FeedEnded, HaproxyPolled, NodeDoc, ObserverDoc
 from hatui.ui.model import (
     COMMAND_MODES,
     EMPTY_OBSERVER,
+    EventRow,
     InstanceRow,
     Json,
     Mode,
@@ -38,11 +48,12 @@ from hatui.ui.model import (
     observer_view,
 )
 from hatui.ui.predict import describe
-from hatui.ui.render import detail, event_line, header
+from hatui.ui.render import detail, event_line, header, log_line
 from hatui.ui.screens.confirm import ConfirmScreen
 from hatui.ui.screens.help import HelpScreen
 from hatui.ui.screens.priority import PriorityScreen
-from hatui.ui.widgets.panes import DetailPane, TextPane
+from hatui.ui.widgets.panes import DetailPane, EventLog, TextPane
+from hatui.ui.widgets.proxies import HaproxyPanel
 from hatui.ui.widgets.tables import KeyedTable, NodePanel, RoutersTable
 from hatui.vrrp.inputs import (
     AdjustPriority,
@@ -63,9 +74,17 @@ ROUTINE_SHARE = 0.1
 ROUTINE_MAX_S = 1.0
 NEWS_MIN_S = 0.03  # news (a failover, a priority change) may draw this soon after a draw...
 NEWS_SHARE = 0.5  # ...but redraws for news never take more than about half a core
+SHORT_ROWS = 30  # below this many rows, with the haproxy panel, panels give up rows
 STEP = 10  # `+` / `-` priority step
+RECENT_EVENTS = 30  # events the detail pane shows in full while the log has focus
 QUIT_WAIT_S = 5.0  # how long quitting waits for a node to release its VIPs
 COMMAND_ACTIONS = frozenset({"priority_step", "set_priority", "release", "pause_resume", "garp"})
+
+
+class HaproxySource(Protocol):
+    """Polls the local haproxy (hatui.adapters.haproxy.HaproxyPoller, or a script)."""
+
+    async def run(self, on_poll: Callable[[Poll], object], stop: asyncio.Event) -> None: ...
 
 
 class HatuiApp(App[int]):
@@ -88,9 +107,24 @@ class HatuiApp(App[int]):
         Binding("g", "garp", "garp", id="garp"),
     ]
 
-    def __init__(self, feed: Feed, *, render_s: float = RENDER_S) -> None:
+    # How live consoles follow the local haproxy; the CLI sets it (with --haproxy).
+    haproxy_source: ClassVar[Callable[[], HaproxySource] | None] = None
+
+    def __init__(
+        self, feed: Feed, *, render_s: float = RENDER_S, haproxy: HaproxySource | None = None
+    ) -> None:
         super().__init__()
         self.feed = feed
+        # The panel runs beside the feed in every live mode, on its own worker, so it
+        # works the same whether documents come from a watch, a node or a control socket.
+        make = type(self).haproxy_source
+        live = feed.mode is not Mode.READ
+        self.haproxy = haproxy or (make() if make is not None and live else None)
+        self.haproxy_tracker = Tracker()
+        self._haproxy_stop = asyncio.Event()
+        self._detail_proxy: str | None = None  # the haproxy row the detail pane shows
+        self._detail_events = False  # the log has focus: the detail pane shows its events
+        self._recent: deque[Text] = deque(maxlen=RECENT_EVENTS)
         self.render_s = render_s
         self.observer: ObserverView = EMPTY_OBSERVER
         self.node: NodeView | None = None
@@ -118,18 +152,24 @@ class HatuiApp(App[int]):
         node = NodePanel(id="node")
         node.display = self.can_command
         yield node
+        proxy = HaproxyPanel(id="haproxy")
+        proxy.display = self.haproxy is not None
+        yield proxy
         yield RoutersTable(id="routers")
         with Horizontal(id="bottom"):
             with DetailPane(id="detail-scroll"):
                 yield TextPane(id="detail")
-            yield RichLog(id="log", max_lines=5000, wrap=True, markup=False, min_width=20)
+            # One line per event whatever the width (at 80x24 it has 33 columns, where
+            # wrapping took three lines an event); focused, the detail pane has them in full.
+            yield EventLog(id="log", max_lines=5000, wrap=False, markup=False, min_width=20)
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#node").border_title = "This node"
+        self.query_one("#haproxy").border_title = proxies.title(None).markup
         self._title_routers()
         self.query_one("#detail-scroll").border_title = "Detail"
-        self.query_one("#log").border_title = "Events"
+        self.query_one("#log").border_title = "Events (tab here: full text)"
         self._draw_header()
         self.query_one("#detail", TextPane).set_text(detail(self.observer, None))
         focus = "#node" if self.can_command else "#routers"
@@ -138,6 +178,47 @@ class HatuiApp(App[int]):
 
     def _start_feed(self) -> None:
         self._worker = self.run_worker(self._run_feed(), name="feed", exit_on_error=False)
+        if self.haproxy is not None:
+            self.run_worker(self._run_haproxy(self.haproxy), name="haproxy", exit_on_error=False)
+
+    async def _run_haproxy(self, source: HaproxySource) -> None:
+        try:
+            await source.run(
+                lambda poll: self.post_message(HaproxyPolled(poll)), self._haproxy_stop
+            )
+        except Exception:
+            log.exception("haproxy poller failed")
+
+    # -- haproxy beside the VIP -----------------------------------------------------------
+
+    def _vip_holders(self) -> tuple[VipHolder, ...]:
+        """Our own instances first (a node drops its own adverts), then the LAN's routers."""
+        out: dict[str, VipHolder] = {}
+        for i in self.node.instances if self.node is not None else ():
+            for vip in i.vips:
+                addr = vip.split("/")[0]
+                out.setdefault(addr, VipHolder(vip=addr, master=i.master_ip, vrid=i.vrid))
+        for r in self.observer.routers:
+            for vip in r.vips:
+                out.setdefault(vip, VipHolder(vip=vip, master=r.master_ip, vrid=r.vrid))
+        return tuple(out.values())
+
+    def on_haproxy_polled(self, msg: HaproxyPolled) -> None:
+        poll = msg.poll
+        events = self.haproxy_tracker.update(
+            socket=poll.socket,
+            time_us=poll.time_us,
+            outcome=poll.outcome,
+            local=poll.local,
+            holders=self._vip_holders(),
+        )
+        view = self.haproxy_tracker.view
+        assert view is not None
+        if events:
+            self._log_events([event_row(haproxy_event_to_json(ev)) for ev in events])
+        self.query_one(HaproxyPanel).show(view)
+        if self._detail_proxy is not None:
+            self._draw_detail()
 
     async def _run_feed(self) -> None:
         try:
@@ -215,9 +296,7 @@ class HatuiApp(App[int]):
         if self._pending_obs is None and self._pending_node is not None:
             self._news = False
         if self._pending_events:
-            logw = self.query_one("#log", RichLog)
-            for e in self._pending_events:
-                logw.write(event_line(event_row(e)))
+            self._log_events([event_row(e) for e in self._pending_events])
             self._pending_events = []
         if self._pending_node is not None:
             self.node = node_view(self._pending_node)
@@ -238,13 +317,56 @@ class HatuiApp(App[int]):
             header(self.feed.mode, self.feed.source, self.observer, self.note)
         )
 
+    def _log_events(self, rows: list[EventRow]) -> None:
+        logw = self.query_one("#log", RichLog)
+        for row in rows:
+            logw.write(log_line(row))
+        self._recent.extend(event_line(row) for row in rows)
+        if self._detail_events:
+            self._draw_detail()
+
+    def on_resize(self, event: tevents.Resize) -> None:
+        short = event.size.height < SHORT_ROWS and self.haproxy is not None
+        self.set_class(short, "-short")
+
+    def on_descendant_focus(self, event: tevents.DescendantFocus) -> None:
+        """The detail pane follows focus: a router, a haproxy proxy, or the events."""
+        wid = event.widget.id
+        if wid not in ("log", "routers", "node", "haproxy"):
+            return  # the detail pane itself: keep what it shows
+        self._detail_events = wid == "log"
+        if wid == "haproxy":
+            self._detail_proxy = self.query_one(HaproxyPanel).selected_key or ""
+        elif wid != "log":
+            self._detail_proxy = None
+        self._draw_detail()
+
     def _draw_detail(self) -> None:
+        if self._detail_events:
+            text = Text("Events, newest first\n", style="bold underline")
+            for line in reversed(self._recent):
+                text.append_text(line)
+                text.append("\n")
+            self.query_one("#detail", TextPane).set_text(text)
+            return
+        view = self.haproxy_tracker.view
+        if self._detail_proxy is not None and view is not None:
+            text = proxies.detail(view, self._detail_proxy or None)
+            self.query_one("#detail", TextPane).set_text(text)
+            return
         key = self.query_one(RoutersTable).selected_key
         router = self.observer.router(key) if key is not None else None
         self.query_one("#detail", TextPane).set_text(detail(self.observer, router))
 
     def on_keyed_table_row_highlighted(self, event: KeyedTable.RowHighlighted) -> None:
         if event.table.id == "routers":
+            # New documents move its cursor too: a proxy on show keeps the pane.
+            if not self.query_one(HaproxyPanel).has_focus:
+                self._detail_proxy = None
+            self._draw_detail()
+        elif event.table.id == "haproxy" and event.table.has_focus:
+            # Rows arriving move its cursor too: only the operator's choice takes the pane.
+            self._detail_proxy = event.key or ""
             self._draw_detail()
         elif event.table.id == "node":
             # Follow the selected instance in the routers table.
@@ -284,6 +406,7 @@ class HatuiApp(App[int]):
             return
         self._quitting = True
         self.feed.stop.set()
+        self._haproxy_stop.set()
         if self._worker is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._worker.wait(), QUIT_WAIT_S)
@@ -351,28 +474,31 @@ class HatuiApp(App[int]):
 async def _run(feed: Feed) -> int:
     """Open the feed (errors propagate before the screen changes), then run the console."""
     feed.open()
-    app = HatuiApp(feed)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        # A dropped SSH session must still let a serving node release its VIPs.
-        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(app.action_quit_console()))
     try:
-        code = await app.run_async()
-    finally:
+        app = HatuiApp(feed)
+        loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGHUP):
-            loop.remove_signal_handler(sig)
-        feed.stop.set()
+            # A dropped SSH session must still let a serving node release its VIPs.
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(app.action_quit_console()))
+        try:
+            code = await app.run_async()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            feed.stop.set()
+    finally:
+        feed.close()
     return app.exit_code if code is None else code
 
 
-def run_watch_ui(interfaces: list[str], duration: float | None) -> int:
+def run_watch_ui(interfaces: list[str], duration: float | None, metrics: str | None = None) -> int:
     from hatui.clock import SystemClock
     from hatui.observe.observer import Observer
     from hatui.runtime.watch import Watch
     from hatui.ui.feeds import LiveWatchFeed
 
     watch = Watch(interfaces=interfaces, observer=Observer(), clock=SystemClock())
-    return asyncio.run(_run(LiveWatchFeed(watch, duration)))
+    return asyncio.run(_run(LiveWatchFeed(watch, duration, metrics=metrics)))
 
 
 def run_read_ui(path: str, speed: float | None) -> int:
@@ -381,15 +507,21 @@ def run_read_ui(path: str, speed: float | None) -> int:
     return asyncio.run(_run(ReplayFeed(path, speed)))
 
 
-def run_serve_ui(args: argparse.Namespace) -> int:
-    from hatui.runtime.serve import Serve, load_spec, precise_event_loop
+def run_serve_ui(args: argparse.Namespace, node_argv: list[str]) -> int:
+    """The console over a node child (`hatui ` + `node_argv`) that it starts and stops."""
+    from hatui.clock import SystemClock
+    from hatui.observe.observer import Observer
+    from hatui.runtime.child import NodeChild
+    from hatui.runtime.serve import load_spec, preflight
+    from hatui.runtime.watch import Watch
     from hatui.ui.feeds import ServeFeed
 
-    spec = load_spec(args)
-    serve = Serve(spec=spec, control_path=args.control)
-    # The node's timers need the precise loop here too: the console must not add jitter.
-    with asyncio.Runner(loop_factory=precise_event_loop) as runner:
-        return runner.run(_run(ServeFeed(serve, args.duration)))
+    spec = load_spec(args)  # config errors as one line, before anything starts
+    preflight(spec)
+    interfaces = sorted({i.interface for i in spec.instances})
+    watch = Watch(interfaces=interfaces, observer=Observer(), clock=SystemClock())
+    feed = ServeFeed(NodeChild(node_argv), watch, args.control, args.duration)
+    return asyncio.run(_run(feed))
 
 
 def run_attach_ui(control_path: str) -> int:

@@ -37,8 +37,8 @@ from hatui.vrrp.inputs import (
 
 if TYPE_CHECKING:
     from hatui.observe.observer import Observer
-    from hatui.runtime.node import NodeEvent
-    from hatui.runtime.serve import Serve
+    from hatui.runtime.child import NodeChild
+    from hatui.runtime.metrics import Exporter
     from hatui.runtime.watch import CaptureStats, SnapshotGetter, Watch
 
 Json = dict[str, Any]
@@ -65,6 +65,9 @@ class Feed(ABC):
     async def command(self, instance: str, command: OperatorCommand) -> str:
         """Submit an operator command; returns a short confirmation, raises HatuiError."""
         raise HatuiError(f"{self.mode} mode is read-only")
+
+    def close(self) -> None:  # noqa: B027 - most feeds hold nothing once the app is gone
+        """Release what `open()` took, after the app has exited (also after errors)."""
 
 
 def observer_document(snap: ObserverSnapshot, stats: CaptureStats | None = None) -> Json:
@@ -100,70 +103,156 @@ class LiveWatchFeed(Feed):
 
     mode = Mode.WATCH
 
-    def __init__(self, watch: Watch, duration: float | None = None) -> None:
+    def __init__(
+        self, watch: Watch, duration: float | None = None, *, metrics: str | None = None
+    ) -> None:
         super().__init__()
         self.watch = watch
         self.duration = duration
         self.source = ", ".join(watch.interfaces)
+        self.metrics_listen = metrics
+        self.exporter: Exporter | None = None
 
     def open(self) -> None:
-        self.watch.open()
+        if self.metrics_listen:
+            from hatui.runtime.metrics import Exporter
+
+            self.exporter = Exporter(self.metrics_listen)
+            self.exporter.start()
+        try:
+            self.watch.open()
+        except BaseException:
+            self.close()
+            raise
 
     async def run(self, post: Post) -> None:
         self.watch.sinks.append(UiSink(post))
+        if self.exporter is not None:
+            self.exporter.attach(asyncio.get_running_loop(), watch=self.watch, node=None)
         try:
             await self.watch.run(self.stop, self.duration)
         finally:
             self.watch.close()
 
+    def close(self) -> None:
+        if self.exporter is not None:
+            self.exporter.stop()
+
 
 class ServeFeed(Feed):
-    """`--serve`: the embedded node and its watcher; commands go straight to the node."""
+    """`--serve`: the node runs as a child process and this console is its client.
+
+    The console watches the LAN itself (read-only capture on the node's interfaces) and
+    reads the node's status from its control socket, so nothing the console does (a
+    stalled terminal, a slow redraw, a modal) can delay an advert. Stopping the feed stops
+    the node: SIGTERM, masters send priority 0, VIPs go.
+    """
 
     mode = Mode.SERVE
 
-    def __init__(self, serve: Serve, duration: float | None = None) -> None:
+    def __init__(
+        self, child: NodeChild, watch: Watch, control_path: str, duration: float | None = None
+    ) -> None:
         super().__init__()
-        self.serve = serve
+        self.child = child
+        self.watch = watch
+        self.node = NodeStream(control_path)
         self.duration = duration
-        self.source = ", ".join(sorted({i.interface for i in serve.spec.instances}))
-        self.specs = {i.name: i for i in serve.spec.instances}
+        self.source = ", ".join(watch.interfaces)
 
     def open(self) -> None:
+        self.watch.open()  # a missing interface fails before any node starts
         try:
-            self.serve.open(asyncio.get_running_loop())
+            self.child.start()
         except BaseException:
-            self.serve.close()
+            self.watch.close()
             raise
 
-    def node_document(self) -> Json:
-        from hatui.runtime.status import node_status_to_json
-
-        assert self.serve.node is not None
-        return node_status_to_json(self.serve.node.status(), self.specs)
-
     async def run(self, post: Post) -> None:
-        from hatui.runtime.status import node_event_to_json
-
-        def on_node_event(ev: NodeEvent) -> None:
-            if ev.kind != "log":
-                post(EventsArrived([node_event_to_json(ev)]))
-
-        assert self.serve.node is not None
-        self.serve.node.listeners.append(on_node_event)
-
-        def on_snapshot() -> None:
-            post(NodeDoc(self.node_document()))
-
-        self.serve.sinks.append(UiSink(post, on_snapshot))
-        post(NodeDoc(self.node_document()))
-        await self.serve.run(self.stop, self.duration)
+        self.watch.sinks.append(UiSink(post))
+        node = asyncio.ensure_future(self.node.run(post, self.stop))
+        watch = asyncio.ensure_future(self.watch.run(self.stop, self.duration))
+        try:
+            done, _ = await asyncio.wait({node, watch}, return_when=asyncio.FIRST_COMPLETED)
+            if node in done and node.exception() is not None and not self.stop.is_set():
+                code = await self.child.stop_async()
+                raise RuntimeFault(f"the node stopped (exit {code}): {self.child.failure()}")
+        finally:
+            self.stop.set()
+            for task in (node, watch):
+                if not task.done():
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await asyncio.wait_for(task, 2.0)
+            self.watch.close()
+            await self.child.stop_async()
 
     async def command(self, instance: str, command: OperatorCommand) -> str:
+        return await self.node.command(instance, command)
+
+    def close(self) -> None:
+        self.child.stop()
+        self.child.cleanup()
+
+
+class NodeStream:
+    """A node's control socket as console messages: its status and events, and commands."""
+
+    def __init__(self, path: str, *, observer: bool = False) -> None:
+        self.path = path
+        self.observer = observer
+        self._stream: AsyncIterator[dict[str, Any]] | None = None
+        self._first: Json | None = None
+
+    async def connect(self) -> Json:
+        """Subscribe and read the first status, so a missing node fails before the app."""
+        from hatui.adapters.control import subscribe
+
+        self._stream = subscribe(self.path, observer=self.observer)
+        self._first = await anext(self._stream)
+        return self._first
+
+    async def run(self, post: Post, stop: asyncio.Event) -> None:
+        """Post the stream's documents until `stop` is set; RuntimeFault if the node goes."""
+        if self._stream is None:
+            await self.connect()
+        assert self._stream is not None
+        stream = self._stream
+        need_backlog = self.observer
+
+        def deliver(status: Json) -> None:
+            nonlocal need_backlog
+            for msg in split_status(status, backlog=need_backlog):
+                post(msg)
+            need_backlog = need_backlog and not isinstance(status.get("observer"), dict)
+
         try:
-            self.serve.command(instance, command)
-        except (KeyError, ValueError) as exc:
-            raise HatuiError(str(exc)) from None
+            if self._first is not None:
+                deliver(self._first)
+            while not stop.is_set():
+                nxt = asyncio.ensure_future(anext(stream))
+                halt = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({nxt, halt}, return_when=asyncio.FIRST_COMPLETED)
+                halt.cancel()
+                if not nxt.done():
+                    nxt.cancel()
+                    break
+                try:
+                    status = nxt.result()
+                except StopAsyncIteration:
+                    raise RuntimeFault(f"{self.path}: the node closed the stream") from None
+                deliver(status)
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+
+    async def command(self, instance: str, command: OperatorCommand) -> str:
+        from hatui.adapters.control import request
+
+        reply = await request(self.path, command_request(instance, command))
+        if not reply.get("ok"):
+            raise HatuiError(str(reply.get("error", "refused")))
         return f"{instance}: {command_name(command)} sent"
 
 
@@ -216,7 +305,11 @@ def split_status(status: Json, *, backlog: bool = False) -> list[Message]:
 
 
 class AttachFeed(Feed):
-    """`--attach`: a headless node's control socket; the node outlives this console."""
+    """`--attach`: a headless node's control socket; the node outlives this console.
+
+    The node's own stream carries its LAN document too (built in the node): the attach
+    console needs no capture rights of its own.
+    """
 
     mode = Mode.ATTACH
 
@@ -224,58 +317,16 @@ class AttachFeed(Feed):
         super().__init__()
         self.path = path
         self.source = path
-        self._stream: AsyncIterator[dict[str, Any]] | None = None
-        self._first: Json | None = None
+        self.node = NodeStream(path, observer=True)
 
     async def connect(self) -> None:
-        """Subscribe and read the first status, so a missing node fails before the app."""
-        from hatui.adapters.control import subscribe
-
-        self._stream = subscribe(self.path)
-        self._first = await anext(self._stream)
+        await self.node.connect()
 
     async def run(self, post: Post) -> None:
-        if self._stream is None:
-            await self.connect()
-        assert self._stream is not None
-        stream = self._stream
-        need_backlog = True
-
-        def deliver(status: Json) -> None:
-            nonlocal need_backlog
-            for msg in split_status(status, backlog=need_backlog):
-                post(msg)
-            need_backlog = need_backlog and not isinstance(status.get("observer"), dict)
-
-        try:
-            if self._first is not None:
-                deliver(self._first)
-            while not self.stop.is_set():
-                nxt = asyncio.ensure_future(anext(stream))
-                halt = asyncio.ensure_future(self.stop.wait())
-                await asyncio.wait({nxt, halt}, return_when=asyncio.FIRST_COMPLETED)
-                halt.cancel()
-                if not nxt.done():
-                    nxt.cancel()
-                    break
-                try:
-                    status = nxt.result()
-                except StopAsyncIteration:
-                    raise RuntimeFault(f"{self.path}: the node closed the stream") from None
-                deliver(status)
-        finally:
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                with contextlib.suppress(Exception):
-                    await aclose()
+        await self.node.run(post, self.stop)
 
     async def command(self, instance: str, command: OperatorCommand) -> str:
-        from hatui.adapters.control import request
-
-        reply = await request(self.path, command_request(instance, command))
-        if not reply.get("ok"):
-            raise HatuiError(str(reply.get("error", "refused")))
-        return f"{instance}: {command_name(command)} sent"
+        return await self.node.command(instance, command)
 
 
 class ReplayFeed(Feed):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from hatui.adapters.haproxy import Poll
 
 Json = dict[str, Any]
 
@@ -56,3 +59,12 @@ class FeedEnded(Message):
     def __init__(self, error: str | None = None) -> None:
         super().__init__()
         self.error = error
+
+
+class HaproxyPolled(Message):
+    """One poll of the local haproxy (`hatui.adapters.haproxy.Poll`); the newest matters,
+    but events come from successive polls, so the app folds each one it receives."""
+
+    def __init__(self, poll: Poll) -> None:
+        super().__init__()
+        self.poll = poll

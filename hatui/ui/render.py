@@ -6,6 +6,7 @@ renders the same way.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -330,12 +331,35 @@ def _silence_note() -> Text:
 
 
 def event_line(e: EventRow) -> Text:
-    """Observer details already name the interface and VRID; node events name the instance."""
+    """The full event: observer details already name the interface and VRID; node events
+    name the instance."""
     out = Text(clock(e.time) + " ", style="dim")
     style = EVENT_STYLE.get(e.kind, "")
     if e.kind.startswith("node_"):
         out.append(f"{e.where}: ", style="bold")
     out.append(e.detail or e.kind, style=style)
+    return out
+
+
+# "eth0 ipv4 vrid 51: ...", "eth0 VIP ...", "eth0: rejected ...": what a log line can drop.
+_ROUTER_PREFIX = re.compile(r"\S+ ipv[46] vrid (\d+): ")
+_IFACE_PREFIX = re.compile(r"\S+:? (?=VIP |CARP |rejected )")
+
+
+def log_line(e: EventRow) -> Text:
+    """The event in one short line for the log pane (33 columns at 80x24): the time to the
+    second, the VRID as a tag instead of "eth0 ipv4 vrid 51:"; event_line has it all."""
+    out = Text(clock(e.time)[:8] + " ", style="dim")
+    style = EVENT_STYLE.get(e.kind, "")
+    detail = e.detail or e.kind
+    if e.kind.startswith("node_"):
+        out.append(f"{e.where} ", style="bold")
+    elif m := _ROUTER_PREFIX.match(detail):
+        out.append(f"{m.group(1)} ", style="bold")
+        detail = detail[m.end() :]
+    elif m := _IFACE_PREFIX.match(detail):
+        detail = detail[m.end() :]
+    out.append(detail, style=style)
     return out
 
 

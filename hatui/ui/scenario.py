@@ -6,9 +6,10 @@ the documents are exactly what a capture would give, with no wall clock anywhere
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hatui.codec.build import build_garp_frame, build_vrrp_frame
 from hatui.codec.decode import decode
@@ -16,6 +17,9 @@ from hatui.codec.frames import Captured
 from hatui.observe.observer import Observer
 from hatui.observe.report import event_to_json, snapshot_to_json
 from hatui.types import WallUs
+
+if TYPE_CHECKING:
+    from hatui.adapters.haproxy import Poll
 
 Json = dict[str, Any]
 T0 = 1_700_000_000_000_000  # 2023-11-14 22:13:20 UTC, in microseconds
@@ -334,3 +338,95 @@ PAIR_STREAMS = [
     Stream(ip="192.0.2.12", vrid=51, priority=100, start=20.61, end=40.5),
     Stream(ip="192.0.2.11", vrid=51, priority=150, start=40, end=45),
 ]
+
+
+# -- haproxy beside the VIP ----------------------------------------------------------------
+
+HAPROXY_SOCKET = "/run/haproxy/admin.sock"
+HAPROXY_CFG = """\
+global
+    stats socket /run/haproxy/admin.sock mode 600 level admin
+frontend vip_web
+    bind 192.0.2.100:80
+    default_backend web
+frontend vip_api
+    bind 192.0.2.101:8080
+    default_backend api
+backend web
+    server w1 192.0.2.21:80 check
+    server w2 192.0.2.22:80 check
+backend api
+    server a1 192.0.2.23:8080 check
+"""
+_STAT_HEADER = (
+    "# pxname,svname,qcur,scur,smax,slim,status,type,lastchg,check_status,check_code,"
+    "check_duration,last_chk,req_rate,rate,addr\n"
+)
+
+
+def haproxy_stat(w1: str = "UP", w2: str = "UP", a1: str = "UP", *, sessions: int = 3) -> str:
+    """A `show stat` answer for HAPROXY_CFG with the servers in the given states."""
+
+    def server(backend: str, name: str, status: str, addr: str, since: int) -> str:
+        check = "L7OK,200,1,OK" if status.startswith("UP") else "L4CON,,0,Connection refused"
+        return f"{backend},{name},0,0,4,,{status},2,{since},{check},,,{addr}"
+
+    up = sum(s.startswith("UP") for s in (w1, w2))
+    rows = [
+        f"vip_web,FRONTEND,,{sessions},12,2000,OPEN,0,,,,,,7,7,",
+        "vip_api,FRONTEND,,0,2,2000,OPEN,0,,,,,,0,0,",
+        server("web", "w1", w1, "192.0.2.21:80", 1520 if w1 == "UP" else 3),
+        server("web", "w2", w2, "192.0.2.22:80", 1520 if w2 == "UP" else 3),
+        f"web,BACKEND,0,{sessions},12,200,{'UP' if up else 'DOWN'},1,1520,,,,,,7,",
+        server("api", "a1", a1, "192.0.2.23:8080", 1520),
+        "api,BACKEND,0,0,2,200,UP,1,1520,,,,,,0,",
+    ]
+    return _STAT_HEADER + "\n".join(rows) + "\n"
+
+
+def haproxy_poll(at: float, stat: str, *, local: tuple[str, ...] = ("192.0.2.11", VIP)) -> Poll:
+    """A poll as the adapter makes it, `at` seconds after T0, of haproxy 2.6 on node a."""
+    from hatui.adapters.haproxy import Poll
+    from hatui.haproxy.config import parse_config
+    from hatui.haproxy.join import Reached
+    from hatui.haproxy.stats import Info, Stats, parse_stat
+
+    stats = parse_stat(stat)
+    assert isinstance(stats, Stats), stats
+    outcome = Reached(
+        info=Info(version="2.6.12-1+deb12u4", pid=4242, uptime_s=1520),
+        stats=stats,
+        config=parse_config(HAPROXY_CFG),
+        config_path="/etc/haproxy/haproxy.cfg",
+    )
+    return Poll(
+        time_us=T0 + round(at * 1e6),
+        socket=HAPROXY_SOCKET,
+        outcome=outcome,
+        local=frozenset(local),
+    )
+
+
+class ScriptedHaproxy:
+    """Posts fixed polls, then more on `push`: the console's haproxy source in tests."""
+
+    def __init__(self, polls: list[Poll]) -> None:
+        self.polls = polls
+        self.on_poll: Callable[[Poll], object] | None = None
+
+    async def run(self, on_poll: Callable[[Poll], object], stop: asyncio.Event) -> None:
+        self.on_poll = on_poll
+        for poll in self.polls:
+            on_poll(poll)
+        await stop.wait()
+
+    def push(self, poll: Poll) -> None:
+        assert self.on_poll is not None, "the poller is not running yet"
+        self.on_poll(poll)
+
+
+def haproxy_story() -> ScriptedHaproxy:
+    """haproxy on node a: all UP at 44 s, then web's w2 fails its checks at 45 s."""
+    return ScriptedHaproxy(
+        [haproxy_poll(44.0, haproxy_stat()), haproxy_poll(45.0, haproxy_stat(w2="DOWN"))]
+    )

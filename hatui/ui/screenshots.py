@@ -43,6 +43,12 @@ async def _detail(pilot: Pilot[int]) -> None:
 async def _hsrp_row(pilot: Pilot[int]) -> None:
     await pilot.pause()
     await pilot.press("down")  # the HSRP group, second by number: its detail pane
+
+
+async def _haproxy(pilot: Pilot[int]) -> None:
+    await pilot.pause()
+    pilot.app.query_one("#haproxy").focus()
+    await pilot.press("down", "down")  # backend web: its servers in the detail pane
     await pilot.pause()
 
 
@@ -51,6 +57,7 @@ class Shot:
     name: str
     feed: Callable[[], FakeFeed]
     steps: Steps = _nothing
+    haproxy: Callable[[], scenario.ScriptedHaproxy] | None = None
 
 
 def watch_feed() -> FakeFeed:
@@ -80,16 +87,17 @@ SHOTS = (
     Shot("split-brain", split_feed),
     Shot("detail", watch_feed, _detail),
     Shot("vendors", vendors_feed, _hsrp_row),
+    Shot("haproxy", serve_feed, _haproxy, scenario.haproxy_story),
 )
 
 
-def app_for(feed: FakeFeed) -> HatuiApp:
+def app_for(feed: FakeFeed, haproxy: scenario.ScriptedHaproxy | None = None) -> HatuiApp:
     # No redraw throttling: every scripted document is on screen before the picture.
-    return HatuiApp(feed, render_s=0.0)
+    return HatuiApp(feed, render_s=0.0, haproxy=haproxy)
 
 
 async def take(shot: Shot, out: Path, size: tuple[int, int] = SIZE) -> Path:
-    app = app_for(shot.feed())
+    app = app_for(shot.feed(), shot.haproxy() if shot.haproxy else None)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         await shot.steps(pilot)
@@ -110,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.show:
         shot = next(s for s in SHOTS if s.name == args.show)
-        return app_for(shot.feed()).run() or 0
+        return app_for(shot.feed(), shot.haproxy() if shot.haproxy else None).run() or 0
     for path in asyncio.run(take_all(Path(args.out))):
         print(path)
     return 0

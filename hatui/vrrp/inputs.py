@@ -7,13 +7,16 @@ ValueError at construction, before it reaches a router (h11's "we misused it" er
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from hatui.codec.frames import VrrpAdvert
 from hatui.vrrp.state import State
 
-TrackKind = Literal["interface", "script", "file"]
-TRACK_KINDS: tuple[TrackKind, ...] = ("interface", "script", "file")
+if TYPE_CHECKING:
+    from hatui.vrrp.spec import InstanceSpec
+
+TrackKind = Literal["interface", "script", "file", "process"]
+TRACK_KINDS: tuple[TrackKind, ...] = ("interface", "script", "file", "process")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,6 +131,14 @@ class SyncGroupChanged:
             raise ValueError("a sync group change names the member that caused it")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reconfigure:
+    """A reload changed this instance's settings but not its identity on the wire
+    (interface, VRID, family, version, interval, auth, addressing): see `live_change`."""
+
+    spec: InstanceSpec
+
+
 OperatorCommand = SetPriority | AdjustPriority | Release | Pause | Resume | SendGarp
 Input = (
     Startup
@@ -137,5 +148,6 @@ Input = (
     | LinkChanged
     | TrackChanged
     | SyncGroupChanged
+    | Reconfigure
     | OperatorCommand
 )

@@ -9,18 +9,23 @@ INIT (6.4.1)   Startup: priority 255 (address owner) -> MASTER at once; a fault
                BACKUP and waits). Adverts heard in INIT are discarded.
 BACKUP (6.4.2) Master_Down_Timer fires -> MASTER. Advert priority 0 -> Master_Down_Timer
                = Skew_Time. Priority >= ours, or preempt off, or inside keepalived's
-               preempt_delay after Startup -> reset Master_Down_Timer (v3: learn
-               Master_Adver_Interval first). Lower priority with preempt on -> discard, so
-               the timer runs out and we preempt.
+               preempt_delay -> reset Master_Down_Timer (v3: learn Master_Adver_Interval
+               first). Lower priority with preempt on -> discard, so the timer runs out
+               and we preempt. preempt_delay (keepalived vrrp_state_backup): the first
+               lower-priority advert heard in BACKUP starts it; priority >= ours stops
+               it; entering BACKUP clears it.
 MASTER (6.4.3) Adver_Timer fires -> advertise, re-arm. Priority 0 -> advertise at once,
                re-arm. Higher priority, or equal priority from a numerically higher
-               primary address -> BACKUP (v3: learn the interval). Lower (or equal from a
-               lower address) -> RFC 9568 6.4.3 / keepalived: advertise at once and send a
-               gratuitous ARP burst, stay MASTER.
+               primary address -> BACKUP (v3: learn the interval; keepalived
+               higher_prio_send_advert: one advert first). Lower (or equal from a lower
+               address) -> RFC 9568 6.4.3 / keepalived: advertise at once (unless
+               lower_prio_no_advert), a garp_lower_prio_repeat burst and another after
+               garp_lower_prio_delay, Notify MASTER_RX_LOWER_PRI; stay MASTER.
 Receive (7.1)  v2: auth type and simple password must match ours, interval must equal
                ours, else Discard. v3: interval mismatch and (both) address list mismatch
                are logged once per sender and change, and the advert is still processed.
-FAULT          keepalived: link down or a weight-0 tracked object failing; from MASTER the
+FAULT          keepalived: link down (unless dont_track_primary), unicast without a peer
+               (unicast_fault_no_peer), or a weight-0 tracked object failing; from MASTER the
                VIPs go without a priority 0 advert. When every fault clears -> BACKUP
                (the owner -> MASTER).
 Shutdown       MASTER sends priority 0 (6.4.3) and drops VIPs; every state -> INIT, Notify STOP.
@@ -49,8 +54,8 @@ from hatui.types import MonoUs
 from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
 from hatui.vrrp import receive
-from hatui.vrrp.priority import OWNER_PRIORITY, Tracking, effective_priority
-from hatui.vrrp.spec import InstanceSpec, Vip
+from hatui.vrrp.priority import OWNER_PRIORITY, TrackerStatus, Tracking, effective_priority
+from hatui.vrrp.spec import InstanceSpec, Vip, live_change
 from hatui.vrrp.state import State
 from hatui.vrrp.status import HeardAdvert, RouterStatus, TimerKind
 from hatui.vrrp.timing import cs_to_us, master_down_us, skew_us
@@ -75,6 +80,7 @@ TRANSITIONS: frozenset[tuple[State, State]] = frozenset(
 )
 _TIMER_ORDER = {kind: i for i, kind in enumerate(TimerKind)}
 NOTIFY_STOP = "STOP"
+NOTIFY_RX_LOWER = "MASTER_RX_LOWER_PRI"  # keepalived's event, not a state
 MAX_LOGGED_SENDERS = 256
 
 
@@ -101,6 +107,9 @@ class Router:
         self._master_adver_interval_us = spec.advert_int_us
         self._last_advert: HeardAdvert | None = None
         self._preempt_until: MonoUs | None = None
+        # The lower-priority master whose adverts we are discarding to preempt it, until
+        # an advert resets our Master_Down_Timer again: says why the timer ran out.
+        self._preempting: HeardAdvert | None = None
         self._logged: dict[str, tuple[str, ...]] = {}
         self._wants_master = False  # sync group: our Master_Down_Timer expired
         self._group_fault: str | None = None  # sync group: FAULT imposed by another member
@@ -126,11 +135,31 @@ class Router:
     def own_faults(self) -> tuple[str, ...]:
         """Fault conditions of this instance itself, not the one its sync group imposed."""
         link = () if self._link_up else ("link down",)
-        return link + tuple(f"tracked {f} fails" for f in self._tracking.faults())
+        peer = ("unicast_fault_no_peer: no unicast peer",) if self._spec.fault_no_peer else ()
+        return link + peer + tuple(f"tracked {f} fails" for f in self._tracking.faults())
 
     @property
     def group_fault(self) -> bool:
         return self._group_fault is not None
+
+    @property
+    def master_ip(self) -> str | None:
+        """Ourselves when MASTER, else the last advertiser (None after its priority 0)."""
+        heard = self._last_advert
+        if self._state is State.MASTER:
+            return self._primary_ip
+        if heard is not None and heard.priority > 0:
+            return heard.ip
+        return None
+
+    @property
+    def trackers(self) -> tuple[TrackerStatus, ...]:
+        return self._tracking.statuses()
+
+    @property
+    def effective_priority(self) -> int:
+        """Base priority, operator override and trackers combined (what adverts carry)."""
+        return self._effective()
 
     def deadline(self) -> MonoUs | None:
         """The earliest pending timer; call `handle(TimerFired(), now)` once it passes."""
@@ -154,6 +183,9 @@ class Router:
             case inp.LinkChanged(up=up):
                 if up == self._link_up:
                     return []
+                if self._spec.dont_track_primary:
+                    message = f"link {'up' if up else 'down'} ignored (dont_track_primary)"
+                    return [_log(act.LogLevel.INFO, message)]
                 self._link_up = up
                 return self._reassess_fault(now, "link up" if up else "link down")
             case inp.TrackChanged():
@@ -176,14 +208,14 @@ class Router:
                 if self._state is not State.MASTER:
                     return [_log(act.LogLevel.WARNING, "gratuitous ARP not sent: not master")]
                 return [self._garp(self._spec.garp.master_repeat)]
+            case inp.Reconfigure(spec=spec):
+                return self._reconfigure(spec, now)
             case _:
                 assert_never(event)
 
     def _startup(self, now: MonoUs) -> list[act.Action]:
         if self._state is not State.INIT:
             return [_log(act.LogLevel.WARNING, f"startup ignored: already {self._state}")]
-        delay = self._spec.preempt_delay_us
-        self._preempt_until = MonoUs(now + delay) if delay else None
         faults = self._faults()
         if faults:
             return self._enter(State.FAULT, now, f"startup: {faults[0]}")
@@ -212,8 +244,8 @@ class Router:
                     # Master_Down_Interval while the other members still hear a master.
                     self._wants_master = True
                     self._arm_master_down(now)
-                    return [act.WantMaster(cause=self._takeover_cause())]
-                return self._enter(State.MASTER, now, self._takeover_cause())
+                    return [act.WantMaster(cause=self._takeover_cause(now))]
+                return self._enter(State.MASTER, now, self._takeover_cause(now))
             case TimerKind.ADVERT:
                 self._arm(TimerKind.ADVERT, now, self._spec.advert_int_us)
                 return [self._advert(self._effective())]
@@ -222,17 +254,25 @@ class Router:
             case TimerKind.GARP_REFRESH:
                 self._arm(TimerKind.GARP_REFRESH, now, garp.refresh_us)
                 return [self._garp(garp.refresh_repeat)]
+            case TimerKind.GARP_LOWER:
+                return [self._garp(garp.lower_repeat)] if garp.lower_repeat else []
             case TimerKind.PREEMPT_DELAY:
                 return [_log(act.LogLevel.INFO, "preempt delay over")]
             case _:
                 assert_never(kind)
 
-    def _takeover_cause(self) -> str:
+    def _takeover_cause(self, now: MonoUs) -> str:
+        """What made our Master_Down_Timer run out, as it happened: a release, a
+        preemption (we discarded a lower master's adverts), or a silent master."""
         heard = self._last_advert
-        if heard is not None and 0 < heard.priority < self._effective():
-            return f"master_down timer: preempting {heard.ip} (priority {heard.priority})"
         if heard is not None and heard.priority == 0:
-            return f"priority 0 from {heard.ip}"
+            return f"master {heard.ip} released (priority 0)"
+        if self._preempting is not None:
+            low = self._preempting
+            return f"master_down timer: preempting {low.ip} (priority {low.priority})"
+        if heard is not None:
+            silent_ms = (now - heard.at) / 1000
+            return f"master_down timer: no advert from {heard.ip} for {silent_ms:.0f} ms"
         return "master_down timer"
 
     def _arm(self, kind: TimerKind, now: MonoUs, after_us: int) -> None:
@@ -277,16 +317,42 @@ class Router:
             if self._may_take_over():
                 self._arm(TimerKind.MASTER_DOWN, now, self._skew())
             return []
+        out = self._preempt_delay(advert, local, now)
+        # keepalived: a delay not yet started also holds (it starts just above).
         in_preempt_delay = self._preempt_until is not None and now < self._preempt_until
         if not self._spec.preempt or in_preempt_delay or advert.priority >= local:
             if self._spec.version == 3:
                 # RFC 5798 6.4.2: a v3 backup adopts the master's interval.
                 self._master_adver_interval_us = cs_to_us(advert.interval_cs)
             self._wants_master = False  # a master is alive: keepalived's wantstate BACKUP
+            self._preempting = None
             self._arm_master_down(now)
-            return []
+            return out
+        self._preempting = self._last_advert
         detail = f"priority {advert.priority} from {advert.src_ip}, ours {local}"
-        return [act.Discard(reason=act.DiscardReason.LOWER_PRIORITY, detail=detail)]
+        return [*out, act.Discard(reason=act.DiscardReason.LOWER_PRIORITY, detail=detail)]
+
+    def _preempt_delay(self, advert: VrrpAdvert, local: int, now: MonoUs) -> list[act.Action]:
+        """Start preempt_delay at the first lower-priority master heard; a master of our
+        priority or more stops it (keepalived 2.2.7 vrrp_state_backup)."""
+        delay = self._spec.preempt_delay_us
+        if not delay or not self._spec.preempt:
+            return []
+        if advert.priority >= local:
+            if self._preempt_until is None:
+                return []
+            self._preempt_until = None
+            self._timers.pop(TimerKind.PREEMPT_DELAY, None)
+            return [_log(act.LogLevel.INFO, "preempt delay stopped: master priority >= ours")]
+        if self._preempt_until is not None:
+            return []
+        self._preempt_until = MonoUs(now + delay)
+        self._timers[TimerKind.PREEMPT_DELAY] = self._preempt_until
+        message = (
+            f"preempt delay started ({delay / 1e6:g} s): lower priority master "
+            f"{advert.src_ip} ({advert.priority}), ours {local}"
+        )
+        return [_log(act.LogLevel.INFO, message)]
 
     def _master_advert(self, advert: VrrpAdvert, now: MonoUs) -> list[act.Action]:
         local = self._effective()
@@ -302,20 +368,34 @@ class Router:
                 cause = f"higher priority advert from {advert.src_ip}"
             else:
                 cause = f"equal priority advert from higher address {advert.src_ip}"
-            return self._enter(State.BACKUP, now, cause)
-        # RFC 9568 6.4.3, keepalived: reassert at once rather than wait for the timer.
-        message = (
-            f"lower priority {advert.priority} advert from {advert.src_ip}, ours {local}:"
-            " reasserting mastership"
+            # keepalived higher_prio_send_advert: our GARPs were the last the LAN heard.
+            last = [self._advert(local)] if self._spec.higher_prio_send_advert else []
+            return last + self._enter(State.BACKUP, now, cause)
+        return self._lower_advert(advert, local, now)
+
+    def _lower_advert(self, advert: VrrpAdvert, local: int, now: MonoUs) -> list[act.Action]:
+        """RFC 9568 6.4.3, keepalived vrrp_state_master_rx: a lower master or backup
+        spoke; reassert at once rather than wait for the timer."""
+        garp = self._spec.garp
+        quiet = self._spec.lower_prio_no_advert
+        message = f"lower priority {advert.priority} advert from {advert.src_ip}, ours {local}" + (
+            "" if quiet else ": reasserting mastership"
         )
-        return [
-            _log(act.LogLevel.INFO, message),
-            self._advert(local),
-            self._garp(self._spec.garp.master_repeat),
-        ]
+        out: list[act.Action] = [_log(act.LogLevel.INFO, message)]
+        if not quiet:
+            out.append(self._advert(local))
+        if garp.lower_repeat:
+            out.append(self._garp(garp.lower_repeat))
+            if garp.lower_delay_us:
+                self._arm(TimerKind.GARP_LOWER, now, garp.lower_delay_us)
+        out.append(act.Notify(state=NOTIFY_RX_LOWER, priority=local))
+        return out
 
     def _mismatch_logs(self, advert: VrrpAdvert) -> list[act.Action]:
-        found = receive.mismatches(self._spec, advert)
+        heard = self._last_advert
+        # keepalived skip_check_adv_addr: the same master's addresses were checked already.
+        same = self._spec.skip_check_adv_addr and heard is not None and heard.ip == advert.src_ip
+        found = receive.mismatches(self._spec, advert, check_addresses=not same)
         # Log each difference once per sender until it changes, not once a second.
         if self._logged.get(advert.src_ip, ()) == found:
             return []
@@ -354,7 +434,7 @@ class Router:
                     # The group agreed to our own request (WantMaster).
                     if not self._wants_master or not self._may_take_over():
                         return []
-                    return self._enter(State.MASTER, now, self._takeover_cause())
+                    return self._enter(State.MASTER, now, self._takeover_cause(now))
                 if not self._may_take_over():
                     message = f"not following {event.cause}: operator hold or pause"
                     return [_log(act.LogLevel.WARNING, message)]
@@ -395,7 +475,12 @@ class Router:
         after = self._effective()
         if after == before:
             return []
-        return [_log(act.LogLevel.INFO, f"priority {before} -> {after} ({cause})")]
+        out: list[act.Action] = [_log(act.LogLevel.INFO, f"priority {before} -> {after} ({cause})")]
+        if self._spec.notify_priority_changes and self._state is not State.INIT:
+            # keepalived send_instance_priority_notifies: a FIFO line, no script.
+            state = "MASTER_PRIORITY" if self._state is State.MASTER else "BACKUP_PRIORITY"
+            out.append(act.Notify(state=state, priority=after))
+        return out
 
     def _effective(self) -> int:
         return effective_priority(self._spec.priority, self._override, self._tracking.total())
@@ -407,10 +492,14 @@ class Router:
         return not (self._hold or self._paused)
 
     def _skew(self) -> int:
-        return skew_us(self._effective(), self._master_adver_interval_us)
+        return skew_us(
+            self._effective(), self._master_adver_interval_us, version=self._spec.version
+        )
 
     def _master_down_interval(self) -> int:
-        return master_down_us(self._effective(), self._master_adver_interval_us)
+        return master_down_us(
+            self._effective(), self._master_adver_interval_us, version=self._spec.version
+        )
 
     # -- operator ---------------------------------------------------------------------
 
@@ -457,6 +546,7 @@ class Router:
             self._vips_held = False
         self._timers.clear()
         self._wants_master = False
+        self._preempting = None
         self._state = new
         self._since = now
         self._cause = cause
@@ -477,8 +567,7 @@ class Router:
                     self._arm(TimerKind.GARP_REFRESH, now, garp.refresh_us)
             case State.BACKUP:
                 self._arm_master_down(now)
-                if self._preempt_until is not None and now < self._preempt_until:
-                    self._timers[TimerKind.PREEMPT_DELAY] = self._preempt_until
+                self._preempt_until = None  # keepalived: a new BACKUP starts it afresh
             case State.FAULT | State.INIT:
                 pass
             case _:
@@ -497,6 +586,35 @@ class Router:
             vips=self._all_vips, count=count, interval_us=self._spec.garp.interval_us
         )
 
+    def _reconfigure(self, new: InstanceSpec, now: MonoUs) -> list[act.Action]:
+        """keepalived's reload of an unchanged-identity instance: state, timers and held
+        VIPs stay (no priority 0, no VIP flap, no GARP for VIPs already held). A new
+        priority goes out in the next advert and the RFC rules do the rest: a backup now
+        outranking its master discards that master's adverts and preempts it."""
+        if not live_change(self._spec, new):
+            raise ValueError(f"{new.name}: reload changes its identity; restart the instance")
+        validate(new, self._primary_ip)
+        old_vips = self._all_vips
+        self._spec = new
+        self._all_vips = new.vips + new.excluded_vips
+        self._addresses = tuple(v.address for v in new.vips)
+        self._tracking.respec(new)
+        out: list[act.Action] = [_log(act.LogLevel.INFO, "reloaded")]
+        if self._vips_held:
+            gone = tuple(v for v in old_vips if v not in self._all_vips)
+            added = tuple(v for v in self._all_vips if v not in old_vips)
+            if gone:
+                out.append(act.RemoveVips(vips=gone))
+            if added:
+                garp = self._spec.garp
+                out += [
+                    act.AddVips(vips=added),
+                    act.SendGarp(
+                        vips=added, count=garp.master_repeat, interval_us=garp.interval_us
+                    ),
+                ]
+        return out + self._reassess_fault(now, "reload")
+
     # -- status -----------------------------------------------------------------------
 
     def status(self, now: MonoUs) -> RouterStatus:
@@ -504,12 +622,7 @@ class Router:
         del now
         nxt = min(((t, _TIMER_ORDER[k], k) for k, t in self._timers.items()), default=None)
         heard = self._last_advert
-        if self._state is State.MASTER:
-            master_ip: str | None = self._primary_ip
-        elif heard is not None and heard.priority > 0:
-            master_ip = heard.ip
-        else:
-            master_ip = None
+        master_ip = self.master_ip
         return RouterStatus(
             name=self._spec.name,
             vrid=self._spec.vrid,

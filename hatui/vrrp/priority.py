@@ -55,6 +55,21 @@ def tracker_status(kind: TrackKind, name: str, weight: int, ok: bool, value: int
     )  # fmt: skip
 
 
+def _fresh(spec: InstanceSpec) -> dict[tuple[TrackKind, str], TrackerStatus]:
+    """Every object `spec` tracks, as ok (value 0)."""
+    out: dict[tuple[TrackKind, str], TrackerStatus] = {}
+    groups: tuple[tuple[TrackKind, tuple[TrackRef, ...]], ...] = (
+        ("interface", spec.track_interfaces),
+        ("script", spec.track_scripts),
+        ("file", spec.track_files),
+        ("process", spec.track_processes),
+    )
+    for kind, refs in groups:
+        for ref in refs:
+            out[(kind, ref.name)] = tracker_status(kind, ref.name, ref.weight, True, 0)
+    return out
+
+
 class Tracking:
     """The last result of every tracked object of one instance; all start ok (value 0).
 
@@ -63,16 +78,17 @@ class Tracking:
     """
 
     def __init__(self, spec: InstanceSpec) -> None:
-        self._objects: dict[tuple[TrackKind, str], TrackerStatus] = {}
-        groups: tuple[tuple[TrackKind, tuple[TrackRef, ...]], ...] = (
-            ("interface", spec.track_interfaces),
-            ("script", spec.track_scripts),
-            ("file", spec.track_files),
-        )
-        for kind, refs in groups:
-            for ref in refs:
-                self._objects[(kind, ref.name)] = tracker_status(
-                    kind, ref.name, ref.weight, True, 0
+        self._objects = _fresh(spec)
+
+    def respec(self, spec: InstanceSpec) -> None:
+        """A reload: keep each still-tracked object's last result under its new weight;
+        objects new to the config start ok, as at start-up."""
+        old, self._objects = self._objects, _fresh(spec)
+        for key, status in self._objects.items():
+            last = old.get(key)
+            if last is not None:
+                self._objects[key] = tracker_status(
+                    status.kind, status.name, status.weight, last.ok, last.value
                 )
 
     def update(self, event: TrackChanged) -> TrackerStatus | None:

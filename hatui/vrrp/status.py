@@ -13,11 +13,12 @@ from hatui.vrrp.state import State
 class TimerKind(StrEnum):
     """The router's timers; the order here breaks ties between timers due at one instant."""
 
-    PREEMPT_DELAY = "preempt_delay"  # keepalived: end of the post-startup preempt delay
+    PREEMPT_DELAY = "preempt_delay"  # keepalived: end of the preempt delay
     MASTER_DOWN = "master_down"  # RFC 5798 6.2 Master_Down_Timer (backup)
     ADVERT = "advert"  # RFC 5798 6.2 Adver_Timer (master)
     GARP = "garp"  # keepalived garp_master_delay: the second burst after becoming master
     GARP_REFRESH = "garp_refresh"  # keepalived garp_master_refresh: periodic bursts
+    GARP_LOWER = "garp_lower"  # keepalived garp_lower_prio_delay: after a lower advert
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

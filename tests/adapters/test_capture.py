@@ -27,12 +27,15 @@ from hatui.errors import RuntimeFault
 from hatui.lab import Lab
 
 
-def run_bpf(prog: list[tuple[int, int, int, int]], pkt: bytes) -> int:
-    """Interpret the subset of classic BPF the filter uses; returns the accepted length."""
+def run_bpf(prog: list[tuple[int, int, int, int]], pkt: bytes, pkttype: int = 0) -> int:
+    """Interpret the subset of classic BPF the filter uses; returns the accepted length.
+    `pkttype` is what the kernel's ancillary load reads (0 host, 4 outgoing)."""
     acc, x, pc = 0, 0, 0
     while True:
         code, jt, jf, k = prog[pc]
-        if code == 0x28:  # ldh abs
+        if code == 0x20 and k == (-0x1000 + 4) & 0xFFFFFFFF:  # ld pkttype (SKF_AD)
+            acc = pkttype
+        elif code == 0x28:  # ldh abs
             if k + 2 > len(pkt):
                 return 0
             acc = struct.unpack_from("!H", pkt, k)[0]
@@ -166,3 +169,41 @@ def test_live_capture_sees_only_wanted_frames(lab: Lab) -> None:
     assert bytes(UNWANTED["udp v6"]).hex() not in hexes
     assert all(int(g[0]) > 1_600_000_000_000_000 for g in got)  # kernel wall-clock stamps, µs
     assert lab.tx_packets(observer) == tx_before
+
+
+OWN_SNIFFER = textwrap.dedent(
+    """
+    import select, socket, sys, time
+    from hatui.adapters.capture import CaptureSocket
+    caps = {o: CaptureSocket("eth0", outgoing=o) for o in (True, False)}
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind(("eth0", 0))
+    s.send(bytes.fromhex(sys.argv[1]))  # this host's own advert
+    time.sleep(0.2)
+    for o, cap in caps.items():
+        seen = [p.outgoing for p in cap.read_batch() if p.data.hex() == sys.argv[1]]
+        print(int(o), len(seen), int(all(seen)))
+    """
+)
+
+
+def test_a_nodes_capture_leaves_out_its_own_frames_in_the_kernel(lab: Lab) -> None:
+    """Both sides of the outgoing switch, on one host: the watcher's capture sees the
+    host's own advert (flagged outgoing); a node's (outgoing=False) never gets it."""
+    host = lab.add_host("n", 11, silent=True)
+    frame = bytes(WANTED["vrrp v2"]).hex()
+    out = subprocess.run(
+        host.argv([sys.executable, "-c", OWN_SNIFFER, frame]),
+        capture_output=True, text=True, check=True, timeout=20,
+    ).stdout  # fmt: skip
+    assert out.split("\n")[:2] == ["1 1 1", "0 0 1"], out
+
+
+def test_the_node_filter_drops_only_its_own_frames() -> None:
+    node, watcher = bpf_program(outgoing=False), bpf_program()
+    for name, frame in WANTED.items():
+        assert run_bpf(node, bytes(frame)) == SNAPLEN, name
+        assert run_bpf(node, bytes(frame), pkttype=4) == 0, name
+        assert run_bpf(watcher, bytes(frame), pkttype=4) == SNAPLEN, name
+    for name, frame in UNWANTED.items():
+        assert run_bpf(node, bytes(frame)) == 0, name

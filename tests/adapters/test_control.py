@@ -245,3 +245,44 @@ def test_operator_command_parsing() -> None:
             operator_command("priority", bad)
     with pytest.raises(ValueError, match="unknown command"):
         operator_command("reboot")
+
+
+async def test_node_only_subscribers_get_node_lines_not_lan_documents(
+    served: tuple[str, ControlServer, FakeNode],
+) -> None:
+    path, server, _node = served
+    stream = subscribe(path, observer=False)
+    first = asyncio.ensure_future(anext(stream))
+    await asyncio.wait_for(server.node_joined.wait(), 2)  # the node's cue to publish now
+    assert server.node_subscribers == 1 and server.subscribers == 0
+    server.publish({"gen": "lan"})  # a full-stream publication: not for this subscriber
+    server.publish_node(json.dumps({"instances": [], "gen": 7}).encode())
+    assert (await asyncio.wait_for(first, 2))["gen"] == 7
+    await stream.aclose()
+
+
+async def test_large_status_crosses_the_socket(
+    served: tuple[str, ControlServer, FakeNode],
+) -> None:
+    """255 instances make a status of ~160 kB: far past the request line limit."""
+    path, server, _node = served
+    stream = subscribe(path, observer=False)
+    first = asyncio.ensure_future(anext(stream))
+    await asyncio.wait_for(server.node_joined.wait(), 2)
+    rows = [{"name": f"VI_{v}", "detail": "x" * 600} for v in range(1, 256)]
+    server.publish_node(json.dumps({"instances": rows}).encode())
+    got = await asyncio.wait_for(first, 5)
+    assert len(got["instances"]) == 255 and len(json.dumps(got)) > MAX_LINE
+    await stream.aclose()
+
+
+async def test_close_hangs_up_on_subscribers(
+    served: tuple[str, ControlServer, FakeNode],
+) -> None:
+    path, server, _node = served
+    stream = subscribe(path)
+    await anext(stream)
+    await server.close()
+    with pytest.raises(RuntimeFault, match="closed the connection"):
+        await asyncio.wait_for(anext(stream), 2)
+    assert not server._clients

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import pwd
+import shutil
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +20,8 @@ from hatui.adapters.scripts import (
     run_notify,
 )
 from hatui.errors import RuntimeFault
-from hatui.vrrp.spec import NotifySpec, ScriptSpec
+from hatui.vrrp.spec import NotifySpec, RunAs, ScriptSpec
+from tests.conftest import require_root
 
 
 def alive(pid: int) -> bool:
@@ -35,7 +40,7 @@ def script(tmp_path: Path, name: str, body: str) -> str:
     return str(path)
 
 
-def spec(command: str, **kw: int) -> ScriptSpec:
+def spec(command: str, **kw: Any) -> ScriptSpec:
     # A generous timeout: a loaded machine must not turn a slow start into a failure.
     kw.setdefault("interval_us", 20_000)
     kw.setdefault("timeout_us", 2_000_000)
@@ -185,3 +190,30 @@ def test_track_file(tmp_path: Path) -> None:
     assert read_track_file(str(f)) is None
     f.write_text("")
     assert read_track_file(str(f)) is None
+
+
+def open_dir() -> Path:
+    """A directory user nobody can enter and write (tmp_path's parents are root's 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="hatui-runas-"))
+    path.chmod(0o1777)
+    return path
+
+
+async def test_check_and_notify_scripts_run_as_their_user_and_group() -> None:
+    require_root()
+    nobody = pwd.getpwnam("nobody")
+    who = RunAs(user="nobody", uid=nobody.pw_uid, gid=nobody.pw_gid)
+    where = open_dir()
+    try:
+        body = f'echo "$(id -u) $(id -g) $(id -G)" > {where}/$1'
+        ids = script(where, "ids", body)
+        checker = ScriptChecker(spec(f"{ids} check", run_as=who), lambda n, v: None)
+        await run_checker(checker, 0.1)
+        await asyncio.wait_for(run_notify([ids, "notify"], 2.0, who), 5)
+        await asyncio.wait_for(run_notify([ids, "root"], 2.0, None), 5)
+        expected = f"{nobody.pw_uid} {nobody.pw_gid} {nobody.pw_gid}\n"
+        assert (where / "check").read_text() == expected
+        assert (where / "notify").read_text() == expected
+        assert (where / "root").read_text().startswith("0 0 ")
+    finally:
+        shutil.rmtree(where)

@@ -112,10 +112,7 @@ def test_use_vmac_is_refused(tmp_path: Path) -> None:
     ("extra", "what"),
     [
         ("    vmac_xmit_base\n", "vmac_xmit_base"),
-        ("    virtual_routes {\n        192.0.2.0/24 via 192.0.2.1\n    }\n", "virtual_routes"),
-        ("    virtual_rules {\n        from 192.0.2.0/24 table 1\n    }\n", "virtual_rules"),
         ("    track_bfd {\n        bfd1\n    }\n", "track_bfd"),
-        ("    track_process {\n        haproxy\n    }\n", "track_process"),
         ("    authentication {\n        auth_type AH\n    }\n", "auth_type AH"),
     ],
 )
@@ -258,6 +255,7 @@ def test_unknown_keywords_warn_with_line_and_spec_is_built(tmp_path: Path) -> No
     assert result.spec is not None and result.spec.instances[0].name == "VI_1"
     expected = (
         f"{p}:2: unknown keyword 'frobnicate' ignored",
+        f"{p}:3: 'smtp_server' ignored: hatui sends no mail",
         f"{p}:12: unknown keyword 'colour' ignored",
         f"{p}:14: LVS configuration ignored: hatui runs VRRP only",
         f"{p}:18: unknown keyword 'mystery_block' ignored",
@@ -319,4 +317,26 @@ def test_sync_group_zeroes_member_weights_as_keepalived(tmp_path: Path) -> None:
     assert result.warnings == (
         f"{p}:18: vrrp_instance VI_1: tracking weights set to 0 in vrrp_sync_group G "
         "(see sync_group_tracking_weight)",
+        f"{p}: SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
     )
+
+
+def test_lvs_id_is_an_unknown_keyword_as_keepalived_2_says(tmp_path: Path) -> None:
+    # keepalived 2.2.7: "Unknown keyword 'lvs_id'" (router_id replaced it in 1.x).
+    p = write(tmp_path, "k.conf", "global_defs {\n    lvs_id LVS_A\n}\n" + instance())
+    assert check_config(p).warnings == (f"{p}:2: unknown keyword 'lvs_id' ignored",)
+
+
+def test_every_sync_group_keyword_has_an_effect_or_warns(tmp_path: Path) -> None:
+    group = (
+        "vrrp_sync_group G {\n    group {\n        VI_1\n    }\n    smtp_alert\n"
+        "    global_tracking\n    notify_priority_changes\n}\n"
+    )
+    p = write(tmp_path, "k.conf", instance() + group)
+    result = check_config(p)
+    assert [w.split(": ", 1)[1] for w in result.warnings] == [
+        "'smtp_alert' ignored: hatui sends no mail",
+        "'global_tracking' ignored: deprecated in keepalived: use sync_group_tracking_weight",
+    ]
+    # The group's notify_priority_changes reaches members that do not say otherwise.
+    assert result.spec is not None and result.spec.instances[0].notify_priority_changes

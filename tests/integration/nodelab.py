@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 import time
@@ -243,3 +244,49 @@ def start_observer(lab: Lab, octet: int = 9) -> Observer:
     time.sleep(0.6)  # python start-up and the capture socket
     assert proc.poll() is None, obs.log.read_text()
     return obs
+
+
+_ADVERT = re.compile(
+    r"^(\d+\.\d+) (\S+) > \S+, ethertype IPv4 .*?: (\S+) > \S+: VRRPv(\d), Advertisement, "
+    r"vrid (\d+), prio (\d+)"
+)
+_ARP = re.compile(
+    r"^(\d+\.\d+) (\S+) > \S+, ethertype ARP .*?"
+    r"(?:who-has ([\d.]+)(?: \(\S+\))? tell ([\d.]+)|Reply ([\d.]+) is-at)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Pkt:
+    t: float
+    kind: str  # advert | garp
+    ip: str  # advert source, or the announced address
+    mac: str
+    prio: int = -1
+
+
+class Wire:
+    """tcpdump on a silent observer host, line-buffered to a file parsed as it grows:
+    adverts with their priority, gratuitous ARPs (kernel receive stamps)."""
+
+    def __init__(self, lab: Lab, host: Host) -> None:
+        self.path = lab.workdir / "wire.txt"
+        filt = "vrrp or arp"
+        argv = ["tcpdump", "-i", "eth0", "-l", "-n", "-e", "-tt", "--immediate-mode", filt]
+        self.proc = lab.spawn(host, argv, log="wire.txt")
+        time.sleep(0.5)
+
+    def packets(self, since: float = 0.0) -> list[Pkt]:
+        out = []
+        for line in self.path.read_text(errors="replace").splitlines():
+            if m := _ADVERT.match(line):
+                t = float(m[1])
+                if t >= since:
+                    out.append(Pkt(t=t, kind="advert", ip=m[3], mac=m[2], prio=int(m[6])))
+            elif m := _ARP.match(line):
+                t = float(m[1])
+                target = m[3] or m[5]
+                gratuitous = m[5] is not None or m[3] == m[4]
+                if t >= since and gratuitous:
+                    out.append(Pkt(t=t, kind="garp", ip=target, mac=m[2]))
+        return out

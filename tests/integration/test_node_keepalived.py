@@ -126,3 +126,57 @@ def test_wrong_password_both_masters(lab: Lab) -> None:
     ka_log = (lab.workdir / f"{ka.host.name}-ka.log").read_text()
     assert "invalid passwd" in ka_log and "Entering MASTER STATE" in ka_log
     assert not obs.events("master_change"), "a takeover fight"
+
+
+def test_v2_two_second_takeover_after_keepalived_crash_uses_rfc3768_skew(lab: Lab) -> None:
+    """RFC 3768 6.1: v2 Skew_Time is (256 - Priority) / 256 s whatever the interval, so a
+    priority-100 backup at advert_int 2 waits 3 * 2 s + 609 ms (keepalived: 6609.5 ms),
+    not the v3 form's 7218.8 ms."""
+    require_keepalived()
+    a, b = lab.add_host("a", 11), lab.add_host("b", 12)
+    obs = start_observer(lab)
+    # Both start at once; keepalived (150) waits its 6.4 s Master_Down_Interval, then leads.
+    ka = start_keepalived(lab, b, vrrp_conf("b", 150, version=2, advert_int="2"))
+    na = start_hatui(lab, a, conf=vrrp_conf("a", 100, version=2, advert_int="2"))
+    obs.wait("new_router", "keepalived to advertise", timeout=12, ip=b.ip)
+    wait_for(lambda: na.status().get("last_advert") is not None, 5, "hatui to hear keepalived")
+    assert na.state() == "BACKUP"
+    assert na.status()["master_down_ms"] == pytest.approx(6609.375)
+    obs.mark()
+    crash_keepalived(lab, ka)
+    fo = obs.wait("master_change", "hatui to take over", timeout=12, to=a.ip)
+    assert fo["cause"] == "timeout", fo
+    # The v3 form would give 7218.8 ms: the bounds tell the two apart.
+    assert 6_560 <= fo["gap_ms"] <= 6_900, fo
+
+
+def test_preempt_delay_starts_when_keepalived_master_drops_below_us(lab: Lab) -> None:
+    """keepalived 2.2.7 starts preempt_delay when a running backup first hears a lower
+    priority master: hatui (150, preempt_delay 2) takes over from keepalived dropping
+    200 -> 100 about 2 s later, not after one Master_Down_Interval (0.34 s)."""
+    require_keepalived()
+    a, b = lab.add_host("a", 11), lab.add_host("b", 12)
+    obs = start_observer(lab)
+    level = lab.workdir / "level"
+    level.write_text("0\n")
+    track = f"vrrp_track_file level {{\n    file {level}\n    weight -1\n}}\n"
+    ka_conf = vrrp_conf("b", 200, scripts=track).replace(
+        "    virtual_ipaddress", "    track_file {\n        level\n    }\n    virtual_ipaddress"
+    )
+    ka = start_keepalived(lab, b, ka_conf)
+    obs.wait("new_router", "keepalived to lead", timeout=5, ip=b.ip)
+    conf = vrrp_conf("a", 150).replace("    nopreempt\n", "")
+    na = start_hatui(
+        lab, a, conf=conf.replace("    priority 150", "    priority 150\n    preempt_delay 2")
+    )
+    time.sleep(0.5)
+    assert na.state() == "BACKUP"
+    obs.mark()
+    level.write_text("100\n")  # keepalived: 200 + (-1 * 100) = 100
+    drop = obs.wait("priority_change", "keepalived at 100", timeout=5)
+    fo = obs.wait("master_change", "hatui to preempt", timeout=6, to=a.ip)
+    assert fo["cause"] == "preempt", fo
+    waited = fo["time"] - drop["time"]
+    # keepalived measured 2.25 s here; hatui without the delay took 0.24 s.
+    assert 2.0 <= waited <= 2.8, (drop, fo)
+    assert ka.proc.poll() is None

@@ -1,8 +1,9 @@
-"""Two hatui nodes in a namespace lab: crash, clean stop, SIGHUP, leftover VIPs, preempt back."""
+"""Two hatui nodes in a lab: crash, clean stop, SIGHUP (reload), leftover VIPs, preempt back."""
 
 from __future__ import annotations
 
 import signal
+import time
 
 from hatui.lab import Lab
 from tests.conftest import require_root
@@ -52,9 +53,14 @@ def test_sigkill_failover_leftover_vip_and_sighup(lab: Lab) -> None:
     assert 0 <= removed < first, out
     assert na.state() == "BACKUP" and has_vip(lab, b)
 
-    # SIGHUP (an SSH session closing) is a clean stop: priority 0, no VIP left, exit 0.
+    # SIGHUP to a headless node is keepalived's reload, never a stop: with no config
+    # file to re-read it says so and goes on holding the VIP. SIGINT is the clean stop.
     obs.mark()
     nb.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    assert nb.proc.poll() is None and nb.state() == "MASTER" and not obs.since("release")
+    assert "reload failed, the running config stays" in nb.output()
+    nb.proc.send_signal(signal.SIGINT)
     assert nb.proc.wait(5) == 0, nb.output()
     rel = obs.wait("release", "b's priority 0 advert", ip=b.ip)
     assert rel["priority"] == 0

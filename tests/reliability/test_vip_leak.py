@@ -8,6 +8,7 @@ tests/integration/test_node_pair.py; this adds SIGINT and exceptions inside the 
 from __future__ import annotations
 
 import signal
+import sys
 import time
 
 import pytest
@@ -39,6 +40,20 @@ def test_sigint_is_a_clean_stop(lab: Lab) -> None:
     wait_for(lambda: has_vip(lab, b), 2, "the VIP on b")
 
 
+# Another VRID's master on the LAN (VRID 52, 0.1 s), sending for 10 s.
+OTHER_ROUTER = """
+import socket, sys, time
+from hatui.codec.build import build_vrrp_frame
+frame = build_vrrp_frame(src_mac=sys.argv[1], src_ip="192.0.2.13", vrid=52, interval_cs=10,
+                         addresses=["192.0.2.152"])
+with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as s:
+    s.bind(("eth0", 0))
+    for _ in range(100):
+        s.send(frame)
+        time.sleep(0.1)
+"""
+
+
 @pytest.mark.parametrize("where", ["timer", "frame"])
 def test_exception_in_the_runtime_stops_cleanly(lab: Lab, where: str) -> None:
     """A bug that raises inside a loop callback must not leave a silent node holding the VIP.
@@ -51,6 +66,10 @@ def test_exception_in_the_runtime_stops_cleanly(lab: Lab, where: str) -> None:
     obs.mark()
     na = start_node(lab, a, flags(150), inject=where)
     start_node(lab, b, flags(100))
+    if where == "frame":
+        # A node's capture leaves out its own adverts: another router's frames reach it.
+        c = lab.add_host("c", 13)
+        lab.spawn(c, [sys.executable, "-c", OTHER_ROUTER, c.mac])
     t0 = time.monotonic()
     assert na.proc.wait(10) == 1, na.output()
     out = na.output()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
 from hatui.clock import ManualClock
 from hatui.codec.frames import Captured, Family, Link, VrrpAdvert
+from hatui.errors import RuntimeFault
 from hatui.runtime.node import Node
 from hatui.types import MonoUs, WallUs
 from hatui.vrrp import actions as act
@@ -39,6 +40,15 @@ class FakeIO:
 
     def notify(self, spec: InstanceSpec, state: str, priority: int) -> None:
         self.log.append(("notify", state))
+
+    def open_instance(self, spec: InstanceSpec) -> str:
+        if spec.interface == "missing0":
+            raise RuntimeFault("interface 'missing0' does not exist")
+        self.log.append(("open", spec.name))
+        return "192.0.2.11"
+
+    def close_instance(self, spec: InstanceSpec) -> None:
+        self.log.append(("close", spec.name))
 
 
 class ManualScheduler:
@@ -172,3 +182,124 @@ def test_shutdown_of_master_sends_priority_zero_and_stops_timers() -> None:
     node.shutdown()
     assert io.log == [("advert", 0), ("remove", (VIP,)), ("notify", "STOP")]
     assert sched.pending() == 0
+
+
+@dataclass
+class NamedIO(FakeIO):
+    """FakeIO that also records which instance sent each advert, and when."""
+
+    clock: ManualClock | None = None
+    sent: list[tuple[str, int]] = field(default_factory=list)
+
+    def send_advert(self, spec: InstanceSpec, primary_ip: str, advert: act.SendAdvert) -> None:
+        assert self.clock is not None
+        self.sent.append((spec.name, self.clock.mono_us()))
+
+
+def many(count: int, interval_us: int = 100_000) -> tuple[Node, NamedIO, ManualScheduler]:
+    specs = tuple(
+        InstanceSpec(
+            name=f"VI_{v}",
+            interface="eth0",
+            vrid=v,
+            priority=100,
+            # Intervals differ per instance, so their deadlines interleave in the heap.
+            advert_int_us=interval_us + (v % 7) * 10_000,
+            version=3,
+            vips=(Vip(address=f"198.51.100.{v}", prefixlen=24),),
+        )
+        for v in range(1, count + 1)
+    )
+    clock = ManualClock(mono=1_000_000)
+    io, sched = NamedIO(clock=clock), ManualScheduler(clock)
+    node = Node(NodeSpec(instances=specs), io, clock, sched, {s.name: "192.0.2.11" for s in specs})
+    return node, io, sched
+
+
+def test_many_instances_each_advertise_on_their_own_interval_with_one_timer() -> None:
+    node, io, sched = many(50)
+    node.start()
+    sched.run_until(3_000_000)  # every instance master long before this
+    io.sent.clear()
+    sched.run_until(5_000_000)
+    assert sched.pending() == 1
+    for v in range(1, 51):
+        interval = 100_000 + (v % 7) * 10_000
+        times = [t for name, t in io.sent if name == f"VI_{v}"]
+        assert all(b - a == interval for a, b in itertools.pairwise(times)), v
+        assert len(times) in (2_000_000 // interval, 2_000_000 // interval + 1), v
+
+
+def test_a_deadline_pushed_later_does_not_fire_at_its_old_time() -> None:
+    """The heap keeps superseded entries: each must be skipped, not fired early."""
+    node, _io, sched = many(3)
+    armed: list[int] = []
+    call_at = sched.call_at
+
+    def recording(at: MonoUs, fn: Callable[[], None]) -> object:
+        armed.append(at)
+        return call_at(at, fn)
+
+    sched.call_at = recording  # type: ignore[method-assign]
+    node.start()
+    start = 1_000_000
+    # VI_2 keeps hearing a better master: each advert moves its Master_Down later.
+    heard = advert("192.0.2.12", 200)
+    heard = VrrpAdvert(**{**{f: getattr(heard, f) for f in heard.__slots__}, "vrid": 2})
+    item = Captured(time=WallUs(0), interface="eth0", frame=heard)
+    for k in range(1, 20):
+        sched.run_until(start + k * 100_000)
+        node.on_captured(item, outgoing=False)
+    assert node.router("VI_1").state is State.MASTER
+    assert node.router("VI_2").state is State.BACKUP
+    last = start + 19 * 100_000
+    # Master_Down for a 110 ms master interval at priority 100 (RFC 5798 6.1).
+    down = 3 * 100_000 + (256 - 100) * 100_000 // 256
+    sched.run_until(last + down - 1)
+    assert node.router("VI_2").state is State.BACKUP
+    sched.run_until(last + down + 1)
+    assert node.router("VI_2").state is State.MASTER
+    # The timer was never armed for a Master_Down that a later advert had superseded.
+    superseded = {start + k * 100_000 + down for k in range(1, 19)} | {start + down}
+    assert not superseded & set(armed)
+    assert last + down in armed
+
+
+def test_reload_adds_updates_restarts_and_removes_instances() -> None:
+    node, io, sched = make_node(priority=150)
+    node.start()
+    sched.run_until(2_000_000)
+    keep = node.router("VI_1").spec
+    added = InstanceSpec(
+        name="VI_2", interface="eth0", vrid=52, priority=100, advert_int_us=100_000,
+        version=3, vips=(Vip(address="192.0.2.102", prefixlen=24),),
+    )  # fmt: skip
+    io.log.clear()
+    changes = node.reload(NodeSpec(instances=(replace(keep, priority=160), added)))
+    assert changes == ["VI_2: added", "VI_1: updated"]
+    assert node.router("VI_1").state is State.MASTER
+    assert ("advert", 0) not in io.log and ("remove", (VIP,)) not in io.log
+    assert node.instance_names() == ["VI_1", "VI_2"]
+    assert node.router("VI_2").state is State.BACKUP  # started as keepalived starts one
+    sched.run_until(3_000_000)
+    assert node.router("VI_2").state is State.MASTER and sched.pending() == 1
+    io.log.clear()
+    assert node.reload(NodeSpec(instances=(added,))) == ["VI_1: removed"]
+    assert io.log[:2] == [("advert", 0), ("remove", (VIP,))] and ("close", "VI_1") in io.log
+    assert node.instance_names() == ["VI_2"]
+    changes = node.reload(NodeSpec(instances=(replace(added, vrid=53),)))
+    assert changes == ["VI_2: restarted"] and node.router("VI_2").spec.vrid == 53
+    assert node.router("VI_2").state is State.BACKUP
+    sched.run_until(4_000_000)  # the old VI_2's timers are gone; the new one runs alone
+    assert node.router("VI_2").state is State.MASTER and sched.pending() == 1
+
+
+def test_reload_that_cannot_open_a_new_instance_changes_nothing() -> None:
+    node, _io, sched = make_node(priority=150)
+    node.start()
+    sched.run_until(2_000_000)
+    keep = node.router("VI_1").spec
+    broken = replace(keep, name="VI_2", vrid=52, interface="missing0")
+    with pytest.raises(RuntimeFault, match="missing0"):
+        node.reload(NodeSpec(instances=(replace(keep, priority=10), broken)))
+    assert node.instance_names() == ["VI_1"] and node.router("VI_1").effective_priority == 150

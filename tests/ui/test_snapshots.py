@@ -6,6 +6,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
+from hatui.ui import scenario
 from hatui.ui.screenshots import app_for, serve_feed, split_feed, vendors_feed, watch_feed
 
 SIZE = (100, 30)
@@ -47,3 +48,20 @@ def test_vendors_at_80x24(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(app_for(vendors_feed()), terminal_size=(80, 24), run_before=hsrp_row)
+
+
+async def _haproxy_backend(pilot: Pilot[Any]) -> None:
+    await _settle(pilot)
+    pilot.app.query_one("#haproxy").focus()
+    await pilot.press("down", "down")
+    await pilot.pause()
+
+
+def test_haproxy_panel_80x24(snap_compare: Any) -> None:
+    app = app_for(serve_feed(), scenario.haproxy_story())
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_haproxy_backend)
+
+
+def test_haproxy_panel_120x40(snap_compare: Any) -> None:
+    app = app_for(serve_feed(), scenario.haproxy_story())
+    assert snap_compare(app, terminal_size=(120, 40), run_before=_haproxy_backend)

@@ -60,7 +60,8 @@ def test_hangup_of_the_console_sends_priority_zero_and_drops_the_vip(lab: Lab) -
         released = [
             line
             for line in peer.output().splitlines()
-            if '"kind": "node_transition"' in line and "priority 0 from 192.0.2.11" in line
+            if '"kind": "node_transition"' in line
+            and "master 192.0.2.11 released (priority 0)" in line
         ]
         assert released, "the peer took over on a timeout, not on the console's priority 0"
     finally:

@@ -18,7 +18,14 @@ from hatui.vrrp.actions import (
     SendGarp,
     Transition,
 )
-from hatui.vrrp.inputs import AdvertReceived, Shutdown, Startup, TimerFired
+from hatui.vrrp.inputs import (
+    AdvertReceived,
+    LinkChanged,
+    SetPriority,
+    Shutdown,
+    Startup,
+    TimerFired,
+)
 from hatui.vrrp.machine import TRANSITIONS, Router
 from hatui.vrrp.spec import GarpSpec, InitialState
 from hatui.vrrp.state import State
@@ -109,7 +116,33 @@ def test_backup_priority_zero_takes_over_after_skew() -> None:
     assert r.deadline() == 1_000_000 + SKEW_100
     now = r.deadline()
     assert now is not None
-    assert r.handle(TimerFired(), now) == entering_master(f"priority 0 from {PEER}")
+    assert r.handle(TimerFired(), now) == entering_master(f"master {PEER} released (priority 0)")
+
+
+@pytest.mark.parametrize(("priority", "preempt"), [(50, False), (150, True), (100, True)])
+def test_takeover_after_a_silent_master_says_so_not_preempting(
+    priority: int, preempt: bool
+) -> None:
+    # A nopreempt backup accepts a lower master: when that master crashes, nothing was
+    # preempted. The cause names the silence, as the observer's "timeout" does.
+    r = backup(spec(preempt=preempt))
+    r.handle(AdvertReceived(advert=advert(priority=priority)), us(1_000_000))
+    now = r.deadline()
+    assert now == 1_000_000 + MDI_100
+    assert r.handle(TimerFired(), now) == entering_master(
+        f"master_down timer: no advert from {PEER} for 3609 ms"
+    )
+
+
+def test_preempting_is_named_only_while_discarding_a_lower_master() -> None:
+    r = backup()
+    r.handle(AdvertReceived(advert=advert(priority=50)), us(1_000_000))  # discarded
+    r.handle(AdvertReceived(advert=advert(priority=150)), us(2_000_000))  # resets
+    now = r.deadline()
+    assert now is not None
+    assert r.handle(TimerFired(), now)[0] == Transition(
+        old=S.BACKUP, new=S.MASTER, cause=f"master_down timer: no advert from {PEER} for 3609 ms"
+    )
 
 
 def test_backup_higher_priority_resets_master_down() -> None:
@@ -155,19 +188,55 @@ def test_backup_nopreempt_lets_lower_priority_master_stay() -> None:
     assert r.deadline() == 1_000_000 + MDI_100
 
 
-def test_preempt_delay_holds_off_preemption_until_startup_plus_delay() -> None:
+STARTED = "preempt delay started (10 s): lower priority master 192.0.2.12 (50), ours 100"
+
+
+def test_preempt_delay_starts_when_a_lower_priority_master_is_first_heard() -> None:
+    # keepalived 2.2.7 vrrp_state_backup: the delay runs from the first lower advert.
     r = backup(spec(preempt_delay_us=10_000_000))
-    for t in range(1, 10):
-        assert r.handle(AdvertReceived(advert=advert(priority=50)), us(t * 1_000_000)) == []
-    assert r.deadline() == 10_000_000
-    assert r.status(us(9_000_000)).next_timer is TimerKind.PREEMPT_DELAY
-    assert r.handle(TimerFired(), us(10_000_000)) == [
+    low = AdvertReceived(advert=advert(priority=50))
+    assert r.handle(low, us(1_000_000)) == [Log(level=LogLevel.INFO, message=STARTED)]
+    for t in range(2, 11):
+        assert r.handle(low, us(t * 1_000_000)) == []
+    assert r.deadline() == 11_000_000
+    assert r.status(us(10_000_000)).next_timer is TimerKind.PREEMPT_DELAY
+    assert r.status(us(10_000_000)).preempt_until == 11_000_000
+    assert r.handle(TimerFired(), us(11_000_000)) == [
         Log(level=LogLevel.INFO, message="preempt delay over")
     ]
-    out = r.handle(AdvertReceived(advert=advert(priority=50)), us(10_000_000))
+    out = r.handle(low, us(11_000_000))
     assert [a.reason for a in out if isinstance(a, Discard)] == [DiscardReason.LOWER_PRIORITY]
-    assert r.deadline() == 9_000_000 + MDI_100
-    assert r.handle(TimerFired(), us(9_000_000 + MDI_100))[0].new is S.MASTER  # type: ignore[union-attr]
+    assert r.deadline() == 10_000_000 + MDI_100
+    assert r.handle(TimerFired(), us(10_000_000 + MDI_100))[0].new is S.MASTER  # type: ignore[union-attr]
+
+
+def test_preempt_delay_does_not_hold_a_startup_without_any_master() -> None:
+    r = backup(spec(preempt_delay_us=10_000_000))
+    assert r.deadline() == MDI_100
+    assert r.handle(TimerFired(), us(MDI_100))[0].new is S.MASTER  # type: ignore[union-attr]
+
+
+def test_preempt_delay_stops_on_a_higher_master_and_restarts_later() -> None:
+    r = backup(spec(preempt_delay_us=10_000_000))
+    r.handle(AdvertReceived(advert=advert(priority=50)), us(1_000_000))
+    assert r.handle(AdvertReceived(advert=advert(priority=150)), us(2_000_000)) == [
+        Log(level=LogLevel.INFO, message="preempt delay stopped: master priority >= ours")
+    ]
+    assert r.status(us(2_000_000)).preempt_until is None
+    assert r.deadline() == 2_000_000 + MDI_100
+    assert r.handle(AdvertReceived(advert=advert(priority=50)), us(3_000_000)) == [
+        Log(level=LogLevel.INFO, message=STARTED)
+    ]
+    assert r.status(us(3_000_000)).preempt_until == 13_000_000
+
+
+def test_preempt_delay_starts_afresh_after_leaving_master() -> None:
+    r, t0 = master(spec(preempt_delay_us=10_000_000))
+    r.handle(AdvertReceived(advert=advert(priority=150)), us(t0 + 1))
+    assert r.state is S.BACKUP
+    assert r.status(us(t0 + 1)).preempt_until is None
+    out = r.handle(AdvertReceived(advert=advert(priority=50)), us(t0 + 2))
+    assert out == [Log(level=LogLevel.INFO, message=STARTED)]
 
 
 # -- MASTER (RFC 5798 6.4.3, RFC 9568) -------------------------------------------------
@@ -219,6 +288,7 @@ def test_equal_priority_from_lower_address_is_answered() -> None:
     assert out[1:] == [
         SendAdvert(priority=100, interval_cs=100, addresses=ADDRS),
         SendGarp(vips=VIPS, count=5, interval_us=0),
+        Notify(state="MASTER_RX_LOWER_PRI", priority=100),
     ]
 
 
@@ -233,9 +303,80 @@ def test_master_hearing_lower_priority_reasserts_with_advert_and_garp() -> None:
         ),
         SendAdvert(priority=100, interval_cs=100, addresses=ADDRS),
         SendGarp(vips=VIPS, count=5, interval_us=0),
+        Notify(state="MASTER_RX_LOWER_PRI", priority=100),
     ]
     assert r.state is S.MASTER
     assert r.deadline() == deadline
+
+
+def test_lower_priority_garp_settings_and_second_burst() -> None:
+    # keepalived garp_lower_prio_repeat / _delay, and lower_prio_no_advert.
+    garp = GarpSpec(lower_prio_repeat=2, lower_prio_delay_us=7_000_000, master_delay_us=0)
+    r, t0 = master(spec(garp=garp, lower_prio_no_advert=True))
+    out = r.handle(AdvertReceived(advert=advert(priority=50)), us(t0 + 1))
+    assert out == [
+        Log(level=LogLevel.INFO, message=f"lower priority 50 advert from {PEER}, ours 100"),
+        SendGarp(vips=VIPS, count=2, interval_us=0),
+        Notify(state="MASTER_RX_LOWER_PRI", priority=100),
+    ]
+    # Adverts go on every second; the second lower-priority burst comes 7 s later.
+    later = us(t0 + 1 + 7_000_000)
+    out = r.handle(TimerFired(), later)
+    assert out.count(SendGarp(vips=VIPS, count=2, interval_us=0)) == 1
+    assert r.status(later).next_timer is TimerKind.ADVERT
+
+
+def test_lower_priority_garp_repeat_zero_sends_none() -> None:
+    r, t0 = master(spec(garp=GarpSpec(lower_prio_repeat=0)))
+    out = r.handle(AdvertReceived(advert=advert(priority=50)), us(t0 + 1))
+    assert [type(a) for a in out] == [Log, SendAdvert, Notify]
+
+
+def test_higher_prio_send_advert_sends_one_before_yielding() -> None:
+    r, t0 = master(spec(higher_prio_send_advert=True))
+    out = r.handle(AdvertReceived(advert=advert(priority=150)), us(t0 + 1))
+    assert out[:2] == [
+        SendAdvert(priority=100, interval_cs=100, addresses=ADDRS),
+        Transition(old=S.MASTER, new=S.BACKUP, cause=f"higher priority advert from {PEER}"),
+    ]
+    plain, t1 = master()
+    assert type(plain.handle(AdvertReceived(advert=advert(priority=150)), us(t1 + 1))[0]) is (
+        Transition
+    )
+
+
+def test_dont_track_primary_ignores_own_link() -> None:
+    r, t0 = master(spec(dont_track_primary=True))
+    out = r.handle(LinkChanged(up=False), us(t0 + 1))
+    assert out == [Log(level=LogLevel.INFO, message="link down ignored (dont_track_primary)")]
+    assert r.state is S.MASTER
+    tracked, t1 = master()
+    assert tracked.handle(LinkChanged(up=False), us(t1 + 1))[0] == Transition(
+        old=S.MASTER, new=S.FAULT, cause="link down"
+    )
+
+
+def test_unicast_fault_no_peer_holds_fault() -> None:
+    r = Router(spec(fault_no_peer=True), primary_ip=ME)
+    assert r.handle(Startup(), us(0))[0] == Transition(
+        old=S.INIT, new=S.FAULT, cause="startup: unicast_fault_no_peer: no unicast peer"
+    )
+    assert r.deadline() is None
+
+
+def test_skip_check_adv_addr_checks_a_new_master_only() -> None:
+    other = ("192.0.2.200",)
+    r = backup(spec(skip_check_adv_addr=True))
+    out = r.handle(AdvertReceived(advert=advert(priority=150, addresses=other)), us(1))
+    assert [a.message for a in out if isinstance(a, Log)] == [
+        f"address list mismatch from {PEER}: 192.0.2.200 vs ours 192.0.2.100"
+    ]
+    checked = backup()
+    checked.handle(AdvertReceived(advert=advert(priority=150, addresses=other)), us(1))
+    # The same master again: keepalived skips the check, so a changed list is not logged.
+    again = ("192.0.2.201",)
+    assert r.handle(AdvertReceived(advert=advert(priority=150, addresses=again)), us(2)) == []
+    assert checked.handle(AdvertReceived(advert=advert(priority=150, addresses=again)), us(2))
 
 
 def test_v3_master_learns_interval_when_preempted() -> None:
@@ -375,3 +516,39 @@ def test_shutdown_backup_only_notifies_stop_and_can_restart() -> None:
 def test_allow_list_has_no_self_loops() -> None:
     assert all(old is not new for old, new in TRANSITIONS)
     assert (S.INIT, S.INIT) not in TRANSITIONS
+
+
+@pytest.mark.parametrize(
+    ("version", "down_us", "skew_us"),
+    [
+        # RFC 3768 6.1 / keepalived: v2 skew is (256 - 100) / 256 s at any interval.
+        (2, 6_609_375, 609_375),
+        # RFC 5798 6.1: v3 scales the skew by the interval.
+        (3, 7_218_750, 1_218_750),
+    ],
+)
+def test_two_second_interval_master_down_and_skew(version: int, down_us: int, skew_us: int) -> None:
+    r = backup(spec(advert_int_us=2_000_000, version=version))
+    assert r.deadline() == down_us
+    heard = advert(priority=150, interval_cs=200, version=version)
+    r.handle(AdvertReceived(advert=heard), us(1_000_000))
+    assert r.deadline() == 1_000_000 + down_us
+    # Priority 0: the master leaves, we take over after Skew_Time only.
+    r.handle(
+        AdvertReceived(advert=advert(priority=0, interval_cs=200, version=version)), us(2_000_000)
+    )
+    assert r.deadline() == 2_000_000 + skew_us
+    assert r.status(us(2_000_000)).skew_us == skew_us
+
+
+def test_notify_priority_changes_reports_the_new_priority_by_state() -> None:
+    r = backup(spec(notify_priority_changes=True))
+    assert r.handle(SetPriority(value=90), us(1))[1:] == [
+        Notify(state="BACKUP_PRIORITY", priority=90)
+    ]
+    m, t0 = master(spec(notify_priority_changes=True))
+    assert m.handle(SetPriority(value=120), us(t0 + 1))[1:] == [
+        Notify(state="MASTER_PRIORITY", priority=120)
+    ]
+    quiet = backup()
+    assert [type(a) for a in quiet.handle(SetPriority(value=90), us(1))] == [Log]

@@ -134,7 +134,10 @@ def test_one_master_per_vrid_after_healing(
     lan.heal()
     for name in names:
         lan.send(name, LinkChanged(up=True))
-    settle = max(master_down_us(1, interval) + 2 * interval for _, _, interval in GROUPS)
+    settle = max(
+        master_down_us(1, interval, version=version) + 2 * interval
+        for _, version, interval in GROUPS
+    )
     # Deliveries delayed during the chaos may still be in flight: let them land first.
     run_checked(lan.now + max(delay_us, 1) + settle)
 

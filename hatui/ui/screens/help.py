@@ -12,6 +12,8 @@ WATCH_HELP = """\
 Up/Down, PgUp/PgDn   select a virtual router (the detail pane follows)
 Ctrl+Home/Ctrl+End   first / last router; Left/Right scroll the columns
 Tab                  move between panels; m maximizes the focused one
+                     (haproxy panel: the detail pane shows the proxy's servers;
+                     events: the detail pane shows the newest in full)
 o                    sort by VRID / by status (worst first)
 q                    quit
 

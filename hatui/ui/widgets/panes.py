@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.containers import VerticalScroll
 from textual.widget import Widget
+from textual.widgets import RichLog
 
 
 class DetailPane(VerticalScroll):
@@ -35,3 +37,12 @@ class TextPane(Widget):
 
     def render(self) -> Text:
         return self._text
+
+
+class EventLog(RichLog):
+    """The event log, one line per event; it keeps the newest in view when the layout
+    shrinks it (a RichLog keeps its scroll offset, hiding the last lines)."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.auto_scroll:
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)

@@ -1,0 +1,255 @@
+"""255 VRRPv3 instances at 0.1 s, run in turn by keepalived, `hatui --serve --headless` and
+`hatui --serve` with its console open (and kept busy), on one namespace lab.
+
+Run as root from the repository root:
+    python bench/bench_scale.py [--runs 3] [--seconds 10] [--flood 50000] [--rss-minutes 10]
+
+For each daemon and run: the node host loads one keepalived.conf of 255 instances (VIPs
+198.51.100.1-255, no peer, so every instance becomes MASTER); after they settle, a silent
+observer host records VRID 128's adverts with tcpdump (kernel stamps) for S seconds while
+the daemon's CPU time is read from /proc. Printed per row: CPU as a share of one core,
+VRID 128's advert deviation |period - 100 ms| p50 / p99 / max, adverts/s, and for hatui the
+start-up (process start -> READY=1: config loaded, sockets open, all 255 in BACKUP).
+`--flood N` adds N other adverts/s (IPv6, other routers) from a third host during the
+measurement. `--rss-minutes M` runs the headless node M minutes and prints its RSS.
+Prints figures; it is not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_capture import SENDER
+
+from hatui.lab import Host, Lab, start_keepalived, unique_prefix
+from tests.ui.ptyconsole import PtyConsole
+from tests.ui.test_serve_console import many_conf
+
+VRID = 128
+HATUI = [sys.executable, "-m", "hatui"]
+KEYS = ["o", "\x1b[B" * 30, "m", "m", "r", "\x1b", "?", "\x1b", "\x1b[A" * 30, "o"]
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def vips(lab: Lab, host: Host) -> int:
+    return sum(1 for a in lab.addresses(host) if a.startswith("198.51.100."))
+
+
+def wait(pred: object, timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"bench: timed out waiting for {what}")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    daemon: str
+    cpu: float  # share of one core
+    console_cpu: float | None
+    p50: float
+    p99: float
+    worst: float
+    rate: float
+    startup_s: float | None
+
+
+class Daemon:
+    """One way to run the 255 instances in the node host."""
+
+    def __init__(self, lab: Lab, host: Host, kind: str, conf: Path) -> None:
+        self.lab, self.host, self.kind, self.conf = lab, host, kind, conf
+        self.console: PtyConsole | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.startup_s: float | None = None
+        self.ka_pid: int | None = None
+
+    def start(self) -> None:
+        control = str(self.lab.workdir / f"{self.kind}.sock")
+        if self.kind == "keepalived":
+            ka = start_keepalived(self.lab, self.host, self.conf.read_text(), detail=False)
+            self.proc = ka.proc
+            wait(lambda: ka.child_pid() is not None, 10, "keepalived's VRRP child")
+            self.ka_pid = ka.child_pid()
+        elif self.kind == "headless":
+            notify = self.lab.workdir / "notify"
+            notify.unlink(missing_ok=True)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sock.bind(str(notify))
+            sock.settimeout(10)
+            t0 = time.monotonic()
+            self.proc = self.lab.spawn(
+                self.host,
+                [*HATUI, "--serve", "--headless", "-c", str(self.conf), "--control", control],
+                env={"NOTIFY_SOCKET": str(notify)},
+            )
+            while b"READY=1" not in sock.recv(4096):
+                pass
+            self.startup_s = time.monotonic() - t0
+            sock.close()
+        else:
+            self.console = PtyConsole(
+                self.lab, self.host, ["-c", str(self.conf), "--control", control]
+            )
+            self.console.start()
+            self.proc = self.console.proc
+        wait(lambda: vips(self.lab, self.host) == 255, 20, f"{self.kind}: 255 VIPs")
+
+    def pids(self) -> tuple[int, int | None]:
+        """(the node's pid, the console's pid or None)."""
+        assert self.proc is not None
+        if self.kind == "keepalived":
+            assert self.ka_pid is not None
+            return self.ka_pid, None
+        if self.console is not None:
+            (node,) = self.console.node_pids()
+            return node, self.proc.pid
+        return self.proc.pid, None
+
+    def poke(self, k: int) -> None:
+        if self.console is not None:
+            self.console.type(KEYS[k % len(KEYS)])
+
+    def stop(self) -> None:
+        assert self.proc is not None
+        if self.console is not None:
+            self.console.type("q")
+            self.proc.wait(20)
+            self.console.close()
+        else:
+            self.lab.stop(self.proc, timeout=20)
+        wait(lambda: vips(self.lab, self.host) == 0, 20, f"{self.kind}: VIPs removed")
+
+
+def measure(lab: Lab, node: Host, obs: Host, daemon: Daemon, seconds: float) -> Row:
+    daemon.start()
+    time.sleep(2.0)  # GARP bursts and the console's first draws settle
+    log = f"wire-{daemon.kind}-{len(lab.procs)}.txt"
+    dump = lab.spawn(
+        obs,
+        ["tcpdump", "-i", "eth0", "-n", "-tt", "-l", "-B", "8192", "--immediate-mode",
+         f"ip proto 112 and ip[21] == {VRID}"],
+        log=log,
+    )  # fmt: skip
+    time.sleep(0.5)
+    node_pid, console_pid = daemon.pids()
+    c0 = cpu_seconds(node_pid)
+    k0 = cpu_seconds(console_pid) if console_pid else 0.0
+    t0 = time.monotonic()
+    for k in itertools.count():
+        if time.monotonic() - t0 >= seconds:
+            break
+        daemon.poke(k)
+        time.sleep(0.3)
+    took = time.monotonic() - t0
+    cpu = (cpu_seconds(node_pid) - c0) / took
+    console_cpu = (cpu_seconds(console_pid) - k0) / took if console_pid else None
+    lab.stop(dump, signal.SIGINT)
+    daemon.stop()
+    stamps = [
+        float(m[1])
+        for line in (lab.workdir / log).read_text().splitlines()
+        if (m := re.match(rf"^(\d+\.\d+) IP {re.escape(node.ip)} > ", line))
+    ]
+    dev = sorted(abs((b - a) * 1000 - 100.0) for a, b in itertools.pairwise(stamps))
+    span = stamps[-1] - stamps[0] if len(stamps) > 1 else 1.0
+    return Row(
+        daemon=daemon.kind,
+        cpu=cpu,
+        console_cpu=console_cpu,
+        p50=statistics.median(dev),
+        p99=dev[min(len(dev) - 1, int(len(dev) * 0.99))],
+        worst=dev[-1],
+        rate=(len(stamps) - 1) / span,
+        startup_s=daemon.startup_s,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--flood", type=int, default=0, help="other adverts/s during each run")
+    p.add_argument("--daemons", default="keepalived,headless,console")
+    p.add_argument("--rss-minutes", type=float, default=0.0)
+    args = p.parse_args(argv)
+    with Lab(unique_prefix("bscale")) as lab:
+        node = lab.add_host("n", 11)
+        obs = lab.add_host("o", 9, silent=True)
+        tx = lab.add_host("t", 13, silent=True) if args.flood else None
+        conf = lab.workdir / "255.conf"
+        conf.write_text(many_conf(255, 100))
+        sender = lab.workdir / "sender.py"
+        sender.write_text(SENDER)
+        if args.rss_minutes:
+            return rss_run(lab, node, conf, args.rss_minutes)
+        print(f"255 VRRPv3 instances at 0.1 s, VRID {VRID} measured for {args.seconds:.0f} s"
+              + (f", flood {args.flood:,} other adverts/s" if args.flood else ""))  # fmt: skip
+        print(f"{'daemon':<11} {'CPU':>6} {'console':>8} {'p50 ms':>7} {'p99 ms':>7} "
+              f"{'max ms':>7} {'adv/s':>6} {'start s':>7}")  # fmt: skip
+        for _run, kind in itertools.product(range(args.runs), args.daemons.split(",")):
+            flood = None
+            if tx is not None:
+                flood = lab.spawn(
+                    tx,
+                    [sys.executable, str(sender), str(args.flood), str(args.seconds + 30),
+                     tx.mac, "13", "v6"],
+                    env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+                )  # fmt: skip
+            r = measure(lab, node, obs, Daemon(lab, node, kind, conf), args.seconds)
+            if flood is not None:
+                lab.stop(flood)
+            console = "-" if r.console_cpu is None else f"{100 * r.console_cpu:.1f}%"
+            start = "-" if r.startup_s is None else f"{r.startup_s:.2f}"
+            print(f"{r.daemon:<11} {100 * r.cpu:>5.1f}% {console:>8} {r.p50:>7.2f} {r.p99:>7.2f} "
+                  f"{r.worst:>7.2f} {r.rate:>6.2f} {start:>7}", flush=True)  # fmt: skip
+    return 0
+
+
+def rss_run(lab: Lab, node: Host, conf: Path, minutes: float) -> int:
+    d = Daemon(lab, node, "headless", conf)
+    d.start()
+    pid, _ = d.pids()
+    print(f"headless node, 255 instances: start-up {d.startup_s:.2f} s")
+    t0 = time.monotonic()
+    while (elapsed := time.monotonic() - t0) < minutes * 60:
+        print(f"{elapsed / 60:5.1f} min  RSS {rss_mb(pid):6.1f} MB  CPU {cpu_seconds(pid):6.1f} s",
+              flush=True)  # fmt: skip
+        time.sleep(60)
+    print(f"{minutes:5.1f} min  RSS {rss_mb(pid):6.1f} MB")
+    d.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""virtual_routes / static_routes and virtual_rules / static_rules lines (`ip route` and
+`ip rule` shapes, as keepalived.conf(5) documents them and 2.2.7 parses them) to
+RouteSpec and RuleSpec.
+
+Covered: `[src ADDR] [to] DST [via|gw ADDR] [dev IF] [table ID|NAME] [metric|priority|
+preference N] [scope S] [onlink]`, `blackhole|unreachable|prohibit|throw DST`, and rules
+`[from NET] [to NET] [iif IF] [oif IF] [fwmark N[/M]] table ID|NAME [priority|preference|
+order N]`. `inet6` and keepalived's `no_track` are accepted (hatui does not watch routes, so
+no_track changes nothing). Anything else is refused at its line, never dropped.
+"""
+
+from __future__ import annotations
+
+import glob
+import ipaddress
+
+from hatui.codec.frames import Family
+from hatui.config.diagnostics import Diagnostics, shorten
+from hatui.config.lexer import Token
+from hatui.config.tree import Stmt
+from hatui.config.values import fail, int_value
+from hatui.errors import ConfigError
+from hatui.vrrp.spec import RouteSpec, RuleSpec
+
+RT_TABLES = ("/etc/iproute2/rt_tables", "/usr/share/iproute2/rt_tables")
+BUILTIN_TABLES = {"unspec": 0, "default": 253, "main": 254, "local": 255}
+KINDS = frozenset({"blackhole", "unreachable", "prohibit", "throw"})
+SCOPES = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
+
+
+def table_names() -> dict[str, int]:
+    """Routing table names: iproute2's rt_tables files and rt_tables.d/*.conf."""
+    names = dict(BUILTIN_TABLES)
+    files = [*RT_TABLES, *sorted(glob.glob("/etc/iproute2/rt_tables.d/*.conf"))]
+    for path in files:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                lines = f.read(1 << 20).splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            words = line.split("#", 1)[0].split()
+            if len(words) >= 2:
+                try:
+                    names.setdefault(words[1], int(words[0], 0))
+                except ValueError:
+                    continue
+    return names
+
+
+def _table(tok: Token, names: dict[str, int]) -> int:
+    if tok.text.isdigit():
+        return int_value(tok, "table", 0, 0xFFFFFFFF)
+    if tok.text not in names:
+        fail(tok, f"unknown routing table '{shorten(tok.text)}' (not in {RT_TABLES[0]})")
+    return names[tok.text]
+
+
+def _network(tok: Token, what: str) -> str:
+    text = "0.0.0.0/0" if tok.text == "default" else tok.text
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        fail(tok, f"{what}: '{shorten(tok.text)}' is not an address or network")
+
+
+def _address(tok: Token, what: str) -> str:
+    try:
+        return str(ipaddress.ip_address(tok.text))
+    except ValueError:
+        fail(tok, f"{what}: '{shorten(tok.text)}' is not an IP address")
+
+
+def _next(words: list[Token], i: int, key: Token) -> Token:
+    if i >= len(words):
+        fail(key, f"'{key.text}' needs a value")
+    return words[i]
+
+
+def _route(line: Stmt, names: dict[str, int]) -> RouteSpec:
+    words = [line.key, *line.args]
+    fields: dict[str, object] = {"source": line.key.where}
+    dst: str | None = None
+    i = 0
+    while i < len(words):
+        w = words[i]
+        key = w.text
+        if key in ("src", "via", "gw", "dev", "table", "metric", "priority", "preference"):
+            value = _next(words, i + 1, w)
+            i += 2
+            match key:
+                case "src":
+                    fields["src"] = _address(value, "src")
+                case "via" | "gw":
+                    fields["via"] = _address(value, key)
+                case "dev":
+                    fields["dev"] = value.text
+                case "table":
+                    fields["table"] = _table(value, names)
+                case _:
+                    fields["metric"] = int_value(value, key, 0, 0xFFFFFFFF)
+            continue
+        if key == "scope":
+            value = _next(words, i + 1, w)
+            if value.text not in SCOPES:
+                fail(value, f"scope: expected one of {', '.join(SCOPES)}")
+            fields["scope"] = SCOPES[value.text]
+            i += 2
+            continue
+        if key in KINDS and dst is None:
+            fields["kind"] = key
+        elif key == "onlink":
+            fields["onlink"] = True
+        elif key in ("inet6", "no_track"):
+            pass
+        elif key == "to" and dst is None:
+            dst = _network(_next(words, i + 1, w), "to")
+            i += 1
+        elif dst is None:
+            dst = _network(w, "route")
+        else:
+            fail(w, f"not supported by hatui: route option '{shorten(key)}'")
+        i += 1
+    if dst is None:
+        fail(line.key, "route: no destination")
+    route = RouteSpec(dst=dst, **fields)  # type: ignore[arg-type]
+    if route.kind != "unicast" and (route.via or route.dev):
+        fail(line.key, f"a {route.kind} route takes no via or dev")
+    for addr in (route.src, route.via):
+        if addr is not None and (":" in addr) != (route.family is Family.IPV6):
+            fail(line.key, f"route {route}: {addr} is not the destination's family")
+    return route
+
+
+def _rule(line: Stmt, names: dict[str, int]) -> RuleSpec:
+    words = [line.key, *line.args]
+    fields: dict[str, object] = {"source": line.key.where}
+    table: int | None = None
+    inet6 = False
+    i = 0
+    while i < len(words):
+        w = words[i]
+        key = w.text
+        if key in ("inet6", "no_track"):
+            inet6 = inet6 or key == "inet6"
+            i += 1
+            continue
+        value = _next(words, i + 1, w)
+        match key:
+            case "from":
+                fields["src"] = _network(value, "from")
+            case "to":
+                fields["dst"] = _network(value, "to")
+            case "table" | "lookup":
+                table = _table(value, names)
+                if table == 0:
+                    fail(value, "rule: table 0 is not valid")
+            case "priority" | "preference" | "order":
+                fields["priority"] = int_value(value, key, 0, 0xFFFFFFFF)
+            case "iif" | "oif":
+                fields[key] = value.text
+            case "fwmark":
+                mark, _, mask = value.text.partition("/")
+                try:
+                    fields["fwmark"] = int(mark, 0)
+                    if mask:
+                        fields["fwmask"] = int(mask, 0)
+                except ValueError:
+                    fail(value, f"fwmark: '{shorten(value.text)}' is not N or N/MASK")
+            case _:
+                fail(w, f"not supported by hatui: rule option '{shorten(key)}'")
+        i += 2
+    if table is None:
+        fail(line.key, "rule: a table is needed (hatui adds 'lookup' rules only)")
+    nets = [n for n in (fields.get("src"), fields.get("dst")) if isinstance(n, str)]
+    families = {":" in n for n in nets} or {inet6}
+    if len(families) > 1:
+        fail(line.key, "rule: from and to are not the same family")
+    family = Family.IPV6 if families.pop() else Family.IPV4
+    return RuleSpec(family=family, table=table, **fields)  # type: ignore[arg-type]
+
+
+def read_routes(block: tuple[Stmt, ...], diag: Diagnostics) -> list[RouteSpec]:
+    names = table_names()
+    out = []
+    for line in block:
+        try:
+            out.append(_route(line, names))
+        except ConfigError as e:
+            diag.add(e)
+    return out
+
+
+def read_rules(block: tuple[Stmt, ...], diag: Diagnostics) -> list[RuleSpec]:
+    names = table_names()
+    out = []
+    for line in block:
+        try:
+            out.append(_rule(line, names))
+        except ConfigError as e:
+            diag.add(e)
+    return out

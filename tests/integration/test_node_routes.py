@@ -1,0 +1,126 @@
+"""virtual_routes/rules follow MASTER; static_* stay from start to stop; bad ones are refused."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+
+from hatui.lab import Host, Lab
+from tests.integration.nodelab import HATUI, start_hatui, vrrp_conf, wait_for
+
+VIRTUAL = """    virtual_routes {
+        198.51.100.0/24 via 192.0.2.1 dev eth0
+        blackhole 203.0.113.0/24
+        default via 192.0.2.1 table 100
+    }
+    virtual_rules {
+        from 192.0.2.100/32 table 100 priority 100
+    }
+"""
+STATIC = """static_ipaddress {
+    192.0.2.60/24 dev eth0
+}
+static_routes {
+    198.51.100.128/25 via 192.0.2.1 metric 7
+}
+static_rules {
+    to 198.51.100.128/25 table 100 priority 200
+}
+"""
+
+
+def conf(virtual: str = VIRTUAL, static: str = STATIC) -> str:
+    text = vrrp_conf("a", 150).replace("    virtual_ipaddress", virtual + "    virtual_ipaddress")
+    return static + text
+
+
+def ours(lab: Lab, host: Host) -> tuple[str, str]:
+    """hatui's routes (protocol 0x68) and the non-default rules, as `ip` prints them."""
+    routes = lab.sh(host, "ip route show table all proto 104; ip -6 route show table all proto 104")
+    rules = lab.sh(
+        host,
+        "ip rule show | grep -v -e 'lookup local' -e 'lookup main' -e 'lookup default' || true",
+    )
+    return routes, rules
+
+
+def test_routes_and_rules_follow_master_and_static_ones_stay(lab: Lab) -> None:
+    a = lab.add_host("a", 11)
+    node = start_hatui(lab, a, conf=conf())
+    routes, rules = ours(lab, a)  # static ones from the start, whatever the state
+    assert "198.51.100.128/25 via 192.0.2.1 dev eth0 metric 7" in routes
+    assert "198.51.100.0/24" not in routes and "203.0.113.0/24" not in routes
+    assert "200:\tfrom all to 198.51.100.128/25 lookup 100 proto 104" in rules
+    assert "192.0.2.60/24" in lab.sh(a, "ip -o addr show dev eth0")
+    wait_for(lambda: node.state() == "MASTER", 5, "MASTER")
+    routes, rules = ours(lab, a)
+    assert "198.51.100.0/24 via 192.0.2.1 dev eth0" in routes
+    assert "blackhole 203.0.113.0/24" in routes
+    assert "default via 192.0.2.1 dev eth0 table 100" in routes
+    assert "100:\tfrom 192.0.2.100 lookup 100 proto 104" in rules
+    node.ctl("pause", "VI_51")
+    wait_for(lambda: node.state() == "BACKUP", 5, "BACKUP")
+    routes, rules = ours(lab, a)
+    assert "198.51.100.0/24" not in routes and "table 100" not in routes
+    assert "from 192.0.2.100" not in rules
+    assert "198.51.100.128/25" in routes  # static
+    node.proc.send_signal(signal.SIGTERM)
+    assert node.proc.wait(10) == 0, node.output()
+    assert ours(lab, a) == ("", "")
+    assert "192.0.2.60" not in lab.sh(a, "ip -o addr show dev eth0")
+
+
+def test_a_crashed_nodes_routes_are_removed_at_the_next_start(lab: Lab) -> None:
+    a = lab.add_host("a", 11)
+    node = start_hatui(lab, a, conf=conf(static=""))
+    wait_for(lambda: node.state() == "MASTER", 5, "MASTER")
+    node.proc.send_signal(signal.SIGKILL)
+    node.proc.wait(5)
+    assert "198.51.100.0/24" in ours(lab, a)[0]  # what a crash leaves
+    again = start_hatui(lab, a, conf=conf(static=""), tag="again")
+    routes, rules = ours(lab, a)
+    assert again.state() == "BACKUP" and routes == "" and rules == ""
+    wait_for(lambda: again.state() == "MASTER", 5, "MASTER again")
+    assert ours(lab, a)[0].count("198.51.100.0/24") == 1
+
+
+def run_node(lab: Lab, host: Host, text: str) -> subprocess.CompletedProcess[str]:
+    path = lab.workdir / "bad.conf"
+    path.write_text(text)
+    argv = [*HATUI, "--serve", "--headless", "-c", str(path), "--duration", "5"]
+    argv += ["--control", str(lab.workdir / "bad.sock")]
+    return subprocess.run(host.argv(argv), capture_output=True, text=True, timeout=30)
+
+
+def test_a_static_route_that_cannot_be_added_stops_the_start_cleanly(lab: Lab) -> None:
+    a = lab.add_host("a", 11)
+    static = STATIC.replace("via 192.0.2.1 metric 7", "via 10.99.99.1")  # off every subnet
+    done = run_node(lab, a, conf(static=static))
+    assert done.returncode == 1, done
+    (line,) = done.stderr.strip().splitlines()
+    assert (
+        f"{lab.workdir / 'bad.conf'}:5: cannot add route 198.51.100.128/25 via 10.99.99.1" in line
+    )
+    assert "Traceback" not in done.stderr
+    # All or nothing: the static address before it was taken away again.
+    assert "192.0.2.60" not in lab.sh(a, "ip -o addr show dev eth0")
+    assert ours(lab, a) == ("", "")
+
+
+def test_a_virtual_route_that_cannot_be_added_is_an_error_and_none_stay(lab: Lab) -> None:
+    # As any failed effect (and as keepalived), the node stays up, says so naming the line,
+    # and leaves no half-built set: the routes added before the failing one go again.
+    a = lab.add_host("a", 11)
+    bad = VIRTUAL.replace("default via 192.0.2.1 table 100", "default via 10.99.99.1 table 100")
+    path = lab.workdir / "a-hatui.conf"
+    node = start_hatui(lab, a, conf=conf(virtual=bad, static=""))
+    wait_for(lambda: node.state() == "MASTER", 5, "MASTER")
+    wait_for(lambda: "cannot add route" in node.output(), 5, "the error")
+    lines = [x for x in node.output().splitlines() if "cannot add route" in x]
+    # The log line and the node's JSON error event both name it.
+    assert lines and all(
+        f"{path}:16: cannot add route 0.0.0.0/0 via 10.99.99.1 table 100" in x for x in lines
+    ), lines
+    assert "Traceback" not in node.output()
+    assert ours(lab, a) == ("", "")
+    assert node.status()["counters"]["io_errors"] == 1
