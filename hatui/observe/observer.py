@@ -5,7 +5,7 @@ the same events, at the same times, that live capture gave."""
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import assert_never
 
 from hatui.codec.frames import (
@@ -24,7 +24,7 @@ from hatui.codec.frames import (
     VrrpAdvert,
     virtual_mac,
 )
-from hatui.observe.carp import as_vrrp, carp_view, carp_vmac
+from hatui.observe.carp import as_vrrp, carp_interval_us, carp_view, carp_vmac
 from hatui.observe.events import (
     CarpSeen,
     Event,
@@ -43,12 +43,13 @@ from hatui.observe.model import (
 )
 from hatui.observe.ownership import ArpKey, ArpTable
 from hatui.observe.routers import RouterRules
-from hatui.observe.rules import RATE_WINDOW_US, REJECT_EVENT_EVERY_US
-from hatui.observe.state import RouterKey, RouterState
+from hatui.observe.rules import RATE_WINDOW_US, REJECT_EVENT_EVERY_US, interval_us
+from hatui.observe.state import RouterKey, RouterState, SenderState
 from hatui.observe.views import router_view
 from hatui.types import US_PER_MS, WallUs
 
 _NEVER = 1 << 62  # a deadline that never comes
+_CARP_SENDERS = 16  # exact intervals remembered per CARP group
 
 
 def _no_vip(_key: RouterKey, _ip: str) -> None:
@@ -73,6 +74,9 @@ class _Carp:
     # identical frame, so a repeat skips rebuilding both.
     frame: CarpAdvert | None = None
     advert: VrrpAdvert | None = None
+    # Each sender's exact interval (advbase + advskew/256 s, in us; the rules see it in
+    # centiseconds): the CARP wait beside a timeout's gap is three of them. Bounded.
+    intervals: dict[str, int] = field(default_factory=dict)
 
 
 class Observer:
@@ -117,6 +121,7 @@ class Observer:
             on_vip_added=_no_vip,
             on_vip_removed=_no_vip,
             protocol=Protocol.CARP,
+            timeout_wait=self._carp_wait,
         )
         self._clock = -_NEVER  # latest time seen: frames never move the model backwards
         self._deadline = _NEVER  # a lower bound on every router's next deadline
@@ -338,6 +343,10 @@ class Observer:
                 self._carp_fast.pop(id(c.frame), None)
             advert = as_vrrp(frame)
             c.frame, c.advert = frame, advert
+            c.intervals.pop(frame.src_ip, None)
+            c.intervals[frame.src_ip] = carp_interval_us(frame.advbase, frame.advskew)
+            if len(c.intervals) > _CARP_SENDERS:
+                del c.intervals[next(iter(c.intervals))]  # the longest unchanged
         if r is None:
             r = self._carp_routers[key] = self._carp_rules.new_router(
                 key, carp_vmac(frame.vhid), advert, t
@@ -551,6 +560,12 @@ class Observer:
             carp=carp,
             counters=self.counters(),
         )
+
+    def _carp_wait(self, r: RouterState, w: SenderState) -> int:
+        """Three of the new CARP master's intervals, exactly (for the figure beside a gap)."""
+        c = self._carp.get(r.key)
+        exact = c.intervals.get(w.ip) if c is not None else None
+        return 3 * (exact if exact is not None else interval_us(w.interval_cs))
 
     def _carp_master(self, key: RouterKey) -> CarpInfo:
         c = self._carp.get(key)
