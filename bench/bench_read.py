@@ -1,6 +1,6 @@
 """Benchmark `hatui --read FILE --json` against tshark, and its peak RSS as the file grows.
 
-Run: python bench/bench_read.py [--frames 1000000] [--runs 3] [--dir DIR]
+Run: python bench/bench_read.py [--frames 1000000] [--runs 3] [--dir DIR] [--mix] [--no-rss]
 
 Each figure is the best of `--runs` end-to-end runs (a subprocess, output to /dev/null,
 interpreter start included). Wall time and the child's CPU time (user + system, from
@@ -73,11 +73,14 @@ def tshark_argv(path: Path) -> list[str]:
     return ["tshark", "-r", str(path), "-Y", "vrrp", "-T", "fields", "-e", "vrrp.virt_rtr_id"]
 
 
+MIX = False  # --mix: the capture mixes HSRP, CARP and GLBP with VRRP
+
+
 def capture(folder: Path, frames: int) -> Path:
-    path = folder / f"bench-{frames}.pcap"
+    path = folder / f"bench-{frames}{'-mix' if MIX else ''}.pcap"
     if not path.exists():
         start = time.perf_counter()
-        generate(path, frames)
+        generate(path, frames, mix=MIX)
         took = time.perf_counter() - start
         print(f"generated {path.name}: {frames:,} frames in {took:.1f} s")
     return path
@@ -89,7 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--dir", type=Path, help="keep the captures here (default: a temp dir)")
     p.add_argument("--no-tshark", action="store_true")
+    p.add_argument("--mix", action="store_true", help="a mixed LAN: HSRP, CARP, GLBP too")
+    p.add_argument("--no-rss", action="store_true", help="skip the RSS-by-size series")
     args = p.parse_args(argv)
+    global MIX
+    MIX = args.mix
     folder = args.dir or Path(tempfile.mkdtemp(prefix="hatui-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     n = args.frames
@@ -121,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
                 f" {t.cpu / h.cpu:.1f}x (CPU)"
             )
 
+        if args.no_rss:
+            return 0
         print("peak RSS of hatui --read --json as the capture grows:")
         rss = []
         for size in (n // 4, n // 2, n, 2 * n):  # 2n: the bounded histories are full

@@ -1,6 +1,10 @@
 """Write a benchmark capture: 255 VRIDs x (IPv4, IPv6), failovers, ARP/ND, a few rejects.
 
-Run: python bench/gen.py OUT.pcap [--frames N] [--seed S]
+Run: python bench/gen.py OUT.pcap [--frames N] [--seed S] [--mix]
+
+--mix adds the other vendors of a mixed LAN: 96 HSRP groups (v1 at 1 s, v2 over IPv4 and
+IPv6 at 300 ms; active and standby both say hello), 64 CARP VHIDs (advbase 1, IPv4 and
+IPv6) and 8 GLBP groups: about a quarter of the frames.
 
 Every distinct frame is built once with hatui.codec.build; the loop only patches the
 IPv4 identification (keepalived increments it per advert) and its header checksum, then
@@ -20,8 +24,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hatui.adapters.pcap import PcapWriter
-from hatui.codec.build import build_arp_frame, build_garp_frame, build_na_frame, build_vrrp_frame
-from hatui.codec.frames import Auth, Family
+from hatui.codec.build import (
+    build_arp_frame,
+    build_carp_frame,
+    build_garp_frame,
+    build_hsrp_frame,
+    build_na_frame,
+    build_udp_frame,
+    build_vrrp_frame,
+)
+from hatui.codec.frames import Auth, Family, HsrpState
+from hatui.codec.hsrp import encode_glbp
 
 START_US = 1_700_000_000_000_000
 PAIRS = 8  # keepalived node pairs; each runs a share of the 255 VRIDs
@@ -184,11 +197,71 @@ def _patch_ident(frame: bytes, ident: int) -> bytes:
     return frame[:14] + bytes(head) + frame[34:]
 
 
-def generate(path: Path, frames: int, seed: int = 1) -> dict[str, int]:
+@dataclass(slots=True)
+class Periodic:
+    """A frame repeated every `interval_us` (HSRP hellos, CARP adverts, GLBP hellos)."""
+
+    interval_us: int
+    frame: bytes
+    kind: str
+    v4: bool
+    ident: int = 0
+
+
+def others() -> list[Periodic]:
+    """The mixed LAN's HSRP, CARP and GLBP speakers (see the module docstring)."""
+    out: list[Periodic] = []
+    for g in range(1, 97):
+        version, family = (1, Family.IPV4) if g <= 32 else (2, Family.IPV4)
+        if g > 64:
+            family = Family.IPV6
+        hello = 1_000_000 if version == 1 else 300_000
+        for node, state, prio in ((0, HsrpState.ACTIVE, 120), (1, HsrpState.STANDBY, 100)):
+            octet = 100 + node
+            v6 = family is Family.IPV6
+            frame = build_hsrp_frame(
+                src_mac=f"02:00:00:00:01:{octet:02x}",
+                src_ip=f"fe80::1:{octet:x}" if v6 else f"192.0.2.{octet}",
+                version=version,
+                group=g,
+                state=state,
+                priority=prio,
+                hello_ms=hello // 1000,
+                hold_ms=3 * hello // 1000 + 100,
+                vip=f"2001:db8:3::{g:x}" if v6 else f"203.0.113.{g}",
+                family=family,
+            )
+            out.append(Periodic(interval_us=hello, frame=frame, kind="hsrp", v4=not v6))
+    for vhid in range(1, 65):
+        v6 = vhid > 32
+        frame = build_carp_frame(
+            src_mac=f"00:00:5e:00:01:{vhid:02x}",
+            src_ip=f"fe80::2:{vhid:x}" if v6 else f"192.0.2.{150 + vhid}",
+            vhid=vhid,
+            family=Family.IPV6 if v6 else Family.IPV4,
+        )
+        out.append(Periodic(interval_us=1_000_000, frame=frame, kind="carp", v4=not v6))
+    for group in range(1, 9):
+        frame = build_udp_frame(
+            src_mac=f"02:00:00:00:02:{group:02x}",
+            src_ip=f"192.0.2.{230 + group}",
+            dst_ip="224.0.0.102",
+            sport=3222,
+            dport=3222,
+            payload=encode_glbp(group=group) + bytes(40),
+        )
+        out.append(Periodic(interval_us=3_000_000, frame=frame, kind="glbp", v4=True))
+    return out
+
+
+def generate(path: Path, frames: int, seed: int = 1, *, mix: bool = False) -> dict[str, int]:
     """Write `frames` records to `path`; returns counts by kind."""
     rng = random.Random(seed)
     rs = routers()
-    rate = sum(1_000_000 / r.interval_us for r in rs)
+    extra = others() if mix else []
+    rate = sum(1_000_000 / r.interval_us for r in rs) + sum(
+        1_000_000 / p.interval_us for p in extra
+    )
     duration = int(frames / rate * 1_000_000)
     for i, r in enumerate(rs):
         r.master = r.a
@@ -198,11 +271,14 @@ def generate(path: Path, frames: int, seed: int = 1) -> dict[str, int]:
             t1 = t0 + rng.randrange(duration // 10, duration // 4)
             t2 = t1 + rng.randrange(duration // 10, duration // 4)
             r.script = [(t0, "kill"), (t1, "preempt"), (t2, "release")]
-    counts = {"advert": 0, "garp": 0, "arp": 0, "reject": 0}
+    counts = {"advert": 0, "garp": 0, "arp": 0, "reject": 0, "hsrp": 0, "carp": 0, "glbp": 0}
     heap: list[tuple[int, int, int, bytes]] = []  # (time, seq, router index or -1, frame)
     seq = 0
     for i, r in enumerate(rs):
         heap.append((START_US + rng.randrange(r.interval_us), seq, i, b""))
+        seq += 1
+    for k, per in enumerate(extra):
+        heap.append((START_US + rng.randrange(per.interval_us), seq, len(rs) + k, b""))
         seq += 1
     heapq.heapify(heap)
 
@@ -229,6 +305,18 @@ def generate(path: Path, frames: int, seed: int = 1) -> dict[str, int]:
                 heapq.heappop(heap)
                 write(t, frame)
                 written += 1
+                continue
+            if i >= len(rs):  # another vendor's periodic hello
+                per = extra[i - len(rs)]
+                frame = per.frame
+                if per.v4:
+                    per.ident = (per.ident + 1) & 0xFFFF
+                    frame = _patch_ident(frame, per.ident)
+                heapq.heapreplace(heap, (t + per.interval_us, seq, i, b""))
+                seq += 1
+                write(t, frame)
+                written += 1
+                counts[per.kind] += 1
                 continue
             r = rs[i]
             s = r.master
@@ -277,9 +365,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("out", type=Path)
     p.add_argument("--frames", type=int, default=1_000_000)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--mix", action="store_true", help="add HSRP, CARP and GLBP (a mixed LAN)")
     args = p.parse_args(argv)
     start = time.perf_counter()
-    counts = generate(args.out, args.frames, args.seed)
+    counts = generate(args.out, args.frames, args.seed, mix=args.mix)
     took = time.perf_counter() - start
     size = args.out.stat().st_size
     print(

@@ -25,6 +25,8 @@ DEFAULT_CONTROL = "/run/hatui/hatui.sock"
 
 DESCRIPTION = """\
 A terminal console for VRRP high-availability pairs (keepalived, haproxy nodes).
+The watcher also reads the other first-hop protocols on the LAN: HSRP v1/v2, CARP
+(modelled) and GLBP (counted), each row marked with its protocol.
 
 modes:
   hatui --watch IFACE                 live read-only console (never transmits)
@@ -75,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--watch",
         metavar="IFACE",
         action="append",
-        help="sniff VRRP and ARP on IFACE, read-only (repeat for several)",
+        help="sniff VRRP, CARP, HSRP, GLBP and ARP/ND on IFACE, read-only (repeat for several)",
     )
     mode.add_argument(
         "--serve", action="store_true", help="run VRRP instances (the console runs them as a child)"

@@ -17,6 +17,7 @@ from dataclasses import replace
 from hatui.codec.frames import Auth, CarpAdvert, ChecksumForm, VrrpAdvert
 from hatui.observe.model import ArpView, CarpInfo, RouterView
 from hatui.observe.rules import interval_us
+from hatui.types import US_PER_S
 
 _LEAVING = 255  # advbase and advskew both 255: the master is going away
 
@@ -31,6 +32,11 @@ def carp_priority(advskew: int, demote: int, advbase: int = 1) -> int:
 def carp_interval_cs(advbase: int, advskew: int) -> int:
     """CARP's advertisement interval, advbase + advskew/256 seconds, in centiseconds."""
     return max(1, advbase * 100 + advskew * 100 // 256)
+
+
+def carp_interval_us(advbase: int, advskew: int) -> int:
+    """CARP's advertisement interval, advbase + advskew/256 seconds, exactly, in us."""
+    return advbase * US_PER_S + advskew * US_PER_S // 256
 
 
 def carp_vmac(vhid: int) -> str:

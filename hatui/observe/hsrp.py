@@ -20,6 +20,7 @@ from hatui.observe.rules import RATE_WINDOW_US, rfc_note
 from hatui.types import US_PER_MS, US_PER_S, WallUs
 
 HsrpKey = tuple[str, Family, int]
+_HELLO, _ACTIVE, _STANDBY = HsrpOp.HELLO, HsrpState.ACTIVE, HsrpState.STANDBY  # hot path
 _NEVER = 1 << 62
 _SENDER_CAP = 16
 
@@ -50,6 +51,7 @@ class _Speaker:
     last_seen: int
     active_since: int | None = None  # the first hello of its current run as Active
     active_last: int = 0  # its last hello as Active (or its resign): a failover's start
+    frame: HsrpHello | None = None  # its last hello (the codec shares identical ones)
 
     def speaking(self, now: int) -> bool:
         """Heard within 1.5 hellos and not resigned."""
@@ -87,12 +89,43 @@ class HsrpModel:
     failover_limit: int = 2000
     _groups: dict[HsrpKey, _Group] = field(default_factory=dict)
     _failovers: deque[Failover] = field(default_factory=deque)
+    # id(last hello object) -> its group, speaker and interface, for `steady`. The codec
+    # shares one object per identical hello, and the speaker holds it (s.frame), so an
+    # id here cannot be reused by another object while its entry stands.
+    _by_frame: dict[int, tuple[_Group, _Speaker, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._failovers = deque(maxlen=self.failover_limit)
 
     def __len__(self) -> int:
         return len(self._groups)
+
+    def steady(self, interface: str, h: HsrpHello, t: int) -> bool:
+        """The fast path: a speaker's last hello again (the same object from the codec's
+        memo), changing no role. Counted here; False sends it to `hello`, the general
+        path (tests/observe/test_fast_paths.py checks the two agree)."""
+        found = self._by_frame.get(id(h))
+        if found is None:
+            return False
+        g, s, iface = found
+        if s.frame is not h or iface != interface or g.stale or h.op is not _HELLO:
+            return False
+        if h.state is _ACTIVE:
+            if s is not g.active:
+                return False
+            g.intervals.append(t - s.last_seen)
+            s.active_last = t
+        elif s is g.active or (h.state is _STANDBY) is not (s is g.standby):
+            return False
+        s.adverts += 1
+        s.last_seen = t
+        g.adverts += 1
+        g.last_seen = t
+        rate = g.rate
+        rate.append(t)
+        if rate[0] <= t - RATE_WINDOW_US:
+            rate.popleft()
+        return True
 
     def hello(self, interface: str, h: HsrpHello, t: int) -> list[Event]:
         key = (interface, h.family, h.group)
@@ -142,6 +175,11 @@ class HsrpModel:
             s.vip = h.vip
         if h.state is HsrpState.ACTIVE or h.op is HsrpOp.RESIGN:
             s.active_last = t
+        if s.frame is not h:
+            if s.frame is not None:
+                self._by_frame.pop(id(s.frame), None)
+            s.frame = h
+            self._by_frame[id(h)] = (g, s, interface)
         s.adverts += 1
         s.last_seen = t
         g.adverts += 1
@@ -176,7 +214,10 @@ class HsrpModel:
             keep = (g.active, g.standby, s)
             victims = [o for o in g.speakers.values() if o not in keep]
             if victims:
-                del g.speakers[min(victims, key=lambda o: o.last_seen).ip]
+                gone = min(victims, key=lambda o: o.last_seen)
+                del g.speakers[gone.ip]
+                if gone.frame is not None:
+                    self._by_frame.pop(id(gone.frame), None)
 
     def _change(self, g: _Group, w: _Speaker, op: HsrpOp, t: int, ev: list[Event]) -> None:
         old = g.active

@@ -5,7 +5,7 @@ the same events, at the same times, that live capture gave."""
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import assert_never
 
 from hatui.codec.frames import (
@@ -24,7 +24,7 @@ from hatui.codec.frames import (
     VrrpAdvert,
     virtual_mac,
 )
-from hatui.observe.carp import as_vrrp, carp_view, carp_vmac
+from hatui.observe.carp import as_vrrp, carp_interval_us, carp_view, carp_vmac
 from hatui.observe.events import (
     CarpSeen,
     Event,
@@ -43,12 +43,13 @@ from hatui.observe.model import (
 )
 from hatui.observe.ownership import ArpKey, ArpTable
 from hatui.observe.routers import RouterRules
-from hatui.observe.rules import RATE_WINDOW_US, REJECT_EVENT_EVERY_US
-from hatui.observe.state import RouterKey, RouterState
+from hatui.observe.rules import RATE_WINDOW_US, REJECT_EVENT_EVERY_US, interval_us
+from hatui.observe.state import RouterKey, RouterState, SenderState
 from hatui.observe.views import router_view
 from hatui.types import US_PER_MS, WallUs
 
 _NEVER = 1 << 62  # a deadline that never comes
+_CARP_SENDERS = 16  # exact intervals remembered per CARP group
 
 
 def _no_vip(_key: RouterKey, _ip: str) -> None:
@@ -69,6 +70,13 @@ class _Carp:
     last_seen: int
     demote: int = 0
     master: CarpInfo | None = None  # the master's advbase, advskew and demotion
+    # The last frame and what the rules were fed for it: the codec shares one object per
+    # identical frame, so a repeat skips rebuilding both.
+    frame: CarpAdvert | None = None
+    advert: VrrpAdvert | None = None
+    # Each sender's exact interval (advbase + advskew/256 s, in us; the rules see it in
+    # centiseconds): the CARP wait beside a timeout's gap is three of them. Bounded.
+    intervals: dict[str, int] = field(default_factory=dict)
 
 
 class Observer:
@@ -104,6 +112,8 @@ class Observer:
         # CARP groups run through the VRRP rules (observe/carp.py), in their own table so
         # a VHID never collides with a VRID of the same number.
         self._carp_routers: dict[RouterKey, RouterState] = {}
+        # id(a group's last CARP frame) -> its record, router and interface (fast path)
+        self._carp_fast: dict[int, tuple[_Carp, RouterState, str]] = {}
         self._carp_rules = RouterRules(
             history_limit=history_limit,
             sender_limit=sender_limit,
@@ -111,6 +121,7 @@ class Observer:
             on_vip_added=_no_vip,
             on_vip_removed=_no_vip,
             protocol=Protocol.CARP,
+            timeout_wait=self._carp_wait,
         )
         self._clock = -_NEVER  # latest time seen: frames never move the model backwards
         self._deadline = _NEVER  # a lower bound on every router's next deadline
@@ -177,6 +188,13 @@ class Observer:
                     if rate[0] <= t - RATE_WINDOW_US:  # keep about one window (routers.py)
                         rate.popleft()
                     return early if early is not None else []
+        elif type(frame) is HsrpHello and self._hsrp.steady(interface, frame, t):
+            # Standbys say hello as often as actives: their repeats take this path too.
+            self._n_hsrp += 1
+            return early if early is not None else []
+        elif type(frame) is CarpAdvert and self._carp_steady(interface, frame, t):
+            self._n_carp += 1
+            return early if early is not None else []
         out = self._dispatch(interface, frame, t)
         self._events.extend(out)
         if early is not None:
@@ -245,6 +263,10 @@ class Observer:
     def _carp_advert(self, interface: str, frame: CarpAdvert, t: int) -> list[Event]:
         key = (interface, frame.family, frame.vhid)
         c = self._carp.get(key)
+        if c is not None and frame is c.frame:
+            c.adverts += 1
+            c.last_seen = t
+            return self._carp_model(key, c, frame, t)
         if c is not None:
             c.ip, c.mac, c.advbase, c.advskew, c.demote = (
                 frame.src_ip,
@@ -284,16 +306,58 @@ class Observer:
         ]
         return seen + self._carp_model(key, c, frame, t)
 
+    def _carp_steady(self, interface: str, frame: CarpAdvert, t: int) -> bool:
+        """Steady state, as VRRP's in feed_frame: the quiet master's last advert again (the
+        codec's shared object, found by identity; `c` holds it, so its id stays its own)."""
+        found = self._carp_fast.get(id(frame))
+        if found is None:
+            return False
+        c, r, iface = found
+        if (
+            c.frame is not frame
+            or iface != interface
+            or r.fast_ip != frame.src_ip
+            or c.advert is not r.fast_frame
+        ):
+            return False
+        c.adverts += 1
+        c.last_seen = t
+        m = r.master
+        r.intervals.append(t - m.last_seen)
+        m.last_seen = t
+        m.adverts += 1
+        r.last_seen = t
+        r.adverts += 1
+        rate = r.rate
+        rate.append(t)
+        if rate[0] <= t - RATE_WINDOW_US:
+            rate.popleft()
+        return True
+
     def _carp_model(self, key: RouterKey, c: _Carp, frame: CarpAdvert, t: int) -> list[Event]:
-        advert = as_vrrp(frame)
         r = self._carp_routers.get(key)
+        if frame is c.frame and c.advert is not None:
+            advert = c.advert
+        else:
+            if c.frame is not None:
+                self._carp_fast.pop(id(c.frame), None)
+            advert = as_vrrp(frame)
+            c.frame, c.advert = frame, advert
+            c.intervals.pop(frame.src_ip, None)
+            c.intervals[frame.src_ip] = carp_interval_us(frame.advbase, frame.advskew)
+            if len(c.intervals) > _CARP_SENDERS:
+                del c.intervals[next(iter(c.intervals))]  # the longest unchanged
         if r is None:
-            r = self._carp_rules.new_router(key, carp_vmac(frame.vhid), advert, t)
-            self._carp_routers[key] = r
+            r = self._carp_routers[key] = self._carp_rules.new_router(
+                key, carp_vmac(frame.vhid), advert, t
+            )
         out = self._carp_rules.advert(r, advert, t)
         self._lower_deadline(r, t)
         if r.master.ip == frame.src_ip:
             c.master = CarpInfo(advbase=frame.advbase, advskew=frame.advskew, demote=frame.demote)
+            if r.fast_ip is not None:
+                r.fast_frame = advert  # the master's fields are this advert's now
+        self._carp_fast[id(frame)] = (c, r, key[0])
         return out
 
     def _glbp_hello(self, interface: str, frame: GlbpHello, t: int) -> list[Event]:
@@ -496,6 +560,12 @@ class Observer:
             carp=carp,
             counters=self.counters(),
         )
+
+    def _carp_wait(self, r: RouterState, w: SenderState) -> int:
+        """Three of the new CARP master's intervals, exactly (for the figure beside a gap)."""
+        c = self._carp.get(r.key)
+        exact = c.intervals.get(w.ip) if c is not None else None
+        return 3 * (exact if exact is not None else interval_us(w.interval_cs))
 
     def _carp_master(self, key: RouterKey) -> CarpInfo:
         c = self._carp.get(key)

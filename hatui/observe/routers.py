@@ -37,6 +37,9 @@ from hatui.observe.views import failover_view
 from hatui.types import WallUs
 
 VipHook = Callable[[RouterKey, str], None]
+# The wait a backup of this protocol makes before a timeout takeover, for the figure beside
+# the gap (CARP: three of the new master's own intervals, known exactly to the observer).
+TimeoutWait = Callable[[RouterState, SenderState], int]
 
 _NEVER = 1 << 62
 # Advert times kept for the rate: each append drops at most one stamp that has left the
@@ -60,8 +63,10 @@ class RouterRules:
         on_vip_added: VipHook,
         on_vip_removed: VipHook,
         protocol: Protocol = Protocol.VRRP,
+        timeout_wait: TimeoutWait | None = None,
     ) -> None:
         self._protocol = protocol
+        self._timeout_wait = timeout_wait
         self._history_limit = history_limit
         self._sender_limit = sender_limit
         self._failovers: deque[FailoverRecord] = deque(maxlen=failover_limit)
@@ -280,9 +285,9 @@ class RouterRules:
         elif old.advertising(t):
             cause = Cause.PREEMPT  # the old master was still advertising: w outranked it
             rfc = None
-        elif r.protocol is Protocol.CARP:
-            cause = Cause.TIMEOUT  # a CARP backup waits three of its own intervals
-            rfc = 3 * interval_us(w.interval_cs)
+        elif self._timeout_wait is not None:
+            cause = Cause.TIMEOUT  # the protocol's own wait (CARP: three intervals)
+            rfc = self._timeout_wait(r, w)
         else:
             cause = Cause.TIMEOUT  # silence; backups wait Master_Down_Interval
             rfc = master_down_us(old.version, old.interval_cs, w.priority)

@@ -61,9 +61,10 @@ def test_master_vhid_timers_and_addresses_from_arp() -> None:
 
 
 def test_backup_takes_over_after_three_of_its_intervals() -> None:
-    """The backup (advskew 100: interval 1.390625 s) waits 3 of its own intervals."""
+    """The backup (advskew 100: interval 1.390625 s) waits 3 of its own intervals; the
+    figure beside the gap is exact, not the rules' centiseconds (4170 ms)."""
     obs = Observer()
-    takeover = 9 * S + 3 * 1_390_000 + 2 * MS
+    takeover = 9 * S + 4_171_875 + 2 * MS
     events = run(
         obs,
         merge(
@@ -73,8 +74,8 @@ def test_backup_takes_over_after_three_of_its_intervals() -> None:
     )
     (mc,) = [e for e in events if isinstance(e, MasterChange)]
     assert (mc.from_ip, mc.to_ip, mc.cause, mc.protocol) == (A, B, Cause.TIMEOUT, "carp")
-    assert mc.gap_us == 3 * 1_390_000 + 2 * MS and mc.rfc_us == 3 * 1_390_000
-    assert "carp vhid 7" in mc.detail and "CARP wait" in mc.detail
+    assert mc.gap_us == 4_171_875 + 2 * MS and mc.rfc_us == 4_171_875
+    assert "carp vhid 7" in mc.detail and "2.0 ms after the CARP wait" in mc.detail
     doc = _doc(obs, takeover + 2 * S)
     (r,) = doc["routers"]
     assert (r["master"]["ip"], r["advskew"]) == (B, 100)

@@ -111,3 +111,33 @@ def test_protocol_is_on_every_router_failover_and_event() -> None:
         ("stale", "carp"),
         ("master_change", "vrrp"),
     ]
+
+
+def test_every_key_the_document_has_is_in_docs_json_md() -> None:
+    """docs/json.md documents the whole schema: every key of a document with VRRP, HSRP,
+    CARP and GLBP in it (and of every event) appears there in backticks."""
+    from pathlib import Path
+
+    from hatui.ui import scenario
+
+    text = (Path(__file__).parents[2] / "docs" / "json.md").read_text()
+    doc, events = scenario.vendors()
+    doc["events"] = events
+    keys: set[str] = set()
+
+    def walk(x: Any) -> None:
+        if isinstance(x, dict):
+            for k, v in x.items():
+                keys.add(k)
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(doc)
+    walk(_document())
+    missing = sorted(k for k in keys if f"`{k}`" not in text and k not in REJECT_REASONS)
+    assert missing == []
+
+
+REJECT_REASONS = {"type", "address_count", "vrid", "malformed"}  # listed as reasons
