@@ -160,13 +160,15 @@ class HaproxyPoller:
         self._configs: dict[tuple[str, ...], tuple[tuple[int, ...], HaproxyConf | None]] = {}
 
     async def poll(self) -> Poll:
-        target = locate(self.flag, self.cfg)  # re-read: haproxy may be installed meanwhile
+        # The file reads and parses run in a thread: beside a serving node (255 VIPs make
+        # /proc/net/fib_trie long) they cost milliseconds that must not sit between adverts.
+        target = await asyncio.to_thread(locate, self.flag, self.cfg)  # haproxy may appear
         outcome = await self._outcome(target)
         return Poll(
             time_us=time.time_ns() // 1000,
             socket=target.label,
             outcome=outcome,
-            local=local_addresses(),
+            local=await asyncio.to_thread(local_addresses),
         )
 
     async def _outcome(self, target: Target) -> Outcome:
@@ -178,7 +180,7 @@ class HaproxyPoller:
         except SocketProblem as exc:
             return Unreached(status=str(exc), configured=True)
         info = parse_info(info_text)
-        stats = parse_stat(stat_text)
+        stats = await asyncio.to_thread(parse_stat, stat_text)
         for parsed, what in ((info, "show info"), (stats, "show stat")):
             if isinstance(parsed, StatsError):
                 return Unreached(status=f"{what}: {parsed.detail}", configured=True)

@@ -14,6 +14,7 @@ import logging
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol, assert_never
 
 from hatui.clock import Clock
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 # peer runs on (Master_Down_Interval is at least 3 advert intervals), and below the 2 ms
 # jitter keepalived itself shows at 255 instances.
 ADVERT_SLACK_US = 1_000
+START_GROUP = 16  # instances started at one instant
+START_STEP_US = 2_000  # between start groups: more than ADVERT_SLACK_US, so they stay apart
 
 
 class NodeIO(Protocol):
@@ -122,23 +125,49 @@ class Node:
         # Every router's deadline in one heap (stale entries skipped when they surface):
         # with 255 instances, scanning them all after each input cost 65 % of a core.
         self._due: list[tuple[MonoUs, int, _Instance]] = []
+        self._starts: list[Handle] = []
         self._seq = itertools.count()
         self.running = False
 
     # -- inputs ---------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Every instance starts at one instant, as keepalived's loop starts them at its
-        one `time_now`: instances with the same timing keep their timers in step, and
-        one wake-up serves them all."""
+    def start(self, on_started: Callable[[], None] | None = None) -> None:
+        """Start every instance, START_GROUP at one instant (keepalived's loop starts them
+        at one `time_now`), the groups START_STEP_US apart: instances with the same
+        timing stay in step within a group, so one wake-up serves it, and the groups
+        stay apart, so no wake-up sends 255 adverts in a row (a burst of several ms in
+        Python, which an advert at its end would feel as jitter). All are started within
+        255 / START_GROUP * START_STEP_US (32 ms); `on_started` runs then."""
         self.running = True
-        now = self.clock.mono_us()
-        for one in self._instances.values():
-            self._process(one, inp.Startup(), now)
-        self._rearm()
+        ones = list(self._instances.values())
+        groups = [ones[i : i + START_GROUP] for i in range(0, len(ones), START_GROUP)]
+
+        def start_group(k: int) -> None:
+            if not self.running:
+                return
+            now = self.clock.mono_us()
+            for one in groups[k]:
+                self._process(one, inp.Startup(), now)
+            self._rearm()
+            if k + 1 == len(groups) and on_started is not None:
+                on_started()
+
+        if not groups:
+            if on_started is not None:
+                on_started()
+            return
+        start_group(0)
+        t0 = self.clock.mono_us()
+        for k in range(1, len(groups)):
+            self._starts.append(
+                self.scheduler.call_at(MonoUs(t0 + k * START_STEP_US), partial(start_group, k))
+            )
 
     def shutdown(self) -> None:
         """Every master sends priority 0 and drops its VIPs; notify_stop runs."""
+        for handle in self._starts:  # instances not started yet stay in INIT
+            handle.cancel()
+        self._starts.clear()
         for one in self._instances.values():
             self._apply(one, inp.Shutdown())
         self.running = False
@@ -420,17 +449,21 @@ class Node:
         # <= now) comes round again. Router._fire_timers clears everything due, so each
         # router's new deadline is later than `now` and the loop ends. Adverts due within
         # ADVERT_SLACK_US go now too, each run at its own deadline (so its period stays
-        # exact): 255 masters wake the loop a few dozen times per interval, not 255.
-        # Those already due run at the wake-up's `now`, one instant for all (keepalived's
-        # time_now): they re-arm in step, so groups merge instead of drifting apart.
+        # exact): masters with the same timing share one wake-up per interval.
+        # A late advert also runs at its own deadline, so the wake-up's lateness does not
+        # pile up into the period (a grid, 100.0 ms on average, not 100 + lateness); one
+        # that is later than half an interval (a stalled process) runs at `now` instead,
+        # never as a burst of catch-up adverts. Other timers run at `now`.
         horizon = MonoUs(now + ADVERT_SLACK_US)
         while (at := self._earliest()) is not None and at <= horizon:
             one = self._due[0][2]
-            if at > now and not one.router.only_advert_due(horizon):
+            advert = one.router.only_advert_due(horizon)
+            if at > now and not advert:
                 break  # a Master_Down or other timer: never early
             heapq.heappop(self._due)
             one.deadline = None
-            self._process(one, inp.TimerFired(), max(at, now))
+            on_grid = advert and now - at < one.router.spec.advert_int_us // 2
+            self._process(one, inp.TimerFired(), at if on_grid else max(at, now))
         self._rearm()
 
     def _emit(self, one: _Instance, kind: str, detail: str) -> None:

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import os
 import selectors
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from hatui.runtime.metrics import Exporter
 
 log = logging.getLogger(__name__)
+
+SWITCH_INTERVAL_S = 0.001
 
 
 def precise_event_loop() -> asyncio.AbstractEventLoop:
@@ -207,7 +210,16 @@ class Serve:
             if not lw.up:
                 node.link(lw.interface, False)
             loop.add_reader(lw.fileno(), self._on_link, lw)
-        node.start()
+        # Work in threads (a reload's parse, haproxy polls, metrics scrapes) holds the GIL
+        # for up to the switch interval at a time, 5 ms by default: hand it back to the
+        # loop's timers every millisecond.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        started = asyncio.Event()
+        node.start(started.set)
+        await started.wait()  # every instance started (within ~32 ms): then READY
+        # Start-up's objects (config, routers, sockets) will live as long as the node: out
+        # of the collector's sight, a full collection in the middle of 255 adverts is short.
+        gc.freeze()
         self.trackers = Trackers(self.spec, node.track)
         self.trackers.start()
         server = None
@@ -288,14 +300,7 @@ class Serve:
 
     async def _reload(self, loader: Callable[[], NodeSpec]) -> list[str]:
         assert self.node is not None and self.watch is not None
-        # The parse holds the GIL for up to the switch interval at a time (5 ms by default):
-        # hand it back to the loop's timers every millisecond meanwhile.
-        switch = sys.getswitchinterval()
-        sys.setswitchinterval(0.001)
-        try:
-            spec = await asyncio.to_thread(loader)
-        finally:
-            sys.setswitchinterval(switch)
+        spec = await asyncio.to_thread(loader)
         missing = sorted({i.interface for i in spec.instances} - set(self.watch.interfaces))
         watched = {lw.interface for lw in self._links}
         missing += sorted(
