@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import re
 import signal
 import socket
@@ -34,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_capture import SENDER
+from bench_capture import _cpu_seconds as cpu_seconds
 
 from hatui.lab import Host, Lab, start_keepalived, unique_prefix
 from tests.ui.ptyconsole import PtyConsole
@@ -42,14 +42,6 @@ from tests.ui.test_serve_console import many_conf
 VRID = 128
 HATUI = [sys.executable, "-m", "hatui"]
 KEYS = ["o", "\x1b[B" * 30, "m", "m", "r", "\x1b", "?", "\x1b", "\x1b[A" * 30, "o"]
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
