@@ -36,8 +36,17 @@ def test_script_user_nobody_runs_the_check_as_nobody(lab: Lab) -> None:
     # A world-writable directory: fine for a script that does not run as root.
     chk = _script(lab.workdir / "open", 0o777, out)
     node = start_hatui(lab, a, conf=_conf(chk, "nobody"))
-    wait_for(lambda: (out / "uid").exists(), 10, "the check script to run")
-    assert (out / "uid").read_text().strip() == str(pwd.getpwnam("nobody").pw_uid)
+
+    def written() -> str:
+        # The shell creates the file before `id` writes to it: wait for the whole line.
+        try:
+            text = (out / "uid").read_text()
+        except FileNotFoundError:
+            return ""
+        return text.strip() if text.endswith("\n") else ""
+
+    wait_for(written, 10, "the check script to run")
+    assert written() == str(pwd.getpwnam("nobody").pw_uid)
     wait_for(lambda: node.state() == "MASTER", 10, "MASTER with the check passing")
 
 
