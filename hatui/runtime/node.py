@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 # peer runs on (Master_Down_Interval is at least 3 advert intervals), and below the 2 ms
 # jitter keepalived itself shows at 255 instances.
 ADVERT_SLACK_US = 1_000
+LATE_ON_GRID_US = 10_000  # a late Master_Down still runs at its deadline up to this
 START_GROUP = 16  # instances started at one instant
 START_STEP_US = 2_000  # between start groups: more than ADVERT_SLACK_US, so they stay apart
 
@@ -450,10 +451,12 @@ class Node:
         # router's new deadline is later than `now` and the loop ends. Adverts due within
         # ADVERT_SLACK_US go now too, each run at its own deadline (so its period stays
         # exact): masters with the same timing share one wake-up per interval.
-        # A late advert also runs at its own deadline, so the wake-up's lateness does not
-        # pile up into the period (a grid, 100.0 ms on average, not 100 + lateness); one
-        # that is later than half an interval (a stalled process) runs at `now` instead,
-        # never as a burst of catch-up adverts. Other timers run at `now`.
+        # A late timer also runs at its own deadline, so the wake-up's lateness does not
+        # pile up into the period (a grid, 100.0 ms on average, not 100 + lateness), and
+        # start groups that a busy wake-up serves together do not merge into one burst.
+        # An advert later than half an interval (a stalled process) runs at `now`
+        # instead, never as a burst of catch-up adverts; other timers beyond
+        # LATE_ON_GRID_US too.
         horizon = MonoUs(now + ADVERT_SLACK_US)
         while (at := self._earliest()) is not None and at <= horizon:
             one = self._due[0][2]
@@ -462,7 +465,8 @@ class Node:
                 break  # a Master_Down or other timer: never early
             heapq.heappop(self._due)
             one.deadline = None
-            on_grid = advert and now - at < one.router.spec.advert_int_us // 2
+            late = now - at
+            on_grid = late < (one.router.spec.advert_int_us // 2 if advert else LATE_ON_GRID_US)
             self._process(one, inp.TimerFired(), at if on_grid else max(at, now))
         self._rearm()
 
