@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from hatui.codec.frames import Family, HsrpHello, HsrpOp, HsrpState, Protocol
-from hatui.observe.events import Cause, Event, EventKind, MasterChange, RouterEvent
+from hatui.observe.events import Cause, Event, EventKind, RouterEvent
 from hatui.observe.model import Failover, HsrpInfo, MasterTerm, RouterView, SenderView, Status
 from hatui.observe.rules import RATE_WINDOW_US, rfc_note
 from hatui.types import US_PER_MS, US_PER_S, WallUs
@@ -244,43 +244,26 @@ class HsrpModel:
         )
         g.active, g.term_since, g.term_cause = w, t, cause
         iface, family, group = g.key
-        self._failovers.append(
-            Failover(
-                interface=iface,
-                family=family,
-                vrid=group,
-                from_ip=old.ip,
-                from_mac=old.mac,
-                to_ip=w.ip,
-                to_mac=w.mac,
-                old_last_advert=WallUs(old.active_last),
-                new_first_advert=WallUs(t),
-                gap_us=gap,
-                cause=cause,
-                rfc_us=rfc,
-                protocol=Protocol.HSRP,
-            )
+        failover = Failover(
+            interface=iface,
+            family=family,
+            vrid=group,
+            from_ip=old.ip,
+            from_mac=old.mac,
+            to_ip=w.ip,
+            to_mac=w.mac,
+            old_last_advert=WallUs(old.active_last),
+            new_first_advert=WallUs(t),
+            gap_us=gap,
+            cause=cause,
+            rfc_us=rfc,
+            protocol=Protocol.HSRP,
         )
+        self._failovers.append(failover)
         note = rfc_note(cause, gap, rfc, "RFC 2281 hold time")
         ev.append(
-            MasterChange(
-                time=WallUs(t),
-                kind=EventKind.MASTER_CHANGE,
-                interface=iface,
-                family=family,
-                vrid=group,
-                protocol=Protocol.HSRP,
-                from_ip=old.ip,
-                from_mac=old.mac,
-                to_ip=w.ip,
-                to_mac=w.mac,
-                old_last_advert=WallUs(old.active_last),
-                new_first_advert=WallUs(t),
-                gap_us=gap,
-                cause=cause,
-                rfc_us=rfc,
-                detail=f"{g.label}: active {old.ip} -> {w.ip}"
-                f" ({how}, gap {gap / 1000:.1f} ms{note})",
+            failover.event(
+                f"{g.label}: active {old.ip} -> {w.ip} ({how}, gap {gap / 1000:.1f} ms{note})"
             )
         )
         if g.stale:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from hatui.codec.frames import ChecksumForm, Family, Protocol
-from hatui.observe.events import Cause, Event
+from hatui.observe.events import Cause, Event, EventKind, MasterChange
 from hatui.types import WallUs
 
 
@@ -67,6 +67,28 @@ class Failover:
     cause: Cause
     rfc_us: int | None = None  # the RFC's expected gap for this cause (information only)
     protocol: Protocol = Protocol.VRRP
+
+    def event(self, detail: str) -> MasterChange:
+        """The master_change event that reports this failover, at the new master's first
+        advert: one place for the fields both carry, whatever the protocol."""
+        return MasterChange(
+            time=self.new_first_advert,
+            kind=EventKind.MASTER_CHANGE,
+            interface=self.interface,
+            family=self.family,
+            vrid=self.vrid,
+            protocol=self.protocol,
+            from_ip=self.from_ip,
+            from_mac=self.from_mac,
+            to_ip=self.to_ip,
+            to_mac=self.to_mac,
+            old_last_advert=self.old_last_advert,
+            new_first_advert=self.new_first_advert,
+            gap_us=self.gap_us,
+            cause=self.cause,
+            rfc_us=self.rfc_us,
+            detail=detail,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

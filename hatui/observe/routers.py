@@ -12,7 +12,6 @@ from hatui.observe.events import (
     Event,
     EventKind,
     FieldChange,
-    MasterChange,
     RouterEvent,
     SplitBrain,
 )
@@ -315,25 +314,10 @@ class RouterRules:
         )
         self._failovers.append(rec)
         r.last_failover = rec
+        note = rfc_note(cause, gap, rfc, _WAIT.get(r.protocol))
         ev.append(
-            MasterChange(
-                time=WallUs(t),
-                kind=EventKind.MASTER_CHANGE,
-                interface=r.key[0],
-                family=r.key[1],
-                vrid=r.key[2],
-                protocol=r.protocol,
-                from_ip=old.ip,
-                from_mac=old.mac,
-                to_ip=w.ip,
-                to_mac=w.mac,
-                old_last_advert=WallUs(old.last_seen),
-                new_first_advert=WallUs(t),
-                gap_us=gap,
-                cause=cause,
-                rfc_us=rfc,
-                detail=f"{r.label}: master {old.ip} -> {w.ip} ({cause}, gap {gap / 1000:.1f} ms"
-                f"{rfc_note(cause, gap, rfc, _WAIT.get(r.protocol))})",
+            failover_view(rec).event(
+                f"{r.label}: master {old.ip} -> {w.ip} ({cause}, gap {gap / 1000:.1f} ms{note})"
             )
         )
         if r.stale:
