@@ -295,6 +295,13 @@ class Node:
     def instance_stats(self, name: str) -> Counter[str]:
         return self._instances[name].stats
 
+    def states(self) -> dict[str, tuple[str, int]]:
+        """Each instance's state and effective priority, cheaply (systemd's STATUS=)."""
+        return {
+            name: (str(one.router.state), one.router.effective_priority)
+            for name, one in self._instances.items()
+        }
+
     def instance_names(self) -> list[str]:
         return list(self._instances)
 

@@ -230,9 +230,7 @@ class Serve:
             self.control = server
         if self.supervision is not None:
             node.listeners.append(self.supervision.on_node_event)
-            for name in node.instance_names():
-                router = node.router(name)
-                self.supervision.states[name] = (str(router.state), router.effective_priority)
+            self.supervision.states = node.states()
             self.supervision.ready(loop)
         # An exception in a loop callback (timer, frame, link) is only logged by asyncio:
         # the node would go on holding its VIPs with its timer gone, silent, while a peer
@@ -290,10 +288,7 @@ class Serve:
                     self.supervision.reloaded(None, str(exc))
                 raise
             if self.supervision is not None:
-                self.supervision.reloaded(
-                    {n: (str(self.node.router(n).state), self.node.router(n).effective_priority)
-                     for n in self.node.instance_names()}
-                )  # fmt: skip
+                self.supervision.reloaded(self.node.states())
             for line in changes or ["no change"]:
                 log.warning("reload: %s", line)
             return changes
