@@ -24,6 +24,7 @@ IPPROTO_VRRP = 112
 VRRP_TTL = 255  # RFC 5798 5.1.1.3 / 5.1.2.3: receivers drop anything else
 VRRP_TOS = 0xC0  # internetwork control, what keepalived sets
 SO_BINDTODEVICE = 25
+MAX_CACHED_FRAMES = 4096  # announcement frames kept per interface
 
 
 def _fault(what: str, interface: str, exc: OSError) -> RuntimeFault:
@@ -156,6 +157,9 @@ class GarpSender:
             raise _fault("sending gratuitous ARP", interface, exc) from None
         self.sock = sock
         self.sent = 0
+        # Frames by (address, MAC): a mass takeover announces hundreds of VIPs five times
+        # over, and building a frame parses its addresses (~40 us each in Python).
+        self._frames: dict[tuple[str, str | None], bytes] = {}
 
     def _send(self, frame: bytes, what: str) -> bool:
         try:
@@ -166,22 +170,28 @@ class GarpSender:
         self.sent += 1
         return True
 
-    def garp(self, ip: str, mac: str | None = None) -> bool:
-        """One gratuitous ARP request for `ip` as keepalived sends it (sender = target =
-        VIP, target MAC ff:ff:ff:ff:ff:ff, Ethernet broadcast, from the interface MAC)."""
-        return self._send(build_garp_frame(mac=mac or self.mac, ip=ip), f"gratuitous ARP for {ip}")
+    def frame(self, ip: str, mac: str | None = None) -> bytes:
+        """The announcement for `ip` as keepalived sends it, built once per (ip, mac).
 
-    def unsolicited_na(self, ip6: str, mac: str | None = None) -> bool:
-        """One unsolicited NA for `ip6` (RFC 4861 7.2.6) as keepalived sends it: from the
-        VIP itself to ff02::1, override flag, target link-layer option, hop limit 255."""
-        frame = build_na_frame(src_mac=self.mac, src_ip=ip6, target_ip=ip6, target_mac=mac)
-        return self._send(frame, f"unsolicited NA for {ip6}")
+        IPv4: a gratuitous ARP request (sender = target = VIP, target MAC
+        ff:ff:ff:ff:ff:ff, Ethernet broadcast). IPv6: an unsolicited NA (RFC 4861 7.2.6)
+        from the VIP itself to ff02::1, override flag, target link-layer option, hop
+        limit 255. From `mac` (a VMAC) or the interface's MAC."""
+        frame = self._frames.get((ip, mac))
+        if frame is None:
+            if len(self._frames) >= MAX_CACHED_FRAMES:  # VIPs come and go with reloads
+                self._frames.clear()
+            if ":" in ip:
+                frame = build_na_frame(src_mac=self.mac, src_ip=ip, target_ip=ip, target_mac=mac)
+            else:
+                frame = build_garp_frame(mac=mac or self.mac, ip=ip)
+            self._frames[(ip, mac)] = frame
+        return frame
 
     def announce(self, ip: str, mac: str | None = None) -> bool:
-        """A GARP for IPv4, an unsolicited NA for IPv6."""
-        if ":" in ip:
-            return self.unsolicited_na(ip, mac)
-        return self.garp(ip, mac)
+        """Send one GARP (IPv4) or unsolicited NA (IPv6) for `ip`."""
+        what = "unsolicited NA" if ":" in ip else "gratuitous ARP"
+        return self._send(self.frame(ip, mac), f"{what} for {ip}")
 
     def close(self) -> None:
         self.sock.close()

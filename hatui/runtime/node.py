@@ -37,8 +37,13 @@ log = logging.getLogger(__name__)
 # jitter keepalived itself shows at 255 instances.
 ADVERT_SLACK_US = 1_000
 LATE_ON_GRID_US = 10_000  # a late Master_Down still runs at its deadline up to this
-START_GROUP = 16  # instances started at one instant
-START_STEP_US = 2_000  # between start groups: more than ADVERT_SLACK_US, so they stay apart
+# At most ADVERT_GROUP adverts in step (deadlines within ADVERT_SLACK_US), the groups
+# GROUP_STEP_US apart: Python spends tens of us per advert, so 255 in one burst would put
+# the last one milliseconds after the first, by an amount that varies with the machine.
+# Instances start in such groups; adverts that fell into step later (a mass takeover
+# after a stall, a reload) beyond the first ADVERT_GROUP move one step on, once.
+ADVERT_GROUP = 16
+GROUP_STEP_US = 2_000  # more than ADVERT_SLACK_US, so the groups stay apart
 
 
 class NodeIO(Protocol):
@@ -133,15 +138,15 @@ class Node:
     # -- inputs ---------------------------------------------------------------------
 
     def start(self, on_started: Callable[[], None] | None = None) -> None:
-        """Start every instance, START_GROUP at one instant (keepalived's loop starts them
-        at one `time_now`), the groups START_STEP_US apart: instances with the same
+        """Start every instance, ADVERT_GROUP at one instant (keepalived's loop starts them
+        at one `time_now`), the groups GROUP_STEP_US apart: instances with the same
         timing stay in step within a group, so one wake-up serves it, and the groups
         stay apart, so no wake-up sends 255 adverts in a row (a burst of several ms in
         Python, which an advert at its end would feel as jitter). All are started within
-        255 / START_GROUP * START_STEP_US (32 ms); `on_started` runs then."""
+        255 / ADVERT_GROUP * GROUP_STEP_US (32 ms); `on_started` runs then."""
         self.running = True
         ones = list(self._instances.values())
-        groups = [ones[i : i + START_GROUP] for i in range(0, len(ones), START_GROUP)]
+        groups = [ones[i : i + ADVERT_GROUP] for i in range(0, len(ones), ADVERT_GROUP)]
 
         def start_group(k: int) -> None:
             if not self.running:
@@ -161,7 +166,7 @@ class Node:
         t0 = self.clock.mono_us()
         for k in range(1, len(groups)):
             self._starts.append(
-                self.scheduler.call_at(MonoUs(t0 + k * START_STEP_US), partial(start_group, k))
+                self.scheduler.call_at(MonoUs(t0 + k * GROUP_STEP_US), partial(start_group, k))
             )
 
     def shutdown(self) -> None:
@@ -460,17 +465,27 @@ class Node:
         # exact): masters with the same timing share one wake-up per interval.
         # A late timer also runs at its own deadline, so the wake-up's lateness does not
         # pile up into the period (a grid, 100.0 ms on average, not 100 + lateness), and
-        # start groups that a busy wake-up serves together do not merge into one burst.
+        # groups that a late wake-up serves together keep their own phases.
         # An advert later than half an interval (a stalled process) runs at `now`
         # instead, never as a burst of catch-up adverts; other timers beyond
         # LATE_ON_GRID_US too.
         horizon = MonoUs(now + ADVERT_SLACK_US)
+        step_at, in_step = 0, 0  # the adverts in step with the first at `step_at`
         while (at := self._earliest()) is not None and at <= horizon:
-            one = self._due[0][2]
+            entry = heapq.heappop(self._due)
+            one = entry[2]
             advert = one.router.only_advert_due(horizon)
             if at > now and not advert:
+                heapq.heappush(self._due, entry)
                 break  # a Master_Down or other timer: never early
-            heapq.heappop(self._due)
+            if advert:
+                if in_step == 0 or at > step_at + ADVERT_SLACK_US:
+                    step_at, in_step = at, 0
+                if in_step == ADVERT_GROUP:  # this one, once, a step later (a phase of its own)
+                    one.deadline = MonoUs(at + GROUP_STEP_US)
+                    heapq.heappush(self._due, (one.deadline, next(self._seq), one))
+                    continue
+                in_step += 1
             one.deadline = None
             late = now - at
             on_grid = late < (one.router.spec.advert_int_us // 2 if advert else LATE_ON_GRID_US)

@@ -119,10 +119,18 @@ def test_garp_and_na(pair: tuple[Host, Host, CaptureSocket]) -> None:
     sender, _observer, cap = pair
     with inside(sender):
         tx = GarpSender("eth0")
-    assert tx.garp("192.0.2.100")
-    assert tx.unsolicited_na("2001:db8::64")
-    got = [f for _, f in capture(cap, 2)]
-    arp = next(f for f in got if isinstance(f, ArpFrame))
+    assert tx.announce("192.0.2.100")
+    assert tx.announce("2001:db8::64")
+    # Frames are built once per (address, MAC): a hit sends the same bytes, and another
+    # MAC (a VMAC) is another frame, not the cached one.
+    assert tx.announce("192.0.2.100")
+    assert tx.frame("192.0.2.100") is tx.frame("192.0.2.100")
+    assert tx.announce("192.0.2.100", "00:00:5e:00:01:33")
+    got = [f for _, f in capture(cap, 4)]
+    arps = [f for f in got if isinstance(f, ArpFrame)]
+    assert len(arps) == 3 and arps[0] == arps[1]
+    assert (arps[2].sender_ip, arps[2].sender_mac) == ("192.0.2.100", "00:00:5e:00:01:33")
+    arp = arps[0]
     assert (arp.op, arp.sender_ip, arp.target_ip) == (1, "192.0.2.100", "192.0.2.100")
     assert (arp.sender_mac, arp.target_mac) == (sender.mac, "ff:ff:ff:ff:ff:ff")
     assert (arp.link.src_mac, arp.link.dst_mac) == (sender.mac, "ff:ff:ff:ff:ff:ff")
@@ -184,8 +192,8 @@ def test_matches_keepalived_garp_and_na(lab: Lab) -> None:
     )
     with inside(ka_host):
         tx = GarpSender("eth0")
-    tx.garp("192.0.2.100")
-    tx.unsolicited_na("2001:db8::64")
+    tx.announce("192.0.2.100")
+    tx.announce("2001:db8::64")
     ours = [f for _, f in capture(cap, 40, timeout=1.0)]
     my_arp = next(f for f in ours if isinstance(f, ArpFrame) and f.sender_ip == "192.0.2.100")
     my_na = next(f for f in ours if isinstance(f, NeighborAdvert) and f.target_ip == "2001:db8::64")

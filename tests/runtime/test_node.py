@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -12,7 +13,7 @@ import pytest
 from hatui.clock import ManualClock
 from hatui.codec.frames import Captured, Family, Link, VrrpAdvert
 from hatui.errors import RuntimeFault
-from hatui.runtime.node import ADVERT_SLACK_US, Node
+from hatui.runtime.node import ADVERT_GROUP, ADVERT_SLACK_US, GROUP_STEP_US, Node
 from hatui.types import MonoUs, WallUs
 from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
@@ -77,9 +78,9 @@ class ManualScheduler:
             at, _, fn, cancelled = heapq.heappop(self.queue)
             if cancelled[0]:
                 continue
-            self.clock.advance(at - self.clock.mono_us())
+            self.clock.advance(max(0, at - self.clock.mono_us()))  # a stall runs it late
             fn()
-        self.clock.advance(t - self.clock.mono_us())
+        self.clock.advance(max(0, t - self.clock.mono_us()))
 
 
 def make_node(priority: int = 100, **kw: object) -> tuple[Node, FakeIO, ManualScheduler]:
@@ -196,15 +197,18 @@ class NamedIO(FakeIO):
         self.sent.append((spec.name, self.clock.mono_us()))
 
 
-def many(count: int, interval_us: int = 100_000) -> tuple[Node, NamedIO, ManualScheduler]:
+def many(
+    count: int, interval_us: int = 100_000, *, alike: bool = False
+) -> tuple[Node, NamedIO, ManualScheduler]:
     specs = tuple(
         InstanceSpec(
             name=f"VI_{v}",
             interface="eth0",
             vrid=v,
             priority=100,
-            # Intervals differ per instance, so their deadlines interleave in the heap.
-            advert_int_us=interval_us + (v % 7) * 10_000,
+            # Intervals differ per instance (unless `alike`), so their deadlines
+            # interleave in the heap.
+            advert_int_us=interval_us + (0 if alike else (v % 7) * 10_000),
             version=3,
             vips=(Vip(address=f"198.51.100.{v}", prefixlen=24),),
         )
@@ -232,6 +236,68 @@ def test_many_instances_each_advertise_on_their_own_interval_with_one_timer() ->
         assert all(abs(g - interval) <= ADVERT_SLACK_US for g in gaps), (v, gaps)
         assert len(times) in (2_000_000 // interval, 2_000_000 // interval + 1), v
         assert abs((times[-1] - times[0]) - interval * len(gaps)) <= ADVERT_SLACK_US, v
+
+
+def wake_ups(sent: list[tuple[str, int]]) -> Counter[int]:
+    """Adverts per wake-up (the manual clock stands still within one)."""
+    return Counter(t for _, t in sent)
+
+
+def phases(sent: list[tuple[str, int]], interval: int) -> dict[str, set[int]]:
+    out: dict[str, set[int]] = {}
+    for name, t in sent:
+        out.setdefault(name, set()).add(t % interval)
+    return out
+
+
+def stall(sched: ManualScheduler, clock: ManualClock, at: int, us: int) -> None:
+    """The process stops for `us` at `at`: every timer due meanwhile runs late."""
+    sched.call_at(MonoUs(at), lambda: clock.advance(us))
+
+
+def test_adverts_that_fall_into_step_beyond_a_group_move_a_step_on_once() -> None:
+    """After a stall longer than half an interval every master advertises at once, so
+    40 masters share one deadline; the next round sends ADVERT_GROUP of them and moves
+    the rest GROUP_STEP_US on, once; from then on each keeps its new phase exactly."""
+    node, io, sched = many(40, alike=True)
+    node.start()
+    sched.run_until(2_000_000)
+    assert max(wake_ups(io.sent).values()) <= ADVERT_GROUP  # started in groups
+    stall(sched, node.clock, 2_050_000, 300_000)  # type: ignore[arg-type]
+    io.sent.clear()
+    sched.run_until(2_400_000)
+    assert list(wake_ups(io.sent).values()) == [40]  # at the end of the stall, together
+    io.sent.clear()
+    sched.run_until(2_500_000)  # the next round: in step, so split
+    per_wake = sorted(wake_ups(io.sent).items())
+    assert [n for _, n in per_wake] == [ADVERT_GROUP, ADVERT_GROUP, 40 - 2 * ADVERT_GROUP]
+    steps = [b - a for (a, _), (b, _) in itertools.pairwise(per_wake)]
+    assert steps == [GROUP_STEP_US] * 2
+    io.sent.clear()
+    sched.run_until(4_500_000)
+    assert max(wake_ups(io.sent).values()) == ADVERT_GROUP
+    for name, ph in phases(io.sent, 100_000).items():
+        assert len(ph) == 1, name  # moved once, then exactly on its new grid
+
+
+def test_a_late_wake_up_keeps_each_groups_phase() -> None:
+    """Groups a few ms apart that one late wake-up serves together are not in step:
+    none of them moves, each advert runs at its own deadline."""
+    node, io, sched = many(40, alike=True)
+    node.start()
+    sched.run_until(2_000_000)
+    io.sent.clear()
+    sched.run_until(2_300_000)
+    before = phases(io.sent, 100_000)
+    assert len({next(iter(p)) for p in before.values()}) == 3  # three start groups
+    first = min(next(iter(p)) for p in before.values())
+    stall(sched, node.clock, 2_300_000 + first - 500, 6_000)  # type: ignore[arg-type]
+    io.sent.clear()
+    sched.run_until(2_400_000)
+    assert sorted(wake_ups(io.sent).values()) == [40]  # one late wake-up served all three
+    io.sent.clear()
+    sched.run_until(3_000_000)
+    assert phases(io.sent, 100_000) == before
 
 
 def test_a_deadline_pushed_later_does_not_fire_at_its_old_time() -> None:
@@ -320,9 +386,10 @@ def test_only_adverts_go_early_a_master_down_never_does() -> None:
     heard = VrrpAdvert(**{**{f: getattr(heard, f) for f in heard.__slots__}, "vrid": 2})
     # VI_1 (master, 110 ms) advertises at its deadline; VI_2 hears a master so that its
     # Master_Down lands 400 us after that advert deadline, inside the slack.
-    advert_at = node.router("VI_1").deadline()
-    assert advert_at is not None
+    next_advert = node.router("VI_1").deadline()
+    assert next_advert is not None
     down = 3 * 100_000 + (256 - 100) * 100_000 // 256
+    advert_at = next_advert + 4 * 110_000  # on VI_1's grid, more than `down` ahead
     sched.run_until(advert_at + 400 - down)
     node.on_captured(Captured(time=WallUs(0), interface="eth0", frame=heard), outgoing=False)
     assert backup.deadline() == advert_at + 400
