@@ -323,24 +323,31 @@ class Node:
     def _process(self, one: _Instance, event: inp.Input, at: MonoUs | None = None) -> None:
         """Run one input, then whatever the instance's sync group makes of it, in order.
         `at`: the time to run it at (an advert sent a little ahead of its deadline)."""
+        now = self.clock.mono_us() if at is None else at
+        if not self._groups:  # no sync group: nothing follows from it
+            self._run_all(one, one.router.handle(event, now))
+            self._track_deadline(one)
+            return
         pending: deque[tuple[_Instance, inp.Input]] = deque([(one, event)])
         while pending:
             target, item = pending.popleft()
-            actions = target.router.handle(item, self.clock.mono_us() if at is None else at)
-            for action in actions:
-                try:
-                    self._run(target, action)
-                except Exception as exc:  # one failed effect must not stop the others
-                    self.counters["io_errors"] += 1
-                    name, what = target.router.spec.name, type(action).__name__
-                    if isinstance(exc, RuntimeFault):  # an expected failure: its line says it
-                        log.error("%s: %s failed: %s", name, what, exc)
-                    else:
-                        log.exception("%s: %s failed", name, what)
-                    self._emit(target, "error", f"{type(action).__name__} failed: {exc}")
-            if self._groups:
-                pending.extend(self._group_inputs(target, actions))
+            actions = target.router.handle(item, now)
+            self._run_all(target, actions)
+            pending.extend(self._group_inputs(target, actions))
             self._track_deadline(target)
+
+    def _run_all(self, one: _Instance, actions: list[act.Action]) -> None:
+        for action in actions:
+            try:
+                self._run(one, action)
+            except Exception as exc:  # one failed effect must not stop the others
+                self.counters["io_errors"] += 1
+                name, what = one.router.spec.name, type(action).__name__
+                if isinstance(exc, RuntimeFault):  # an expected failure: its line says it
+                    log.error("%s: %s failed: %s", name, what, exc)
+                else:
+                    log.exception("%s: %s failed", name, what)
+                self._emit(one, "error", f"{what} failed: {exc}")
 
     def _track_deadline(self, one: _Instance) -> None:
         at = one.router.deadline()

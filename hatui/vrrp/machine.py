@@ -168,8 +168,11 @@ class Router:
     def only_advert_due(self, until: MonoUs) -> bool:
         """True when the Adver_Timer is the only timer due by `until`: the runtime may
         then send this advert a little early, with the others of its wake-up."""
-        return TimerKind.ADVERT in self._timers and all(
-            t > until for k, t in self._timers.items() if k is not TimerKind.ADVERT
+        timers = self._timers
+        if len(timers) == 1:  # a master between GARP bursts: the common case
+            return TimerKind.ADVERT in timers
+        return TimerKind.ADVERT in timers and all(
+            t > until for k, t in timers.items() if k is not TimerKind.ADVERT
         )
 
     # -- inputs -----------------------------------------------------------------------
@@ -234,12 +237,18 @@ class Router:
 
     def _fire_timers(self, now: MonoUs) -> list[act.Action]:
         out: list[act.Action] = []
+        timers = self._timers
         while True:
-            due = [(t, _TIMER_ORDER[k], k) for k, t in self._timers.items() if t <= now]
-            if not due:
-                return out
-            _, _, kind = min(due)
-            del self._timers[kind]
+            if len(timers) == 1:  # one timer (a master's Adver_Timer, mostly): no sort
+                ((kind, t),) = timers.items()
+                if t > now:
+                    return out
+            else:
+                due = [(t, _TIMER_ORDER[k], k) for k, t in timers.items() if t <= now]
+                if not due:
+                    return out
+                _, _, kind = min(due)
+            del timers[kind]
             out += self._on_timer(kind, now)
 
     def _on_timer(self, kind: TimerKind, now: MonoUs) -> list[act.Action]:
