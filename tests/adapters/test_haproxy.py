@@ -191,6 +191,7 @@ async def test_unconfigured_is_not_an_alerting_outage(tmp_path: Path) -> None:
     poll = await HaproxyPoller(cfg=str(tmp_path / "haproxy.cfg")).poll()
     assert isinstance(poll.outcome, Unreached) and not poll.outcome.configured
     assert poll.socket == "none"
+    assert poll.local == frozenset()  # no haproxy here: the addresses are not read
 
 
 def test_local_addresses_sees_loopback() -> None:
@@ -203,8 +204,11 @@ async def test_restart_is_the_next_poll(tmp_path: Path) -> None:
     sock = tmp_path / "admin.sock"
     poller = HaproxyPoller(str(sock), timeout=0.3)
     async with fake_haproxy(sock):
-        assert isinstance((await poller.poll()).outcome, Reached)
-    gone = (await poller.poll()).outcome
+        up = await poller.poll()
+        assert isinstance(up.outcome, Reached) and "127.0.0.1" in up.local
+    down = await poller.poll()
+    gone = down.outcome
     assert isinstance(gone, Unreached) and "connection refused" in gone.status
+    assert "127.0.0.1" in down.local  # configured but down: held VIPs still alert
     async with fake_haproxy(sock):
         assert isinstance((await poller.poll()).outcome, Reached)
