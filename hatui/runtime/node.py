@@ -12,7 +12,7 @@ import heapq
 import itertools
 import logging
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol, assert_never
@@ -43,6 +43,9 @@ LATE_ON_GRID_US = 10_000  # a late Master_Down still runs at its deadline up to 
 # Instances start in such groups; adverts that fell into step later (a mass takeover
 # after a stall, a reload) beyond the first ADVERT_GROUP move one step on, once.
 ADVERT_GROUP = 16
+# Effects that may wait for the end of a wake-up: 16 takeovers' GARP bursts (5 rounds
+# each, by default 5 s after the takeover too) or notify scripts' forks cost milliseconds.
+_AFTER_ADVERTS = (act.SendGarp, act.Notify)
 GROUP_STEP_US = 2_000  # more than ADVERT_SLACK_US, so the groups stay apart
 
 
@@ -133,6 +136,9 @@ class Node:
         self._due: list[tuple[MonoUs, int, _Instance]] = []
         self._starts: list[Handle] = []
         self._seq = itertools.count()
+        # Within a wake-up, announcements and notifications wait until its adverts are
+        # all out (each instance's own actions keep their order).
+        self._after: list[Callable[[], None]] | None = None
         self.running = False
 
     # -- inputs ---------------------------------------------------------------------
@@ -336,8 +342,11 @@ class Node:
             pending.extend(self._group_inputs(target, actions))
             self._track_deadline(target)
 
-    def _run_all(self, one: _Instance, actions: list[act.Action]) -> None:
+    def _run_all(self, one: _Instance, actions: Iterable[act.Action]) -> None:
         for action in actions:
+            if self._after is not None and type(action) in _AFTER_ADVERTS:
+                self._after.append(partial(self._run_all, one, (action,)))
+                continue
             try:
                 self._run(one, action)
             except Exception as exc:  # one failed effect must not stop the others
@@ -374,12 +383,22 @@ class Node:
         step = group.follow(one.router.spec.name, actions, view)
         if step.entered is not None:
             log.info("sync group %s: %s", group.name, step.entered)
-            try:
-                self.io.notify(gspec, str(step.entered), 0)
-            except Exception:
-                self.counters["io_errors"] += 1
-                log.exception("sync group %s: notify failed", group.name)
+            self._effect(partial(self._notify_group, gspec, str(step.entered)))
         return [(self._instances[m], event) for m, event in step.inputs]
+
+    def _notify_group(self, gspec: SyncGroupSpec, state: str) -> None:
+        try:
+            self.io.notify(gspec, state, 0)
+        except Exception:
+            self.counters["io_errors"] += 1
+            log.exception("sync group %s: notify failed", gspec.name)
+
+    def _effect(self, fn: Callable[[], None]) -> None:
+        """Run `fn` now, or after the current wake-up's adverts."""
+        if self._after is None:
+            fn()
+        else:
+            self._after.append(fn)
 
     def _run(self, one: _Instance, action: act.Action) -> None:
         spec = one.router.spec
@@ -465,6 +484,19 @@ class Node:
         self._timer = None
         self._timer_at = None
         now = self.clock.mono_us()
+        # GARP bursts and notifications that the due timers cause wait until every
+        # advert of this wake-up is out.
+        horizon = MonoUs(now + ADVERT_SLACK_US)
+        self._after = []
+        try:
+            self._run_due(now, horizon)
+        finally:  # an error must not leave later effects waiting for a flush
+            after, self._after = self._after, None
+            for fn in after:
+                fn()
+        self._rearm()
+
+    def _run_due(self, now: MonoUs, horizon: MonoUs) -> None:
         # Due routers in deadline order; one that fires again at once (a deadline still
         # <= now) comes round again. Router._fire_timers clears everything due, so each
         # router's new deadline is later than `now` and the loop ends. Adverts due within
@@ -476,7 +508,6 @@ class Node:
         # An advert later than half an interval (a stalled process) runs at `now`
         # instead, never as a burst of catch-up adverts; other timers beyond
         # LATE_ON_GRID_US too.
-        horizon = MonoUs(now + ADVERT_SLACK_US)
         step_at, in_step = 0, 0  # the adverts in step with the first at `step_at`
         while (at := self._earliest()) is not None and at <= horizon:
             entry = heapq.heappop(self._due)
@@ -497,7 +528,6 @@ class Node:
             late = now - at
             on_grid = late < (one.router.spec.advert_int_us // 2 if advert else LATE_ON_GRID_US)
             self._process(one, inp.TimerFired(), at if on_grid else max(at, now))
-        self._rearm()
 
     def _emit(self, one: _Instance, kind: str, detail: str) -> None:
         event = NodeEvent(

@@ -280,6 +280,30 @@ def test_adverts_that_fall_into_step_beyond_a_group_move_a_step_on_once() -> Non
         assert len(ph) == 1, name  # moved once, then exactly on its new grid
 
 
+def test_a_wake_up_sends_its_adverts_before_the_announcements_its_takeovers_cause() -> None:
+    """Two instances take over in one wake-up: both adverts go out before either's GARP
+    burst and notify, and each instance's own effects keep their order."""
+    node, io, sched = many(2, alike=True)
+    sent = io.send_advert
+
+    def logged(spec: InstanceSpec, primary_ip: str, advert: act.SendAdvert) -> None:
+        sent(spec, primary_ip, advert)
+        io.log.append(("advert", spec.name))
+
+    io.send_advert = logged  # type: ignore[method-assign]
+    node.start()
+    sched.run_until(1_500_000)
+    kinds = [kind for kind, _ in io.log]
+    adverts = [i for i, k in enumerate(kinds) if k == "advert"]
+    garps = [i for i, k in enumerate(kinds) if k == "garp"]
+    notifies = [i for i, (k, v) in enumerate(io.log) if k == "notify" and v == "MASTER"]
+    assert len(adverts) >= 2 and len(garps) == 2 * 5 and len(notifies) == 2
+    assert adverts[1] < garps[0]  # the second takeover's advert before the first's GARPs
+    vip1 = (Vip(address="198.51.100.1", prefixlen=24),)
+    first = [i for i in garps if io.log[i] == ("garp", vip1)]
+    assert kinds.index("add") < first[0] and max(first) < notifies[0]  # keepalived's order
+
+
 def test_a_late_wake_up_keeps_each_groups_phase() -> None:
     """Groups a few ms apart that one late wake-up serves together are not in step:
     none of them moves, each advert runs at its own deadline."""
