@@ -36,7 +36,7 @@ from hatui.runtime.daemon import Supervision
 from hatui.runtime.node import Handle, Node, NodeEvent
 from hatui.runtime.nodeio import RealNodeIO
 from hatui.runtime.trackers import Notifier, Trackers
-from hatui.runtime.watch import Sink, Watch
+from hatui.runtime.watch import NODE_READ_BATCH, Sink, Watch
 from hatui.types import MonoUs
 from hatui.vrrp.spec import NodeSpec
 
@@ -191,6 +191,7 @@ class Serve:
             sinks=self.sinks,
             consumers=[self.node.on_captured],
             outgoing=False,  # the console, hatui-watch and peers see our adverts; we need not
+            batch=NODE_READ_BATCH,
         )
         self.watch.open()
         self.io.on_sent = self.watch.feed_own
