@@ -137,6 +137,7 @@ class HatuiApp(App[int]):
         self._pending_obs: ObserverDoc | None = None
         self._fresh: ObserverView | None = None  # news rows drawn since the last document
         self._held = False  # news rows drawn, not yet on screen: the next document waits
+        self._gc_held = False  # the collector is off until the news is on screen
         self._news = False  # events or node changes not yet in a drawn document: do not wait
         self._event_gen = 0  # events seen so far
         self._doc_gen = 0  # events seen when the pending document arrived
@@ -259,17 +260,34 @@ class HatuiApp(App[int]):
         if msg.routers is None:
             self._schedule()
             return
-        self._draw_news(msg.routers)
         # The document of every router (tens of milliseconds with 255 routers) waits for
-        # the screen to show the news rows, then follows at the news spacing.
-        if not self._held:
+        # the screen to show the news rows, then follows at the news spacing. Nor does the
+        # collector run before then: a full collection among 255 routers' documents takes
+        # 20-60 ms, and was the whole tail of news latency. It catches up after.
+        first = not self._held
+        if first:
             self._held = True
-            self.call_after_refresh(self._release)
+            self._gc_held = gc.isenabled()
+            gc.disable()
+        try:
+            self._draw_news(msg.routers)
+        finally:
+            if first:  # after what drawing the news asked to run after the refresh
+                self.call_after_refresh(self._release)
 
     def _release(self) -> None:
         """The news is on screen: the document it held back may draw (at once if due)."""
         self._held = False
+        self._resume_gc()
         self._schedule()
+
+    def _resume_gc(self) -> None:
+        if self._gc_held:
+            self._gc_held = False
+            gc.enable()
+
+    def on_unmount(self) -> None:
+        self._resume_gc()  # an app that ends with news in flight leaves the collector on
 
     def _draw_news(self, build: Callable[[], Json]) -> None:
         """News at once, for the cost of the routers it is about: their rows and the events.
@@ -277,11 +295,11 @@ class HatuiApp(App[int]):
         The document of every router still follows at the news spacing (counters,
         failovers, ARP); until then these rows are newer than the rest of the view."""
         part = observer_view(build(), light=True)
-        self._fresh = part if self._fresh is None else self._fresh.merge(part)
         self._log_events([event_row(e) for e in self._pending_events])
         self._pending_events = []
         if not part.routers:
-            return
+            return  # news of no VRRP router (HSRP, CARP, a rejected frame): the log alone
+        self._fresh = part if self._fresh is None else self._fresh.merge(part)
         self.observer = self.observer.merge(part)
         self.query_one(RoutersTable).show(part.routers, prune=False)
         self._draw_header()

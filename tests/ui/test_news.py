@@ -4,6 +4,7 @@ every router; without a partial document it waits for that document, as before."
 from __future__ import annotations
 
 import copy
+import gc
 from typing import Any
 
 from textual.widgets import RichLog
@@ -174,3 +175,45 @@ async def test_news_without_pause_does_not_starve_the_document() -> None:
         await pilot.pause(0.2)
         assert len(drawn) >= 3  # documents still drew at the news spacing (<= 0.1 s)
         assert drawn[-1] == 49  # and the newest one last
+
+
+async def test_no_collection_between_news_and_the_screen() -> None:
+    doc, part, events = _docs()
+    feed = FakeFeed(Mode.WATCH, "eth0", observer=doc)
+    app = HatuiApp(feed, render_s=0.1)
+    states: list[tuple[str, bool]] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        build = app._draw_news
+        release = app._release
+
+        def drawing(b: Any) -> None:
+            build(b)
+            states.append(("news", gc.isenabled()))
+
+        def released() -> None:
+            states.append(("refresh", gc.isenabled()))
+            release()
+            states.append(("after", gc.isenabled()))
+
+        app._draw_news = drawing  # type: ignore[method-assign]
+        app._release = released  # type: ignore[method-assign]
+        feed.push(EventsArrived(events, lambda: part))
+        await pilot.pause()
+        feed.push(EventsArrived(events))  # no partial document: the collector stays on
+        await pilot.pause()
+        assert gc.isenabled()
+    assert states == [("news", False), ("refresh", False), ("after", True)]
+
+
+async def test_the_collector_is_on_again_if_the_app_ends_with_news_in_flight() -> None:
+    doc, part, events = _docs()
+    feed = FakeFeed(Mode.WATCH, "eth0", observer=doc)
+    app = HatuiApp(feed, render_s=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app._release = lambda: None  # type: ignore[method-assign]  # the refresh never comes
+        feed.push(EventsArrived(events, lambda: part))
+        await pilot.pause()
+        assert not gc.isenabled()
+    assert gc.isenabled()
