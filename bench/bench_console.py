@@ -2,16 +2,20 @@
 start-up time to the first frame. Needs root (a namespace lab; nothing touches the machine's
 own interfaces). Prints figures; not a test.
 
-Run: sudo python bench/bench_console.py [--seconds 20] [--size 100x30] [--pythonpath DIR]
+Run: sudo python bench/bench_console.py [--seconds 20] [--size 100x30] [--flip S]
+     [--pythonpath DIR] [--trace]
 
 A silent observer host runs the real console (`--watch eth0`, a LiveWatchFeed) on a pseudo-
 terminal whose output is drained, so the screen is rendered and written as over SSH. A sender
 host advertises 255 VRIDs (VRRPv3, 0.1 s) from pre-built frames, and every 0.5 s (--flip) flips the
 priority of VRID 255 between 100 and 200, logging the CLOCK_MONOTONIC time of each flip. The
-console, instrumented from outside (a subclass), logs when the routers table shows each new
-priority (after the screen refresh that draws it), its CPU time over the steady window, the
-kernel drops of its capture socket, and when its first frame was drawn. `--pythonpath` runs
-the console from another tree (e.g. an older commit, for before/after figures).
+console, instrumented from outside (a subclass, a wrapper of the routers table's `show`),
+logs when the routers table shows each new priority (after the screen refresh that draws
+it), its CPU time over the steady window, the kernel drops of its capture socket, and when
+its first frame was drawn. `--pythonpath` runs
+the console from another tree (e.g. an older commit, for before/after figures). `--trace`
+prints where the slowest flips spent their time: published by the watcher, handled by the
+app, in the routers table, on screen; the full draws and garbage collections meanwhile.
 """
 
 from __future__ import annotations
@@ -77,13 +81,21 @@ def inner(args: argparse.Namespace) -> int:
     key = f"eth0/ipv4/{MARK}"
     seen: list[tuple[float, str]] = []
     res: dict[str, Any] = {}
+    trace: dict[str, list[Any]] = {
+        "pub": [],
+        "app": [],
+        "draw": [],
+        "gc": [],
+        "shown": [],
+    }
+    if args.trace:
+        _trace(trace)
 
     import hatui.ui.app as app_module
 
     class Bench(HatuiApp):
         # CSS_PATH is relative to the defining module: point it back at the console's.
         CSS_PATH = str(Path(app_module.__file__).with_name("hatui.tcss"))
-        last = ""
 
         def on_mount(self) -> None:
             super().on_mount()
@@ -101,24 +113,111 @@ def inner(args: argparse.Namespace) -> int:
             res["routers"] = len(self.observer.routers)
             self.exit(0)
 
+        def on_events_arrived(self, msg: Any) -> None:
+            trace["app"].append(time.monotonic())
+            super().on_events_arrived(msg)
+
         def _draw_pending(self) -> None:
+            t0 = time.monotonic()
             super()._draw_pending()
-            table = self.query_one(RoutersTable)
-            try:
-                value = str(table.get_cell(key, "prio"))
-            except Exception:
-                return
-            if value != self.last:
-                self.last = value
-                self.call_after_refresh(lambda: seen.append((time.monotonic(), value)))
+            trace["draw"].append((t0, time.monotonic()))
+
+    # When the routers table holds the new priority, whichever path drew it (a tree with
+    # a news path draws the changed rows alone, before the document of every router).
+    show = RoutersTable.show
+    last = [""]
+
+    def shown(table: RoutersTable, *a: Any, **kw: Any) -> None:
+        show(table, *a, **kw)
+        try:
+            value = str(table.get_cell(key, "prio"))
+        except Exception:
+            return
+        if value != last[0]:
+            last[0] = value
+            trace["shown"].append(time.monotonic())
+            table.app.call_after_refresh(lambda: seen.append((time.monotonic(), value)))
+
+    RoutersTable.show = shown  # type: ignore[method-assign]
 
     watch = Watch(interfaces=["eth0"], observer=Observer(), clock=SystemClock())
     feed = LiveWatchFeed(watch)
     feed.open()
     Bench(feed).run()
     res["seen"] = seen
+    res["trace"] = trace
     Path(args.inner).write_text(json.dumps(res))
     return 0
+
+
+def _trace(trace: dict[str, list[Any]]) -> None:
+    """Record when the watcher publishes events, and every garbage collection."""
+    import gc
+
+    from hatui.runtime.watch import Watch
+
+    publish_events = Watch._publish_events
+
+    def pub(self: Watch, events: Any) -> None:
+        trace["pub"].append(time.monotonic())
+        publish_events(self, events)
+
+    Watch._publish_events = pub  # type: ignore[method-assign]
+    started: list[float] = [0.0]
+
+    def collected(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.monotonic()
+        else:
+            trace["gc"].append((started[0], time.monotonic(), info["generation"]))
+
+    gc.callbacks.append(collected)
+
+
+def _breakdown(sent: list[tuple[float, str]], res: dict[str, Any]) -> None:
+    """Where each of the slowest flips spent its time (ms after the send)."""
+    tr = res["trace"]
+
+    def after(xs: list[float], t: float) -> float:
+        return next((x for x in xs if x >= t), float("nan"))
+
+    rows = []
+    for t, prio in sent:
+        shown = [s for s, v in res["seen"] if v == prio and s >= t]
+        if not shown:
+            continue
+        screen = shown[0]
+        pub = after(tr["pub"], t)
+        app = after(tr["app"], pub)
+        table = after(tr["shown"], app)
+        # the full draw that ran between the news and the table holding it, if one did
+        full = sum(d1 - d0 for d0, d1 in tr["draw"] if d1 >= app and d0 <= table)
+        gcs = [g for g in tr["gc"] if g[1] >= t and g[0] <= screen]
+        gc_ms = sum(g[1] - g[0] for g in gcs) * 1000
+        gen = max((g[2] for g in gcs), default=-1)
+        rows.append((screen - t, t, pub, app, table, screen, full, gc_ms, gen))
+    rows.sort(reverse=True)
+    print(
+        "slowest flips, ms after the send: published, in the app, in the table, on screen"
+        " | full draws meanwhile | collections (highest generation)"
+    )
+    for total, t, pub, app, table, screen, full, gc_ms, gen in rows[:12]:
+        ms = [(x - t) * 1000 for x in (pub, app, table, screen)]
+        print(
+            f"  {total * 1000:6.1f}: pub {ms[0]:5.1f} app {ms[1]:5.1f} table {ms[2]:5.1f} "
+            f"screen {ms[3]:5.1f} | draws {full * 1000:5.1f} | gc {gc_ms:5.1f} ({gen})"
+        )
+    durs = sorted((d1 - d0) * 1000 for d0, d1 in tr["draw"])
+    print(
+        f"draws: {len(durs)}, median {statistics.median(durs):.1f} ms, "
+        f"p99 {durs[int(0.99 * (len(durs) - 1))]:.1f} ms, max {durs[-1]:.1f} ms"
+    )
+    gcs = sorted((g[1] - g[0]) * 1000 for g in tr["gc"])
+    if gcs:
+        print(
+            f"collections: {len(gcs)}, max {gcs[-1]:.1f} ms, "
+            f"total {sum(gcs):.0f} ms, gen2 {sum(1 for g in tr['gc'] if g[2] == 2)}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cpu-from", type=float, default=5.0, help="steady window starts (s)")
     ap.add_argument("--size", default="100x30")
     ap.add_argument("--pythonpath", default="", help="run the console from this tree")
+    ap.add_argument("--trace", action="store_true", help="where the slowest flips' time went")
     ap.add_argument("--inner", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.inner:
@@ -174,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                     str(args.seconds),
                     "--cpu-from",
                     str(args.cpu_from),
+                    *(["--trace"] if args.trace else []),
                 ]
             ),
             stdin=slave,
@@ -231,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"kernel drops: {res['drops']}, frames {res['frames']}, routers {res['routers']}")
     print(f"start-up to first frame: {(res['first_frame'] - t0) * 1000:.0f} ms")
     print(f"terminal output: {drained[0] / 1e6:.1f} MB")
+    if args.trace:
+        _breakdown(sent, res)
     return 0
 
 

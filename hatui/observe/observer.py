@@ -5,6 +5,7 @@ the same events, at the same times, that live capture gave."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import assert_never
 
@@ -40,6 +41,7 @@ from hatui.observe.model import (
     Counters,
     Failover,
     ObserverSnapshot,
+    RouterView,
 )
 from hatui.observe.ownership import ArpKey, ArpTable
 from hatui.observe.routers import RouterRules
@@ -586,6 +588,12 @@ class Observer:
             hsrp=self._n_hsrp,
             glbp=self._n_glbp,
         )
+
+    def router_views(self, now: WallUs, keys: Iterable[RouterKey]) -> tuple[RouterView, ...]:
+        """The views `snapshot(now)` would hold for these VRRP routers (those it knows), at
+        the cost of these alone: a console shows news without a snapshot of every router."""
+        routers = self._routers
+        return tuple(router_view(routers[k], now) for k in dict.fromkeys(keys) if k in routers)
 
     def failovers(self) -> tuple[Failover, ...]:
         """Every protocol's failovers in the order they happened."""

@@ -6,6 +6,8 @@ none of DESIGN.md's may be renamed or dropped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hatui.codec.frames import Auth
 from hatui.observe.events import (
     CarpSeen,
@@ -28,7 +30,7 @@ from hatui.observe.model import (
     RouterView,
     SenderView,
 )
-from hatui.types import us_to_ms, us_to_s
+from hatui.types import WallUs, us_to_ms, us_to_s
 
 Json = dict[str, object]
 
@@ -44,6 +46,12 @@ def snapshot_to_json(snap: ObserverSnapshot) -> Json:
         "carp": [_carp(c) for c in snap.carp],
         "counters": _counters(snap.counters),
     }
+
+
+def routers_to_json(time: WallUs, routers: Sequence[RouterView]) -> Json:
+    """A partial document: `time` and these routers as `snapshot_to_json` writes them (the
+    console's news, built for the routers events named instead of for every router)."""
+    return {"time": us_to_s(time), "routers": [_router(r) for r in routers]}
 
 
 def event_to_json(ev: Event) -> Json:

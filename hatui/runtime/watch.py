@@ -18,9 +18,11 @@ from hatui.adapters.capture import CaptureSocket
 from hatui.clock import Clock
 from hatui.codec.decode import decode
 from hatui.codec.frames import Captured, VrrpAdvert
+from hatui.codec.frames import Protocol as Fhrp
 from hatui.observe.events import Event
-from hatui.observe.model import ObserverSnapshot
+from hatui.observe.model import ObserverSnapshot, RouterView
 from hatui.observe.observer import Observer
+from hatui.types import WallUs
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +142,20 @@ class Watch:
     def _publish_events(self, events: Sequence[Event]) -> None:
         for sink in self.sinks:
             sink.events(events)
+
+    def news_views(self, events: Sequence[Event]) -> tuple[WallUs, tuple[RouterView, ...]]:
+        """The VRRP routers these events are about, as of now: a console shows news with
+        them at once, for the cost of these routers alone, before a snapshot of all."""
+        keys = [
+            (e.interface, e.family, e.vrid)
+            for e in events
+            if e.protocol is Fhrp.VRRP
+            and e.interface is not None
+            and e.family is not None
+            and e.vrid is not None
+        ]
+        now = self.clock.wall_us()
+        return now, self.observer.router_views(now, keys) if keys else ()
 
     def tick(self) -> None:
         """Advance the observer's clock and publish a snapshot."""

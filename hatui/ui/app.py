@@ -2,6 +2,9 @@
 
 The app renders the view model built from the feed's JSON documents. Updates are
 coalesced: the newest snapshot wins and the screen is redrawn at most ~10 times a second.
+News from a live watch (a master or priority change) comes with a partial document of the
+routers it is about: their rows are drawn at once, and the document of every router follows
+once the screen shows them.
 Keys that steer a node exist only in serve and attach modes (check_action hides and
 refuses them elsewhere), and every one asks for confirmation first.
 """
@@ -132,6 +135,9 @@ class HatuiApp(App[int]):
         self.note = ""
         self.exit_code = EXIT_OK
         self._pending_obs: ObserverDoc | None = None
+        self._fresh: ObserverView | None = None  # news rows drawn since the last document
+        self._held = False  # news rows drawn, not yet on screen: the next document waits
+        self._gc_held = False  # the collector is off until the news is on screen
         self._news = False  # events or node changes not yet in a drawn document: do not wait
         self._event_gen = 0  # events seen so far
         self._doc_gen = 0  # events seen when the pending document arrived
@@ -251,7 +257,53 @@ class HatuiApp(App[int]):
         self._pending_events.extend(msg.events)
         self._event_gen += 1
         self._news = True
+        if msg.routers is None:
+            self._schedule()
+            return
+        # The document of every router (tens of milliseconds with 255 routers) waits for
+        # the screen to show the news rows, then follows at the news spacing. Nor does the
+        # collector run before then: a full collection among 255 routers' documents takes
+        # 20-60 ms, and was the whole tail of news latency. It catches up after.
+        first = not self._held
+        if first:
+            self._held = True
+            self._gc_held = gc.isenabled()
+            gc.disable()
+        try:
+            self._draw_news(msg.routers)
+        finally:
+            if first:  # after what drawing the news asked to run after the refresh
+                self.call_after_refresh(self._release)
+
+    def _release(self) -> None:
+        """The news is on screen: the document it held back may draw (at once if due)."""
+        self._held = False
+        self._resume_gc()
         self._schedule()
+
+    def _resume_gc(self) -> None:
+        if self._gc_held:
+            self._gc_held = False
+            gc.enable()
+
+    def on_unmount(self) -> None:
+        self._resume_gc()  # an app that ends with news in flight leaves the collector on
+
+    def _draw_news(self, build: Callable[[], Json]) -> None:
+        """News at once, for the cost of the routers it is about: their rows and the events.
+
+        The document of every router still follows at the news spacing (counters,
+        failovers, ARP); until then these rows are newer than the rest of the view."""
+        part = observer_view(build(), light=True)
+        self._log_events([event_row(e) for e in self._pending_events])
+        self._pending_events = []
+        if not part.routers:
+            return  # news of no VRRP router (HSRP, CARP, a rejected frame): the log alone
+        self._fresh = part if self._fresh is None else self._fresh.merge(part)
+        self.observer = self.observer.merge(part)
+        self.query_one(RoutersTable).show(part.routers, prune=False)
+        self._draw_header()
+        self._draw_detail()
 
     @property
     def routine_s(self) -> float:
@@ -277,6 +329,8 @@ class HatuiApp(App[int]):
         return min(self.render_s, max(NEWS_MIN_S, self._draw_cost / NEWS_SHARE))
 
     def _schedule(self) -> None:
+        if self._held:
+            return  # _release schedules once the news is on screen
         spacing = self.news_s if self._news else self.routine_s
         due = self._last_render + spacing
         if self._render_timer is not None:
@@ -289,7 +343,12 @@ class HatuiApp(App[int]):
             self._draw_pending()
         else:
             self._render_due = due
-            self._render_timer = self.set_timer(wait, self._draw_pending)
+            self._render_timer = self.set_timer(wait, self._on_render_timer)
+
+    def _on_render_timer(self) -> None:
+        self._render_timer = None
+        if not self._held:  # else _release draws, right after the news reached the screen
+            self._draw_pending()
 
     def _draw_pending(self) -> None:
         self._render_timer = None
@@ -307,7 +366,11 @@ class HatuiApp(App[int]):
             self._pending_node = None
             self.query_one(NodePanel).show(self.node.instances)
         if self._pending_obs is not None:
-            self.observer = observer_view(self._pending_obs.doc, light=True)
+            view = observer_view(self._pending_obs.doc, light=True)
+            if self._fresh is not None and self._fresh.time > view.time:
+                view = view.merge(self._fresh)  # a document built before news drawn since
+            self._fresh = None
+            self.observer = view
             self._pending_obs = None
             self.query_one(RoutersTable).show(self.observer.routers)
             self._draw_header()

@@ -21,8 +21,8 @@ from textual.message import Message
 
 from hatui.errors import HatuiError, RuntimeFault
 from hatui.observe.events import Event
-from hatui.observe.model import ObserverSnapshot
-from hatui.observe.report import event_to_json, snapshot_to_json
+from hatui.observe.model import ObserverSnapshot, RouterView
+from hatui.observe.report import event_to_json, routers_to_json, snapshot_to_json
 from hatui.types import WallUs
 from hatui.ui.messages import EventsArrived, FeedEnded, NodeDoc, ObserverDoc
 from hatui.ui.model import Mode
@@ -83,14 +83,30 @@ def observer_document(snap: ObserverSnapshot, stats: CaptureStats | None = None)
 
 
 class UiSink:
-    """A watch-runtime Sink that turns snapshots and events into console messages."""
+    """A watch-runtime Sink that turns snapshots and events into console messages.
 
-    def __init__(self, post: Post, on_snapshot: Callable[[], None] | None = None) -> None:
+    With `news` (`Watch.news_views`), events carry a builder of the partial document of
+    the routers they are about: the console shows them without waiting for a snapshot."""
+
+    def __init__(
+        self,
+        post: Post,
+        on_snapshot: Callable[[], None] | None = None,
+        *,
+        news: Callable[[Sequence[Event]], tuple[WallUs, tuple[RouterView, ...]]] | None = None,
+    ) -> None:
         self.post = post
         self.on_snapshot = on_snapshot
+        self.news = news
 
     def events(self, events: Sequence[Event]) -> None:
-        self.post(EventsArrived([event_to_json(e) for e in events]))
+        docs = [event_to_json(e) for e in events]
+        news = self.news
+        if news is None:
+            self.post(EventsArrived(docs))
+            return
+        held = tuple(events)  # built when the console draws the news, from the model then
+        self.post(EventsArrived(docs, lambda: routers_to_json(*news(held))))
 
     def snapshot(self, get: SnapshotGetter, stats: CaptureStats) -> None:
         frozen = replace(stats)  # the counters as they are now, for a document built later
@@ -128,7 +144,7 @@ class LiveWatchFeed(Feed):
             raise
 
     async def run(self, post: Post) -> None:
-        self.watch.sinks.append(UiSink(post))
+        self.watch.sinks.append(UiSink(post, news=self.watch.news_views))
         if self.exporter is not None:
             self.exporter.attach(asyncio.get_running_loop(), watch=self.watch, node=None)
         try:
@@ -175,7 +191,7 @@ class ServeFeed(Feed):
             os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + CONSOLE_NICE)
 
     async def run(self, post: Post) -> None:
-        self.watch.sinks.append(UiSink(post))
+        self.watch.sinks.append(UiSink(post, news=self.watch.news_views))
         node = asyncio.ensure_future(self.node.run(post, self.stop))
         watch = asyncio.ensure_future(self.watch.run(self.stop, self.duration))
         try:

@@ -46,11 +46,16 @@ class NodeDoc(Message):
 
 
 class EventsArrived(Message):
-    """New observer or node events (`event_to_json` / `node_event_to_json`), in order."""
+    """New observer or node events (`event_to_json` / `node_event_to_json`), in order.
 
-    def __init__(self, events: Sequence[Json]) -> None:
+    A live watch also passes `routers`: it builds a partial document (`routers_to_json`)
+    of the routers the events are about, as they are now, so that the console can show
+    the news before it draws a document of every router."""
+
+    def __init__(self, events: Sequence[Json], routers: Callable[[], Json] | None = None) -> None:
         super().__init__()
         self.events = list(events)
+        self.routers = routers
 
 
 class FeedEnded(Message):

@@ -9,7 +9,7 @@ default, it never crashes the console.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -152,13 +152,20 @@ class ObserverView:
 
     def router(self, key: str) -> RouterRow | None:
         """One router with everything the detail pane shows."""
-        if self.raw is not None:
-            r = self.raw.get(key)
-            return None if r is None else _router(r, self.time, full=True)
+        if self.raw is not None and key in self.raw:
+            return _router(self.raw[key], self.time, full=True)
         for row in self.routers:
             if row.key == key:
-                return row
+                return row  # a full view's row (light rows have their document in raw)
         return None
+
+    def merge(self, part: ObserverView) -> ObserverView:
+        """This view with newer rows for the routers of `part` (a partial document's light
+        view, `routers_to_json`): news drawn before the next document of every router."""
+        new = {r.key: r for r in part.routers}
+        routers = tuple(new.pop(r.key, r) for r in self.routers) + tuple(new.values())
+        raw = {**(self.raw or {}), **(part.raw or {})}
+        return replace(self, time=max(self.time, part.time), routers=routers, raw=raw)
 
     def failovers_of(self, key: str) -> tuple[FailoverRow, ...]:
         return tuple(f for f in self.failovers if f.key == key)

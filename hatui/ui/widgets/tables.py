@@ -153,9 +153,12 @@ class KeyedTable(ScrollView, can_focus=True):
     def sync(
         self,
         rows: Sequence[tuple[str, Hashable, Callable[[], Cells], tuple[Any, ...]]],
+        *,
+        prune: bool = True,
     ) -> bool:
         """Bring the table to `rows` (key, signature, cells, sort key); cells are built only
-        for rows whose signature changed. True if the order changed."""
+        for rows whose signature changed. Without `prune`, `rows` are some of the rows (news):
+        the others stay. True if the order changed."""
         reorder = False
         seen = set()
         for key, sig, make, order in rows:
@@ -174,7 +177,7 @@ class KeyedTable(ScrollView, can_focus=True):
                     self._changed(key)
                 reorder = reorder or self._order.get(key) != order
             self._order[key] = order
-        gone = [k for k in self._cells if k not in seen]
+        gone = [k for k in self._cells if k not in seen] if prune else []
         for key in gone:
             del self._cells[key], self._sigs[key], self._order[key]
             self._lines.pop(key, None)
@@ -365,12 +368,14 @@ class RoutersTable(KeyedTable):
     COLUMNS = ROUTER_COLUMNS
     sort_by = "vrid"
 
-    def show(self, routers: Sequence[RouterRow]) -> None:
+    def show(self, routers: Sequence[RouterRow], *, prune: bool = True) -> None:
+        """Show `routers`: every router, or (without `prune`) only those that changed."""
         self.sync(
             [
                 (r.key, _router_sig(r), lambda r=r: router_cells(r), r.sort_key(self.sort_by))  # type: ignore[misc]
                 for r in routers
-            ]
+            ],
+            prune=prune,
         )
 
     def set_sort(self, by: str, routers: Sequence[RouterRow]) -> None:
