@@ -18,7 +18,7 @@ from functools import partial
 from typing import Protocol, assert_never
 
 from hatui.clock import Clock
-from hatui.codec.frames import Captured, Family, VrrpAdvert
+from hatui.codec.frames import Family, Frame, Rejected, VrrpAdvert
 from hatui.errors import RuntimeFault
 from hatui.types import MonoUs, WallUs
 from hatui.vrrp import actions as act
@@ -187,15 +187,14 @@ class Node:
             self._timer.cancel()
             self._timer = None
 
-    def on_captured(self, item: Captured, outgoing: bool) -> None:
+    def on_frame(self, interface: str, frame: Frame | Rejected, outgoing: bool) -> None:
         """A decoded frame from the capture: adverts for our instances go to their router."""
-        frame = item.frame
-        if outgoing or not isinstance(frame, VrrpAdvert) or not self.running:
+        if outgoing or type(frame) is not VrrpAdvert or not self.running:
             return
         if frame.src_ip in self.own_ips:
             self.counters["own"] += 1
             return
-        one = self._by_key.get((item.interface, frame.family, frame.vrid))
+        one = self._by_key.get((interface, frame.family, frame.vrid))
         if one is not None:
             self.counters["adverts_in"] += 1
             one.stats["advert_rcvd"] += 1

@@ -189,7 +189,7 @@ class Serve:
             observer=Observer(),
             clock=self.clock,
             sinks=self.sinks,
-            consumers=[self.node.on_captured],
+            consumers=[self.node.on_frame],
             outgoing=False,  # the console, hatui-watch and peers see our adverts; we need not
             batch=NODE_READ_BATCH,
         )

@@ -17,7 +17,7 @@ from typing import Protocol
 from hatui.adapters.capture import CaptureSocket
 from hatui.clock import Clock
 from hatui.codec.decode import decode
-from hatui.codec.frames import Captured, VrrpAdvert
+from hatui.codec.frames import Frame, Rejected, VrrpAdvert
 from hatui.codec.frames import Protocol as Fhrp
 from hatui.observe.events import Event
 from hatui.observe.model import ObserverSnapshot, RouterView
@@ -54,7 +54,7 @@ class CaptureStats:
     interfaces: tuple[str, ...] = ()
 
 
-Consumer = Callable[[Captured, bool], None]  # (item, outgoing)
+Consumer = Callable[[str, Frame | Rejected, bool], None]  # (interface, frame, outgoing)
 SnapshotGetter = Callable[[], ObserverSnapshot]
 
 
@@ -106,11 +106,9 @@ class Watch:
                 continue
             if outgoing:
                 stats.outgoing += 1
-            if consumers:
-                # The node first: its reaction time is a failover's critical path.
-                item = Captured(time=at, interface=interface, frame=frame)
-                for consumer in consumers:
-                    consumer(item, outgoing)
+            # The node first: its reaction time is a failover's critical path.
+            for consumer in consumers:
+                consumer(interface, frame, outgoing)
             try:
                 events.extend(feed(at, interface, frame))
             except Exception:

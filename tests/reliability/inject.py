@@ -42,7 +42,7 @@ def _arm(name: str) -> None:
 def main(argv: list[str]) -> int:
     mode, sep, *rest = argv
     assert sep == "--", "usage: inject MODE -- HATUI-ARGS"
-    _arm({"timer": "_on_timer", "frame": "on_captured"}[mode])
+    _arm({"timer": "_on_timer", "frame": "on_frame"}[mode])
     from hatui.cli import main as hatui_main
 
     return hatui_main(rest)

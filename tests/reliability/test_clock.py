@@ -37,15 +37,9 @@ def _script(node: Node, sched: ManualScheduler, steps: dict[int, int]) -> list[t
         if t in steps:
             clock.step_wall(steps[t])
         if 1_000_000 <= t < 1_500_000 and t % 100_000 == 0:
-            node.on_captured(_captured(advert("192.0.2.12", 200)), outgoing=False)
+            node.on_frame("eth0", advert("192.0.2.12", 200), False)
         sched.run_until(start + t)
     return seen
-
-
-def _captured(frame: object) -> object:
-    from hatui.codec.frames import Captured
-
-    return Captured(time=0, interface="eth0", frame=frame)  # type: ignore[arg-type]
 
 
 def test_wall_clock_steps_do_not_move_node_timers() -> None:

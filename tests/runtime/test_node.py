@@ -11,10 +11,10 @@ from dataclasses import dataclass, field, replace
 import pytest
 
 from hatui.clock import ManualClock
-from hatui.codec.frames import Captured, Family, Link, VrrpAdvert
+from hatui.codec.frames import Family, Link, VrrpAdvert
 from hatui.errors import RuntimeFault
 from hatui.runtime.node import ADVERT_GROUP, ADVERT_SLACK_US, GROUP_STEP_US, Node
-from hatui.types import MonoUs, WallUs
+from hatui.types import MonoUs
 from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
 from hatui.vrrp.spec import GarpSpec, InstanceSpec, NodeSpec, Vip
@@ -157,14 +157,13 @@ def test_higher_priority_advert_demotes_master_and_own_adverts_are_ignored() -> 
     node, io, sched = make_node()
     node.start()
     sched.run_until(2_000_000)
-    now = WallUs(2_000_000)
-    node.on_captured(Captured(time=now, interface="eth0", frame=advert("192.0.2.11", 200)), False)
+    node.on_frame("eth0", advert("192.0.2.11", 200), False)
     assert node.router("VI_1").state is State.MASTER  # our own address: dropped
-    node.on_captured(Captured(time=now, interface="eth0", frame=advert("192.0.2.12", 200)), True)
+    node.on_frame("eth0", advert("192.0.2.12", 200), True)
     assert node.router("VI_1").state is State.MASTER  # outgoing: dropped
-    node.on_captured(Captured(time=now, interface="eth1", frame=advert("192.0.2.12", 200)), False)
+    node.on_frame("eth1", advert("192.0.2.12", 200), False)
     assert node.router("VI_1").state is State.MASTER  # another interface's VRID 51
-    node.on_captured(Captured(time=now, interface="eth0", frame=advert("192.0.2.12", 200)), False)
+    node.on_frame("eth0", advert("192.0.2.12", 200), False)
     assert node.router("VI_1").state is State.BACKUP
     assert ("remove", (VIP,)) in io.log
 
@@ -340,10 +339,9 @@ def test_a_deadline_pushed_later_does_not_fire_at_its_old_time() -> None:
     # VI_2 keeps hearing a better master: each advert moves its Master_Down later.
     heard = advert("192.0.2.12", 200)
     heard = VrrpAdvert(**{**{f: getattr(heard, f) for f in heard.__slots__}, "vrid": 2})
-    item = Captured(time=WallUs(0), interface="eth0", frame=heard)
     for k in range(1, 20):
         sched.run_until(start + k * 100_000)
-        node.on_captured(item, outgoing=False)
+        node.on_frame("eth0", heard, False)
     assert node.router("VI_1").state is State.MASTER
     assert node.router("VI_2").state is State.BACKUP
     last = start + 19 * 100_000
@@ -415,7 +413,7 @@ def test_only_adverts_go_early_a_master_down_never_does() -> None:
     down = 3 * 100_000 + (256 - 100) * 100_000 // 256
     advert_at = next_advert + 4 * 110_000  # on VI_1's grid, more than `down` ahead
     sched.run_until(advert_at + 400 - down)
-    node.on_captured(Captured(time=WallUs(0), interface="eth0", frame=heard), outgoing=False)
+    node.on_frame("eth0", heard, False)
     assert backup.deadline() == advert_at + 400
     sched.run_until(advert_at + 399)
     assert backup.state is State.BACKUP

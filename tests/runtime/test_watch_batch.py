@@ -5,7 +5,6 @@ from __future__ import annotations
 from hatui.adapters.capture import Packet
 from hatui.clock import ManualClock
 from hatui.codec.build import build_vrrp_frame
-from hatui.codec.frames import Captured
 from hatui.observe.observer import Observer
 from hatui.runtime.watch import NODE_READ_BATCH, READ_BATCH, Watch
 from hatui.types import WallUs
@@ -28,12 +27,12 @@ class QueuedCapture:
 
 
 def test_a_node_reads_a_small_batch_per_wake_up_and_sees_every_frame() -> None:
-    seen: list[Captured] = []
+    seen: list[object] = []
     watch = Watch(
         interfaces=["eth0"],
         observer=Observer(),
         clock=ManualClock(),
-        consumers=[lambda item, outgoing: seen.append(item)],
+        consumers=[lambda interface, frame, outgoing: seen.append(frame)],
         batch=NODE_READ_BATCH,
     )
     cap = QueuedCapture(3 * NODE_READ_BATCH + 5)
