@@ -43,10 +43,10 @@ LATE_ON_GRID_US = 10_000  # a late Master_Down still runs at its deadline up to 
 # Instances start in such groups; adverts that fell into step later (a mass takeover
 # after a stall, a reload) beyond the first ADVERT_GROUP move one step on, once.
 ADVERT_GROUP = 16
-# Effects that may wait for the end of a wake-up: 16 takeovers' GARP bursts (5 rounds
-# each, by default 5 s after the takeover too) or notify scripts' forks cost milliseconds.
-_AFTER_ADVERTS = (act.SendGarp, act.Notify)
 GROUP_STEP_US = 2_000  # more than ADVERT_SLACK_US, so the groups stay apart
+# Effects that wait for the end of a wake-up: 16 takeovers' GARP bursts (5 rounds each,
+# again 5 s after the takeover by default) or notify scripts' forks cost milliseconds.
+_AFTER_ADVERTS = (act.SendGarp, act.Notify)
 
 
 class NodeIO(Protocol):
