@@ -257,10 +257,9 @@ def run_watch(args: argparse.Namespace) -> int:
 
 
 async def _serve_headless(args: argparse.Namespace) -> int:
-    from hatui.haproxy.join import VipHolder
     from hatui.headless import JsonLinesSink, NodeEventPrinter, TextSink, document, print_document
     from hatui.runtime.daemon import PARENT_ENV, Supervision, bind_to_parent
-    from hatui.runtime.serve import Serve, load_spec
+    from hatui.runtime.serve import Serve, VipHolders, load_spec
     from hatui.runtime.status import node_status_to_json
     from hatui.runtime.watch import Sink
 
@@ -291,19 +290,7 @@ async def _serve_headless(args: argparse.Namespace) -> int:
         raise
     specs = {i.name: i for i in spec.instances}
 
-    def holders() -> tuple[VipHolder, ...]:
-        # The node's own instances say who holds each VIP it serves (itself or the master
-        # it hears): cheap enough for 255 instances once a second, unlike a LAN snapshot.
-        if serve.node is None:
-            return ()
-        out = []
-        for name in serve.node.instance_names():
-            router = serve.node.router(name)
-            out += [
-                VipHolder(vip=v.address, master=router.master_ip, vrid=router.spec.vrid)
-                for v in router.spec.vips
-            ]
-        return tuple(out)
+    holders = VipHolders(lambda: serve.node)
 
     view = None
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hatui.haproxy.events import HaproxyEvent, changes
 from hatui.haproxy.join import HaproxyView, Outcome, VipHolder, assess
 
@@ -11,6 +13,7 @@ class Tracker:
 
     def __init__(self) -> None:
         self.view: HaproxyView | None = None
+        self._inputs: tuple[str, Outcome, frozenset[str], tuple[VipHolder, ...]] | None = None
 
     def update(
         self,
@@ -21,7 +24,15 @@ class Tracker:
         local: frozenset[str],
         holders: tuple[VipHolder, ...],
     ) -> list[HaproxyEvent]:
+        # A serving node polls once a second beside 255 VIPs, mostly with nothing changed:
+        # the same inputs make the same view (at the new time) and no events, without
+        # the 255 alerts built again on the node's loop.
+        inputs = (socket, outcome, local, holders)
+        if self.view is not None and inputs == self._inputs:
+            self.view = replace(self.view, time_us=time_us)
+            return []
         view = assess(socket=socket, time_us=time_us, outcome=outcome, local=local, holders=holders)
         events = changes(self.view, view)
         self.view = view
+        self._inputs = inputs
         return events
