@@ -44,6 +44,12 @@ def _docs() -> tuple[Json, Json, list[Json]]:
     return doc, part, [event]
 
 
+def _app(doc: Json, render_s: float = 0.1) -> tuple[FakeFeed, HatuiApp]:
+    """The console on a live watch feed that starts with `doc`."""
+    feed = FakeFeed(Mode.WATCH, "eth0", observer=doc)
+    return feed, HatuiApp(feed, render_s=render_s)
+
+
 def _prio(app: HatuiApp) -> str:
     return str(app.query_one(RoutersTable).get_cell(KEY, "prio"))
 
@@ -54,8 +60,7 @@ def _logged(app: HatuiApp) -> str:
 
 async def test_news_rows_show_before_any_document() -> None:
     doc, part, events = _docs()
-    feed = FakeFeed(Mode.WATCH, "eth0", observer=doc)
-    app = HatuiApp(feed, render_s=0.1)
+    feed, app = _app(doc)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         before = _prio(app)
@@ -78,8 +83,7 @@ async def test_news_rows_show_before_any_document() -> None:
 
 async def test_without_a_partial_document_news_waits_for_the_document() -> None:
     doc, part, events = _docs()
-    feed = FakeFeed(Mode.WATCH, "eth0", observer=doc)
-    app = HatuiApp(feed, render_s=0.1)
+    feed, app = _app(doc)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         before = _prio(app)
@@ -96,8 +100,7 @@ async def test_without_a_partial_document_news_waits_for_the_document() -> None:
 
 async def test_an_older_document_does_not_undo_news_and_a_newer_one_wins() -> None:
     doc, part, events = _docs()
-    feed = FakeFeed(Mode.WATCH, "eth0", observer=doc)
-    app = HatuiApp(feed, render_s=0)
+    feed, app = _app(doc, render_s=0)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         before = _prio(app)
@@ -153,8 +156,7 @@ def test_ui_sink_offers_news_only_with_a_news_source() -> None:
 
 async def test_news_without_pause_does_not_starve_the_document() -> None:
     doc, part, events = _docs()
-    feed = FakeFeed(Mode.WATCH, "eth0", observer=doc)
-    app = HatuiApp(feed, render_s=0.1)
+    feed, app = _app(doc)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         drawn: list[int] = []
@@ -179,8 +181,7 @@ async def test_news_without_pause_does_not_starve_the_document() -> None:
 
 async def test_no_collection_between_news_and_the_screen() -> None:
     doc, part, events = _docs()
-    feed = FakeFeed(Mode.WATCH, "eth0", observer=doc)
-    app = HatuiApp(feed, render_s=0.1)
+    feed, app = _app(doc)
     states: list[tuple[str, bool]] = []
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -208,8 +209,7 @@ async def test_no_collection_between_news_and_the_screen() -> None:
 
 async def test_the_collector_is_on_again_if_the_app_ends_with_news_in_flight() -> None:
     doc, part, events = _docs()
-    feed = FakeFeed(Mode.WATCH, "eth0", observer=doc)
-    app = HatuiApp(feed, render_s=0.1)
+    feed, app = _app(doc)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         app._release = lambda: None  # type: ignore[method-assign]  # the refresh never comes
