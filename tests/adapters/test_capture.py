@@ -1,4 +1,5 @@
-"""The capture adapter: the kernel filter keeps VRRP, CARP, ARP and NA, and nothing else."""
+"""The capture adapter: the watcher's kernel filter keeps VRRP, CARP, HSRP, ARP and NA, and
+nothing else; a node's keeps only the VRRP adverts of the VRIDs it runs."""
 
 from __future__ import annotations
 
@@ -17,24 +18,37 @@ from scapy.layers.inet6 import (
     IPv6ExtHdrDestOpt,
     IPv6ExtHdrFragment,
     IPv6ExtHdrHopByHop,
+    IPv6ExtHdrRouting,
 )
-from scapy.layers.l2 import ARP, Dot1Q, Ether
+from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether
 from scapy.layers.vrrp import VRRP, VRRPv3
 
-from hatui.adapters.capture import SNAPLEN, CaptureSocket, bpf_program
+from hatui.adapters.capture import (
+    BPF_MAXINSNS,
+    SNAPLEN,
+    CaptureSocket,
+    bpf_program,
+    node_bpf_program,
+)
+from hatui.codec.build import build_carp_frame
 from hatui.codec.decode import clear_cache, decode
 from hatui.errors import RuntimeFault
 from hatui.lab import Lab
 
 
-def run_bpf(prog: list[tuple[int, int, int, int]], pkt: bytes, pkttype: int = 0) -> int:
-    """Interpret the subset of classic BPF the filter uses; returns the accepted length.
-    `pkttype` is what the kernel's ancillary load reads (0 host, 4 outgoing)."""
+def run_bpf(
+    prog: list[tuple[int, int, int, int]], pkt: bytes, pkttype: int = 0, vlan: bool = False
+) -> int:
+    """Interpret the subset of classic BPF the filters use; returns the accepted length.
+    `pkttype` and `vlan` are what the kernel's ancillary loads read: the packet type (0 host,
+    2 multicast, 4 outgoing) and whether a tag was taken off the frame (see kernel_view)."""
     acc, x, pc = 0, 0, 0
     while True:
         code, jt, jf, k = prog[pc]
         if code == 0x20 and k == (-0x1000 + 4) & 0xFFFFFFFF:  # ld pkttype (SKF_AD)
             acc = pkttype
+        elif code == 0x20 and k == (-0x1000 + 48) & 0xFFFFFFFF:  # ld vlan_tag_present
+            acc = int(vlan)
         elif code == 0x28:  # ldh abs
             if k + 2 > len(pkt):
                 return 0
@@ -51,8 +65,16 @@ def run_bpf(prog: list[tuple[int, int, int, int]], pkt: bytes, pkttype: int = 0)
             if k + 1 > len(pkt):
                 return 0
             acc = pkt[k]
+        elif code == 0x50:  # ldb ind: [X + k]
+            if x + k + 1 > len(pkt):
+                return 0
+            acc = pkt[x + k]
         elif code == 0x15:  # jeq k
             pc += jt if acc == k else jf
+        elif code == 0x35:  # jge k (unsigned)
+            pc += jt if acc >= k else jf
+        elif code == 0x25:  # jgt k (unsigned)
+            pc += jt if acc > k else jf
         elif code == 0x06:  # ret k
             return k
         else:
@@ -207,3 +229,141 @@ def test_the_node_filter_drops_only_its_own_frames() -> None:
         assert run_bpf(watcher, bytes(frame), pkttype=4) == SNAPLEN, name
     for name, frame in UNWANTED.items():
         assert run_bpf(node, bytes(frame)) == 0, name
+
+
+def kernel_view(frame: bytes) -> tuple[bytes, bool]:
+    """The frame as a packet socket's filter meets it on receive: the kernel has moved an
+    outer 802.1Q / 802.1ad tag out of the data into metadata (skb_vlan_untag)."""
+    if frame[12:14] in (b"\x81\x00", b"\x88\xa8"):
+        return frame[:12] + frame[16:], True
+    return frame, False
+
+
+# A serving node's filter, for a node running IPv4 VRIDs {51, 100..110} and IPv6 VRID 7.
+NODE = node_bpf_program({4: {51, *range(100, 111)}, 6: {7}})
+ROUTER_ALERT = [IPOption_Router_Alert()]  # IHL 6: the VRID moves 4 bytes on
+
+
+def v4_advert(
+    vrid: int, version: int = 2, options: list[IPOption_Router_Alert] | None = None
+) -> bytes:
+    msg = VRRP(vrid=vrid) if version == 2 else VRRPv3(vrid=vrid)
+    ip = IP(src="192.0.2.11", dst="224.0.0.18", ttl=255, options=options or [])
+    return bytes(ETH / ip / msg)
+
+
+def v6_advert(vrid: int) -> bytes:
+    return bytes(Ether() / IPv6(src="fe80::1", dst="ff02::12", hlim=255) / VRRPv3(vrid=vrid))
+
+
+def carp(vhid: int) -> bytes:
+    return build_carp_frame(src_mac="02:00:00:00:00:11", src_ip="192.0.2.11", vhid=vhid)
+
+
+NODE_KEEPS = {
+    **{f"v{v} vrid {i}": v4_advert(i, v) for v in (2, 3) for i in (51, 100, 105, 110)},
+    "v6 vrid 7": v6_advert(7),
+    "ip options, vrid 51": v4_advert(51, options=ROUTER_ALERT),
+    "ip options, v3 vrid 105": v4_advert(105, 3, options=ROUTER_ALERT),
+    # Extension headers hide the VRID from the kernel: any VRID passes, user space walks them.
+    "vrid 8 behind hop-by-hop": bytes(
+        Ether() / IPv6(dst="ff02::12") / IPv6ExtHdrHopByHop(nh=112) / VRRPv3(vrid=8)
+    ),
+    "vrid 8 behind dest opts": bytes(Ether() / IPv6() / IPv6ExtHdrDestOpt(nh=112) / VRRPv3(vrid=8)),
+    "vrid 8 behind a routing header": bytes(
+        Ether() / IPv6() / IPv6ExtHdrRouting(nh=112) / VRRPv3(vrid=8)
+    ),
+    "behind AH": bytes(Ether() / IPv6(nh=51) / bytes(24)),
+    # CARP is protocol 112 too, with its VHID in the VRID's byte: one whose VHID the node
+    # runs passes the kernel, and user space (codec/carp.py) labels it CARP and drops it.
+    "carp, vhid in the set": carp(51),
+}
+NODE_DROPS = {
+    **{f"v{v} vrid {i}": v4_advert(i, v) for v in (2, 3) for i in (50, 52, 99, 111)},
+    "v2 vrid 0": v4_advert(0),
+    "v6 vrid 8": v6_advert(8),
+    "v6 vrid 51 (an IPv4 VRID)": v6_advert(51),
+    "v4 vrid 7 (an IPv6 VRID)": v4_advert(7),
+    "ip options, vrid 52": v4_advert(52, options=ROUTER_ALERT),
+    "tagged, vrid 51": bytes(ETH / Dot1Q(vlan=10) / IP(ttl=255) / VRRP(vrid=51)),
+    "tagged v6, vrid 7": bytes(Ether() / Dot1Q(vlan=10) / IPv6() / VRRPv3(vrid=7)),
+    "802.1ad, vrid 51": bytes(ETH / Dot1AD(vlan=10) / IP(ttl=255) / VRRP(vrid=51)),
+    "qinq, vrid 51": bytes(ETH / Dot1AD(vlan=10) / Dot1Q(vlan=20) / IP(ttl=255) / VRRP(vrid=51)),
+    "carp, vhid not in the set": carp(52),
+    # Not VRRP, with the byte where a VRID would sit holding a wanted one.
+    "udp, port 105": bytes(ETH / IP() / UDP(sport=105, dport=105)),
+    "udp v6, port 7": bytes(Ether() / IPv6() / UDP(sport=7, dport=7)),
+    "fragment of a vrid 7 advert": bytes(
+        Ether() / IPv6() / IPv6ExtHdrFragment(nh=112) / VRRPv3(vrid=7)
+    ),
+    **{name: bytes(frame) for name, frame in UNWANTED.items()},
+    **{f"watcher's {name}": bytes(f) for name, f in WANTED.items() if "vrrp" not in name},
+}
+
+
+@pytest.mark.parametrize("name", sorted(NODE_KEEPS))
+def test_node_filter_keeps_its_own_vrids(name: str) -> None:
+    assert kernel_view(NODE_KEEPS[name]) == (NODE_KEEPS[name], False)
+    assert run_bpf(NODE, NODE_KEEPS[name]) == SNAPLEN
+    assert run_bpf(NODE, NODE_KEEPS[name], pkttype=2) == SNAPLEN  # multicast, as adverts are
+    assert run_bpf(NODE, NODE_KEEPS[name], pkttype=4) == 0  # unless this host sent it
+
+
+@pytest.mark.parametrize("name", sorted(NODE_DROPS))
+def test_node_filter_drops(name: str) -> None:
+    assert run_bpf(NODE, NODE_DROPS[name]) == 0
+    data, tagged = kernel_view(NODE_DROPS[name])
+    assert run_bpf(NODE, data, vlan=tagged) == 0  # as received: a tag is gone from the data
+
+
+def test_node_filter_keeps_of_the_watchers_frames_only_its_vrrp() -> None:
+    kept = {name for name, frame in WANTED.items() if run_bpf(NODE, bytes(frame))}
+    assert kept == {"vrrp v2", "vrrp v3 v6", "vrrp behind hop-by-hop", "vrrp behind dest opts"}
+
+
+@pytest.mark.parametrize("v6", [{}, {6: set()}])
+def test_a_family_without_vrids_is_dropped_whole(v6: dict[int, set[int]]) -> None:
+    v6_frames = [f for name, f in NODE_KEEPS.items() if "v6" in name or "behind" in name]
+    assert len(v6_frames) == 5  # VRID 7 and four behind extension headers
+    prog = node_bpf_program({4: {51}, **v6})
+    assert run_bpf(prog, v4_advert(51)) == SNAPLEN
+    assert [run_bpf(prog, f) for f in v6_frames] == [0] * 5
+    prog = node_bpf_program({4: set(), 6: {7}})
+    assert run_bpf(prog, v6_advert(7)) == SNAPLEN
+    assert run_bpf(prog, v4_advert(51)) == run_bpf(prog, v4_advert(7)) == 0
+    assert not any(run_bpf(node_bpf_program({}), f) for f in NODE_KEEPS.values())
+
+
+ODD = range(1, 256, 2)
+# The longest program: runs of two with gaps of one cost two jumps per three VRIDs.
+WORST = [v for v in range(1, 256) if v % 3]
+
+
+@pytest.mark.parametrize(
+    "vrids", [ODD, WORST, range(1, 256), {1}, {255}, {1, 255}, range(2, 255), {7, 8, 200}]
+)
+def test_every_vrid_is_decided_by_the_set(vrids: range | set[int] | list[int]) -> None:
+    prog = node_bpf_program({4: vrids, 6: vrids})
+    assert len(prog) <= 363 < BPF_MAXINSNS
+    v4, v6 = bytearray(v4_advert(1)), bytearray(v6_advert(1))
+    for vrid in range(256):
+        v4[14 + 20 + 1] = v6[14 + 40 + 1] = vrid
+        want = SNAPLEN if vrid in vrids else 0
+        assert (run_bpf(prog, bytes(v4)), run_bpf(prog, bytes(v6))) == (want, want), vrid
+
+
+def test_vrid_sets_compile_to_ranges() -> None:
+    assert len(node_bpf_program({4: range(1, 256)})) < 40
+    odd = node_bpf_program({4: ODD})
+    assert len(odd) < BPF_MAXINSNS
+    assert [run_bpf(odd, v4_advert(v)) for v in (1, 2, 255)] == [SNAPLEN, 0, SNAPLEN]
+    assert len(node_bpf_program({4: WORST, 6: WORST})) == 363
+
+
+@pytest.mark.parametrize(
+    ("vrids", "message"),
+    [({5: {1}}, "IP version 5"), ({4: {0}}, "VRID 0 out of"), ({6: {7, 256}}, "VRID 256")],
+)
+def test_a_bad_vrid_set_raises(vrids: dict[int, set[int]], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        node_bpf_program(vrids)
