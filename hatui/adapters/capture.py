@@ -242,15 +242,25 @@ class Packet(NamedTuple):
 
 
 class CaptureSocket:
-    """A non-blocking receive-only packet socket on one interface. `outgoing` False (a
-    node's capture) leaves out, in the kernel, the frames this host sends."""
+    """A non-blocking receive-only packet socket on one interface. `outgoing` False leaves
+    out, in the kernel, the frames this host sends. With `vrids` (a serving node's capture:
+    IP version to the VRIDs it runs here) the kernel keeps only those VRRP adverts, and
+    never the host's own, whatever `outgoing` says."""
 
-    def __init__(self, interface: str, *, rcvbuf: int = 32 << 20, outgoing: bool = True) -> None:
+    def __init__(
+        self,
+        interface: str,
+        *,
+        rcvbuf: int = 32 << 20,
+        outgoing: bool = True,
+        vrids: Mapping[int, Collection[int]] | None = None,
+    ) -> None:
         self.interface = interface
         try:
             self.ifindex = socket.if_nametoindex(interface)
         except OSError:
             raise RuntimeFault(f"interface {interface!r} does not exist") from None
+        prog = bpf_program(outgoing=outgoing) if vrids is None else node_bpf_program(vrids)
         try:
             sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         except PermissionError:
@@ -258,7 +268,7 @@ class CaptureSocket:
                 f"capturing on {interface} needs root (or CAP_NET_RAW): run it with sudo"
             ) from None
         try:
-            _attach_filter(sock, bpf_program(outgoing=outgoing))
+            _attach_filter(sock, prog)
             sock.bind((interface, ETH_P_ALL))
             mreq = struct.pack("iHH8s", self.ifindex, PACKET_MR_PROMISC, 0, b"")
             sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
@@ -274,6 +284,18 @@ class CaptureSocket:
         self.sock = sock
         self.drops = 0
         self.received = 0
+
+    def set_vrids(self, vrids: Mapping[int, Collection[int]]) -> None:
+        """Keep only these VRIDs from now on (a node reload added or removed instances). The
+        new program replaces the old at once; frames queued before it stay, so user space
+        still drops a VRID it no longer runs."""
+        prog = node_bpf_program(vrids)
+        try:
+            _attach_filter(self.sock, prog)
+        except OSError as exc:
+            raise RuntimeFault(
+                f"cannot filter on {self.interface}: {exc.strerror or exc}"
+            ) from None
 
     def fileno(self) -> int:
         return self.sock.fileno()

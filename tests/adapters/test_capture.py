@@ -33,7 +33,7 @@ from hatui.adapters.capture import (
 from hatui.codec.build import build_carp_frame
 from hatui.codec.decode import clear_cache, decode
 from hatui.errors import RuntimeFault
-from hatui.lab import Lab
+from hatui.lab import Host, Lab
 
 
 def run_bpf(
@@ -141,6 +141,14 @@ def test_missing_interface_is_one_clear_error() -> None:
         CaptureSocket("nosuch0")
 
 
+def send_frames(host: Host, frames: list[bytes]) -> None:
+    """Send raw frames from `host`'s eth0, in order."""
+    script = "import socket\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\n"
+    script += "s.bind(('eth0',0))\n"
+    script += "".join(f"s.send(bytes.fromhex('{f.hex()}'))\n" for f in frames)
+    subprocess.run(host.argv([sys.executable, "-c", script]), check=True)
+
+
 SNIFFER = textwrap.dedent(
     """
     import select, sys, time
@@ -177,10 +185,7 @@ def test_live_capture_sees_only_wanted_frames(lab: Lab) -> None:
         bytes(WANTED["glbp"]),
         bytes(UNWANTED["udp v6"]),
     ]
-    script = "import socket,sys\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\n"
-    script += "s.bind(('eth0',0))\n"
-    script += "".join(f"s.send(bytes.fromhex('{f.hex()}'))\n" for f in frames)
-    subprocess.run(sender.argv([sys.executable, "-c", script]), check=True)
+    send_frames(sender, frames)
     out, _ = sniff.communicate(timeout=10)
     got = [line.split() for line in out.splitlines()]
     hexes = [g[1] for g in got]
@@ -367,3 +372,61 @@ def test_vrid_sets_compile_to_ranges() -> None:
 def test_a_bad_vrid_set_raises(vrids: dict[int, set[int]], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         node_bpf_program(vrids)
+
+
+NODE_SNIFFER = textwrap.dedent(
+    """
+    import select, socket, sys
+    from hatui.adapters.capture import CaptureSocket
+    cap = CaptureSocket("eth0", vrids={4: {51}})
+    own = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    own.bind(("eth0", 0))
+    for vrids in ({4: {52}}, None):
+        own.send(bytes.fromhex(sys.argv[1]))  # this node's own advert, VRID 51 then 52
+        print("ready", flush=True)
+        sys.stdin.readline()  # the peer has sent
+        seen = []
+        while select.select([cap], [], [], 0.2)[0]:
+            seen += [p.data.hex() for p in cap.read_batch()]
+        print(" ".join(seen) or "-", flush=True)
+        if vrids:
+            cap.set_vrids(vrids)
+            sys.argv[1] = sys.argv[2]
+    """
+)
+
+
+def test_a_nodes_capture_keeps_its_vrids_and_follows_set_vrids(lab: Lab) -> None:
+    """In the kernel: the node's socket gets the peer's adverts for VRID 51 (with IP options
+    too), not 52, nor a tagged 51 (the kernel hands it over untagged: only the VLAN check
+    stops it), nor its own; after set_vrids({4: {52}}) the other way round."""
+    peer, node = lab.add_host("p", 11, silent=True), lab.add_host("n", 12, silent=True)
+    frames = {
+        "51": v4_advert(51),
+        "52": v4_advert(52),
+        "51 options": v4_advert(51, options=ROUTER_ALERT),
+        "52 options": v4_advert(52, 3, options=ROUTER_ALERT),
+        "tagged 51": bytes(ETH / Dot1Q(vlan=10) / IP(ttl=255) / VRRP(vrid=51)),
+        "tagged 52": bytes(ETH / Dot1Q(vlan=10) / IP(ttl=255) / VRRP(vrid=52)),
+    }
+    own = [
+        bytes(Ether(src=node.mac) / IP(src=node.ip, dst="224.0.0.18") / VRRP(vrid=v))
+        for v in (51, 52)
+    ]
+    sniff = subprocess.Popen(
+        node.argv([sys.executable, "-c", NODE_SNIFFER, own[0].hex(), own[1].hex()]),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    lab.procs.append(sniff)  # type: ignore[arg-type]
+    assert sniff.stdin is not None and sniff.stdout is not None
+    seen = []
+    for _ in range(2):
+        assert sniff.stdout.readline().strip() == "ready"
+        send_frames(peer, list(frames.values()))
+        sniff.stdin.write("sent\n")
+        sniff.stdin.flush()
+        got = sniff.stdout.readline().split()
+        assert not {f.hex() for f in own} & set(got)
+        seen.append(sorted(name for name, f in frames.items() if kernel_view(f)[0].hex() in got))
+    assert seen == [["51", "51 options"], ["52", "52 options"]]
+    assert sniff.wait(timeout=5) == 0
