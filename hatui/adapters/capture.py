@@ -262,14 +262,16 @@ class CaptureSocket:
             raise RuntimeFault(f"interface {interface!r} does not exist") from None
         prog = bpf_program(outgoing=outgoing) if vrids is None else node_bpf_program(vrids)
         try:
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+            # Protocol 0: nothing is queued until the bind below, which comes after the
+            # filter (a socket opened for ETH_P_ALL hears every interface, unfiltered, at once).
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         except PermissionError:
             raise RuntimeFault(
                 f"capturing on {interface} needs root (or CAP_NET_RAW): run it with sudo"
             ) from None
         try:
             _attach_filter(sock, prog)
-            sock.bind((interface, ETH_P_ALL))
+            sock.bind((interface, ETH_P_ALL))  # CPython converts it to network order
             mreq = struct.pack("iHH8s", self.ifindex, PACKET_MR_PROMISC, 0, b"")
             sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
