@@ -7,7 +7,8 @@ Run as root from the repository root:
 For each daemon and run: the node host loads one keepalived.conf of 255 instances (VIPs
 198.51.100.1-255, no peer, so every instance becomes MASTER); after they settle, a silent
 observer host records VRID 128's adverts with tcpdump (kernel stamps) for S seconds while
-the daemon's CPU time is read from /proc. Printed per row: CPU as a share of one core,
+the daemon's CPU time is read from /proc. Printed per row: CPU as a share of one core
+(the node's; for headless hatui also its LAN-view process's, which runs at nice 19),
 VRID 128's advert deviation |period - 100 ms| p50 / p99 / max, adverts/s, for hatui the
 start-up (process start -> READY=1: config loaded, sockets open, all 255 in BACKUP), and
 the deviation p99 and p99.9 over every VRID's intervals (25,000 in 10 s: VRID 128's 100
@@ -20,6 +21,7 @@ Prints figures; it is not a test.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import signal
 import socket
@@ -71,6 +73,7 @@ class Row:
     daemon: str
     cpu: float  # share of one core
     console_cpu: float | None
+    lan_cpu: float | None  # the headless node's LAN-view process (nice 19)
     p50: float
     p99: float
     worst: float
@@ -132,6 +135,21 @@ class Daemon:
             return node, self.proc.pid
         return self.proc.pid, None
 
+    def lan_view_pid(self) -> int | None:
+        """The headless node's LAN-view child (runtime/lanview.py), if it runs one."""
+        node, _console = self.pids()
+        if self.kind == "keepalived":
+            return None
+        try:
+            kids = Path(f"/proc/{node}/task/{node}/children").read_text().split()
+        except FileNotFoundError:
+            return None
+        for kid in kids:
+            with contextlib.suppress(FileNotFoundError):
+                if b"--lan-view" in Path(f"/proc/{kid}/cmdline").read_bytes():
+                    return int(kid)
+        return None
+
     def poke(self, k: int) -> None:
         if self.console is not None:
             self.console.type(KEYS[k % len(KEYS)])
@@ -172,8 +190,10 @@ def measure(lab: Lab, node: Host, obs: Host, daemon: Daemon, seconds: float) -> 
     )
     time.sleep(0.5)
     node_pid, console_pid = daemon.pids()
+    lan_pid = daemon.lan_view_pid()
     c0 = cpu_seconds(node_pid)
     k0 = cpu_seconds(console_pid) if console_pid else 0.0
+    l0 = cpu_seconds(lan_pid) if lan_pid else 0.0
     t0 = time.monotonic()
     for k in itertools.count():
         if time.monotonic() - t0 >= seconds:
@@ -183,6 +203,7 @@ def measure(lab: Lab, node: Host, obs: Host, daemon: Daemon, seconds: float) -> 
     took = time.monotonic() - t0
     cpu = (cpu_seconds(node_pid) - c0) / took
     console_cpu = (cpu_seconds(console_pid) - k0) / took if console_pid else None
+    lan_cpu = (cpu_seconds(lan_pid) - l0) / took if lan_pid else None
     lab.stop(dump, signal.SIGINT)
     daemon.stop()
     by_vrid = adverts_by_vrid(pcap, node.ip)
@@ -196,6 +217,7 @@ def measure(lab: Lab, node: Host, obs: Host, daemon: Daemon, seconds: float) -> 
         daemon=daemon.kind,
         cpu=cpu,
         console_cpu=console_cpu,
+        lan_cpu=lan_cpu,
         p50=statistics.median(dev),
         p99=quantile(dev, 0.99),
         worst=dev[-1],
@@ -226,8 +248,9 @@ def main(argv: list[str] | None = None) -> int:
             return rss_run(lab, node, conf, args.rss_minutes)
         print(f"255 VRRPv3 instances at 0.1 s, VRID {VRID} measured for {args.seconds:.0f} s"
               + (f", flood {args.flood:,} other adverts/s" if args.flood else ""))  # fmt: skip
-        print(f"{'daemon':<11} {'CPU':>6} {'console':>8} {'p50 ms':>7} {'p99 ms':>7} "
-              f"{'max ms':>7} {'adv/s':>6} {'start s':>7} {'all p99':>8} {'p99.9':>7}")  # fmt: skip
+        print(f"{'daemon':<11} {'CPU':>6} {'console':>8} {'LAN view':>8} {'p50 ms':>7} "
+              f"{'p99 ms':>7} {'max ms':>7} {'adv/s':>6} {'start s':>7} {'all p99':>8} "
+              f"{'p99.9':>7}")  # fmt: skip
         for _run, kind in itertools.product(range(args.runs), args.daemons.split(",")):
             flood = None
             if tx is not None:
@@ -241,9 +264,10 @@ def main(argv: list[str] | None = None) -> int:
             if flood is not None:
                 lab.stop(flood)
             console = "-" if r.console_cpu is None else f"{100 * r.console_cpu:.1f}%"
+            lan = "-" if r.lan_cpu is None else f"{100 * r.lan_cpu:.1f}%"
             start = "-" if r.startup_s is None else f"{r.startup_s:.2f}"
-            print(f"{r.daemon:<11} {100 * r.cpu:>5.1f}% {console:>8} {r.p50:>7.2f} {r.p99:>7.2f} "
-                  f"{r.worst:>7.2f} {r.rate:>6.2f} {start:>7} {r.all_p99:>8.2f} "
+            print(f"{r.daemon:<11} {100 * r.cpu:>5.1f}% {console:>8} {lan:>8} {r.p50:>7.2f} "
+                  f"{r.p99:>7.2f} {r.worst:>7.2f} {r.rate:>6.2f} {start:>7} {r.all_p99:>8.2f} "
                   f"{r.all_p999:>7.2f}", flush=True)  # fmt: skip
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -127,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
         "`stats socket` of /etc/haproxy/haproxy.cfg)",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
+    # A serving node's LAN view (runtime/lanview.py): started by the node, never by hand.
+    p.add_argument("--lan-view", metavar="SOCKET", help=argparse.SUPPRESS)
     p.add_argument("--version", action="version", version=f"hatui {__version__}")
     node = p.add_argument_group("node from flags (--serve without -c)")
     node.add_argument("--interface", metavar="IF")
@@ -256,21 +259,65 @@ def run_watch(args: argparse.Namespace) -> int:
     return run_watch_ui(args.watch, duration=args.duration, metrics=args.metrics)
 
 
+def run_lan_view(args: argparse.Namespace) -> int:
+    """A serving node's LAN view: its own process, read-only, at nice 19 (runtime/lanview.py)."""
+    from hatui.runtime.lanview import ignore_terminal_signals, lower_priority
+    from hatui.runtime.parent import bind_to_parent
+
+    if not args.watch:
+        raise UsageError("--lan-view goes with --watch IFACE")
+    bind_to_parent()  # stops with its node, even a killed one
+    ignore_terminal_signals()
+    lower_priority()
+    return asyncio.run(_lan_view(args))
+
+
+async def _lan_view(args: argparse.Namespace) -> int:
+    from hatui.clock import SystemClock
+    from hatui.headless import JsonLinesSink, TextSink
+    from hatui.observe.observer import Observer
+    from hatui.runtime.lanview import LanViewServer
+    from hatui.runtime.watch import Sink, Watch
+
+    sink: Sink = JsonLinesSink() if args.json else TextSink()
+    watch = Watch(interfaces=args.watch, observer=Observer(), clock=SystemClock(), sinks=[sink])
+    watch.open()
+    server = LanViewServer(watch, args.lan_view)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    try:
+        await server.start()
+        await watch.run(stop)
+    finally:
+        await server.close()
+        watch.close()
+    return EXIT_OK
+
+
 async def _serve_headless(args: argparse.Namespace) -> int:
-    from hatui.headless import JsonLinesSink, NodeEventPrinter, TextSink, document, print_document
-    from hatui.runtime.daemon import PARENT_ENV, Supervision, bind_to_parent
+    from hatui.haproxy.report import view_to_json
+    from hatui.headless import NodeEventPrinter, print_document
+    from hatui.runtime.daemon import Supervision
+    from hatui.runtime.parent import PARENT_ENV, bind_to_parent
     from hatui.runtime.serve import Serve, VipHolders, load_spec
     from hatui.runtime.status import node_status_to_json
-    from hatui.runtime.watch import Sink
 
     bind_to_parent()  # a console's node child stops with the console, even a killed one
     spec = load_spec(args)
-    sink: Sink = JsonLinesSink() if args.json else TextSink()
     supervision = Supervision(i.name for i in spec.instances)
+    console_child = bool(os.environ.get(PARENT_ENV))
+    # The LAN view: the log's LAN events, the LAN's metrics and documents. A console's
+    # node needs it only for metrics: the console watches the LAN itself.
+    lan = (
+        None
+        if console_child and not args.metrics
+        else ["--json"] * args.json + ["-v"] * args.verbose
+    )
     serve = Serve(
         spec=spec,
         control_path=args.control,
-        sinks=[sink],
+        lan_flags=lan,
+        document_at_stop=args.json,
         node_listeners=[NodeEventPrinter(json_lines=args.json)],
         supervision=supervision,
         loader=(lambda: load_spec(args)) if args.config else None,
@@ -294,7 +341,7 @@ async def _serve_headless(args: argparse.Namespace) -> int:
 
     view = None
     try:
-        if os.environ.get(PARENT_ENV):  # a console's node: the console polls haproxy itself
+        if console_child:  # the console polls haproxy itself
             await serve.run(stop, args.duration)
         else:
             async with _following_haproxy(args, holders) as haproxy:
@@ -302,10 +349,12 @@ async def _serve_headless(args: argparse.Namespace) -> int:
             view = haproxy.view
     finally:
         supervision.close()
-    if args.json and serve.watch is not None and serve.node is not None:
-        # As --watch --json: the stream ends with the document, here with the node's status.
-        watch = serve.watch
-        doc = document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats, view)
+    if args.json and serve.node is not None:
+        # As --watch --json: the stream ends with the document (the LAN view's last), here
+        # with the node's status; without an answer from the LAN view, the node's alone.
+        doc = json.loads(serve.document) if serve.document else {}
+        if view is not None:
+            doc["haproxy"] = view_to_json(view)
         doc["node"] = node_status_to_json(serve.node.status(), specs)
         print_document(doc, lines=True)
     return EXIT_OK
@@ -400,6 +449,8 @@ def dispatch(args: argparse.Namespace) -> int:
         raise UsageError("--haproxy goes with --watch, --serve or --attach")
     if not (args.headless or args.json) and (args.watch or args.serve or args.attach):
         _console_follows_haproxy(args)
+    if args.lan_view:
+        return run_lan_view(args)
     if args.config_test:
         return run_config_test(args)
     if args.read:

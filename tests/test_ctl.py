@@ -53,7 +53,7 @@ class Node:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str | None]] = []
 
-    def status(self) -> dict[str, Any]:
+    async def status(self) -> dict[str, Any]:
         return STATUS
 
     def command(self, cmd: str, instance: str, value: str | None) -> dict[str, Any]:

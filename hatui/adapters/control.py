@@ -44,7 +44,7 @@ _PRIORITY = re.compile(r"[+-]?[0-9]{1,4}")
 class ControlHandler(Protocol):
     """What the node runtime implements for the control socket."""
 
-    def status(self) -> dict[str, Any]:
+    async def status(self) -> dict[str, Any]:
         """A JSON-able snapshot: {"instances": [...], ...}."""
         ...
 
@@ -119,6 +119,7 @@ class ControlServer:
         self._node_subscribers: set[asyncio.Queue[bytes]] = set()
         self._clients: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self.node_joined = asyncio.Event()  # a node-only subscriber waits for its first line
+        self.joined = asyncio.Event()  # a full-stream subscriber arrived
 
     async def start(self) -> None:
         """Create the directory and socket (mode 0600), replacing a stale socket file."""
@@ -166,8 +167,13 @@ class ControlServer:
 
     def publish(self, status: dict[str, Any]) -> None:
         """Queue a status snapshot for every full-stream subscriber."""
+        self.publish_raw(_line({"ok": True, "status": status}))
+
+    def publish_raw(self, line: bytes) -> None:
+        """Queue an encoded line (`{"ok": true, "status": ...}` and a newline) for every
+        full-stream subscriber."""
         if self._subscribers:
-            _offer(self._subscribers, _line({"ok": True, "status": status}))
+            _offer(self._subscribers, line)
 
     def publish_node(self, status_json: bytes) -> None:
         """Queue the node's status, already encoded as JSON, for node-only subscribers."""
@@ -200,6 +206,8 @@ class ControlServer:
                     writer.write(_line(_error(request)))
                 elif request["cmd"] == "reload":
                     writer.write(_line(await self._reload()))
+                elif request["cmd"] == "status":
+                    writer.write(_line(await self._status()))
                 elif request["cmd"] == "subscribe":
                     await self._stream(reader, writer, observer=request.get("observer", True))
                     return
@@ -224,11 +232,16 @@ class ControlServer:
             log.exception("reload failed")
             return _error(f"internal error: {type(exc).__name__}")
 
+    async def _status(self) -> dict[str, Any]:
+        try:
+            return {"ok": True, "status": await self.handler.status()}
+        except Exception as exc:  # a handler bug must not take the control socket down
+            log.exception("status failed")
+            return _error(f"internal error: {type(exc).__name__}")
+
     def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
         cmd = request["cmd"]
         try:
-            if cmd == "status":
-                return {"ok": True, "status": self.handler.status()}
             instance = request.get("instance")
             if not isinstance(instance, str) or not instance:
                 return _error(f"{cmd} needs an instance name")
@@ -260,7 +273,8 @@ class ControlServer:
         gone = asyncio.ensure_future(reader.read())
         try:
             if full:
-                writer.write(_line({"ok": True, "status": self.handler.status()}))
+                self.joined.set()
+                writer.write(_line({"ok": True, "status": await self.handler.status()}))
                 await writer.drain()
             else:
                 self.node_joined.set()

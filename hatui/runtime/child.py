@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hatui.errors import EXIT_RUNTIME, HatuiError, RuntimeFault
-from hatui.runtime.daemon import PARENT_ENV
+from hatui.runtime.parent import PARENT_ENV
 
 READY_TIMEOUT_S = 30.0  # 255 instances start in well under a second; a slow disk is not
 STOP_TIMEOUT_S = 15.0  # shutdown sends priority 0 and removes VIPs; then SIGKILL

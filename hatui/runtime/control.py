@@ -1,10 +1,11 @@
 """The node's control socket: `hatui ctl` commands and the streams consoles render.
 
-Two streams. The full one ({"observer", "node", "events"}) is what `hatui ctl status` and
-older clients read: the LAN document rebuilt ten times a second. The node-only one is what
-the consoles read (they watch the LAN themselves, read-only): the node's status, built a
-few rows at a time between the node's own timers, so that a console attached to 255
-instances never delays an advert by more than a slice.
+Two streams. The full one (the node's status with "observer" and "events") is what an
+attached console and older clients read: the LAN document comes, ten times a second, from
+the node's LAN-view process (runtime/lanview.py) as bytes that the node passes on without
+parsing. The node-only one is what a serving console reads (it watches the LAN itself,
+read-only). Both build the node's status a few rows at a time between the node's own
+timers, so that a client of 255 instances never delays an advert by more than a slice.
 """
 
 from __future__ import annotations
@@ -13,18 +14,15 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hatui.adapters.control import ControlServer, operator_command
 from hatui.clock import Clock
 from hatui.errors import HatuiError
-from hatui.observe.events import Event
-from hatui.observe.model import ObserverSnapshot
-from hatui.observe.report import event_to_json, snapshot_to_json
+from hatui.runtime.lanview import LanView, splice_events
 from hatui.runtime.node import Node, NodeEvent
 from hatui.runtime.status import node_event_to_json, node_status_to_json, router_to_json
-from hatui.runtime.watch import CaptureStats, SnapshotGetter, Watch
 from hatui.vrrp.spec import InstanceSpec
 
 log = logging.getLogger(__name__)
@@ -36,63 +34,50 @@ EVENT_BACKLOG = 500
 
 
 class NodeControl:
-    """Answers control requests for a running node, and publishes to subscribers.
+    """Answers control requests for a running node, and publishes to subscribers; it
+    listens to the node's events. `lan` is the node's LAN view, when it runs one."""
 
-    It is also a watch Sink (observer snapshots, events) and a node listener.
-    """
-
-    def __init__(self, node: Node, watch: Watch, clock: Clock, path: str) -> None:
+    def __init__(self, node: Node, lan: LanView | None, clock: Clock, path: str) -> None:
         self.node = node
-        self.watch = watch
+        self.lan = lan
         self.clock = clock
         self.specs: dict[str, InstanceSpec] = {i.name: i for i in node.spec.instances}
         self.server = ControlServer(path, self)
         self._pending: list[dict[str, object]] = []
         self._node_pending: list[dict[str, object]] = []
-        self._observer: dict[str, object] | None = None
         self._news = asyncio.Event()
-        self._publisher: asyncio.Task[None] | None = None
+        self._publishers: list[asyncio.Task[None]] = []
         self._closing = False
         self.on_reload: Callable[[], Awaitable[list[str]]] | None = None
 
     async def start(self) -> None:
         await self.server.start()
-        self.watch.sinks.append(self)
         self.node.listeners.append(self.on_node_event)
-        self._publisher = asyncio.ensure_future(self._publish_node_loop())
+        self._publishers = [
+            asyncio.ensure_future(self._publish_node_loop()),
+            asyncio.ensure_future(self._publish_full_loop()),
+        ]
 
     async def stop(self) -> None:
-        if self._publisher is not None:
+        if self._publishers:
             # A flag as well as cancel(): Python 3.11's wait_for can swallow a
             # cancellation that races with the event it waits on (a shutdown's transitions).
             self._closing = True
-            self._publisher.cancel()
-            await asyncio.wait({self._publisher}, timeout=1.0)
+            for task in self._publishers:
+                task.cancel()
+            await asyncio.wait(set(self._publishers), timeout=1.0)
         await self.server.close()
 
     # -- ControlHandler -------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
-        """The node's status plus the watcher's document (with its counters: frames
+    async def status(self) -> dict[str, Any]:
+        """The node's status plus the LAN view's document (with its counters: frames
         rejected by reason), fresh for `hatui ctl status` and a new subscriber."""
-        snap = self.watch.observer.snapshot(self.watch.clock.wall_us())
-        self._observer = self._document(snap, self.watch.stats)
-        return self._status()
-
-    def _status(self) -> dict[str, Any]:
         out: dict[str, Any] = node_status_to_json(self.node.status(), self.specs)
-        if self._observer is not None:
-            out["observer"] = self._observer
+        doc = await self.lan.document() if self.lan is not None else None
+        if doc is not None:
+            out["observer"] = json.loads(doc)
         return out
-
-    @staticmethod
-    def _document(snap: ObserverSnapshot, stats: CaptureStats) -> dict[str, object]:
-        doc = snapshot_to_json(snap)
-        counters = doc.get("counters")
-        if isinstance(counters, dict):
-            counters["kernel_drops"] = stats.kernel_drops
-            counters["observer_errors"] = stats.observer_errors
-        return doc
 
     async def reload(self) -> dict[str, Any]:
         """`hatui ctl reload`: the changes applied; a config error raises ValueError."""
@@ -110,33 +95,50 @@ class NodeControl:
         self.node.command(instance, operator_command(cmd, value))
         return {}
 
-    # -- Sink and node listener -----------------------------------------------------
-
-    def events(self, events: Sequence[Event]) -> None:
-        if self.server.subscribers:
-            self._pending += [event_to_json(e) for e in events]
+    # -- node listener --------------------------------------------------------------
 
     def on_node_event(self, ev: NodeEvent) -> None:
         if self.server.subscribers:
             self._pending.append(node_event_to_json(ev))
+            del self._pending[:-EVENT_BACKLOG]
         if self.server.node_subscribers:
             self._node_pending.append(node_event_to_json(ev))
             del self._node_pending[:-EVENT_BACKLOG]
             self._news.set()
 
-    def snapshot(self, get: SnapshotGetter, stats: CaptureStats) -> None:
-        if not self.server.subscribers:
-            return
-        doc = self._document(get(), stats)
-        # A new subscriber's first message (status()) carries the full event history;
-        # the stream then carries only what is new, not 2000 events ten times a second.
-        self._observer = doc
-        status = self._status()
-        status["observer"] = {**doc, "events": []}
-        status["events"], self._pending = self._pending[-EVENT_BACKLOG:], []
-        self.server.publish(status)
+    # -- the streams ------------------------------------------------------------------
 
-    # -- the node-only stream ---------------------------------------------------------
+    async def _publish_full_loop(self) -> None:
+        """At each of the LAN view's publications: the node's status, its document and
+        the new events (the LAN's and the node's). Without a LAN view, the node alone."""
+        server = self.server
+        while not self._closing:
+            if not server.subscribers:
+                server.joined.clear()
+                await server.joined.wait()
+                continue
+            if self.lan is not None:
+                async for events, doc in self.lan.stream():
+                    if not server.subscribers or self._closing:
+                        break
+                    await self._publish_full(events, doc)
+            if server.subscribers and not self._closing:
+                await self._publish_full(b"[]", None)
+                await asyncio.sleep(NODE_REFRESH_S)
+
+    async def _publish_full(self, lan_events: bytes, doc: bytes | None) -> None:
+        try:
+            body = await self._node_body()
+        except Exception:  # a status bug must not end the stream, nor the node
+            log.exception("building the node status failed")
+            return
+        mine, self._pending = self._pending, []
+        observer = b',"observer":' + doc if doc is not None else b""
+        events = splice_events(lan_events, mine)
+        server = self.server
+        server.publish_raw(
+            b'{"ok":true,"status":{' + body + observer + b',"events":' + events + b"}}\n"
+        )
 
     async def _publish_node_loop(self) -> None:
         server = self.server
@@ -161,7 +163,13 @@ class NodeControl:
             last = loop.time()
 
     async def node_status_json(self) -> bytes:
-        """The node's status as JSON, built SLICE rows per turn of the event loop."""
+        """The node's status with its new events, as JSON."""
+        body = await self._node_body()
+        events, self._node_pending = self._node_pending, []
+        return b"{" + body + b',"events":' + json.dumps(events).encode() + b"}"
+
+    async def _node_body(self) -> bytes:
+        """`"instances":[...],"counters":{...}`, built SLICE rows per turn of the loop."""
         rows: list[str] = []
         names = self.node.instance_names()
         for start in range(0, len(names), SLICE):
@@ -170,10 +178,5 @@ class NodeControl:
                 status = self.node.router(name).status(now)
                 rows.append(json.dumps(router_to_json(status, self.specs[name], now)))
             await asyncio.sleep(0)  # the node's timers run between slices
-        events, self._node_pending = self._node_pending, []
         counters = json.dumps(dict(sorted(self.node.counters.items())))
-        body = (
-            f'{{"instances":[{",".join(rows)}],"counters":{counters},'
-            f'"events":{json.dumps(events)}}}'
-        )
-        return body.encode()
+        return f'"instances":[{",".join(rows)}],"counters":{counters}'.encode()

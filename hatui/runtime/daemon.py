@@ -1,5 +1,5 @@
-"""A headless node under a supervisor: systemd's notify protocol and watchdog, and the
-console that started it as a child.
+"""A headless node under a supervisor: systemd's notify protocol and watchdog (the console
+that starts a node as its child speaks the same protocol).
 
 READY=1 goes out once every socket is bound, leftover VIPs are gone and every instance has
 started; STATUS= follows state changes (coalesced); WATCHDOG=1 is sent from the same event
@@ -10,38 +10,19 @@ the node; STOPPING=1 when the node begins to shut down.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import os
-import signal
 import time
 from collections import Counter
 from collections.abc import Iterable
 
 from hatui.adapters.sdnotify import SdNotify, watchdog_interval_s
-from hatui.errors import RuntimeFault
 from hatui.runtime.node import NodeEvent
+from hatui.runtime.parent import PARENT_ENV
 
 log = logging.getLogger(__name__)
 
-PARENT_ENV = "HATUI_PARENT_PID"  # set by the console for the node child it starts
 STATUS_EVERY_S = 0.1
-_PR_SET_PDEATHSIG = 1
-
-
-def bind_to_parent(env: dict[str, str] | None = None) -> None:
-    """A console's node child gets SIGTERM (a clean stop: priority 0, VIPs removed) when
-    the console dies, even by SIGKILL. Raises RuntimeFault if the console is already gone."""
-    env = dict(os.environ) if env is None else env
-    text = env.get(PARENT_ENV)
-    if not text:
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
-        raise RuntimeFault(f"prctl(PR_SET_PDEATHSIG): {os.strerror(ctypes.get_errno())}")
-    # The console may have died between our fork and the prctl: then nobody is watching.
-    if not text.isdigit() or os.getppid() != int(text):
-        raise RuntimeFault("the console that started this node is gone")
 
 
 def status_line(states: dict[str, tuple[str, int]], limit: int = 8) -> str:

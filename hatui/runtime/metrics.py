@@ -22,8 +22,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
 from hatui.errors import RuntimeFault, UsageError
@@ -32,6 +33,7 @@ from hatui.runtime.watch import CaptureStats, SnapshotGetter
 
 if TYPE_CHECKING:
     from hatui.observe.model import ObserverSnapshot
+    from hatui.runtime.lanview import LanView
     from hatui.runtime.node import Node
     from hatui.runtime.watch import Watch
 
@@ -114,6 +116,7 @@ class Exporter(Collector):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.watch: Watch | None = None
         self.node: Node | None = None
+        self.lan_view: LanView | None = None  # a node's LAN, from its LAN-view process
         self.lan = LanCounters()
         self.registry = CollectorRegistry(auto_describe=False)
         self._server: Any = None
@@ -136,11 +139,17 @@ class Exporter(Collector):
         return int(self._server.server_port) if self._server is not None else self.port
 
     def attach(
-        self, loop: asyncio.AbstractEventLoop, *, watch: Watch | None, node: Node | None
+        self,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        watch: Watch | None,
+        node: Node | None,
+        lan_view: LanView | None = None,
     ) -> None:
-        """What to report, and the loop that owns it; the watcher's events feed `lan`."""
+        """What to report, and the loop that owns it; the watcher's events feed `lan`.
+        A node reports its LAN from `lan_view` (another process) instead of a watch."""
         with self._lock:
-            self.loop, self.watch, self.node = loop, watch, node
+            self.loop, self.watch, self.node, self.lan_view = loop, watch, node, lan_view
         if watch is not None:
             watch.sinks.append(self.lan)
 
@@ -215,6 +224,34 @@ class Exporter(Collector):
             yield from _node_families(data)
         if data.lan is not None:
             yield from _lan_families(data)
+        if self.lan_view is not None:
+            # Asked here, in the HTTP thread: the LAN view's answer never waits on the loop.
+            text = self.lan_view.metrics()
+            if text:
+                yield from text_string_to_metric_families(text.decode())
+
+
+class _Families(Collector):
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.families)
+
+
+def lan_exposition(snap: ObserverSnapshot, lan: LanCounters, kernel_drops: int) -> bytes:
+    """The LAN families as Prometheus text: what a LAN-view process hands its node."""
+    data = Gathered(
+        lan=snap,
+        changes=dict(lan.changes),
+        last_gap_s=dict(lan.last_gap_s),
+        kernel_drops=kernel_drops,
+        instances=[],
+        scripts={},
+    )
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Families(list(_lan_families(data))))
+    return bytes(generate_latest(registry))
 
 
 def _node_families(data: Gathered) -> Iterator[Metric]:

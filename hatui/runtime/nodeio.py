@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 from collections.abc import Callable
 
-from hatui.adapters.netlink import Addresses, interface_mac, primary_address
+from hatui.adapters.netlink import Addresses, primary_address
 from hatui.adapters.routes import Routes
 from hatui.adapters.sysctl import Sysctls
 from hatui.adapters.transmit import AdvertSender, GarpSender
 from hatui.adapters.vmac import Vmac, remove_stale_vmacs
-from hatui.codec.ethernet import ipv4_multicast_mac, ipv6_multicast_mac
-from hatui.codec.frames import Auth, ChecksumForm, Family, Link, VrrpAdvert
+from hatui.codec.frames import Auth, Family
 from hatui.codec.vrrp import encode_vrrp
 from hatui.vrrp import actions as act
 from hatui.vrrp.spec import InstanceSpec, NodeSpec, SyncGroupSpec, Vip
@@ -33,11 +31,7 @@ class RealNodeIO:
         self.notifier = notifier
         # Each instance's last advert, encoded: a master repeats the same bytes every
         # interval, and encoding (address parsing, checksum) was most of a send's cost.
-        self._encoded: dict[str, tuple[object, list[tuple[bytes, str, VrrpAdvert]]]] = {}
-        # Our adverts as a watcher would see them: the node's capture leaves its own frames
-        # out (in the kernel), and its observer hears them from here instead, so the LAN
-        # view (split brain, mismatches, metrics) still includes this node.
-        self.on_sent: Callable[[str, VrrpAdvert], None] | None = None
+        self._encoded: dict[str, tuple[object, list[tuple[bytes, str]]]] = {}
         self._sources: dict[tuple[str, Family], str] = {}  # one netlink dump per interface
         self.spec = spec
         self.routes = Routes()
@@ -152,20 +146,15 @@ class RealNodeIO:
         if cached is None or cached[0] != key:
             cached = (key, self._encode(spec, sender.src_ip, advert))
             self._encoded[spec.name] = cached
-        for payload, dst, frame in cached[1]:
-            sent = sender.send(payload, dst)
-            if sent and self.on_sent is not None:
-                self.on_sent(spec.interface, frame)
+        for payload, dst in cached[1]:
+            sender.send(payload, dst)
 
     def _encode(
         self, spec: InstanceSpec, src_ip: str, advert: act.SendAdvert
-    ) -> list[tuple[bytes, str, VrrpAdvert]]:
-        """Each destination's message, and the frame as a watcher would decode it."""
+    ) -> list[tuple[bytes, str]]:
+        """Each destination's message."""
         auth = Auth.SIMPLE if spec.auth_pass else Auth.NONE
         password = (spec.auth_pass or "").encode()
-        leaves = self.senders[spec.name].interface  # the macvlan, with use_vmac
-        garp = self.garps.get(leaves)
-        src_mac = garp.mac if garp is not None else interface_mac(leaves)
         out = []
         for dst in spec.unicast_peers or (spec.group,):
             payload = encode_vrrp(
@@ -181,23 +170,7 @@ class RealNodeIO:
                 auth_pass=password,
                 checksum_form=spec.checksum_form,
             )
-            frame = VrrpAdvert(
-                link=Link(src_mac=src_mac, dst_mac=_dst_mac(dst)),
-                family=spec.family,
-                src_ip=src_ip,
-                dst_ip=dst,
-                ttl=255,
-                version=spec.version,
-                vrid=spec.vrid,
-                priority=advert.priority,
-                interval_cs=advert.interval_cs,
-                addresses=advert.addresses,
-                auth=auth,
-                auth_data=password.ljust(8, b"\0")[:8] if spec.version == 2 and password else b"",
-                checksum_form=ChecksumForm.V2 if spec.version == 2 else spec.checksum_form,
-                auth_type=1 if spec.version == 2 and password else 0,  # RFC 3768 5.3.6
-            )
-            out.append((payload, dst, frame))
+            out.append((payload, dst))
         return out
 
     def add_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
@@ -247,14 +220,3 @@ class RealNodeIO:
 def _home(spec: InstanceSpec) -> str:
     """Where an instance's VIPs without a `dev` live: its macvlan, else its interface."""
     return spec.vmac or spec.interface
-
-
-def _dst_mac(dst: str) -> str:
-    """The Ethernet destination of an advert to `dst`: the group's multicast MAC; a unicast
-    peer's MAC is the kernel's business (ARP), shown as unknown."""
-    ip = ipaddress.ip_address(dst)
-    if not ip.is_multicast:
-        return "00:00:00:00:00:00"
-    if ip.version == 4:
-        return ipv4_multicast_mac(ip.packed)
-    return ipv6_multicast_mac(ip.packed)

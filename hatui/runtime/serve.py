@@ -1,4 +1,4 @@
-"""Serve mode: the embedded VRRP node plus the watcher on the same capture, on asyncio.
+"""Serve mode: the embedded VRRP node on asyncio, and its LAN view in another process.
 
 Start-up order matters for safety: load and check the config, check permissions and
 interfaces, open every socket, remove VIPs a crashed hatui left behind, then start. Stop
@@ -31,13 +31,13 @@ from hatui.adapters.netlink import (
 from hatui.clock import SystemClock
 from hatui.errors import RuntimeFault
 from hatui.haproxy.join import VipHolder
-from hatui.observe.observer import Observer
 from hatui.runtime.control import NodeControl
 from hatui.runtime.daemon import Supervision
+from hatui.runtime.lanview import SUFFIX, LanView
 from hatui.runtime.node import Handle, Node, NodeEvent
+from hatui.runtime.nodecap import NodeCapture
 from hatui.runtime.nodeio import RealNodeIO
 from hatui.runtime.trackers import Notifier, Trackers
-from hatui.runtime.watch import NODE_READ_BATCH, Sink, Watch
 from hatui.types import MonoUs
 from hatui.vrrp.spec import NodeSpec
 
@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SWITCH_INTERVAL_S = 0.001
+DROPS_EVERY_S = 1.0  # how often the node's capture asks the kernel for its drops
+LAST_WORD_S = 0.15  # a LAN view hears the shutdown's adverts within a tick (0.1 s)
 
 
 class VipHolders:
@@ -174,15 +176,22 @@ def preflight(spec: NodeSpec) -> list[str]:
 
 @dataclass
 class Serve:
-    """A running node: the Node, its I/O, the shared watcher, link watches, trackers."""
+    """A running node: the Node, its I/O and capture, its LAN view, link watches, trackers.
+
+    `lan_flags` (hatui's output flags, e.g. ["--json"]) starts a LAN-view process that
+    logs the LAN's events beside the node's and answers for its document and metrics;
+    None runs the node alone (a console's node: the console watches the LAN itself)."""
 
     spec: NodeSpec
     control_path: str | None = None
-    sinks: list[Sink] = field(default_factory=list)
+    lan_flags: list[str] | None = None
     node_listeners: list[Callable[[NodeEvent], None]] = field(default_factory=list)
     clock: SystemClock = field(default_factory=SystemClock)
     node: Node | None = None
-    watch: Watch | None = None
+    capture: NodeCapture | None = None
+    lan: LanView | None = None
+    document_at_stop: bool = False  # --json: the LAN view's document, kept in `document`
+    document: bytes | None = None
     io: RealNodeIO | None = None
     notifier: Notifier | None = None
     trackers: Trackers | None = None
@@ -195,7 +204,14 @@ class Serve:
     _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def open(self, loop: asyncio.AbstractEventLoop) -> None:
-        for warning in preflight(self.spec) + apply_scheduling(self.spec):
+        warnings = preflight(self.spec)
+        interfaces = sorted({i.interface for i in self.spec.instances})
+        if self.lan_flags is not None and self.control_path:
+            argv = ["--lan-view", self.control_path + SUFFIX, "--headless", *self.lan_flags]
+            self.lan = LanView(
+                self.control_path + SUFFIX, argv + [f"--watch={i}" for i in interfaces]
+            )
+        for warning in warnings + apply_scheduling(self.spec):
             log.warning("%s", warning)
         if self.metrics_listen:
             # Bound before any VIP is touched: a port in use stops us here, as one line.
@@ -211,30 +227,24 @@ class Serve:
         primary = {i.name: self.io.primary_ip(i) for i in self.spec.instances}
         self.node = Node(self.spec, self.io, self.clock, AsyncioScheduler(loop), primary)
         self.node.listeners.extend(self.node_listeners)
-        interfaces = sorted({i.interface for i in self.spec.instances})
-        self.watch = Watch(
-            interfaces=interfaces,
-            observer=Observer(),
-            clock=self.clock,
-            sinks=self.sinks,
-            consumers=[self.node.on_frame],
-            outgoing=False,  # the console, hatui-watch and peers see our adverts; we need not
-            batch=NODE_READ_BATCH,
-        )
-        self.watch.open()
-        self.io.on_sent = self.watch.feed_own
+        self.capture = NodeCapture(self.spec.instances, self.node.on_frame)
+        self.capture.open()
         tracked = {t.name for i in self.spec.instances for t in i.track_interfaces}
         for name in sorted(set(interfaces) | tracked):
             self._links.append(LinkWatch(name))
         if self.metrics is not None:
-            self.metrics.attach(loop, watch=self.watch, node=self.node)
+            self.metrics.attach(loop, watch=None, node=self.node, lan_view=self.lan)
 
     async def run(self, stop: asyncio.Event, duration_s: float | None = None) -> None:
         loop = asyncio.get_running_loop()
         if self.node is None:
             self.open(loop)
-        assert self.node is not None and self.watch is not None
-        node = self.node
+        assert self.node is not None and self.capture is not None
+        node, capture = self.node, self.capture
+        if self.lan is not None:
+            # Its own process, started now (scheduled like any process, at nice 19), while
+            # the node is not yet advertising: the start's fork never sits between adverts.
+            await self.lan.start()
         for lw in self._links:
             if not lw.up:
                 node.link(lw.interface, False)
@@ -253,7 +263,7 @@ class Serve:
         self.trackers.start()
         server = None
         if self.control_path:
-            server = NodeControl(node, self.watch, self.clock, self.control_path)
+            server = NodeControl(node, self.lan, self.clock, self.control_path)
             server.on_reload = self.reload
             await server.start()
             self.control = server
@@ -274,9 +284,11 @@ class Serve:
             stop.set()
 
         loop.set_exception_handler(on_loop_error)
+        capture.start(loop)
         try:
-            await self.watch.run(stop, duration_s)
+            await self._until(stop, duration_s)
         finally:
+            capture.stop(loop)
             # Whatever ended the run (signal, duration, exception): leave nothing behind.
             if self.supervision is not None:
                 self.supervision.stopping()
@@ -293,17 +305,40 @@ class Serve:
                 await self.notifier.drain()
             if server is not None:
                 await server.stop()
+            if self.lan is not None:
+                if self.document_at_stop:
+                    # After the shutdown's adverts (priority 0): the LAN view's last word.
+                    await asyncio.sleep(LAST_WORD_S)
+                    self.document = await self.lan.document()
+                await self.lan.stop()
             self.close(loop)
             loop.set_exception_handler(previous_handler)
         if failures:
             raise RuntimeFault(f"stopped after an internal error: {failures[0]!r}") from failures[0]
+
+    async def _until(self, stop: asyncio.Event, duration_s: float | None) -> None:
+        """Until `stop` is set or `duration_s` passes; the kernel's drops meanwhile."""
+        assert self.capture is not None and self.node is not None
+        loop = asyncio.get_running_loop()
+        end = None if duration_s is None else loop.time() + duration_s
+        while not stop.is_set():
+            wait = DROPS_EVERY_S if end is None else min(DROPS_EVERY_S, end - loop.time())
+            if wait <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait)
+            dropped = self.capture.check_drops()
+            if dropped:
+                self.node.counters["kernel_drops"] += dropped
+            # What the kernel filter let through: the node's VRIDs, never the LAN's others.
+            self.node.counters["frames_read"] = self.capture.read
 
     async def reload(self) -> list[str]:
         """Re-read the config and apply it without a flap (Node.reload). A config error
         (ConfigError, FILE:LINE) or a change that needs a restart raises, and the running
         config stays. The file is parsed in a thread: 255 instances take ~0.2 s of CPU that
         must not sit between two adverts."""
-        if self.loader is None or self.node is None or self.watch is None:
+        if self.loader is None or self.node is None or self.capture is None:
             log.error("reload failed, the running config stays: no config file (-c) to re-read")
             raise RuntimeFault("this node runs from flags: there is no config file to reload")
         async with self._reloading:
@@ -323,9 +358,9 @@ class Serve:
             return changes
 
     async def _reload(self, loader: Callable[[], NodeSpec]) -> list[str]:
-        assert self.node is not None and self.watch is not None
+        assert self.node is not None and self.capture is not None
         spec = await asyncio.to_thread(loader)
-        missing = sorted({i.interface for i in spec.instances} - set(self.watch.interfaces))
+        missing = sorted({i.interface for i in spec.instances} - set(self.capture.interfaces))
         watched = {lw.interface for lw in self._links}
         missing += sorted(
             {t.name for i in spec.instances for t in i.track_interfaces} - watched - set(missing)
@@ -335,6 +370,7 @@ class Serve:
                 f"reload cannot add interface {', '.join(missing)}: restart hatui for that"
             )
         changes = self.node.reload(spec)
+        self.capture.retune(spec.instances)  # the kernel filter follows the new VRIDs
         old, self.spec = self.spec, spec
         if self.trackers is not None and _tracking(old) != _tracking(spec):
             await self.trackers.stop()
@@ -358,8 +394,8 @@ class Serve:
                     loop.remove_reader(lw.fileno())
             lw.close()
         self._links.clear()
-        if self.watch is not None:
-            self.watch.close()
+        if self.capture is not None:
+            self.capture.close()
         if self.io is not None:
             self.io.close()
         if self.metrics is not None:

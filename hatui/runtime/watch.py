@@ -1,8 +1,8 @@
 """The live watch runtime: capture sockets -> codec -> observer -> sinks, on asyncio.
 
 Read-only by construction: this module reaches only the capture adapter (import-linter
-forbids transmit and netlink here). Serve mode adds the node as one more consumer of the
-same decoded frames.
+forbids transmit and netlink here). A serving node runs one in its LAN-view process
+(runtime/lanview.py); the node itself reads its own adverts through runtime/nodecap.py.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Protocol
 from hatui.adapters.capture import CaptureSocket
 from hatui.clock import Clock
 from hatui.codec.decode import decode
-from hatui.codec.frames import Frame, Rejected, VrrpAdvert
 from hatui.codec.frames import Protocol as Fhrp
 from hatui.observe.events import Event
 from hatui.observe.model import ObserverSnapshot, RouterView
@@ -28,7 +27,6 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.1  # stale / split-brain checks and snapshot publishing, at most 10 per second
 READ_BATCH = 512  # frames per read for a watcher: fewer wake-ups under load
-NODE_READ_BATCH = 32  # for a serving node: about 0.4 ms of decoding at most
 EARLY_US = 20_000  # a frame that made news publishes a snapshot before the tick, this often
 
 
@@ -54,7 +52,6 @@ class CaptureStats:
     interfaces: tuple[str, ...] = ()
 
 
-Consumer = Callable[[str, Frame | Rejected, bool], None]  # (interface, frame, outgoing)
 SnapshotGetter = Callable[[], ObserverSnapshot]
 
 
@@ -66,14 +63,7 @@ class Watch:
     observer: Observer
     clock: Clock
     sinks: list[Sink] = field(default_factory=list)
-    consumers: list[Consumer] = field(default_factory=list)
     stats: CaptureStats = field(default_factory=CaptureStats)
-    # A serving node's capture leaves out its own frames in the kernel: the node ignores
-    # them, and at 255 instances copying and decoding them was a third of its CPU.
-    outgoing: bool = True
-    # Frames read per wake-up. A node's timers wait for a read: under a flood of other
-    # routers' adverts (50,000/s), 512 frames held its loop for 5 ms.
-    batch: int = READ_BATCH
     _captures: list[CaptureSocket] = field(default_factory=list)
     _last_snapshot: int = 0
 
@@ -81,7 +71,7 @@ class Watch:
         """Open every capture socket first, so a missing interface fails before anything runs."""
         try:
             for name in self.interfaces:
-                self._captures.append(CaptureSocket(name, outgoing=self.outgoing))
+                self._captures.append(CaptureSocket(name))
         except Exception:
             self.close()
             raise
@@ -96,9 +86,8 @@ class Watch:
         events: list[Event] = []
         interface = cap.interface
         feed = self.observer.feed_frame
-        consumers = self.consumers
         stats = self.stats
-        for at, data, outgoing in cap.read_batch(self.batch):
+        for at, data, outgoing in cap.read_batch(READ_BATCH):
             stats.read += 1
             frame = decode(data)
             if frame is None:
@@ -106,9 +95,6 @@ class Watch:
                 continue
             if outgoing:
                 stats.outgoing += 1
-            # The node first: its reaction time is a failover's critical path.
-            for consumer in consumers:
-                consumer(interface, frame, outgoing)
             try:
                 events.extend(feed(at, interface, frame))
             except Exception:
@@ -123,19 +109,6 @@ class Watch:
             # News shows at once rather than at the next tick, at most every EARLY_US.
             if self.clock.mono_us() - self._last_snapshot >= EARLY_US:
                 self._publish_snapshot()
-
-    def feed_own(self, interface: str, frame: VrrpAdvert) -> None:
-        """An advert this node just sent, as the capture would have delivered it had it
-        not left our own frames out: the LAN view keeps this node in it."""
-        self.stats.outgoing += 1
-        try:
-            events = self.observer.feed_frame(self.clock.wall_us(), interface, frame)
-        except Exception:
-            self.stats.observer_errors += 1
-            log.exception("observer failed on our own advert; counting, going on")
-            return
-        if events:
-            self._publish_events(events)
 
     def _publish_events(self, events: Sequence[Event]) -> None:
         for sink in self.sinks:

@@ -34,7 +34,7 @@ class FakeNode:
         self.calls: list[tuple[str, str, str | None]] = []
         self.generation = 0
 
-    def status(self) -> dict[str, Any]:
+    async def status(self) -> dict[str, Any]:
         return {"instances": [{"name": "VI_1", "state": "MASTER"}], "gen": self.generation}
 
     def command(self, cmd: str, instance: str, value: str | None) -> dict[str, Any]:
@@ -73,7 +73,7 @@ async def test_round_trip_and_socket_mode(served: tuple[str, ControlServer, Fake
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o755
     status = await request(path, {"cmd": "status"})
-    assert status == {"ok": True, "status": node.status()}
+    assert status == {"ok": True, "status": await node.status()}
     reply = await request(path, {"cmd": "priority", "instance": "VI_1", "value": "+10"})
     assert reply == {"ok": True, "instance": "VI_1"}
     assert await request(path, {"cmd": "release", "instance": "VI_1"}) == reply
@@ -211,7 +211,7 @@ async def test_subscribe_streams_published_status(
     assert server.subscribers == 1
     for gen in (1, 2):
         node.generation = gen
-        server.publish(node.status())
+        server.publish(await node.status())
         assert (await asyncio.wait_for(anext(stream), 2))["gen"] == gen
     await stream.aclose()
     for _ in range(100):  # the server notices the client leaving without a publish
@@ -229,7 +229,7 @@ async def test_slow_subscriber_keeps_only_recent(
     await anext(stream)
     for gen in range(1, 101):  # published faster than read: the queue is bounded
         node.generation = gen
-        server.publish(node.status())
+        server.publish(await node.status())
     got = [(await asyncio.wait_for(anext(stream), 2))["gen"] for _ in range(8)]
     assert got[-1] == 100 and len(got) == 8
     await stream.aclose()

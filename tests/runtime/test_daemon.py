@@ -14,8 +14,9 @@ import pytest
 
 from hatui.adapters.sdnotify import SdNotify, watchdog_interval_s
 from hatui.errors import RuntimeFault
-from hatui.runtime.daemon import PARENT_ENV, Supervision, bind_to_parent, status_line
+from hatui.runtime.daemon import Supervision, status_line
 from hatui.runtime.node import NodeEvent
+from hatui.runtime.parent import PARENT_ENV, bind_to_parent
 from hatui.types import WallUs
 
 
@@ -135,11 +136,11 @@ async def test_ready_status_watchdog_and_stopping(
 
 def test_parent_binding(monkeypatch: pytest.MonkeyPatch) -> None:
     bind_to_parent({})  # not a console's child: nothing to do
-    with pytest.raises(RuntimeFault, match="console that started this node is gone"):
+    with pytest.raises(RuntimeFault, match="the hatui process that started this one is gone"):
         bind_to_parent({PARENT_ENV: str(os.getppid() + 100000)})
     # The real thing in a child process: the kernel holds SIGTERM for its parent's death.
     code = (
-        "import ctypes, os, sys; from hatui.runtime.daemon import bind_to_parent;"
+        "import ctypes, os, sys; from hatui.runtime.parent import bind_to_parent;"
         "bind_to_parent({'HATUI_PARENT_PID': str(os.getppid())});"
         "sig = ctypes.c_int(); ctypes.CDLL(None).prctl(2, ctypes.byref(sig), 0, 0, 0);"
         "print(sig.value)"

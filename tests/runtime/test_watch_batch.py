@@ -1,4 +1,5 @@
-"""The watch runtime reads a bounded batch per wake-up, so a flood cannot hold the loop."""
+"""Captures read a bounded batch per wake-up, so a flood cannot hold the loop: a node's
+small (its timers wait for a read), a watcher's large (fewer wake-ups)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from hatui.adapters.capture import Packet
 from hatui.clock import ManualClock
 from hatui.codec.build import build_vrrp_frame
 from hatui.observe.observer import Observer
-from hatui.runtime.watch import NODE_READ_BATCH, READ_BATCH, Watch
+from hatui.runtime.nodecap import READ_BATCH as NODE_READ_BATCH
+from hatui.runtime.nodecap import NodeCapture
+from hatui.runtime.watch import READ_BATCH, Watch
 from hatui.types import WallUs
 
 
@@ -27,20 +30,18 @@ class QueuedCapture:
 
 
 def test_a_node_reads_a_small_batch_per_wake_up_and_sees_every_frame() -> None:
-    seen: list[object] = []
-    watch = Watch(
-        interfaces=["eth0"],
-        observer=Observer(),
-        clock=ManualClock(),
-        consumers=[lambda interface, frame, outgoing: seen.append(frame)],
-        batch=NODE_READ_BATCH,
+    seen: list[tuple[str, object, bool]] = []
+    node = NodeCapture(
+        (), lambda interface, frame, outgoing: seen.append((interface, frame, outgoing))
     )
     cap = QueuedCapture(3 * NODE_READ_BATCH + 5)
-    watch._on_readable(cap)  # type: ignore[arg-type]
+    node._on_readable(cap)  # type: ignore[arg-type]
     assert len(seen) == NODE_READ_BATCH and len(cap.queue) == 2 * NODE_READ_BATCH + 5
     while cap.queue:
-        watch._on_readable(cap)  # type: ignore[arg-type]
-    assert len(seen) == 3 * NODE_READ_BATCH + 5 and watch.stats.read == len(seen)
+        node._on_readable(cap)  # type: ignore[arg-type]
+    assert len(seen) == 3 * NODE_READ_BATCH + 5 and node.read == len(seen)
+    interface, frame, outgoing = seen[0]
+    assert interface == "eth0" and getattr(frame, "vrid", None) == 7 and outgoing is False
 
 
 def test_a_watcher_reads_larger_batches() -> None:
