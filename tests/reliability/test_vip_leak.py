@@ -40,12 +40,13 @@ def test_sigint_is_a_clean_stop(lab: Lab) -> None:
     wait_for(lambda: has_vip(lab, b), 2, "the VIP on b")
 
 
-# Another VRID's master on the LAN (VRID 52, 0.1 s), sending for 10 s.
+# A frame for the node's VRID 51 that fails the RFC's TTL check, every 0.1 s for 10 s: the
+# node's kernel filter lets it through (its VRID), and no router takes it for an advert.
 OTHER_ROUTER = """
 import socket, sys, time
 from hatui.codec.build import build_vrrp_frame
-frame = build_vrrp_frame(src_mac=sys.argv[1], src_ip="192.0.2.13", vrid=52, interval_cs=10,
-                         addresses=["192.0.2.152"])
+frame = build_vrrp_frame(src_mac=sys.argv[1], src_ip="192.0.2.13", vrid=51, interval_cs=10,
+                         addresses=["192.0.2.100"], ttl=64)
 with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as s:
     s.bind(("eth0", 0))
     for _ in range(100):
@@ -67,7 +68,7 @@ def test_exception_in_the_runtime_stops_cleanly(lab: Lab, where: str) -> None:
     na = start_node(lab, a, flags(150), inject=where)
     start_node(lab, b, flags(100))
     if where == "frame":
-        # A node's capture leaves out its own adverts: another router's frames reach it.
+        # A node's capture leaves out its own adverts and other VRIDs: this one reaches it.
         c = lab.add_host("c", 13)
         lab.spawn(c, [sys.executable, "-c", OTHER_ROUTER, c.mac])
     t0 = time.monotonic()
