@@ -114,7 +114,7 @@ class FakeNode:
         self.doc = dict(scenario.node(), observer=doc, events=[])
         self.commands: list[tuple[str, str, str | None]] = []
 
-    def status(self) -> dict[str, Any]:
+    async def status(self) -> dict[str, Any]:
         return self.doc
 
     def command(self, cmd: str, instance: str, value: str | None) -> dict[str, Any]:
