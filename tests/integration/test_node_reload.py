@@ -138,3 +138,24 @@ def test_reload_adds_and_removes_instances(lab: Lab) -> None:
     assert node.ctl("reload").stdout.strip() == "reloaded: VI_52: restarted"
     wait_for(lambda: node.status("VI_52")["vrid"] == 53, 2, "the restarted instance")
     wait_for(lambda: node.state("VI_52") == "MASTER", 5, "it to become master again")
+
+
+def test_reload_retunes_the_nodes_kernel_filter(lab: Lab) -> None:
+    """The node's capture keeps only its VRIDs: an instance added by a reload must hear its
+    peers at once. Without the retune it would never hear VRID 52's master and take over."""
+    a, b = lab.add_host("a", 11), lab.add_host("b", 12)
+    node = start_hatui(lab, a, conf=conf((51, 150, ("192.0.2.100",))))
+    peer = start_hatui(lab, b, conf=conf((52, 200, ("192.0.2.102",))), wait=False)
+    wait_for(lambda: peer.state("VI_52") == "MASTER", 10, "the VRID 52 peer")
+    wait_for(lambda: node.state("VI_51") == "MASTER", 10, "VI_51 MASTER")
+    time.sleep(1.2)  # the counter is refreshed every second
+    assert node.status("VI_51")["counters"].get("frames_read", 0) == 0  # 52 filtered out
+    path = lab.workdir / "a-hatui.conf"
+    path.write_text(conf((51, 150, ("192.0.2.100",)), (52, 150, ("192.0.2.102",))))
+    assert node.ctl("reload").stdout.strip() == "reloaded: VI_52: added"
+    wait_for(lambda: node.state("VI_52") == "BACKUP", 2, "the new instance in BACKUP")
+    for _ in range(10):  # three Master_Down_Intervals (0.36 s): it hears the peer
+        time.sleep(0.1)
+        assert node.state("VI_52") == "BACKUP" and not has_vip(lab, a, "192.0.2.102")
+    assert peer.state("VI_52") == "MASTER"
+    wait_for(lambda: node.status("VI_51")["counters"].get("frames_read", 0) > 0, 3, "reads")
