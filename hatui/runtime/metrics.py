@@ -109,7 +109,8 @@ class Gathered:
 
 
 class Exporter(Collector):
-    """The /metrics endpoint of one process: its node and/or its watcher."""
+    """The /metrics endpoint of one process: its node and/or its watcher, or a node and
+    the LAN view it runs in another process."""
 
     def __init__(self, listen: str) -> None:
         self.address, self.port = parse_listen(listen)
