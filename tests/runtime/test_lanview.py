@@ -95,12 +95,15 @@ async def test_a_nodes_exporter_adds_the_lan_views_series(tmp_path: Path) -> Non
         url = f"http://127.0.0.1:{exporter.bound_port}/metrics"
         body = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read())
         own = await asyncio.to_thread(client.metrics)
+        await server.close()  # the LAN view goes: a scrape still answers, without its series
+        after = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read())
     finally:
         exporter.stop()
         await server.close()
     lines = body.decode().splitlines()
     assert any(x.startswith("hatui_router_master{") and f'master_ip="{A}"' in x for x in lines)
     assert own is not None and set(own.decode().splitlines()) <= set(lines)  # word for word
+    assert b"hatui_router_" not in after
 
 
 async def test_the_stream_carries_new_events_and_the_document(tmp_path: Path) -> None:
