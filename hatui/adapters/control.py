@@ -97,13 +97,28 @@ def _error(text: str) -> dict[str, Any]:
     return {"ok": False, "error": text}
 
 
-def _offer(queues: set[asyncio.Queue[bytes]], line: bytes) -> None:
+def offer(queues: set[asyncio.Queue[bytes]], line: bytes) -> None:
     """Queue `line` for each subscriber, dropping its oldest when full: a slow client
     loses old snapshots, never holds memory or the node."""
     for queue in queues:
         if queue.full():
             queue.get_nowait()
         queue.put_nowait(line)
+
+
+async def pump(
+    queue: asyncio.Queue[bytes], gone: asyncio.Future[bytes], writer: asyncio.StreamWriter
+) -> None:
+    """Write what `queue` gets to a subscriber until it goes away (`gone`: its reader's
+    EOF). Waiting on a slow subscriber's drain holds this subscriber alone."""
+    while True:
+        nxt = asyncio.ensure_future(queue.get())
+        await asyncio.wait({nxt, gone}, return_when=asyncio.FIRST_COMPLETED)
+        if not nxt.done():
+            nxt.cancel()
+            return
+        writer.write(nxt.result())
+        await writer.drain()
 
 
 class ControlServer:
@@ -173,12 +188,12 @@ class ControlServer:
         """Queue an encoded line (`{"ok": true, "status": ...}` and a newline) for every
         full-stream subscriber."""
         if self._subscribers:
-            _offer(self._subscribers, line)
+            offer(self._subscribers, line)
 
     def publish_node(self, status_json: bytes) -> None:
         """Queue the node's status, already encoded as JSON, for node-only subscribers."""
         if self._node_subscribers:
-            _offer(self._node_subscribers, b'{"ok":true,"status":' + status_json + b"}\n")
+            offer(self._node_subscribers, b'{"ok":true,"status":' + status_json + b"}\n")
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -278,14 +293,7 @@ class ControlServer:
                 await writer.drain()
             else:
                 self.node_joined.set()
-            while True:
-                nxt = asyncio.ensure_future(queue.get())
-                await asyncio.wait({nxt, gone}, return_when=asyncio.FIRST_COMPLETED)
-                if not nxt.done():
-                    nxt.cancel()
-                    return
-                writer.write(nxt.result())
-                await writer.drain()
+            await pump(queue, gone, writer)
         finally:
             gone.cancel()
             group.discard(queue)

@@ -29,6 +29,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from hatui.adapters.control import offer, pump
 from hatui.observe.events import Event
 from hatui.observe.model import ObserverSnapshot
 from hatui.observe.report import event_to_json, snapshot_to_json
@@ -115,11 +116,7 @@ class LanViewServer:
         # the stream carries only what is new.
         doc = {**lan_document(get(), stats), "events": []}
         events, self._events = self._events, []
-        line = json.dumps(events).encode() + b"\n" + json.dumps(doc).encode() + b"\n"
-        for queue in self._queues:
-            if queue.full():
-                queue.get_nowait()
-            queue.put_nowait(line)
+        offer(self._queues, json.dumps(events).encode() + b"\n" + json.dumps(doc).encode() + b"\n")
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -144,14 +141,7 @@ class LanViewServer:
         self._queues.add(queue)
         gone = asyncio.ensure_future(reader.read())  # EOF: the node went away
         try:
-            while True:
-                nxt = asyncio.ensure_future(queue.get())
-                await asyncio.wait({nxt, gone}, return_when=asyncio.FIRST_COMPLETED)
-                if not nxt.done():
-                    nxt.cancel()
-                    return
-                writer.write(nxt.result())
-                await writer.drain()
+            await pump(queue, gone, writer)
         finally:
             gone.cancel()
             self._queues.discard(queue)

@@ -13,6 +13,7 @@ from hatui.adapters.control import request
 from hatui.lab import Lab
 from hatui.runtime.lanview import NICE, RESTART_S
 from tests.integration.nodelab import HatuiNode, flags, start_hatui, wait_for
+from tests.ui.ptyconsole import alive
 
 
 def children(pid: int) -> list[int]:
@@ -38,14 +39,6 @@ def lan_views(node: HatuiNode) -> list[int]:
 def nice_of(pid: int) -> int:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[16])  # field 19 of stat; fields[0] is field 3
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def test_the_node_reads_only_its_vrids_and_the_lan_view_everything(lab: Lab) -> None:
