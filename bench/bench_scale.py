@@ -276,13 +276,21 @@ def rss_run(lab: Lab, node: Host, conf: Path, minutes: float) -> int:
     d = Daemon(lab, node, "headless", conf)
     d.start()
     pid, _ = d.pids()
+    time.sleep(1.0)  # the LAN view is up
+    lan = d.lan_view_pid()
     print(f"headless node, 255 instances: start-up {d.startup_s:.2f} s")
+
+    def line(elapsed: float) -> str:
+        text = f"{elapsed / 60:5.1f} min  RSS {rss_mb(pid):6.1f} MB  CPU {cpu_seconds(pid):6.1f} s"
+        if lan is not None:
+            text += f"  LAN view RSS {rss_mb(lan):6.1f} MB  CPU {cpu_seconds(lan):6.1f} s"
+        return text
+
     t0 = time.monotonic()
     while (elapsed := time.monotonic() - t0) < minutes * 60:
-        print(f"{elapsed / 60:5.1f} min  RSS {rss_mb(pid):6.1f} MB  CPU {cpu_seconds(pid):6.1f} s",
-              flush=True)  # fmt: skip
+        print(line(elapsed), flush=True)
         time.sleep(60)
-    print(f"{minutes:5.1f} min  RSS {rss_mb(pid):6.1f} MB")
+    print(line(minutes * 60), flush=True)
     d.stop()
     return 0
 
