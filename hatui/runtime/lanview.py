@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from hatui.adapters.control import offer, pump
+from hatui.errors import RuntimeFault
 from hatui.observe.events import Event
 from hatui.observe.model import ObserverSnapshot
 from hatui.observe.report import event_to_json, snapshot_to_json
@@ -78,10 +79,15 @@ class LanViewServer:
         self._events: list[dict[str, object]] = []
 
     async def start(self) -> None:
+        # The control socket's folder (/run/hatui), which the node may not have made yet.
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), mode=0o755, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)  # ours, from a LAN view the node started before
-        self._server = await asyncio.start_unix_server(self._serve, path=self.path)
-        os.chmod(self.path, 0o600)
+        try:
+            self._server = await asyncio.start_unix_server(self._serve, path=self.path)
+            os.chmod(self.path, 0o600)
+        except OSError as exc:
+            raise RuntimeFault(f"LAN view: cannot listen on {self.path}: {exc.strerror}") from None
         self.watch.sinks += [self, self.counters]
 
     async def close(self) -> None:
