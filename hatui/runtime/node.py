@@ -47,6 +47,7 @@ GROUP_STEP_US = 2_000  # more than ADVERT_SLACK_US, so the groups stay apart
 # Effects that wait for the end of a wake-up: 16 takeovers' GARP bursts (5 rounds each,
 # again 5 s after the takeover by default) or notify scripts' forks cost milliseconds.
 _AFTER_ADVERTS = (act.SendGarp, act.Notify)
+_TIMER_FIRED = inp.TimerFired()  # frozen and empty: one will do
 
 
 class NodeIO(Protocol):
@@ -524,9 +525,19 @@ class Node:
                     continue
                 in_step += 1
             one.deadline = None
+            router = one.router
             late = now - at
-            on_grid = late < (one.router.spec.advert_int_us // 2 if advert else LATE_ON_GRID_US)
-            self._process(one, inp.TimerFired(), at if on_grid else max(at, now))
+            on_grid = late < (router.spec.advert_int_us // 2 if advert else LATE_ON_GRID_US)
+            when = at if on_grid else max(at, now)
+            # The steady path: a master's Adver_Timer alone. Outside a sync group (whose
+            # coordinator hears every member's every input) it needs no action list.
+            if advert and router.spec.name not in self._groups:
+                sent = router.advert_fired(when)
+                if sent is not None:
+                    self._run_all(one, (sent,))
+                    self._track_deadline(one)
+                    continue
+            self._process(one, _TIMER_FIRED, when)
 
     def _emit(self, one: _Instance, kind: str, detail: str) -> None:
         event = NodeEvent(
