@@ -350,13 +350,26 @@ class Node:
             try:
                 self._run(one, action)
             except Exception as exc:  # one failed effect must not stop the others
-                self.counters["io_errors"] += 1
-                name, what = one.router.spec.name, type(action).__name__
-                if isinstance(exc, RuntimeFault):  # an expected failure: its line says it
-                    log.error("%s: %s failed: %s", name, what, exc)
-                else:
-                    log.exception("%s: %s failed", name, what)
-                self._emit(one, "error", f"{what} failed: {exc}")
+                self._failed(one, action, exc)
+
+    def _failed(self, one: _Instance, action: act.Action, exc: Exception) -> None:
+        self.counters["io_errors"] += 1
+        name, what = one.router.spec.name, type(action).__name__
+        if isinstance(exc, RuntimeFault):  # an expected failure: its line says it
+            log.error("%s: %s failed: %s", name, what, exc)
+        else:
+            log.exception("%s: %s failed", name, what)
+        self._emit(one, "error", f"{what} failed: {exc}")
+
+    def _send(self, one: _Instance, advert: act.SendAdvert) -> None:
+        """Send one advert and count it (never deferred: adverts go first in a wake-up)."""
+        router = one.router
+        self.io.send_advert(router.spec, router.primary_ip, advert)
+        self.counters["adverts_out"] += 1
+        stats = one.stats
+        stats["advert_sent"] += 1
+        if advert.priority == 0:
+            stats["pri_zero_sent"] += 1
 
     def _track_deadline(self, one: _Instance) -> None:
         at = one.router.deadline()
@@ -404,11 +417,7 @@ class Node:
         spec = one.router.spec
         match action:
             case act.SendAdvert():
-                self.io.send_advert(spec, one.router.primary_ip, action)
-                self.counters["adverts_out"] += 1
-                one.stats["advert_sent"] += 1
-                if action.priority == 0:
-                    one.stats["pri_zero_sent"] += 1
+                self._send(one, action)
             case act.AddVips(vips=vips):
                 self.io.add_vips(spec, vips)
             case act.RemoveVips(vips=vips):
@@ -509,6 +518,7 @@ class Node:
         # instead, never as a burst of catch-up adverts; other timers beyond
         # LATE_ON_GRID_US too.
         step_at, in_step = 0, 0  # the adverts in step with the first at `step_at`
+        groups = self._groups
         while (at := self._earliest()) is not None and at <= horizon:
             entry = heapq.heappop(self._due)
             one = entry[2]
@@ -526,15 +536,19 @@ class Node:
                 in_step += 1
             one.deadline = None
             router = one.router
+            spec = router.spec
             late = now - at
-            on_grid = late < (router.spec.advert_int_us // 2 if advert else LATE_ON_GRID_US)
+            on_grid = late < (spec.advert_int_us // 2 if advert else LATE_ON_GRID_US)
             when = at if on_grid else max(at, now)
             # The steady path: a master's Adver_Timer alone. Outside a sync group (whose
             # coordinator hears every member's every input) it needs no action list.
-            if advert and router.spec.name not in self._groups:
+            if advert and spec.name not in groups:
                 sent = router.advert_fired(when)
                 if sent is not None:
-                    self._run_all(one, (sent,))
+                    try:
+                        self._send(one, sent)
+                    except Exception as exc:  # as _run_all: the timer runs on regardless
+                        self._failed(one, sent, exc)
                     self._track_deadline(one)
                     continue
             self._process(one, _TIMER_FIRED, when)

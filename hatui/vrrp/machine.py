@@ -164,7 +164,11 @@ class Router:
 
     def deadline(self) -> MonoUs | None:
         """The earliest pending timer; call `handle(TimerFired(), now)` once it passes."""
-        return min(self._timers.values(), default=None)
+        timers = self._timers
+        if len(timers) == 1:  # a master between GARP bursts: the common case
+            for at in timers.values():
+                return at
+        return min(timers.values(), default=None)
 
     def only_advert_due(self, until: MonoUs) -> bool:
         """True when the Adver_Timer is the only timer due by `until`: the runtime may
