@@ -518,24 +518,28 @@ class Node:
         # instead, never as a burst of catch-up adverts; other timers beyond
         # LATE_ON_GRID_US too.
         step_at, in_step = 0, 0  # the adverts in step with the first at `step_at`
-        groups = self._groups
-        while (at := self._earliest()) is not None and at <= horizon:
-            entry = heapq.heappop(self._due)
-            one = entry[2]
-            advert = one.router.only_advert_due(horizon)
+        groups, due, seq = self._groups, self._due, self._seq
+        # The entry at the top is looked at in place: most leave it for a later deadline
+        # of the same instance, which replaces it in one sift (heapreplace).
+        while due:
+            at, _, one = due[0]
+            if at != one.deadline:  # superseded by a later input
+                heapq.heappop(due)
+                continue
+            if at > horizon:
+                break
+            router = one.router
+            advert = router.only_advert_due(horizon)
             if at > now and not advert:
-                heapq.heappush(self._due, entry)
                 break  # a Master_Down or other timer: never early
             if advert:
                 if in_step == 0 or at > step_at + ADVERT_SLACK_US:
                     step_at, in_step = at, 0
                 if in_step == ADVERT_GROUP:  # this one, once, a step later (a phase of its own)
                     one.deadline = MonoUs(at + GROUP_STEP_US)
-                    heapq.heappush(self._due, (one.deadline, next(self._seq), one))
+                    heapq.heapreplace(due, (one.deadline, next(seq), one))
                     continue
                 in_step += 1
-            one.deadline = None
-            router = one.router
             spec = router.spec
             late = now - at
             on_grid = late < (spec.advert_int_us // 2 if advert else LATE_ON_GRID_US)
@@ -545,12 +549,19 @@ class Node:
             if advert and spec.name not in groups:
                 sent = router.advert_fired(when)
                 if sent is not None:
+                    # The heap first, so whatever the send does finds it consistent.
+                    one.deadline = router.deadline()
+                    if one.deadline is None:
+                        heapq.heappop(due)
+                    else:
+                        heapq.heapreplace(due, (one.deadline, next(seq), one))
                     try:
                         self._send(one, sent)
                     except Exception as exc:  # as _run_all: the timer runs on regardless
                         self._failed(one, sent, exc)
-                    self._track_deadline(one)
                     continue
+            heapq.heappop(due)
+            one.deadline = None
             self._process(one, _TIMER_FIRED, when)
 
     def _emit(self, one: _Instance, kind: str, detail: str) -> None:

@@ -3,6 +3,7 @@ when it may be, and the full handle() path whenever it may not."""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -16,8 +17,9 @@ from hatui.vrrp.group import Member, Step, SyncGroup
 from hatui.vrrp.machine import Router
 from hatui.vrrp.spec import GarpSpec, InstanceSpec, NodeSpec, Vip
 from hatui.vrrp.state import State
+from hatui.vrrp.status import TimerKind
 
-from .test_node import FakeIO, advert, make_node, stall
+from .test_node import FakeIO, advert, make_node, many, stall
 from .test_node_group import START
 from .test_node_group import make_node as make_group_node
 
@@ -177,3 +179,36 @@ def test_an_advert_after_a_stall_goes_once_at_the_wake_up_not_as_a_catch_up_burs
     sched.run_until(woke + 250_000)
     # Due at +100, +200, +300 and +400 ms: one advert at the wake-up, the grid from there.
     assert sent == [MASTER_AT, woke, woke + 100_000, woke + 200_000]
+
+
+def test_the_deadline_heap_holds_one_entry_per_master_in_the_steady_state() -> None:
+    node, io, sched = many(40, alike=True)
+    node.start()
+    sched.run_until(7_000_000)  # masters, their second GARP bursts done
+    io.sent.clear()
+    sched.run_until(9_000_000)
+    assert len(io.sent) == 40 * 20
+    # Each advert's new deadline replaced its entry: nothing stale piles up.
+    assert sorted(one.deadline for *_, one in node._due) == sorted(e[0] for e in node._due)
+    assert len(node._due) == 40
+    assert sched.pending() == 1
+
+
+def test_a_superseded_heap_entry_does_not_keep_a_due_advert_out_of_its_wake_up() -> None:
+    """White-box: a stale entry between two adverts of one wake-up is skipped, so the
+    second still goes in that wake-up (ADVERT_SLACK_US) rather than in one of its own."""
+    node, io, sched = many(3, alike=True)
+    node.start()
+    sched.run_until(7_000_000)
+    node.command("VI_3", inp.Pause())  # no timer left: any VI_3 entry is stale
+    first, second, third = (node._instances[f"VI_{v}"] for v in (1, 2, 3))
+    d = first.deadline
+    assert d is not None and second.deadline == d and third.deadline is None
+    # VI_2's Adver_Timer 600 µs later, and a superseded VI_3 entry between the two.
+    node.router("VI_2")._timers[TimerKind.ADVERT] = MonoUs(d + 600)
+    second.deadline = MonoUs(d + 600)
+    heapq.heappush(node._due, (MonoUs(d + 600), -2, second))
+    heapq.heappush(node._due, (MonoUs(d + 300), -1, third))
+    io.sent.clear()
+    sched.run_until(d + 1_000)
+    assert io.sent == [("VI_1", d), ("VI_2", d)]
