@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
@@ -94,13 +94,22 @@ class NodeStatus:
     now: MonoUs
 
 
+class Counts(dict[str, int]):
+    """Counters that read 0 until first counted, as a Counter does, and count at dict
+    speed: Counter defines __delitem__ in Python, which sends every store through a
+    Python slot wrapper (twice the cost of a dict's, three stores an advert)."""
+
+    def __missing__(self, key: str) -> int:
+        return 0
+
+
 @dataclass(eq=False)
 class _Instance:
     router: Router
     garps: list[Handle] = field(default_factory=list)
     # Per instance, as keepalived's exporter reports them: advert_sent/_rcvd,
     # pri_zero_sent/_rcvd, become_master, release_master, garp_rounds, discard_<reason>.
-    stats: Counter[str] = field(default_factory=Counter)
+    stats: Counts = field(default_factory=lambda: Counts())
     deadline: MonoUs | None = None  # the router's deadline as last entered in the heap
 
 
@@ -120,7 +129,7 @@ class Node:
         self.io = io
         self.clock = clock
         self.scheduler = scheduler
-        self.counters: Counter[str] = Counter()
+        self.counters = Counts()
         self.listeners: list[Callable[[NodeEvent], None]] = []
         self._instances: dict[str, _Instance] = {}
         self._by_key: dict[tuple[str, Family, int], _Instance] = {}
@@ -303,7 +312,7 @@ class Node:
             now=now,
         )
 
-    def instance_stats(self, name: str) -> Counter[str]:
+    def instance_stats(self, name: str) -> Counts:
         return self._instances[name].stats
 
     def states(self) -> dict[str, tuple[str, int]]:

@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from hatui.errors import RuntimeFault
+from hatui.runtime.node import Counts
 from hatui.types import MonoUs
 from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
@@ -212,3 +213,19 @@ def test_a_superseded_heap_entry_does_not_keep_a_due_advert_out_of_its_wake_up()
     io.sent.clear()
     sched.run_until(d + 1_000)
     assert io.sent == [("VI_1", d), ("VI_2", d)]
+
+
+def test_counts_read_zero_until_counted_and_list_only_what_was_counted() -> None:
+    c = Counts()
+    assert c["io_errors"] == 0 and "io_errors" not in c  # as a Counter: no entry made
+    c["adverts_out"] += 2
+    assert dict(c) == {"adverts_out": 2}
+    node, _io, sched = make_node(garp=QUIET)
+    node.start()
+    sched.run_until(MASTER_AT + 100_000)
+    assert node.status().counters == {"adverts_out": 2, "garp_rounds": 5}
+    assert dict(node.instance_stats("VI_1")) == {
+        "advert_sent": 2,
+        "become_master": 1,
+        "garp_rounds": 5,
+    }
