@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
@@ -47,6 +47,7 @@ GROUP_STEP_US = 2_000  # more than ADVERT_SLACK_US, so the groups stay apart
 # Effects that wait for the end of a wake-up: 16 takeovers' GARP bursts (5 rounds each,
 # again 5 s after the takeover by default) or notify scripts' forks cost milliseconds.
 _AFTER_ADVERTS = (act.SendGarp, act.Notify)
+_TIMER_FIRED = inp.TimerFired()  # frozen and empty: one will do
 
 
 class NodeIO(Protocol):
@@ -93,13 +94,22 @@ class NodeStatus:
     now: MonoUs
 
 
+class Counts(dict[str, int]):
+    """Counters that read 0 until first counted, as a Counter does, and count at dict
+    speed: Counter defines __delitem__ in Python, which sends every store through a
+    Python slot wrapper (twice the cost of a dict's, three stores an advert)."""
+
+    def __missing__(self, key: str) -> int:
+        return 0
+
+
 @dataclass(eq=False)
 class _Instance:
     router: Router
     garps: list[Handle] = field(default_factory=list)
     # Per instance, as keepalived's exporter reports them: advert_sent/_rcvd,
     # pri_zero_sent/_rcvd, become_master, release_master, garp_rounds, discard_<reason>.
-    stats: Counter[str] = field(default_factory=Counter)
+    stats: Counts = field(default_factory=lambda: Counts())
     deadline: MonoUs | None = None  # the router's deadline as last entered in the heap
 
 
@@ -119,7 +129,7 @@ class Node:
         self.io = io
         self.clock = clock
         self.scheduler = scheduler
-        self.counters: Counter[str] = Counter()
+        self.counters = Counts()
         self.listeners: list[Callable[[NodeEvent], None]] = []
         self._instances: dict[str, _Instance] = {}
         self._by_key: dict[tuple[str, Family, int], _Instance] = {}
@@ -302,7 +312,7 @@ class Node:
             now=now,
         )
 
-    def instance_stats(self, name: str) -> Counter[str]:
+    def instance_stats(self, name: str) -> Counts:
         return self._instances[name].stats
 
     def states(self) -> dict[str, tuple[str, int]]:
@@ -349,13 +359,26 @@ class Node:
             try:
                 self._run(one, action)
             except Exception as exc:  # one failed effect must not stop the others
-                self.counters["io_errors"] += 1
-                name, what = one.router.spec.name, type(action).__name__
-                if isinstance(exc, RuntimeFault):  # an expected failure: its line says it
-                    log.error("%s: %s failed: %s", name, what, exc)
-                else:
-                    log.exception("%s: %s failed", name, what)
-                self._emit(one, "error", f"{what} failed: {exc}")
+                self._failed(one, action, exc)
+
+    def _failed(self, one: _Instance, action: act.Action, exc: Exception) -> None:
+        self.counters["io_errors"] += 1
+        name, what = one.router.spec.name, type(action).__name__
+        if isinstance(exc, RuntimeFault):  # an expected failure: its line says it
+            log.error("%s: %s failed: %s", name, what, exc)
+        else:
+            log.exception("%s: %s failed", name, what)
+        self._emit(one, "error", f"{what} failed: {exc}")
+
+    def _send(self, one: _Instance, advert: act.SendAdvert) -> None:
+        """Send one advert and count it (never deferred: adverts go first in a wake-up)."""
+        router = one.router
+        self.io.send_advert(router.spec, router.primary_ip, advert)
+        self.counters["adverts_out"] += 1
+        stats = one.stats
+        stats["advert_sent"] += 1
+        if advert.priority == 0:
+            stats["pri_zero_sent"] += 1
 
     def _track_deadline(self, one: _Instance) -> None:
         at = one.router.deadline()
@@ -403,11 +426,7 @@ class Node:
         spec = one.router.spec
         match action:
             case act.SendAdvert():
-                self.io.send_advert(spec, one.router.primary_ip, action)
-                self.counters["adverts_out"] += 1
-                one.stats["advert_sent"] += 1
-                if action.priority == 0:
-                    one.stats["pri_zero_sent"] += 1
+                self._send(one, action)
             case act.AddVips(vips=vips):
                 self.io.add_vips(spec, vips)
             case act.RemoveVips(vips=vips):
@@ -508,25 +527,51 @@ class Node:
         # instead, never as a burst of catch-up adverts; other timers beyond
         # LATE_ON_GRID_US too.
         step_at, in_step = 0, 0  # the adverts in step with the first at `step_at`
-        while (at := self._earliest()) is not None and at <= horizon:
-            entry = heapq.heappop(self._due)
-            one = entry[2]
-            advert = one.router.only_advert_due(horizon)
+        groups, due, seq = self._groups, self._due, self._seq
+        # The entry at the top is looked at in place: most leave it for a later deadline
+        # of the same instance, which replaces it in one sift (heapreplace).
+        while due:
+            at, _, one = due[0]
+            if at != one.deadline:  # superseded by a later input
+                heapq.heappop(due)
+                continue
+            if at > horizon:
+                break
+            router = one.router
+            advert = router.only_advert_due(horizon)
             if at > now and not advert:
-                heapq.heappush(self._due, entry)
                 break  # a Master_Down or other timer: never early
             if advert:
                 if in_step == 0 or at > step_at + ADVERT_SLACK_US:
                     step_at, in_step = at, 0
                 if in_step == ADVERT_GROUP:  # this one, once, a step later (a phase of its own)
                     one.deadline = MonoUs(at + GROUP_STEP_US)
-                    heapq.heappush(self._due, (one.deadline, next(self._seq), one))
+                    heapq.heapreplace(due, (one.deadline, next(seq), one))
                     continue
                 in_step += 1
-            one.deadline = None
+            spec = router.spec
             late = now - at
-            on_grid = late < (one.router.spec.advert_int_us // 2 if advert else LATE_ON_GRID_US)
-            self._process(one, inp.TimerFired(), at if on_grid else max(at, now))
+            on_grid = late < (spec.advert_int_us // 2 if advert else LATE_ON_GRID_US)
+            when = at if on_grid else max(at, now)
+            # The steady path: a master's Adver_Timer alone. Outside a sync group (whose
+            # coordinator hears every member's every input) it needs no action list.
+            if advert and spec.name not in groups:
+                sent = router.advert_fired(when)
+                if sent is not None:
+                    # The heap first, so whatever the send does finds it consistent.
+                    one.deadline = router.deadline()
+                    if one.deadline is None:
+                        heapq.heappop(due)
+                    else:
+                        heapq.heapreplace(due, (one.deadline, next(seq), one))
+                    try:
+                        self._send(one, sent)
+                    except Exception as exc:  # as _run_all: the timer runs on regardless
+                        self._failed(one, sent, exc)
+                    continue
+            heapq.heappop(due)
+            one.deadline = None
+            self._process(one, _TIMER_FIRED, when)
 
     def _emit(self, one: _Instance, kind: str, detail: str) -> None:
         event = NodeEvent(

@@ -31,7 +31,7 @@ class RealNodeIO:
         self.notifier = notifier
         # Each instance's last advert, encoded: a master repeats the same bytes every
         # interval, and encoding (address parsing, checksum) was most of a send's cost.
-        self._encoded: dict[str, tuple[object, list[tuple[bytes, str]]]] = {}
+        self._encoded: dict[str, tuple[act.SendAdvert, list[tuple[bytes, str]]]] = {}
         self._sources: dict[tuple[str, Family], str] = {}  # one netlink dump per interface
         self.spec = spec
         self.routes = Routes()
@@ -141,10 +141,14 @@ class RealNodeIO:
 
     def send_advert(self, spec: InstanceSpec, primary_ip: str, advert: act.SendAdvert) -> None:
         sender = self.senders[spec.name]
-        key = (advert.priority, advert.interval_cs, advert.addresses)
         cached = self._encoded.get(spec.name)
-        if cached is None or cached[0] != key:
-            cached = (key, self._encode(spec, sender.src_ip, advert))
+        # The router hands a master the same SendAdvert object while nothing changes, so
+        # identity is the quick hit; an equal advert in a new object is a hit too.
+        if cached is None or cached[0] is not advert:
+            if cached is None or cached[0] != advert:
+                cached = (advert, self._encode(spec, sender.src_ip, advert))
+            else:
+                cached = (advert, cached[1])
             self._encoded[spec.name] = cached
         for payload, dst in cached[1]:
             sender.send(payload, dst)

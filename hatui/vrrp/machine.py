@@ -113,6 +113,7 @@ class Router:
         self._logged: dict[str, tuple[str, ...]] = {}
         self._wants_master = False  # sync group: our Master_Down_Timer expired
         self._group_fault: str | None = None  # sync group: FAULT imposed by another member
+        self._advert_memo: tuple[int, InstanceSpec, act.SendAdvert] | None = None
 
     @property
     def spec(self) -> InstanceSpec:
@@ -163,7 +164,11 @@ class Router:
 
     def deadline(self) -> MonoUs | None:
         """The earliest pending timer; call `handle(TimerFired(), now)` once it passes."""
-        return min(self._timers.values(), default=None)
+        timers = self._timers
+        if len(timers) == 1:  # a master between GARP bursts: the common case
+            for at in timers.values():
+                return at
+        return min(timers.values(), default=None)
 
     def only_advert_due(self, until: MonoUs) -> bool:
         """True when the Adver_Timer is the only timer due by `until`: the runtime may
@@ -174,6 +179,21 @@ class Router:
         return TimerKind.ADVERT in timers and all(
             t > until for k, t in timers.items() if k is not TimerKind.ADVERT
         )
+
+    def advert_fired(self, now: MonoUs) -> act.SendAdvert | None:
+        """`handle(TimerFired(), now)` in short for a master whose Adver_Timer is its only
+        timer and is due: re-arm it and return the advert, the one action that call
+        returns. None in every other case (another timer pending, nothing due): then
+        call `handle`. Saves the runtime an action list per advert at 2,550 adverts/s."""
+        timers = self._timers
+        if len(timers) != 1:
+            return None
+        at = timers.get(TimerKind.ADVERT)
+        if at is None or at > now:
+            return None
+        # As _fire_timers -> _on_timer(ADVERT): the interval is > 0, so nothing else is due.
+        timers[TimerKind.ADVERT] = MonoUs(now + self._spec.advert_int_us)
+        return self._advert(self._effective())
 
     # -- inputs -----------------------------------------------------------------------
 
@@ -593,9 +613,16 @@ class Router:
         return out
 
     def _advert(self, priority: int) -> act.SendAdvert:
-        return act.SendAdvert(
+        # A master sends the same advert every interval: one frozen object per priority
+        # and config, so the runtime's encoded-bytes memo is hit by identity.
+        memo = self._advert_memo
+        if memo is not None and memo[0] == priority and memo[1] is self._spec:
+            return memo[2]
+        advert = act.SendAdvert(
             priority=priority, interval_cs=self._spec.advert_int_cs, addresses=self._addresses
         )
+        self._advert_memo = (priority, self._spec, advert)
+        return advert
 
     def _garp(self, count: int) -> act.SendGarp:
         return act.SendGarp(

@@ -62,6 +62,12 @@ def test_repeated_advert_reuses_bytes_and_every_change_reencodes() -> None:
     io.send_advert(s, "192.0.2.11", base)
     io.send_advert(s, "192.0.2.11", base)
     assert sender.sent[0][0] is sender.sent[1][0]  # a memo hit: the same object
+    # An equal advert in another object (a router rebuilt it) is a hit too.
+    io.send_advert(
+        s, "192.0.2.11", act.SendAdvert(priority=100, interval_cs=10, addresses=("192.0.2.100",))
+    )
+    assert sender.sent[2][0] is sender.sent[0][0]
+    del sender.sent[2]
     changes = [
         act.SendAdvert(priority=0, interval_cs=10, addresses=("192.0.2.100",)),
         act.SendAdvert(priority=0, interval_cs=20, addresses=("192.0.2.100",)),
