@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from hatui.errors import RuntimeFault
-from hatui.runtime.node import Counts
+from hatui.runtime.node import Counts, Node
 from hatui.types import MonoUs
 from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
@@ -20,7 +20,7 @@ from hatui.vrrp.spec import GarpSpec, InstanceSpec, NodeSpec, Vip
 from hatui.vrrp.state import State
 from hatui.vrrp.status import TimerKind
 
-from .test_node import FakeIO, advert, make_node, many, stall
+from .test_node import FakeIO, ManualScheduler, advert, make_node, many, stall
 from .test_node_group import START
 from .test_node_group import make_node as make_group_node
 
@@ -47,15 +47,24 @@ def adverts(io: FakeIO) -> list[object]:
     return [p for kind, p in io.log if kind == "advert"]
 
 
-def test_a_lone_masters_adverts_skip_handle_and_keep_their_grid(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    node, io, sched = make_node(garp=QUIET)
+def master_for_a_second(
+    monkeypatch: pytest.MonkeyPatch, garp: GarpSpec
+) -> tuple[Node, FakeIO, ManualScheduler, Calls]:
+    """One instance alone: MASTER, then one second of its adverts, with handle() counted
+    over that second only."""
+    node, io, sched = make_node(garp=garp)
     node.start()
     sched.run_until(MASTER_AT)
     calls = Calls(monkeypatch)
     io.log.clear()
     sched.run_until(MASTER_AT + 1_000_000)
+    return node, io, sched, calls
+
+
+def test_a_lone_masters_adverts_skip_handle_and_keep_their_grid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    node, io, sched, calls = master_for_a_second(monkeypatch, QUIET)
     assert adverts(io) == [100] * 10
     assert calls.timer_fired == 0  # all ten by the short way
     assert node.counters["adverts_out"] == 11 and node.instance_stats("VI_1")["advert_sent"] == 11
@@ -67,12 +76,8 @@ def test_a_pending_garp_timer_sends_adverts_the_long_way(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A refresh every 250 ms beside the 100 ms Adver_Timer: the router declines the short way.
-    node, io, sched = make_node(garp=GarpSpec(master_delay_us=0, refresh_us=250_000))
-    node.start()
-    sched.run_until(MASTER_AT)
-    calls = Calls(monkeypatch)
-    io.log.clear()
-    sched.run_until(MASTER_AT + 1_000_000)
+    refresh = GarpSpec(master_delay_us=0, refresh_us=250_000)
+    _node, io, _sched, calls = master_for_a_second(monkeypatch, refresh)
     assert adverts(io) == [100] * 10
     assert sum(1 for kind, _ in io.log if kind == "garp") == 4
     assert calls.timer_fired >= 10
