@@ -13,7 +13,7 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Protocol, assert_never
 
@@ -44,9 +44,14 @@ LATE_ON_GRID_US = 10_000  # a late Master_Down still runs at its deadline up to 
 # after a stall, a reload) beyond the first ADVERT_GROUP move one step on, once.
 ADVERT_GROUP = 16
 GROUP_STEP_US = 2_000  # more than ADVERT_SLACK_US, so the groups stay apart
-# Effects that wait for the end of a wake-up: 16 takeovers' GARP bursts (5 rounds each,
-# again 5 s after the takeover by default) or notify scripts' forks cost milliseconds.
+# Effects that wait for the end of a wake-up, then for gaps between timers: 16 takeovers'
+# GARP bursts (5 rounds each, again 5 s after the takeover by default) or notify scripts'
+# forks cost milliseconds. 255 masters' second bursts come due within 32 ms of each other,
+# 1,275 rounds, tens of milliseconds in all: run at once, they held adverts up to 7 ms.
 _AFTER_ADVERTS = (act.SendGarp, act.Notify)
+# Deferred effects stop this long before the next timer (a wake-up is ~0.15 ms late, a
+# GARP round tens of us); each wake-up runs one at least, so they never starve.
+EFFECT_MARGIN_US = 500
 _TIMER_FIRED = inp.TimerFired()  # frozen and empty: one will do
 
 
@@ -103,6 +108,14 @@ class Counts(dict[str, int]):
         return 0
 
 
+@dataclass(frozen=True, slots=True)
+class _Deferred:
+    """An effect waiting for a gap between timers: one GARP round, or a notification."""
+
+    run: Callable[[], None]
+    garp_of: _Instance | None = None  # a GARP round: dropped when its instance's VIPs go
+
+
 @dataclass(eq=False)
 class _Instance:
     router: Router
@@ -147,8 +160,10 @@ class Node:
         self._starts: list[Handle] = []
         self._seq = itertools.count()
         # Within a wake-up, announcements and notifications wait until its adverts are
-        # all out (each instance's own actions keep their order).
-        self._after: list[Callable[[], None]] | None = None
+        # all out, then run in the gaps before later timers (in order: while any wait,
+        # later ones queue behind them).
+        self._waking = False
+        self._backlog: deque[_Deferred] = deque()
         self.running = False
 
     # -- inputs ---------------------------------------------------------------------
@@ -168,8 +183,13 @@ class Node:
             if not self.running:
                 return
             now = self.clock.mono_us()
-            for one in groups[k]:
-                self._process(one, inp.Startup(), now)
+            self._waking = True
+            try:
+                for one in groups[k]:
+                    self._process(one, inp.Startup(), now)
+            finally:
+                self._waking = False
+                self._drain(progress=True)
             self._rearm()
             if k + 1 == len(groups) and on_started is not None:
                 on_started()
@@ -192,6 +212,8 @@ class Node:
         self._starts.clear()
         for one in self._instances.values():
             self._apply(one, inp.Shutdown())
+        while self._backlog:  # the notifications still waiting, in order (no GARP is left)
+            self._backlog.popleft().run()
         self.running = False
         if self._timer is not None:
             self._timer.cancel()
@@ -334,6 +356,7 @@ class Node:
         """Run one input (and its sync group's consequences), then re-arm the timer."""
         self._process(one, event)
         self._rearm()
+        self._drain(progress=False)
 
     def _process(self, one: _Instance, event: inp.Input, at: MonoUs | None = None) -> None:
         """Run one input, then whatever the instance's sync group makes of it, in order.
@@ -353,13 +376,39 @@ class Node:
 
     def _run_all(self, one: _Instance, actions: Iterable[act.Action]) -> None:
         for action in actions:
-            if self._after is not None and type(action) in _AFTER_ADVERTS:
-                self._after.append(partial(self._run_all, one, (action,)))
+            if type(action) in _AFTER_ADVERTS and (self._waking or self._backlog):
+                self._defer(one, action)
                 continue
-            try:
-                self._run(one, action)
-            except Exception as exc:  # one failed effect must not stop the others
-                self._failed(one, action, exc)
+            self._run_now(one, action)
+
+    def _run_now(self, one: _Instance, action: act.Action) -> None:
+        try:
+            self._run(one, action)
+        except Exception as exc:  # one failed effect must not stop the others
+            self._failed(one, action, exc)
+
+    def _defer(self, one: _Instance, action: act.Action) -> None:
+        if isinstance(action, act.SendGarp):
+            if action.interval_us <= 0 and action.count > 1:  # a round fits a gap
+                each = replace(action, count=1)
+                run = partial(self._run_now, one, each)
+                self._backlog.extend(_Deferred(run, one) for _ in range(action.count))
+            else:
+                self._backlog.append(_Deferred(partial(self._run_now, one, action), one))
+        else:
+            self._backlog.append(_Deferred(partial(self._run_now, one, action)))
+
+    def _drain(self, *, progress: bool) -> None:
+        """Run deferred effects while the next timer is EFFECT_MARGIN_US away or more;
+        `progress` (a wake-up): one at least, so effects move on a timeline with no gap."""
+        backlog = self._backlog
+        while backlog:
+            if not progress:
+                at = self._earliest()
+                if at is not None and self.clock.mono_us() + EFFECT_MARGIN_US > at:
+                    return
+            progress = False
+            backlog.popleft().run()
 
     def _failed(self, one: _Instance, action: act.Action, exc: Exception) -> None:
         self.counters["io_errors"] += 1
@@ -416,11 +465,11 @@ class Node:
             log.exception("sync group %s: notify failed", gspec.name)
 
     def _effect(self, fn: Callable[[], None]) -> None:
-        """Run `fn` now, or after the current wake-up's adverts."""
-        if self._after is None:
-            fn()
+        """Run `fn` now, or after the current wake-up's adverts and the effects before it."""
+        if self._waking or self._backlog:
+            self._backlog.append(_Deferred(fn))
         else:
-            self._after.append(fn)
+            fn()
 
     def _run(self, one: _Instance, action: act.Action) -> None:
         spec = one.router.spec
@@ -433,6 +482,10 @@ class Node:
                 for handle in one.garps:
                     handle.cancel()
                 one.garps.clear()
+                if any(d.garp_of is one for d in self._backlog):  # never announce a VIP gone
+                    kept = [d for d in self._backlog if d.garp_of is not one]
+                    self._backlog.clear()
+                    self._backlog.extend(kept)
                 self.io.remove_vips(spec, vips)
             case act.SendGarp(vips=vips, count=count, interval_us=interval):
                 self._garp_burst(one, vips, count, interval)
@@ -503,15 +556,14 @@ class Node:
         self._timer_at = None
         now = self.clock.mono_us()
         # GARP bursts and notifications that the due timers cause wait until every
-        # advert of this wake-up is out.
+        # advert of this wake-up is out, and then for the gaps between timers.
         horizon = MonoUs(now + ADVERT_SLACK_US)
-        self._after = []
+        self._waking = True
         try:
             self._run_due(now, horizon)
-        finally:  # an error must not leave later effects waiting for a flush
-            after, self._after = self._after, None
-            for fn in after:
-                fn()
+        finally:  # an error must not leave effects waiting
+            self._waking = False
+            self._drain(progress=True)
         self._rearm()
 
     def _run_due(self, now: MonoUs, horizon: MonoUs) -> None:

@@ -1,0 +1,304 @@
+"""255 VRRPv3 instances at 0.1 s, run in turn by keepalived, `hatui --serve --headless` and
+`hatui --serve` with its console open (and kept busy), on one namespace lab.
+
+Run as root from the repository root:
+    python bench/bench_scale.py [--runs 3] [--seconds 10] [--flood 50000] [--rss-minutes 10]
+
+For each daemon and run: the node host loads one keepalived.conf of 255 instances (VIPs
+198.51.100.1-255, no peer, so every instance becomes MASTER); after they settle, a silent
+observer host records VRID 128's adverts with tcpdump (kernel stamps) for S seconds while
+the daemon's CPU time is read from /proc. Printed per row: CPU as a share of one core
+(the node's; for headless hatui also its LAN-view process's, which runs at nice 19),
+VRID 128's advert deviation |period - 100 ms| p50 / p99 / max, adverts/s, for hatui the
+start-up (process start -> READY=1: config loaded, sockets open, all 255 in BACKUP), and
+the deviation p99 and p99.9 over every VRID's intervals (25,000 in 10 s: VRID 128's 100
+make a p99 of one sample).
+`--flood N` adds N other adverts/s (IPv6, other routers) from a third host during the
+measurement. `--rss-minutes M` runs the headless node M minutes and prints its RSS.
+Prints figures; it is not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_capture import SENDER
+from bench_capture import _cpu_seconds as cpu_seconds
+
+from hatui.adapters.pcap import read_records
+from hatui.lab import Host, Lab, start_keepalived, unique_prefix
+from tests.ui.ptyconsole import PtyConsole
+from tests.ui.test_serve_console import many_conf
+
+VRID = 128
+HATUI = [sys.executable, "/tmp/trace/run.py"]
+RUN = itertools.count()
+KEYS = ["o", "\x1b[B" * 30, "m", "m", "r", "\x1b", "?", "\x1b", "\x1b[A" * 30, "o"]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def vips(lab: Lab, host: Host) -> int:
+    return sum(1 for a in lab.addresses(host) if a.startswith("198.51.100."))
+
+
+def wait(pred: object, timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"bench: timed out waiting for {what}")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    daemon: str
+    cpu: float  # share of one core
+    console_cpu: float | None
+    lan_cpu: float | None  # the headless node's LAN-view process (nice 19)
+    p50: float
+    p99: float
+    worst: float
+    rate: float
+    all_p99: float  # over every VRID's intervals (25,000 in 10 s), not VRID 128's 100
+    all_p999: float
+    startup_s: float | None
+
+
+class Daemon:
+    """One way to run the 255 instances in the node host."""
+
+    def __init__(self, lab: Lab, host: Host, kind: str, conf: Path) -> None:
+        self.lab, self.host, self.kind, self.conf = lab, host, kind, conf
+        self.console: PtyConsole | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.startup_s: float | None = None
+        self.ka_pid: int | None = None
+
+    def start(self) -> None:
+        control = str(self.lab.workdir / f"{self.kind}.sock")
+        if self.kind == "keepalived":
+            ka = start_keepalived(self.lab, self.host, self.conf.read_text(), detail=False)
+            self.proc = ka.proc
+            wait(lambda: ka.child_pid() is not None, 10, "keepalived's VRRP child")
+            self.ka_pid = ka.child_pid()
+        elif self.kind == "headless":
+            notify = self.lab.workdir / "notify"
+            notify.unlink(missing_ok=True)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sock.bind(str(notify))
+            sock.settimeout(10)
+            t0 = time.monotonic()
+            self.proc = self.lab.spawn(
+                self.host,
+                [*HATUI, "--serve", "--headless", "-c", str(self.conf), "--control", control],
+                env={"NOTIFY_SOCKET": str(notify)},
+            )
+            while b"READY=1" not in sock.recv(4096):
+                pass
+            self.startup_s = time.monotonic() - t0
+            sock.close()
+        else:
+            self.console = PtyConsole(
+                self.lab, self.host, ["-c", str(self.conf), "--control", control]
+            )
+            self.console.start()
+            self.proc = self.console.proc
+        wait(lambda: vips(self.lab, self.host) == 255, 20, f"{self.kind}: 255 VIPs")
+
+    def pids(self) -> tuple[int, int | None]:
+        """(the node's pid, the console's pid or None)."""
+        assert self.proc is not None
+        if self.kind == "keepalived":
+            assert self.ka_pid is not None
+            return self.ka_pid, None
+        if self.console is not None:
+            (node,) = self.console.node_pids()
+            return node, self.proc.pid
+        return self.proc.pid, None
+
+    def lan_view_pid(self) -> int | None:
+        """The headless node's LAN-view child (runtime/lanview.py), if it runs one."""
+        node, _console = self.pids()
+        if self.kind == "keepalived":
+            return None
+        try:
+            kids = Path(f"/proc/{node}/task/{node}/children").read_text().split()
+        except FileNotFoundError:
+            return None
+        for kid in kids:
+            with contextlib.suppress(FileNotFoundError):
+                if b"--lan-view" in Path(f"/proc/{kid}/cmdline").read_bytes():
+                    return int(kid)
+        return None
+
+    def poke(self, k: int) -> None:
+        if self.console is not None:
+            self.console.type(KEYS[k % len(KEYS)])
+
+    def stop(self) -> None:
+        assert self.proc is not None
+        if self.console is not None:
+            self.console.type("q")
+            self.proc.wait(20)
+            self.console.close()
+        else:
+            self.lab.stop(self.proc, timeout=20)
+        wait(lambda: vips(self.lab, self.host) == 0, 20, f"{self.kind}: VIPs removed")
+
+
+def quantile(ordered: list[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def adverts_by_vrid(pcap: Path, src: str) -> dict[int, list[float]]:
+    """Kernel stamps (s) of the IPv4 VRRP adverts from `src` in a capture, per VRID."""
+    out: dict[int, list[float]] = {}
+    want = socket.inet_aton(src)
+    for rec in read_records(pcap):
+        d = rec.data  # Ethernet, IPv4 (IHL 5), VRRP: the VRID is the VRRP header's 2nd byte
+        if len(d) > 35 and d[23] == 112 and d[26:30] == want:
+            out.setdefault(d[35], []).append(rec.time / 1e6)
+    return out
+
+
+def measure(lab: Lab, node: Host, obs: Host, daemon: Daemon, seconds: float) -> Row:
+    daemon.start()
+    time.sleep(2.0)  # GARP bursts and the console's first draws settle
+    pcap = lab.workdir / f"wire-{daemon.kind}-{len(lab.procs)}.pcap"
+    # Every VRID into a file (no text formatting: the observer host's CPU stays low).
+    dump = lab.spawn(
+        obs, ["tcpdump", "-i", "eth0", "-n", "-B", "16384", "-w", str(pcap), "ip proto 112"]
+    )
+    time.sleep(0.5)
+    node_pid, console_pid = daemon.pids()
+    lan_pid = daemon.lan_view_pid()
+    c0 = cpu_seconds(node_pid)
+    k0 = cpu_seconds(console_pid) if console_pid else 0.0
+    l0 = cpu_seconds(lan_pid) if lan_pid else 0.0
+    t0 = time.monotonic()
+    for k in itertools.count():
+        if time.monotonic() - t0 >= seconds:
+            break
+        daemon.poke(k)
+        time.sleep(0.3)
+    took = time.monotonic() - t0
+    cpu = (cpu_seconds(node_pid) - c0) / took
+    console_cpu = (cpu_seconds(console_pid) - k0) / took if console_pid else None
+    lan_cpu = (cpu_seconds(lan_pid) - l0) / took if lan_pid else None
+    lab.stop(dump, signal.SIGINT)
+    daemon.stop()
+    by_vrid = adverts_by_vrid(pcap, node.ip)
+    stamps = by_vrid.get(VRID, [])
+    import json, shutil, os
+    n = next(RUN)
+    json.dump({"kind": daemon.kind, "stamps": stamps, "all": by_vrid}, open(f"/tmp/trace/pcap{n}.json", "w"))
+    if os.path.exists("/tmp/trace/out.json"): shutil.move("/tmp/trace/out.json", f"/tmp/trace/node{n}.json")
+    dev = sorted(abs((b - a) * 1000 - 100.0) for a, b in itertools.pairwise(stamps))
+    every = sorted(
+        abs((b - a) * 1000 - 100.0) for s in by_vrid.values() for a, b in itertools.pairwise(s)
+    )
+    span = stamps[-1] - stamps[0] if len(stamps) > 1 else 1.0
+    return Row(
+        daemon=daemon.kind,
+        cpu=cpu,
+        console_cpu=console_cpu,
+        lan_cpu=lan_cpu,
+        p50=statistics.median(dev),
+        p99=quantile(dev, 0.99),
+        worst=dev[-1],
+        rate=(len(stamps) - 1) / span,
+        all_p99=quantile(every, 0.99),
+        all_p999=quantile(every, 0.999),
+        startup_s=daemon.startup_s,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--flood", type=int, default=0, help="other adverts/s during each run")
+    p.add_argument("--daemons", default="keepalived,headless,console")
+    p.add_argument("--rss-minutes", type=float, default=0.0)
+    args = p.parse_args(argv)
+    with Lab(unique_prefix("bscale")) as lab:
+        node = lab.add_host("n", 11)
+        obs = lab.add_host("o", 9, silent=True)
+        tx = lab.add_host("t", 13, silent=True) if args.flood else None
+        conf = lab.workdir / "255.conf"
+        conf.write_text(many_conf(255, 100))
+        sender = lab.workdir / "sender.py"
+        sender.write_text(SENDER)
+        if args.rss_minutes:
+            return rss_run(lab, node, conf, args.rss_minutes)
+        print(f"255 VRRPv3 instances at 0.1 s, VRID {VRID} measured for {args.seconds:.0f} s"
+              + (f", flood {args.flood:,} other adverts/s" if args.flood else ""))  # fmt: skip
+        print(f"{'daemon':<11} {'CPU':>6} {'console':>8} {'LAN view':>8} {'p50 ms':>7} "
+              f"{'p99 ms':>7} {'max ms':>7} {'adv/s':>6} {'start s':>7} {'all p99':>8} "
+              f"{'p99.9':>7}")  # fmt: skip
+        for _run, kind in itertools.product(range(args.runs), args.daemons.split(",")):
+            flood = None
+            if tx is not None:
+                flood = lab.spawn(
+                    tx,
+                    [sys.executable, str(sender), str(args.flood), str(args.seconds + 30),
+                     tx.mac, "13", "v6"],
+                    env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+                )  # fmt: skip
+            r = measure(lab, node, obs, Daemon(lab, node, kind, conf), args.seconds)
+            if flood is not None:
+                lab.stop(flood)
+            console = "-" if r.console_cpu is None else f"{100 * r.console_cpu:.1f}%"
+            lan = "-" if r.lan_cpu is None else f"{100 * r.lan_cpu:.1f}%"
+            start = "-" if r.startup_s is None else f"{r.startup_s:.2f}"
+            print(f"{r.daemon:<11} {100 * r.cpu:>5.1f}% {console:>8} {lan:>8} {r.p50:>7.2f} "
+                  f"{r.p99:>7.2f} {r.worst:>7.2f} {r.rate:>6.2f} {start:>7} {r.all_p99:>8.2f} "
+                  f"{r.all_p999:>7.2f}", flush=True)  # fmt: skip
+    return 0
+
+
+def rss_run(lab: Lab, node: Host, conf: Path, minutes: float) -> int:
+    d = Daemon(lab, node, "headless", conf)
+    d.start()
+    pid, _ = d.pids()
+    time.sleep(1.0)  # the LAN view is up
+    lan = d.lan_view_pid()
+    print(f"headless node, 255 instances: start-up {d.startup_s:.2f} s")
+
+    def line(elapsed: float) -> str:
+        text = f"{elapsed / 60:5.1f} min  RSS {rss_mb(pid):6.1f} MB  CPU {cpu_seconds(pid):6.1f} s"
+        if lan is not None:
+            text += f"  LAN view RSS {rss_mb(lan):6.1f} MB  CPU {cpu_seconds(lan):6.1f} s"
+        return text
+
+    t0 = time.monotonic()
+    while (elapsed := time.monotonic() - t0) < minutes * 60:
+        print(line(elapsed), flush=True)
+        time.sleep(60)
+    print(line(minutes * 60), flush=True)
+    d.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Deferred effects (GARP rounds, notifications) run in the gaps between a node's timers.
+
+The manual clock stands still unless something advances it, so `CostIO` charges each
+send its time: a wake-up that does too much then makes the next timer late, as it would
+on a real machine.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import pytest
+
+from hatui.runtime import node as node_mod
+from hatui.vrrp import actions as act
+from hatui.vrrp import inputs as inp
+from hatui.vrrp.spec import InstanceSpec, Vip
+from tests.runtime.test_node import VIP, ManualScheduler, NamedIO, advert, make_node, many
+
+ADVERT_COST_US = 20
+GARP_COST_US = 40  # per VIP and round
+
+
+@dataclass
+class CostIO(NamedIO):
+    def send_advert(self, spec: InstanceSpec, primary_ip: str, advert: act.SendAdvert) -> None:
+        super().send_advert(spec, primary_ip, advert)
+        assert self.clock is not None
+        self.clock.advance(ADVERT_COST_US)
+
+    def garp(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
+        super().garp(spec, vips)
+        assert self.clock is not None
+        self.clock.advance(GARP_COST_US * len(vips))
+
+
+def costly(count: int) -> tuple[node_mod.Node, CostIO, ManualScheduler]:
+    node, named, sched = many(count, alike=True)
+    io = CostIO(clock=named.clock)
+    node.io = io
+    return node, io, sched
+
+
+def worst_deviation(sent: list[tuple[str, int]], since: int, interval: int) -> int:
+    by_name: dict[str, list[int]] = {}
+    for name, t in sent:
+        if t >= since:
+            by_name.setdefault(name, []).append(t)
+    return max(
+        abs(b - a - interval) for times in by_name.values() for a, b in itertools.pairwise(times)
+    )
+
+
+def garps(io: NamedIO) -> int:
+    return sum(1 for kind, _ in io.log if kind == "garp")
+
+
+def test_255_takeovers_second_garp_bursts_never_hold_an_advert() -> None:
+    """255 masters' second bursts (5 s after the takeover, 1,275 rounds of 40 us) come
+    due within 32 ms: they go out in the gaps between the advert groups, all of them,
+    and no advert moves by more than a round."""
+    node, io, sched = costly(255)
+    node.start()
+    sched.run_until(1_500_000)
+    first = garps(io)
+    assert first == 255 * 5
+    sched.run_until(8_000_000)
+    assert garps(io) == 2 * 255 * 5
+    # Over the second bursts; run at once they held the groups after them 3 ms and more.
+    assert worst_deviation(io.sent, 2_000_000, 100_000) <= 300
+
+
+def test_without_a_gap_each_wake_up_still_runs_one_deferred_effect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A timeline whose timers never leave EFFECT_MARGIN_US free still announces every
+    VIP: a wake-up runs one deferred round at least (16 masters in step wake up 10
+    times a second; 160 rounds and 16 notifications take 18 s)."""
+    monkeypatch.setattr(node_mod, "EFFECT_MARGIN_US", 10_000_000)
+    node, io, sched = costly(16)
+    node.start()
+    sched.run_until(10_000_000)
+    assert 16 * 5 // 2 < garps(io) < 2 * 16 * 5  # one a wake-up: under way, not done
+    sched.run_until(25_000_000)
+    assert garps(io) == 2 * 16 * 5
+    assert worst_deviation(io.sent, 1_500_000, 100_000) <= 100
+
+
+def test_a_master_demoted_before_its_rounds_run_announces_no_more_and_notifies_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rounds still waiting when the VIPs go are dropped (never announce an address this
+    node no longer holds); notifications keep their order behind the ones waiting."""
+    monkeypatch.setattr(node_mod, "EFFECT_MARGIN_US", 10_000_000)  # one effect a wake-up
+    node, io, sched = make_node(priority=100)
+    node.start()
+    sched.run_until(1_400_000)  # Master_Down: MASTER, and its first round only
+    notified = [v for k, v in io.log if k == "notify"]
+    assert notified == ["BACKUP"]  # at start-up; MASTER waits behind four rounds
+    assert ("add", (VIP,)) in io.log and garps(io) == 1
+    node.on_frame("eth0", advert("192.0.2.12", 200), False)  # a better master: BACKUP
+    assert ("remove", (VIP,)) in io.log
+    assert [v for k, v in io.log if k == "notify"] == notified  # behind MASTER's
+    node.shutdown()
+    assert garps(io) == 1
+    assert [v for k, v in io.log if k == "notify"] == ["BACKUP", "MASTER", "BACKUP", "STOP"]
+
+
+def test_with_nothing_waiting_an_operators_garp_goes_out_before_the_command_returns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Outside a wake-up, with nothing waiting, effects run at once, whatever the timers:
+    the operator's "announce again" is done when `command` returns."""
+    monkeypatch.setattr(node_mod, "EFFECT_MARGIN_US", 10_000_000)  # no gap would do
+    node, io, sched = make_node(priority=100)
+    node.start()
+    sched.run_until(8_000_000)  # both bursts long done
+    io.log.clear()
+    node.command("VI_1", inp.SendGarp())
+    assert io.log == [("garp", (VIP,))] * 5
