@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from hatui.headless import HaproxyLog
     from hatui.runtime.metrics import Exporter
     from hatui.runtime.serve import Serve
+    from hatui.runtime.watch import Watch
 
 DEFAULT_CONTROL = "/run/hatui/hatui.sock"
 
@@ -130,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
     # A serving node's LAN view (runtime/lanview.py): started by the node, never by hand.
     p.add_argument("--lan-view", metavar="SOCKET", help=argparse.SUPPRESS)
+    # ... which also follows the local haproxy (a headless node's; a console polls its own).
+    p.add_argument("--lan-haproxy", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--version", action="version", version=f"hatui {__version__}")
     node = p.add_argument_group("node from flags (--serve without -c)")
     node.add_argument("--interface", metavar="IF")
@@ -206,24 +209,17 @@ async def _following_haproxy(
 
 async def _watch_headless(args: argparse.Namespace) -> int:
     from hatui.clock import SystemClock
-    from hatui.haproxy.join import holders_from_docs
     from hatui.headless import JsonLinesSink, TextSink, document, print_document, print_summary
     from hatui.observe.observer import Observer
-    from hatui.observe.report import snapshot_to_json
     from hatui.runtime.watch import Sink, Watch
 
     sink: Sink = JsonLinesSink() if args.json else TextSink()
     watch = Watch(interfaces=args.watch, observer=Observer(), clock=SystemClock(), sinks=[sink])
-
-    def holders() -> tuple[VipHolder, ...]:
-        snap = watch.observer.snapshot(watch.clock.wall_us())
-        return holders_from_docs(None, snapshot_to_json(snap)["routers"])
-
     exporter = _exporter(args)
     watch.open()
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    async with _following_haproxy(args, holders) as haproxy:
+    async with _following_haproxy(args, _lan_holders(watch)) as haproxy:
         try:
             if exporter is not None:
                 exporter.attach(asyncio.get_running_loop(), watch=watch, node=None)
@@ -238,6 +234,18 @@ async def _watch_headless(args: argparse.Namespace) -> int:
     else:
         print_summary(doc)
     return EXIT_OK
+
+
+def _lan_holders(watch: Watch) -> Callable[[], tuple[VipHolder, ...]]:
+    """Who holds each VIP as the LAN's adverts tell it: the haproxy join's other side."""
+    from hatui.haproxy.join import holders_from_docs
+    from hatui.observe.report import snapshot_to_json
+
+    def holders() -> tuple[VipHolder, ...]:
+        snap = watch.observer.snapshot(watch.clock.wall_us())
+        return holders_from_docs(None, snapshot_to_json(snap)["routers"])
+
+    return holders
 
 
 def _exporter(args: argparse.Namespace) -> Exporter | None:
@@ -285,21 +293,24 @@ async def _lan_view(args: argparse.Namespace) -> int:
     server = LanViewServer(watch, args.lan_view)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    try:
-        await server.start()
-        await watch.run(stop)
-    finally:
-        await server.close()
-        watch.close()
+    async with contextlib.AsyncExitStack() as stack:
+        if args.lan_haproxy:  # its polls and joins cost this process, never the node
+            haproxy = await stack.enter_async_context(_following_haproxy(args, _lan_holders(watch)))
+            server.haproxy = lambda: haproxy.view
+        try:
+            await server.start()
+            await watch.run(stop)
+        finally:
+            await server.close()
+            watch.close()
     return EXIT_OK
 
 
 async def _serve_headless(args: argparse.Namespace) -> int:
-    from hatui.haproxy.report import view_to_json
     from hatui.headless import NodeEventPrinter, print_document
     from hatui.runtime.daemon import Supervision
     from hatui.runtime.parent import PARENT_ENV, bind_to_parent
-    from hatui.runtime.serve import Serve, VipHolders, load_spec
+    from hatui.runtime.serve import Serve, load_spec
     from hatui.runtime.status import node_status_to_json
 
     bind_to_parent()  # a console's node child stops with the console, even a killed one
@@ -308,10 +319,15 @@ async def _serve_headless(args: argparse.Namespace) -> int:
     console_child = bool(os.environ.get(PARENT_ENV))
     # The LAN view: the log's LAN events, the LAN's metrics and documents. A console's
     # node needs it only for metrics: the console watches the LAN itself.
+    # A headless node's LAN view also follows the local haproxy (its log lines and the
+    # document's `haproxy`), so the node's own process never polls or joins.
     lan = (
         None
         if console_child and not args.metrics
-        else ["--json"] * args.json + ["-v"] * args.verbose
+        else ["--json"] * args.json
+        + ["-v"] * args.verbose
+        + ([] if console_child else ["--lan-haproxy"])
+        + (["--haproxy", args.haproxy] if args.haproxy else [])
     )
     serve = Serve(
         spec=spec,
@@ -336,25 +352,15 @@ async def _serve_headless(args: argparse.Namespace) -> int:
         supervision.close()
         raise
     specs = {i.name: i for i in spec.instances}
-
-    holders = VipHolders(lambda: serve.node)
-
-    view = None
     try:
-        if console_child:  # the console polls haproxy itself
-            await serve.run(stop, args.duration)
-        else:
-            async with _following_haproxy(args, holders) as haproxy:
-                await serve.run(stop, args.duration)
-            view = haproxy.view
+        await serve.run(stop, args.duration)
     finally:
         supervision.close()
     if args.json and serve.node is not None:
-        # As --watch --json: the stream ends with the document (the LAN view's last), here
-        # with the node's status; without an answer from the LAN view, the node's alone.
+        # As --watch --json: the stream ends with the document (the LAN view's last, with
+        # its `haproxy`), here with the node's status; without an answer from the LAN
+        # view, the node's alone.
         doc = json.loads(serve.document) if serve.document else {}
-        if view is not None:
-            doc["haproxy"] = view_to_json(view)
         doc["node"] = node_status_to_json(serve.node.status(), specs)
         print_document(doc, lines=True)
     return EXIT_OK

@@ -26,11 +26,13 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from hatui.adapters.control import offer, pump
 from hatui.errors import RuntimeFault
+from hatui.haproxy.join import HaproxyView
+from hatui.haproxy.report import view_to_json
 from hatui.observe.events import Event
 from hatui.observe.model import ObserverSnapshot
 from hatui.observe.report import event_to_json, snapshot_to_json
@@ -51,13 +53,18 @@ MAX_ANSWER = 64 * 1024 * 1024
 _SUPERVISOR_ENV = frozenset({"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"})
 
 
-def lan_document(snap: ObserverSnapshot, stats: CaptureStats) -> dict[str, object]:
-    """The DESIGN.md document with the capture's own counters (kernel drops, errors)."""
+def lan_document(
+    snap: ObserverSnapshot, stats: CaptureStats, haproxy: HaproxyView | None = None
+) -> dict[str, object]:
+    """The DESIGN.md document with the capture's own counters (kernel drops, errors), and
+    the local haproxy's last view when this process follows it."""
     doc = snapshot_to_json(snap)
     counters = doc.get("counters")
     if isinstance(counters, dict):
         counters["kernel_drops"] = stats.kernel_drops
         counters["observer_errors"] = stats.observer_errors
+    if haproxy is not None:
+        doc["haproxy"] = view_to_json(haproxy)
     return doc
 
 
@@ -77,6 +84,7 @@ class LanViewServer:
         self._server: asyncio.Server | None = None
         self._queues: set[asyncio.Queue[bytes]] = set()
         self._events: list[dict[str, object]] = []
+        self.haproxy: Callable[[], HaproxyView | None] = lambda: None  # --lan-haproxy
 
     async def start(self) -> None:
         # The control socket's folder (/run/hatui), which the node may not have made yet.
@@ -99,7 +107,8 @@ class LanViewServer:
 
     def document(self) -> dict[str, object]:
         watch = self.watch
-        return lan_document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats)
+        snap = watch.observer.snapshot(watch.clock.wall_us())
+        return lan_document(snap, watch.stats, self.haproxy())
 
     def metrics(self) -> bytes:
         from hatui.runtime.metrics import lan_exposition

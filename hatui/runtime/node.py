@@ -13,7 +13,7 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol, assert_never
 
@@ -52,6 +52,7 @@ _AFTER_ADVERTS = (act.SendGarp, act.Notify)
 # Deferred effects stop this long before the next timer (a wake-up is ~0.15 ms late, a
 # GARP round tens of us); each wake-up runs one at least, so they never starve.
 EFFECT_MARGIN_US = 500
+GARP_PART = 16  # VIPs a deferred item announces: a few hundred us at most
 _TIMER_FIRED = inp.TimerFired()  # frozen and empty: one will do
 
 
@@ -388,15 +389,30 @@ class Node:
             self._failed(one, action, exc)
 
     def _defer(self, one: _Instance, action: act.Action) -> None:
-        if isinstance(action, act.SendGarp):
-            if action.interval_us <= 0 and action.count > 1:  # a round fits a gap
-                each = replace(action, count=1)
-                run = partial(self._run_now, one, each)
-                self._backlog.extend(_Deferred(run, one) for _ in range(action.count))
-            else:
-                self._backlog.append(_Deferred(partial(self._run_now, one, action), one))
-        else:
-            self._backlog.append(_Deferred(partial(self._run_now, one, action)))
+        backlog = self._backlog
+        if not isinstance(action, act.SendGarp):
+            backlog.append(_Deferred(partial(self._run_now, one, action)))
+        elif action.interval_us > 0:  # its later rounds go to the scheduler
+            backlog.append(_Deferred(partial(self._run_now, one, action), one))
+        else:  # each round in parts that fit a gap
+            vips = action.vips
+            for _ in range(action.count):
+                for k in range(0, len(vips), GARP_PART):
+                    part = partial(self._garp_part, one, action, vips[k : k + GARP_PART], k == 0)
+                    backlog.append(_Deferred(part, one))
+
+    def _garp_part(
+        self, one: _Instance, action: act.SendGarp, vips: tuple[Vip, ...], first: bool
+    ) -> None:
+        """Part of one round of `action`'s burst; the round counts once."""
+        try:
+            self.io.garp(one.router.spec, vips)
+        except Exception as exc:
+            self._failed(one, action, exc)
+            return
+        if first:
+            self.counters["garp_rounds"] += 1
+            one.stats["garp_rounds"] += 1
 
     def _drain(self, *, progress: bool) -> None:
         """Run deferred effects while the next timer is EFFECT_MARGIN_US away or more;

@@ -30,7 +30,6 @@ from hatui.adapters.netlink import (
 )
 from hatui.clock import SystemClock
 from hatui.errors import RuntimeFault
-from hatui.haproxy.join import VipHolder
 from hatui.runtime.control import NodeControl
 from hatui.runtime.daemon import Supervision
 from hatui.runtime.lanview import SUFFIX, LanView
@@ -49,33 +48,6 @@ log = logging.getLogger(__name__)
 SWITCH_INTERVAL_S = 0.001
 DROPS_EVERY_S = 1.0  # how often the node's capture asks the kernel for its drops
 LAST_WORD_S = 0.15  # a LAN view hears the shutdown's adverts within a tick (0.1 s)
-
-
-class VipHolders:
-    """Who holds each VIP the node serves, from its own instances (itself, or the master it
-    hears): cheap for 255 instances once a second, unlike a LAN snapshot. Built again only
-    when an instance's config or master changed, so the haproxy tracker gets the same
-    tuple and skips an unchanged poll at once."""
-
-    def __init__(self, node: Callable[[], Node | None]) -> None:
-        self._node = node
-        self._last: tuple[tuple[object, ...], tuple[VipHolder, ...]] | None = None
-
-    def __call__(self) -> tuple[VipHolder, ...]:
-        node = self._node()
-        if node is None:
-            return ()
-        routers = [node.router(name) for name in node.instance_names()]
-        source = tuple((r.spec, r.master_ip) for r in routers)
-        if self._last is not None and self._last[0] == source:
-            return self._last[1]
-        out = tuple(
-            VipHolder(vip=v.address, master=r.master_ip, vrid=r.spec.vrid)
-            for r in routers
-            for v in r.spec.vips
-        )
-        self._last = (source, out)
-        return out
 
 
 def precise_event_loop() -> asyncio.AbstractEventLoop:

@@ -4,19 +4,23 @@ master only), then haproxy killed; the events, the final JSON and the panel foll
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import signal
 import socket
+import struct
 import time
 from typing import Any
 
+from hatui.adapters.control import request
 from hatui.adapters.haproxy import HaproxyPoller
 from hatui.lab import Haproxy, Lab, haproxy_config, start_haproxy, start_web
 from hatui.ui.screenshots import app_for, serve_feed
 from hatui.ui.widgets.proxies import HaproxyPanel
 from tests.conftest import require, require_root
 from tests.integration.nodelab import VIP, HatuiNode, flags, read_json_lines, start_hatui, wait_for
+from tests.integration.test_node_lanview import lan_views
 
 CHECK_MS = 200  # down after two failed checks: 0.4-0.6 s
 
@@ -163,5 +167,38 @@ def test_a_hanging_haproxy_never_disturbs_the_node(lab: Lab) -> None:
         took = time.monotonic() - start
         assert abs(sent - took / 0.1) <= 3, (sent, took)
         assert events(node, "haproxy_down")  # and we hold the VIP: said plainly
+    finally:
+        server.close()
+
+
+def test_only_the_lan_view_polls_haproxy_and_ctl_status_shows_it(lab: Lab) -> None:
+    """A headless node's haproxy polls and joins run in its LAN view (nice 19), never in
+    the node's process: every connection to the stats socket comes from the LAN view
+    (SO_PEERCRED), and `ctl status` carries the view."""
+    require_root()
+    a = lab.add_host("a", 11)
+    sock = lab.workdir / "peek.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(sock))
+    server.listen(64)
+    server.settimeout(0.2)
+    try:
+        node = start_hatui(lab, a, [*flags(150), "--haproxy", str(sock)])
+        wait_for(lambda: node.state() == "MASTER", 10, "master")
+        pids: list[int] = []
+        end = time.monotonic() + 2.5  # two polls at least
+        while time.monotonic() < end:
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+            pids.append(struct.unpack("3i", creds)[0])
+            conn.close()  # no answer: the poll reports it
+        (view,) = lan_views(node)
+        assert pids and set(pids) == {view}, (pids, view, node.proc.pid)
+        reply = asyncio.run(request(str(node.control), {"cmd": "status"}, timeout=3))
+        seen = reply["status"]["observer"]["haproxy"]
+        assert seen["socket"] == str(sock) and seen["status"] == "down", seen
     finally:
         server.close()

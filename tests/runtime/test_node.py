@@ -14,7 +14,6 @@ from hatui.clock import ManualClock
 from hatui.codec.frames import Family, Link, VrrpAdvert
 from hatui.errors import RuntimeFault
 from hatui.runtime.node import ADVERT_GROUP, ADVERT_SLACK_US, GROUP_STEP_US, Node
-from hatui.runtime.serve import VipHolders
 from hatui.types import MonoUs
 from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
@@ -84,7 +83,9 @@ class ManualScheduler:
         self.clock.advance(max(0, t - self.clock.mono_us()))
 
 
-def make_node(priority: int = 100, **kw: object) -> tuple[Node, FakeIO, ManualScheduler]:
+def make_node(
+    priority: int = 100, vips: tuple[Vip, ...] = (VIP,), **kw: object
+) -> tuple[Node, FakeIO, ManualScheduler]:
     spec = InstanceSpec(
         name="VI_1",
         interface="eth0",
@@ -92,7 +93,7 @@ def make_node(priority: int = 100, **kw: object) -> tuple[Node, FakeIO, ManualSc
         priority=priority,
         advert_int_us=100_000,
         version=3,
-        vips=(VIP,),
+        vips=vips,
         **kw,
     )  # type: ignore[arg-type]
     clock = ManualClock(mono=1_000_000)
@@ -420,23 +421,3 @@ def test_only_adverts_go_early_a_master_down_never_does() -> None:
     assert backup.state is State.BACKUP
     sched.run_until(advert_at + 400)
     assert backup.state is State.MASTER
-
-
-def test_vip_holders_are_built_again_only_when_a_config_or_master_changes() -> None:
-    """Both sides of the memo the haproxy poll relies on: the same tuple while nothing
-    changed, a new one naming the new master, and a new one after a reload's new VIPs."""
-    node, _io, sched = make_node(priority=100)
-    holders = VipHolders(lambda: node)
-    node.start()
-    sched.run_until(2_000_000)  # alone: master
-    first = holders()
-    assert [(h.vip, h.master, h.vrid) for h in first] == [("192.0.2.100", "192.0.2.11", 51)]
-    assert holders() is first
-    node.on_frame("eth0", advert("192.0.2.12", 200), False)  # a better master: we back off
-    moved = holders()
-    assert moved is not first and [h.master for h in moved] == ["192.0.2.12"]
-    assert holders() is moved
-    more = replace(node.router("VI_1").spec, vips=(VIP, Vip(address="192.0.2.101", prefixlen=24)))
-    node.reload(NodeSpec(instances=(more,)))
-    assert [h.vip for h in holders()] == ["192.0.2.100", "192.0.2.101"]
-    assert VipHolders(lambda: None)() == ()

@@ -16,7 +16,15 @@ from hatui.runtime import node as node_mod
 from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
 from hatui.vrrp.spec import InstanceSpec, Vip
-from tests.runtime.test_node import VIP, ManualScheduler, NamedIO, advert, make_node, many
+from tests.runtime.test_node import (
+    VIP,
+    FakeIO,
+    ManualScheduler,
+    NamedIO,
+    advert,
+    make_node,
+    many,
+)
 
 ADVERT_COST_US = 20
 GARP_COST_US = 40  # per VIP and round
@@ -52,8 +60,13 @@ def worst_deviation(sent: list[tuple[str, int]], since: int, interval: int) -> i
     )
 
 
-def garps(io: NamedIO) -> int:
-    return sum(1 for kind, _ in io.log if kind == "garp")
+def garps(io: FakeIO) -> int:
+    return len(announced(io))
+
+
+def announced(io: FakeIO) -> list[tuple[Vip, ...]]:
+    """The VIPs of each `garp` call, in order."""
+    return [v for k, v in io.log if k == "garp" and isinstance(v, tuple)]
 
 
 def test_255_takeovers_second_garp_bursts_never_hold_an_advert() -> None:
@@ -119,3 +132,22 @@ def test_with_nothing_waiting_an_operators_garp_goes_out_before_the_command_retu
     io.log.clear()
     node.command("VI_1", inp.SendGarp())
     assert io.log == [("garp", (VIP,))] * 5
+
+
+def test_a_round_of_many_vips_goes_in_parts_and_counts_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """40 VIPs: each round is three items (16, 16, 8), one a wake-up when no gap is free;
+    `garp_rounds` counts rounds, not parts."""
+    monkeypatch.setattr(node_mod, "EFFECT_MARGIN_US", 10_000_000)
+    vips = tuple(Vip(address=f"198.51.100.{k}", prefixlen=24) for k in range(1, 41))
+    node, io, sched = make_node(priority=100, vips=vips)
+    node.start()
+    sched.run_until(1_400_000)  # the takeover's wake-up: the first part only
+    assert [len(v) for v in announced(io)] == [node_mod.GARP_PART]
+    sched.run_until(30_000_000)  # both bursts, one part a wake-up (10 a second)
+    assert [len(v) for v in announced(io)] == [16, 16, 8] * 10
+    assert node.counters["garp_rounds"] == 10 == node.instance_stats("VI_1")["garp_rounds"]
+    sent = announced(io)
+    rounds = [sent[k] + sent[k + 1] + sent[k + 2] for k in range(0, len(sent), 3)]
+    assert all(sorted(r, key=str) == sorted(vips, key=str) for r in rounds)
