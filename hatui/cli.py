@@ -268,7 +268,7 @@ def run_watch(args: argparse.Namespace) -> int:
 
 
 def run_lan_view(args: argparse.Namespace) -> int:
-    """A serving node's LAN view: its own process, read-only, at nice 19 (runtime/lanview.py)."""
+    """A serving node's LAN view: its own process, read-only, SCHED_IDLE (runtime/lanview.py)."""
     from hatui.runtime.lanview import ignore_terminal_signals, lower_priority
     from hatui.runtime.parent import bind_to_parent
 

@@ -4,7 +4,7 @@ The node process captures only its own VRIDs' adverts (a kernel filter, as keepa
 socket does) and runs nothing but its state machines, control socket and trackers. What
 every other router on the LAN is doing (the headless log's LAN events, `hatui_router_*`
 metrics, the observer document of `hatui ctl status` and of an attached console) is
-decoded here instead, by a read-only watcher the node starts at nice 19:
+decoded here instead, by a read-only watcher the node starts under SCHED_IDLE:
 
 - a flood of other routers' adverts costs this process, never the node's timers: the
   kernel schedules the node first, and drops what this process cannot read (counted as
@@ -42,7 +42,7 @@ from hatui.runtime.watch import CaptureStats, SnapshotGetter, Watch
 log = logging.getLogger(__name__)
 
 SUFFIX = ".lan"  # the LAN view's socket: the control socket's path plus this
-NICE = 19  # the node's timers first, whatever the LAN sends
+NICE = 19  # where SCHED_IDLE is refused (and ignored under it)
 ANSWER_TIMEOUT_S = 2.0
 RESTART_S = 5.0  # a LAN view that died starts again after this
 STOP_TIMEOUT_S = 2.0
@@ -163,9 +163,16 @@ class LanViewServer:
 
 
 def lower_priority() -> None:
-    """Run behind the node: normal scheduling (never the node's SCHED_RR) at nice 19."""
-    with contextlib.suppress(OSError):
-        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    """Run behind the node, whatever its policy: SCHED_IDLE, which the kernel preempts as
+    soon as the node (or any normal task) wakes, where nice 19 may run on for a while.
+    Only the machine's spare time goes here; under a saturated CPU this process loses
+    frames (counted as kernel drops), the node nothing. Where SCHED_IDLE is refused:
+    normal scheduling (never the node's SCHED_RR) at nice 19."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
     with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, 0, NICE)
 

@@ -214,7 +214,7 @@ class Serve:
         assert self.node is not None and self.capture is not None
         node, capture = self.node, self.capture
         if self.lan is not None:
-            # Its own process, started now (scheduled like any process, at nice 19), while
+            # Its own process, started now (SCHED_IDLE: it runs on spare time only), while
             # the node is not yet advertising: the start's fork never sits between adverts.
             await self.lan.start()
         for lw in self._links:

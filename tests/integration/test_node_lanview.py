@@ -48,7 +48,8 @@ def test_the_node_reads_only_its_vrids_and_the_lan_view_everything(lab: Lab) -> 
     both = lambda: node.state() == "MASTER" and other.state("VI_52") == "MASTER"  # noqa: E731
     wait_for(both, 10, "both masters")
     (view,) = lan_views(node)
-    assert nice_of(view) == NICE and nice_of(node.proc.pid) == 0
+    assert os.sched_getscheduler(view) == os.SCHED_IDLE and nice_of(view) == NICE
+    assert os.sched_getscheduler(node.proc.pid) == os.SCHED_OTHER and nice_of(node.proc.pid) == 0
     time.sleep(1.5)  # 15 of VRID 52's adverts, and a drop/read count in between
     status = node.status()
     # Its kernel filter let none of VRID 52's adverts through (nor its own)...
