@@ -15,6 +15,8 @@ the deviation p99 and p99.9 over every VRID's intervals (25,000 in 10 s: VRID 12
 make a p99 of one sample).
 `--flood N` adds N other adverts/s (IPv6, other routers) from a third host during the
 measurement. `--rss-minutes M` runs the headless node M minutes and prints its RSS.
+`--trace DIR` runs each headless node through trace_wakes.py and prints, under its row,
+what delayed its wake-ups (late wake-ups, slow callbacks, collections).
 Prints figures; it is not a test.
 """
 
@@ -37,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_capture import SENDER
 from bench_capture import _cpu_seconds as cpu_seconds
+from trace_wakes import report
 
 from hatui.adapters.pcap import read_records
 from hatui.lab import Host, Lab, start_keepalived, unique_prefix
@@ -45,6 +48,7 @@ from tests.ui.test_serve_console import many_conf
 
 VRID = 128
 HATUI = [sys.executable, "-m", "hatui"]
+TRACER = [sys.executable, str(Path(__file__).resolve().parent / "trace_wakes.py")]
 KEYS = ["o", "\x1b[B" * 30, "m", "m", "r", "\x1b", "?", "\x1b", "\x1b[A" * 30, "o"]
 
 
@@ -86,8 +90,11 @@ class Row:
 class Daemon:
     """One way to run the 255 instances in the node host."""
 
-    def __init__(self, lab: Lab, host: Host, kind: str, conf: Path) -> None:
+    def __init__(
+        self, lab: Lab, host: Host, kind: str, conf: Path, trace: Path | None = None
+    ) -> None:
         self.lab, self.host, self.kind, self.conf = lab, host, kind, conf
+        self.trace = trace  # headless: trace the node's wake-ups into this file
         self.console: PtyConsole | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.startup_s: float | None = None
@@ -107,9 +114,10 @@ class Daemon:
             sock.bind(str(notify))
             sock.settimeout(10)
             t0 = time.monotonic()
+            hatui = HATUI if self.trace is None else [*TRACER, str(self.trace), "--"]
             self.proc = self.lab.spawn(
                 self.host,
-                [*HATUI, "--serve", "--headless", "-c", str(self.conf), "--control", control],
+                [*hatui, "--serve", "--headless", "-c", str(self.conf), "--control", control],
                 env={"NOTIFY_SOCKET": str(notify)},
             )
             while b"READY=1" not in sock.recv(4096):
@@ -235,7 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--flood", type=int, default=0, help="other adverts/s during each run")
     p.add_argument("--daemons", default="keepalived,headless,console")
     p.add_argument("--rss-minutes", type=float, default=0.0)
+    p.add_argument("--trace", type=Path, help="trace headless wake-ups into this folder")
     args = p.parse_args(argv)
+    if args.trace:
+        args.trace.mkdir(parents=True, exist_ok=True)
     with Lab(unique_prefix("bscale")) as lab:
         node = lab.add_host("n", 11)
         obs = lab.add_host("o", 9, silent=True)
@@ -251,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'daemon':<11} {'CPU':>6} {'console':>8} {'LAN view':>8} {'p50 ms':>7} "
               f"{'p99 ms':>7} {'max ms':>7} {'adv/s':>6} {'start s':>7} {'all p99':>8} "
               f"{'p99.9':>7}")  # fmt: skip
-        for _run, kind in itertools.product(range(args.runs), args.daemons.split(",")):
+        for run, kind in itertools.product(range(args.runs), args.daemons.split(",")):
+            trace = args.trace / f"{kind}-{run}.json" if args.trace and kind == "headless" else None
             flood = None
             if tx is not None:
                 flood = lab.spawn(
@@ -260,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
                      tx.mac, "13", "v6"],
                     env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
                 )  # fmt: skip
-            r = measure(lab, node, obs, Daemon(lab, node, kind, conf), args.seconds)
+            r = measure(lab, node, obs, Daemon(lab, node, kind, conf, trace), args.seconds)
             if flood is not None:
                 lab.stop(flood)
             console = "-" if r.console_cpu is None else f"{100 * r.console_cpu:.1f}%"
@@ -269,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{r.daemon:<11} {100 * r.cpu:>5.1f}% {console:>8} {lan:>8} {r.p50:>7.2f} "
                   f"{r.p99:>7.2f} {r.worst:>7.2f} {r.rate:>6.2f} {start:>7} {r.all_p99:>8.2f} "
                   f"{r.all_p999:>7.2f}", flush=True)  # fmt: skip
+            if trace is not None and trace.exists():
+                print("\n".join("    " + line for line in report(str(trace))), flush=True)
     return 0
 
 

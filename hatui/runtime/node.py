@@ -50,8 +50,10 @@ GROUP_STEP_US = 2_000  # more than ADVERT_SLACK_US, so the groups stay apart
 # 1,275 rounds, tens of milliseconds in all: run at once, they held adverts up to 7 ms.
 _AFTER_ADVERTS = (act.SendGarp, act.Notify)
 # Deferred effects stop this long before the next timer (a wake-up is ~0.15 ms late, a
-# GARP round tens of us); each wake-up runs one at least, so they never starve.
+# GARP round tens of us). One that waited EFFECT_STARVE_US with none run goes at the next
+# wake-up regardless, so a timeline with no such gap still moves (one a wake-up).
 EFFECT_MARGIN_US = 500
+EFFECT_STARVE_US = 50_000
 GARP_PART = 16  # VIPs a deferred item announces: a few hundred us at most
 _TIMER_FIRED = inp.TimerFired()  # frozen and empty: one will do
 
@@ -165,6 +167,7 @@ class Node:
         # later ones queue behind them).
         self._waking = False
         self._backlog: deque[_Deferred] = deque()
+        self._progress_at = 0  # when a deferred effect last ran, or the first was queued
         self.running = False
 
     # -- inputs ---------------------------------------------------------------------
@@ -190,7 +193,7 @@ class Node:
                     self._process(one, inp.Startup(), now)
             finally:
                 self._waking = False
-                self._drain(progress=True)
+                self._drain(wake=True)
             self._rearm()
             if k + 1 == len(groups) and on_started is not None:
                 on_started()
@@ -357,7 +360,7 @@ class Node:
         """Run one input (and its sync group's consequences), then re-arm the timer."""
         self._process(one, event)
         self._rearm()
-        self._drain(progress=False)
+        self._drain(wake=False)
 
     def _process(self, one: _Instance, event: inp.Input, at: MonoUs | None = None) -> None:
         """Run one input, then whatever the instance's sync group makes of it, in order.
@@ -390,6 +393,8 @@ class Node:
 
     def _defer(self, one: _Instance, action: act.Action) -> None:
         backlog = self._backlog
+        if not backlog:
+            self._progress_at = self.clock.mono_us()
         if not isinstance(action, act.SendGarp):
             backlog.append(_Deferred(partial(self._run_now, one, action)))
         elif action.interval_us > 0:  # its later rounds go to the scheduler
@@ -414,17 +419,19 @@ class Node:
             self.counters["garp_rounds"] += 1
             one.stats["garp_rounds"] += 1
 
-    def _drain(self, *, progress: bool) -> None:
-        """Run deferred effects while the next timer is EFFECT_MARGIN_US away or more;
-        `progress` (a wake-up): one at least, so effects move on a timeline with no gap."""
-        backlog = self._backlog
+    def _drain(self, *, wake: bool) -> None:
+        """Run deferred effects while the next timer is EFFECT_MARGIN_US away or more; at a
+        wake-up (`wake`), one regardless if none has run for EFFECT_STARVE_US."""
+        backlog, clock = self._backlog, self.clock
+        forced = wake and clock.mono_us() - self._progress_at >= EFFECT_STARVE_US
         while backlog:
-            if not progress:
+            if not forced:
                 at = self._earliest()
-                if at is not None and self.clock.mono_us() + EFFECT_MARGIN_US > at:
+                if at is not None and clock.mono_us() + EFFECT_MARGIN_US > at:
                     return
-            progress = False
+            forced = False
             backlog.popleft().run()
+            self._progress_at = clock.mono_us()
 
     def _failed(self, one: _Instance, action: act.Action, exc: Exception) -> None:
         self.counters["io_errors"] += 1
@@ -483,6 +490,8 @@ class Node:
     def _effect(self, fn: Callable[[], None]) -> None:
         """Run `fn` now, or after the current wake-up's adverts and the effects before it."""
         if self._waking or self._backlog:
+            if not self._backlog:
+                self._progress_at = self.clock.mono_us()
             self._backlog.append(_Deferred(fn))
         else:
             fn()
@@ -579,7 +588,7 @@ class Node:
             self._run_due(now, horizon)
         finally:  # an error must not leave effects waiting
             self._waking = False
-            self._drain(progress=True)
+            self._drain(wake=True)
         self._rearm()
 
     def _run_due(self, now: MonoUs, horizon: MonoUs) -> None:

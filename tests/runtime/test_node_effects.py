@@ -88,8 +88,9 @@ def test_without_a_gap_each_wake_up_still_runs_one_deferred_effect(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A timeline whose timers never leave EFFECT_MARGIN_US free still announces every
-    VIP: a wake-up runs one deferred round at least (16 masters in step wake up 10
-    times a second; 160 rounds and 16 notifications take 18 s)."""
+    VIP: a wake-up runs one deferred round when none ran for EFFECT_STARVE_US (16
+    masters in step wake up 10 times a second; 160 rounds and 16 notifications take
+    18 s)."""
     monkeypatch.setattr(node_mod, "EFFECT_MARGIN_US", 10_000_000)
     node, io, sched = costly(16)
     node.start()
@@ -100,6 +101,26 @@ def test_without_a_gap_each_wake_up_still_runs_one_deferred_effect(
     assert worst_deviation(io.sent, 1_500_000, 100_000) <= 100
 
 
+def test_a_forced_effect_runs_only_after_a_starve_period_with_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Masters at 20 ms with no gap free: a forced round every third wake-up (60 ms, the
+    first past EFFECT_STARVE_US since the last), never one every wake-up."""
+    monkeypatch.setattr(node_mod, "EFFECT_MARGIN_US", 10_000_000)
+    node, named, sched = many(16, 20_000, alike=True)
+    node.io = io = CostIO(clock=named.clock)
+    node.start()
+    sched.run_until(2_000_000)
+
+    def ran() -> int:  # deferred effects run: start-up's notifications, then the rounds
+        return sum(1 for kind, _ in io.log if kind in ("garp", "notify"))
+
+    before = ran()
+    sched.run_until(3_000_000)
+    assert 0 < before < 16 + 16 * 5 + 16
+    assert 14 <= ran() - before <= 18  # 1 s / 60 ms; every wake-up would be 50
+
+
 def test_a_master_demoted_before_its_rounds_run_announces_no_more_and_notifies_in_order(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -108,7 +129,9 @@ def test_a_master_demoted_before_its_rounds_run_announces_no_more_and_notifies_i
     monkeypatch.setattr(node_mod, "EFFECT_MARGIN_US", 10_000_000)  # one effect a wake-up
     node, io, sched = make_node(priority=100)
     node.start()
-    sched.run_until(1_400_000)  # Master_Down: MASTER, and its first round only
+    sched.run_until(1_400_000)  # Master_Down (1.36 s): MASTER; its effects all wait...
+    assert garps(io) == 0
+    sched.run_until(1_470_000)  # ...and the next wake-up, 100 ms on, runs one
     notified = [v for k, v in io.log if k == "notify"]
     assert notified == ["BACKUP"]  # at start-up; MASTER waits behind four rounds
     assert ("add", (VIP,)) in io.log and garps(io) == 1
@@ -143,7 +166,7 @@ def test_a_round_of_many_vips_goes_in_parts_and_counts_once(
     vips = tuple(Vip(address=f"198.51.100.{k}", prefixlen=24) for k in range(1, 41))
     node, io, sched = make_node(priority=100, vips=vips)
     node.start()
-    sched.run_until(1_400_000)  # the takeover's wake-up: the first part only
+    sched.run_until(1_470_000)  # the wake-up after the takeover's: the first part only
     assert [len(v) for v in announced(io)] == [node_mod.GARP_PART]
     sched.run_until(30_000_000)  # both bursts, one part a wake-up (10 a second)
     assert [len(v) for v in announced(io)] == [16, 16, 8] * 10

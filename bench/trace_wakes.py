@@ -1,0 +1,167 @@
+"""What delays a serving node's adverts: its wake-ups, traced from inside the process.
+
+Run hatui through it (root, in a lab namespace; `bench_scale.py --trace DIR` does so):
+    python bench/trace_wakes.py OUT.json -- --serve --headless -c FILE ...
+and read the trace:
+    python bench/trace_wakes.py --report OUT.json
+
+Recorded (monotonic us): each timer wake-up of the node (its deadline, when it ran, how
+long, involuntary context switches meanwhile, adverts sent); each drain of deferred
+effects (GARP rounds, notifications) that ran past the next timer; every other event-loop
+callback that took more than SLOW_US, named; garbage collections. A wake-up late with no
+slow callback or collection before it was waiting for a CPU (another process, the host).
+This found the 5-s GARP bursts and the haproxy poll's step in front of adverts (session 4
+of bench/README.md). Prints figures; it is not a test.
+"""
+
+from __future__ import annotations
+
+import asyncio.events
+import atexit
+import gc
+import json
+import resource
+import sys
+import time
+from typing import Any
+
+SLOW_US = 200
+LATE_US = 700
+
+
+def mono() -> int:
+    return time.monotonic_ns() // 1000
+
+
+def ivcsw() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw
+
+
+def install(out: str) -> None:
+    from hatui.runtime import node as node_mod
+
+    wakes: list[tuple[int | None, int, int, int, int]] = []
+    drains: list[tuple[int, int, int]] = []  # (start, next deadline, end): ran across it
+    slow: list[tuple[int, int, str]] = []
+    gcs: list[tuple[int, int, int]] = []
+    sends = [0]
+    node_cls: Any = node_mod.Node
+    on_timer, send, drain = node_cls._on_timer, node_cls._send, node_cls._drain
+
+    def traced_on_timer(self: Any) -> None:
+        at, r0, t0 = self._timer_at, ivcsw(), mono()
+        sends[0] = 0
+        on_timer(self)
+        wakes.append((at, t0, mono(), ivcsw() - r0, sends[0]))
+
+    def traced_send(self: Any, one: Any, advert: Any) -> None:
+        sends[0] += 1
+        send(self, one, advert)
+
+    def traced_drain(self: Any, *, progress: bool) -> None:
+        if not self._backlog:
+            return
+        nxt, t0 = self._earliest(), mono()
+        drain(self, progress=progress)
+        end = mono()
+        if nxt is not None and t0 < nxt < end:  # not a wake-up that was late already
+            drains.append((t0, nxt, end))
+
+    handle_run = asyncio.events.Handle._run
+
+    def traced_run(self: asyncio.events.Handle) -> None:
+        t0 = mono()
+        handle_run(self)
+        took = mono() - t0
+        if took > SLOW_US:
+            cb = getattr(self, "_callback", None)
+            name = getattr(cb, "__qualname__", repr(cb))
+            owner = getattr(cb, "__self__", None)
+            if isinstance(owner, asyncio.Task):
+                name = f"task {owner.get_coro()!r}"
+            slow.append((t0, took, name[:160]))
+
+    started = [0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = mono()
+        else:
+            gcs.append((started[0], mono() - started[0], info["generation"]))
+
+    node_cls._on_timer, node_cls._send, node_cls._drain = (
+        traced_on_timer,
+        traced_send,
+        traced_drain,
+    )
+    asyncio.events.Handle._run = traced_run  # type: ignore[method-assign]
+    gc.callbacks.append(on_gc)
+
+    def dump() -> None:
+        with open(out, "w") as f:
+            json.dump({"wakes": wakes, "drains": drains, "slow": slow, "gcs": gcs}, f)
+
+    atexit.register(dump)
+
+
+def report(path: str, skip_s: float = 3.0) -> list[str]:
+    """Lines on what was late after the first `skip_s` seconds (start-up, first bursts),
+    until the shutdown."""
+    with open(path) as f:
+        t = json.load(f)
+    wakes = [w for w in t["wakes"] if w[0] is not None]
+    if not wakes:
+        return ["no wake-ups traced"]
+    base = wakes[0][1] + int(skip_s * 1e6)
+    wakes = [w for w in wakes if w[1] >= base]
+    late = sorted(w[1] - w[0] for w in wakes)
+    took = sorted(w[2] - w[1] for w in wakes)
+
+    def q(xs: list[int], p: float) -> int:
+        return xs[min(len(xs) - 1, int(len(xs) * p))] if xs else 0
+
+    out = [
+        f"{len(wakes)} wake-ups: late p50/p99/max {q(late, 0.5)}/{q(late, 0.99)}/{late[-1]} us, "
+        f"run p50/p99/max {q(took, 0.5)}/{q(took, 0.99)}/{took[-1]} us"
+    ]
+    events: list[tuple[int, str]] = []
+    for at, t0, end, switches, n in wakes:
+        if t0 - at > LATE_US:
+            text = f"wake-up {t0 - at} us late ({n} adverts; preempted {switches}x in it)"
+            events.append((t0, text))
+        if end - t0 > 2 * LATE_US:
+            text = f"wake-up ran {end - t0} us ({n} adverts; preempted {switches}x in it)"
+            events.append((t0, text))
+    for t0, nxt, end in t["drains"]:
+        if t0 >= base:
+            events.append((t0, f"deferred effects ran {end - nxt} us past a timer"))
+    for t0, us, name in t["slow"]:
+        if t0 >= base and "on_timer" not in name:
+            events.append((t0, f"callback {us} us: {name}"))
+    for t0, us, gen in t["gcs"]:
+        if t0 >= base and us > SLOW_US:
+            events.append((t0, f"gc gen{gen} {us} us"))
+    stop = wakes[-1][2] - 200_000  # the shutdown (priority 0, VIPs, the last document)
+    for t0, text in sorted(events):
+        if t0 > stop:
+            break
+        out.append(f"  {(t0 - base) / 1e6 + skip_s:7.3f} s  {text}")
+    return out
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--report"] and len(argv) == 2:
+        print("\n".join(report(argv[1])))
+        return 0
+    if len(argv) < 2 or argv[1] != "--":
+        print(__doc__, file=sys.stderr)
+        return 2
+    install(argv[0])
+    from hatui.cli import main as hatui_main
+
+    sys.argv = ["hatui", *argv[2:]]
+    return hatui_main(argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
