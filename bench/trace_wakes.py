@@ -58,11 +58,11 @@ def install(out: str) -> None:
         sends[0] += 1
         send(self, one, advert)
 
-    def traced_drain(self: Any, *, progress: bool) -> None:
+    def traced_drain(self: Any, **kw: Any) -> None:
         if not self._backlog:
             return
         nxt, t0 = self._earliest(), mono()
-        drain(self, progress=progress)
+        drain(self, **kw)
         end = mono()
         if nxt is not None and t0 < nxt < end:  # not a wake-up that was late already
             drains.append((t0, nxt, end))
