@@ -15,6 +15,7 @@ the deviation p99 and p99.9 over every VRID's intervals (25,000 in 10 s: VRID 12
 make a p99 of one sample).
 `--flood N` adds N other adverts/s (IPv6, other routers) from a third host during the
 measurement. `--rss-minutes M` runs the headless node M minutes and prints its RSS.
+`--rt-priority N` adds `vrrp_rt_priority N` (SCHED_RR) to the config both daemons run.
 `--trace DIR` runs each headless node through trace_wakes.py and prints, under its row,
 what delayed its wake-ups (late wake-ups, slow callbacks, collections).
 Prints figures; it is not a test.
@@ -244,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--daemons", default="keepalived,headless,console")
     p.add_argument("--rss-minutes", type=float, default=0.0)
     p.add_argument("--trace", type=Path, help="trace headless wake-ups into this folder")
+    p.add_argument("--rt-priority", type=int, help="vrrp_rt_priority for both daemons")
     args = p.parse_args(argv)
     if args.trace:
         args.trace.mkdir(parents=True, exist_ok=True)
@@ -252,13 +254,20 @@ def main(argv: list[str] | None = None) -> int:
         obs = lab.add_host("o", 9, silent=True)
         tx = lab.add_host("t", 13, silent=True) if args.flood else None
         conf = lab.workdir / "255.conf"
-        conf.write_text(many_conf(255, 100))
+        text = many_conf(255, 100)
+        if args.rt_priority:
+            # keepalived kills a realtime child that runs 10 ms straight (RLIMIT_RTTIME):
+            # its start of 255 instances does.
+            rt = f"    vrrp_rt_priority {args.rt_priority}\n    vrrp_rlimit_rttime 1000000\n"
+            text = text.replace("global_defs {\n", "global_defs {\n" + rt, 1)
+        conf.write_text(text)
         sender = lab.workdir / "sender.py"
         sender.write_text(SENDER)
         if args.rss_minutes:
             return rss_run(lab, node, conf, args.rss_minutes)
         print(f"255 VRRPv3 instances at 0.1 s, VRID {VRID} measured for {args.seconds:.0f} s"
-              + (f", flood {args.flood:,} other adverts/s" if args.flood else ""))  # fmt: skip
+              + (f", flood {args.flood:,} other adverts/s" if args.flood else "")
+              + (f", SCHED_RR {args.rt_priority}" if args.rt_priority else ""))  # fmt: skip
         print(f"{'daemon':<11} {'CPU':>6} {'console':>8} {'LAN view':>8} {'p50 ms':>7} "
               f"{'p99 ms':>7} {'max ms':>7} {'adv/s':>6} {'start s':>7} {'all p99':>8} "
               f"{'p99.9':>7}")  # fmt: skip

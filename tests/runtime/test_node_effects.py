@@ -43,8 +43,8 @@ class CostIO(NamedIO):
         self.clock.advance(GARP_COST_US * len(vips))
 
 
-def costly(count: int) -> tuple[node_mod.Node, CostIO, ManualScheduler]:
-    node, named, sched = many(count, alike=True)
+def costly(count: int, interval_us: int = 100_000) -> tuple[node_mod.Node, CostIO, ManualScheduler]:
+    node, named, sched = many(count, interval_us, alike=True)
     io = CostIO(clock=named.clock)
     node.io = io
     return node, io, sched
@@ -107,8 +107,7 @@ def test_a_forced_effect_runs_only_after_a_starve_period_with_none(
     """Masters at 20 ms with no gap free: a forced round every third wake-up (60 ms, the
     first past EFFECT_STARVE_US since the last), never one every wake-up."""
     monkeypatch.setattr(node_mod, "EFFECT_MARGIN_US", 10_000_000)
-    node, named, sched = many(16, 20_000, alike=True)
-    node.io = io = CostIO(clock=named.clock)
+    node, io, sched = costly(16, 20_000)
     node.start()
     sched.run_until(2_000_000)
 
