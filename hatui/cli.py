@@ -285,10 +285,16 @@ async def _lan_view(args: argparse.Namespace) -> int:
     from hatui.headless import JsonLinesSink, TextSink
     from hatui.observe.observer import Observer
     from hatui.runtime.lanview import LanViewServer
-    from hatui.runtime.watch import Sink, Watch
+    from hatui.runtime.watch import LAN_VIEW_READ_S, Sink, Watch
 
     sink: Sink = JsonLinesSink() if args.json else TextSink()
-    watch = Watch(interfaces=args.watch, observer=Observer(), clock=SystemClock(), sinks=[sink])
+    watch = Watch(
+        interfaces=args.watch,
+        observer=Observer(),
+        clock=SystemClock(),
+        sinks=[sink],
+        read_every_s=LAN_VIEW_READ_S,
+    )
     watch.open()
     server = LanViewServer(watch, args.lan_view)
     stop = asyncio.Event()
