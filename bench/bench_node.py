@@ -28,7 +28,8 @@ from hatui.runtime.node import Node, Scheduler
 from hatui.runtime.nodeio import RealNodeIO
 from hatui.runtime.serve import AsyncioScheduler, precise_event_loop
 from hatui.types import MonoUs
-from hatui.vrrp.spec import InstanceSpec, NodeSpec, Vip
+from hatui.vrrp.spec import NodeSpec, Vip
+from tests.runtime.test_node import many_specs
 
 
 class Nothing:
@@ -86,18 +87,7 @@ class Manual:
 
 
 def node(clock: Clock, scheduler: Scheduler) -> Node:
-    specs = tuple(
-        InstanceSpec(
-            name=f"VI_{v}",
-            interface="eth0",
-            vrid=v,
-            priority=100,
-            advert_int_us=100_000,
-            version=3,
-            vips=(Vip(address=f"198.51.100.{v}", prefixlen=24),),
-        )
-        for v in range(1, 256)
-    )
+    specs = many_specs(255, alike=True)
     io = RealNodeIO.__new__(RealNodeIO)  # no sockets: only its advert memo runs
     fake = Nothing()
     io.senders = {s.name: fake for s in specs}  # type: ignore[misc]

@@ -198,10 +198,11 @@ class NamedIO(FakeIO):
         self.sent.append((spec.name, self.clock.mono_us()))
 
 
-def many(
+def many_specs(
     count: int, interval_us: int = 100_000, *, alike: bool = False
-) -> tuple[Node, NamedIO, ManualScheduler]:
-    specs = tuple(
+) -> tuple[InstanceSpec, ...]:
+    """VI_1..VI_count, VRRPv3, VIP 198.51.100.<vrid> each."""
+    return tuple(
         InstanceSpec(
             name=f"VI_{v}",
             interface="eth0",
@@ -215,6 +216,12 @@ def many(
         )
         for v in range(1, count + 1)
     )
+
+
+def many(
+    count: int, interval_us: int = 100_000, *, alike: bool = False
+) -> tuple[Node, NamedIO, ManualScheduler]:
+    specs = many_specs(count, interval_us, alike=alike)
     clock = ManualClock(mono=1_000_000)
     io, sched = NamedIO(clock=clock), ManualScheduler(clock)
     node = Node(NodeSpec(instances=specs), io, clock, sched, {s.name: "192.0.2.11" for s in specs})
