@@ -6,12 +6,16 @@ and read the trace:
     python bench/trace_wakes.py --report OUT.json
 
 Recorded (monotonic us): each timer wake-up of the node (its deadline, when it ran, how
-long, involuntary context switches meanwhile, adverts sent); each drain of deferred
-effects (GARP rounds, notifications) that ran past the next timer; every other event-loop
-callback that took more than SLOW_US, named; garbage collections. A wake-up late with no
-slow callback or collection before it was waiting for a CPU (another process, the host).
+long, involuntary context switches meanwhile, adverts sent, other timers run through the
+state machine and their time, whether it continued timers the last one held); VRID's
+sends as they left the process; each drain of deferred effects (GARP rounds,
+notifications) that ran past the next timer; every other event-loop callback that took
+more than SLOW_US, named; garbage collections. A wake-up late with no slow callback or
+collection before it was waiting for a CPU (another process, the host); VRID's period
+deviation at the send, beside the wire's, tells the process's share from the kernel's.
 This found the 5-s GARP bursts and the haproxy poll's step in front of adverts (session 4
-of bench/README.md). Prints figures; it is not a test.
+of bench/README.md), and the GARP-delay timers due at one instant (session 5). Prints
+figures; it is not a test.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import asyncio.events
 import atexit
 import gc
+import itertools
 import json
 import resource
 import sys
@@ -27,6 +32,7 @@ from typing import Any
 
 SLOW_US = 200
 LATE_US = 700
+VRID = 128  # whose sends are stamped, to set beside the wire's periods
 
 
 def mono() -> int:
@@ -40,22 +46,38 @@ def ivcsw() -> int:
 def install(out: str) -> None:
     from hatui.runtime import node as node_mod
 
-    wakes: list[tuple[int | None, int, int, int, int]] = []
+    wakes: list[tuple[int | None, int, int, int, int, int, int, int]] = []
     drains: list[tuple[int, int, int]] = []  # (start, next deadline, end): ran across it
     slow: list[tuple[int, int, str]] = []
     gcs: list[tuple[int, int, int]] = []
     sends = [0]
+    stamps: list[int] = []  # VRID's sends, just before each left the process
     node_cls: Any = node_mod.Node
     on_timer, send, drain = node_cls._on_timer, node_cls._send, node_cls._drain
+    process = node_cls._process
+    fired = [0]  # timers a wake-up ran through the state machine (not an advert alone)
+    fired_us = [0]  # and how long they took
 
     def traced_on_timer(self: Any) -> None:
         at, r0, t0 = self._timer_at, ivcsw(), mono()
-        sends[0] = 0
+        held = len(self._held)  # a wake-up for timers the last one held: due, not late
+        sends[0] = fired[0] = fired_us[0] = 0
         on_timer(self)
-        wakes.append((at, t0, mono(), ivcsw() - r0, sends[0]))
+        wakes.append((at, t0, mono(), ivcsw() - r0, sends[0], fired[0], fired_us[0], held))
+
+    def traced_process(self: Any, one: Any, event: Any, at: Any = None) -> None:
+        if type(event).__name__ != "TimerFired":
+            process(self, one, event, at)
+            return
+        fired[0] += 1
+        t0 = mono()
+        process(self, one, event, at)
+        fired_us[0] += mono() - t0
 
     def traced_send(self: Any, one: Any, advert: Any) -> None:
         sends[0] += 1
+        if one.router.spec.vrid == VRID:
+            stamps.append(mono())
         send(self, one, advert)
 
     def traced_drain(self: Any, **kw: Any) -> None:
@@ -89,17 +111,20 @@ def install(out: str) -> None:
         else:
             gcs.append((started[0], mono() - started[0], info["generation"]))
 
-    node_cls._on_timer, node_cls._send, node_cls._drain = (
+    node_cls._on_timer, node_cls._send, node_cls._drain, node_cls._process = (
         traced_on_timer,
         traced_send,
         traced_drain,
+        traced_process,
     )
     asyncio.events.Handle._run = traced_run  # type: ignore[method-assign]
     gc.callbacks.append(on_gc)
 
     def dump() -> None:
         with open(out, "w") as f:
-            json.dump({"wakes": wakes, "drains": drains, "slow": slow, "gcs": gcs}, f)
+            json.dump(
+                {"wakes": wakes, "drains": drains, "slow": slow, "gcs": gcs, "sends": stamps}, f
+            )
 
     atexit.register(dump)
 
@@ -114,7 +139,7 @@ def report(path: str, skip_s: float = 3.0) -> list[str]:
         return ["no wake-ups traced"]
     base = wakes[0][1] + int(skip_s * 1e6)
     wakes = [w for w in wakes if w[1] >= base]
-    late = sorted(w[1] - w[0] for w in wakes)
+    late = sorted(w[1] - w[0] for w in wakes if not w[7])
     took = sorted(w[2] - w[1] for w in wakes)
 
     def q(xs: list[int], p: float) -> int:
@@ -124,14 +149,23 @@ def report(path: str, skip_s: float = 3.0) -> list[str]:
         f"{len(wakes)} wake-ups: late p50/p99/max {q(late, 0.5)}/{q(late, 0.99)}/{late[-1]} us, "
         f"run p50/p99/max {q(took, 0.5)}/{q(took, 0.99)}/{took[-1]} us"
     ]
+    # VRID's periods as the process sent them: beside the wire's, what is left of a
+    # deviation happened after the send (the kernel's path, the observer's capture).
+    stop = wakes[-1][2] - 200_000  # the shutdown (priority 0, VIPs, the last document)
+    sent = [s for s in t.get("sends", []) if base <= s <= stop]
+    dev = sorted(abs(b - a - 100_000) for a, b in itertools.pairwise(sent))
+    if dev:
+        out.append(
+            f"VRID {VRID} sends: {len(sent)}, period deviation p50/p99/max "
+            f"{q(dev, 0.5)}/{q(dev, 0.99)}/{dev[-1]} us"
+        )
     events: list[tuple[int, str]] = []
-    for at, t0, end, switches, n in wakes:
-        if t0 - at > LATE_US:
-            text = f"wake-up {t0 - at} us late ({n} adverts; preempted {switches}x in it)"
-            events.append((t0, text))
+    for at, t0, end, switches, n, timers, timers_us, held in wakes:
+        what = f"{n} adverts, {timers} other timers in {timers_us} us; preempted {switches}x"
+        if t0 - at > LATE_US and not held:
+            events.append((t0, f"wake-up {t0 - at} us late ({what})"))
         if end - t0 > 2 * LATE_US:
-            text = f"wake-up ran {end - t0} us ({n} adverts; preempted {switches}x in it)"
-            events.append((t0, text))
+            events.append((t0, f"wake-up ran {end - t0} us ({what})"))
     for t0, nxt, end in t["drains"]:
         if t0 >= base:
             events.append((t0, f"deferred effects ran {end - nxt} us past a timer"))
@@ -141,7 +175,9 @@ def report(path: str, skip_s: float = 3.0) -> list[str]:
     for t0, us, gen in t["gcs"]:
         if t0 >= base and us > SLOW_US:
             events.append((t0, f"gc gen{gen} {us} us"))
-    stop = wakes[-1][2] - 200_000  # the shutdown (priority 0, VIPs, the last document)
+    for a, b in itertools.pairwise(sent):
+        if abs(b - a - 100_000) > LATE_US:
+            events.append((b, f"VRID {VRID} sent {b - a - 100_000:+d} us off its period"))
     for t0, text in sorted(events):
         if t0 > stop:
             break

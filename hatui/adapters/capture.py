@@ -26,6 +26,7 @@ SOL_PACKET = 263
 PACKET_ADD_MEMBERSHIP = 1
 PACKET_MR_PROMISC = 1
 PACKET_STATISTICS = 6
+PACKET_IGNORE_OUTGOING = 23
 PACKET_OUTGOING = 4
 SO_ATTACH_FILTER = 26
 SO_TIMESTAMPNS = 35
@@ -241,6 +242,16 @@ class Packet(NamedTuple):
     outgoing: bool
 
 
+def _ignore_outgoing(sock: socket.socket) -> None:
+    """Leave this socket out of the host's transmit path (Linux 4.20+): the kernel then
+    neither clones nor filters, in the sender's context, a frame it would only reject. On
+    an older kernel the filter's outgoing check still drops them, a little later."""
+    try:
+        sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+    except OSError:
+        log.debug("PACKET_IGNORE_OUTGOING not supported; the filter drops outgoing frames")
+
+
 class CaptureSocket:
     """A non-blocking receive-only packet socket on one interface. `outgoing` False leaves
     out, in the kernel, the frames this host sends. With `vrids` (a serving node's capture:
@@ -275,6 +286,8 @@ class CaptureSocket:
             mreq = struct.pack("iHH8s", self.ifindex, PACKET_MR_PROMISC, 0, b"")
             sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            if not outgoing or vrids is not None:
+                _ignore_outgoing(sock)
             try:
                 sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf)
             except PermissionError:

@@ -54,6 +54,15 @@ _AFTER_ADVERTS = (act.SendGarp, act.Notify)
 # wake-up regardless, so a timeline with no such gap still moves (one a wake-up).
 EFFECT_MARGIN_US = 500
 EFFECT_STARVE_US = 50_000
+# Timers that neither advertise nor take over (GARP bursts' delay and refresh, the end of
+# a preempt delay) cost tens of us each through the state machine. 255 masters' GARP-delay
+# timers can come due at one instant (a takeover that ran late sets them all from one
+# `now`): run together, 175 of them held the next advert group 2.7 ms (bench_scale
+# --trace). A wake-up runs such timers for this long after its adverts; the rest wait, in
+# deadline order, for the next wake-up, at once. Takeovers are not held: they are as
+# urgent as adverts, and held ones ran so late (255 take ~100 ms) that their masters'
+# adverts lost the grid and spread over 70 phases, where 16 had been.
+TIMER_BUDGET_US = 200
 GARP_PART = 16  # VIPs a deferred item announces: a few hundred us at most
 _TIMER_FIRED = inp.TimerFired()  # frozen and empty: one will do
 
@@ -160,6 +169,9 @@ class Node:
         # Every router's deadline in one heap (stale entries skipped when they surface):
         # with 255 instances, scanning them all after each input cost 65 % of a core.
         self._due: list[tuple[MonoUs, int, _Instance]] = []
+        # Due timers a wake-up left for the next (TIMER_BUDGET_US), oldest first; an
+        # entry is stale, as in the heap, once its instance's deadline moved.
+        self._held: deque[tuple[MonoUs, _Instance]] = deque()
         self._starts: list[Handle] = []
         self._seq = itertools.count()
         # Within a wake-up, announcements and notifications wait until its adverts are
@@ -460,10 +472,15 @@ class Node:
                 heapq.heappush(self._due, (at, next(self._seq), one))
 
     def _earliest(self) -> MonoUs | None:
-        """The earliest live deadline, dropping heap entries a later input superseded."""
-        due = self._due
+        """The earliest live deadline, dropping entries a later input superseded. A held
+        timer is past due: the next wake-up comes at once."""
+        due, held = self._due, self._held
         while due and due[0][0] != due[0][2].deadline:
             heapq.heappop(due)
+        while held and held[0][0] != held[0][1].deadline:
+            held.popleft()
+        if held:
+            return min(held[0][0], due[0][0]) if due else held[0][0]
         return due[0][0] if due else None
 
     def _group_inputs(
@@ -603,6 +620,14 @@ class Node:
         # An advert later than half an interval (a stalled process) runs at `now`
         # instead, never as a burst of catch-up adverts; other timers beyond
         # LATE_ON_GRID_US too.
+        # Other timers wait in `held` until the adverts are out, then run for
+        # TIMER_BUDGET_US (one at least); a held instance whose advert (or Master_Down)
+        # falls due runs first, so that never waits behind the queue.
+        held = self._held
+        if held:
+            for at, one in list(held):
+                if at == one.deadline and one.router.urgent_due(horizon):
+                    self._fire(one, at, now)  # its entry goes stale: the deadline moves on
         step_at, in_step = 0, 0  # the adverts in step with the first at `step_at`
         groups, due, seq = self._groups, self._due, self._seq
         # The entry at the top is looked at in place: most leave it for a later deadline
@@ -615,24 +640,29 @@ class Node:
             if at > horizon:
                 break
             router = one.router
-            advert = router.only_advert_due(horizon)
-            if at > now and not advert:
-                break  # a Master_Down or other timer: never early
-            if advert:
-                if in_step == 0 or at > step_at + ADVERT_SLACK_US:
-                    step_at, in_step = at, 0
-                if in_step == ADVERT_GROUP:  # this one, once, a step later (a phase of its own)
-                    one.deadline = MonoUs(at + GROUP_STEP_US)
-                    heapq.heapreplace(due, (one.deadline, next(seq), one))
-                    continue
-                in_step += 1
+            if not router.only_advert_due(horizon):
+                if at > now:
+                    break  # a Master_Down or other timer: never early
+                heapq.heappop(due)
+                if router.urgent_due(now):  # a takeover (or an advert with others due)
+                    self._fire(one, at, now)
+                else:
+                    held.append((at, one))  # its deadline stays: an input supersedes it
+                continue
+            if in_step == 0 or at > step_at + ADVERT_SLACK_US:
+                if at > now:  # early only in step with one due: never for its own sake
+                    break
+                step_at, in_step = at, 0
+            if in_step == ADVERT_GROUP:  # this one, once, a step later (a phase of its own)
+                one.deadline = MonoUs(at + GROUP_STEP_US)
+                heapq.heapreplace(due, (one.deadline, next(seq), one))
+                continue
+            in_step += 1
             spec = router.spec
-            late = now - at
-            on_grid = late < (spec.advert_int_us // 2 if advert else LATE_ON_GRID_US)
-            when = at if on_grid else max(at, now)
+            when = at if now - at < spec.advert_int_us // 2 else max(at, now)
             # The steady path: a master's Adver_Timer alone. Outside a sync group (whose
             # coordinator hears every member's every input) it needs no action list.
-            if advert and spec.name not in groups:
+            if spec.name not in groups:
                 sent = router.advert_fired(when)
                 if sent is not None:
                     # The heap first, so whatever the send does finds it consistent.
@@ -649,6 +679,19 @@ class Node:
             heapq.heappop(due)
             one.deadline = None
             self._process(one, _TIMER_FIRED, when)
+        clock, first = self.clock, True
+        stop = clock.mono_us() + TIMER_BUDGET_US
+        while held and (first or clock.mono_us() < stop):
+            at, one = held.popleft()
+            if at == one.deadline:
+                first = False
+                self._fire(one, at, now)
+
+    def _fire(self, one: _Instance, at: MonoUs, now: MonoUs) -> None:
+        """Run an instance's due timers at their deadline `at` (on the grid, if late by
+        less than LATE_ON_GRID_US) through the state machine."""
+        one.deadline = None
+        self._process(one, _TIMER_FIRED, at if now - at < LATE_ON_GRID_US else max(at, now))
 
     def _emit(self, one: _Instance, kind: str, detail: str) -> None:
         event = NodeEvent(

@@ -180,6 +180,16 @@ class Router:
             t > until for k, t in timers.items() if k is not TimerKind.ADVERT
         )
 
+    def urgent_due(self, until: MonoUs) -> bool:
+        """True when the Adver_Timer or the Master_Down_Timer is due by `until`: what a
+        runtime must not hold behind other routers' GARP bursts or preempt-delay ends."""
+        timers = self._timers
+        at = timers.get(TimerKind.ADVERT)
+        if at is not None and at <= until:
+            return True
+        at = timers.get(TimerKind.MASTER_DOWN)
+        return at is not None and at <= until
+
     def advert_fired(self, now: MonoUs) -> act.SendAdvert | None:
         """`handle(TimerFired(), now)` in short for a master whose Adver_Timer is its only
         timer and is due: re-arm it and return the advert, the one action that call

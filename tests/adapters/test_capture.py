@@ -210,6 +210,10 @@ OWN_SNIFFER = textwrap.dedent(
     for o, cap in caps.items():
         seen = [p.outgoing for p in cap.read_batch() if p.data.hex() == sys.argv[1]]
         print(int(o), len(seen), int(all(seen)))
+    # PACKET_IGNORE_OUTGOING: whether the kernel's transmit path passes the socket by
+    node = CaptureSocket("eth0", vrids={4: {1}})
+    for cap in (*caps.values(), node):
+        print("ignore", cap.sock.getsockopt(263, 23))
     """
 )
 
@@ -224,6 +228,9 @@ def test_a_nodes_capture_leaves_out_its_own_frames_in_the_kernel(lab: Lab) -> No
         capture_output=True, text=True, check=True, timeout=20,
     ).stdout  # fmt: skip
     assert out.split("\n")[:2] == ["1 1 1", "0 0 1"], out
+    # ... and a node's capture (either kind) is left out of the host's transmit path
+    # altogether: no clone of each frame it sends, no filter run, in the sender's context.
+    assert out.split("\n")[2:5] == ["ignore 0", "ignore 1", "ignore 1"], out
 
 
 def test_the_node_filter_drops_only_its_own_frames() -> None:

@@ -8,14 +8,17 @@ on a real machine.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
+from hatui.clock import ManualClock
 from hatui.runtime import node as node_mod
+from hatui.types import MonoUs
 from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
-from hatui.vrrp.spec import InstanceSpec, Vip
+from hatui.vrrp.spec import GarpSpec, InstanceSpec, Vip
+from hatui.vrrp.state import State
 from tests.runtime.test_node import (
     VIP,
     FakeIO,
@@ -24,10 +27,14 @@ from tests.runtime.test_node import (
     advert,
     make_node,
     many,
+    many_specs,
+    stall,
 )
 
 ADVERT_COST_US = 20
 GARP_COST_US = 40  # per VIP and round
+TIMER_COST_US = 20  # a timer other than an advert's, run through the state machine
+ADD_VIPS_COST_US = 300  # a netlink round trip
 
 
 @dataclass
@@ -37,16 +44,33 @@ class CostIO(NamedIO):
         assert self.clock is not None
         self.clock.advance(ADVERT_COST_US)
 
+    def add_vips(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
+        super().add_vips(spec, vips)
+        assert self.clock is not None
+        self.clock.advance(ADD_VIPS_COST_US)
+
     def garp(self, spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
         super().garp(spec, vips)
         assert self.clock is not None
         self.clock.advance(GARP_COST_US * len(vips))
 
 
-def costly(count: int, interval_us: int = 100_000) -> tuple[node_mod.Node, CostIO, ManualScheduler]:
-    node, named, sched = many(count, interval_us, alike=True)
-    io = CostIO(clock=named.clock)
-    node.io = io
+def costly(
+    count: int, interval_us: int = 100_000, *, specs: tuple[InstanceSpec, ...] = ()
+) -> tuple[node_mod.Node, CostIO, ManualScheduler]:
+    specs = specs or many_specs(count, interval_us, alike=True)
+    clock = ManualClock(mono=1_000_000)
+    io, sched = CostIO(clock=clock), ManualScheduler(clock)
+    ips = {s.name: "192.0.2.11" for s in specs}
+    node = node_mod.Node(node_mod.NodeSpec(instances=specs), io, clock, sched, ips)
+    process = node._process
+
+    def charged(one: node_mod._Instance, event: inp.Input, at: MonoUs | None = None) -> None:
+        if isinstance(event, inp.TimerFired) and not one.router.urgent_due(clock.mono_us()):
+            clock.advance(TIMER_COST_US)
+        process(one, event, at)
+
+    node._process = charged  # type: ignore[method-assign]
     return node, io, sched
 
 
@@ -82,6 +106,85 @@ def test_255_takeovers_second_garp_bursts_never_hold_an_advert() -> None:
     assert garps(io) == 2 * 255 * 5
     # Over the second bursts; run at once they held the groups after them 3 ms and more.
     assert worst_deviation(io.sent, 2_000_000, 100_000) <= 300
+
+
+def test_a_cluster_of_due_timers_waits_for_the_adverts_behind_it() -> None:
+    """A takeover that ran late (a 40 ms stall) sets its masters' GARP-delay timers from
+    one `now`: 5 s on they fall due together, 20 us each through the state machine. A
+    wake-up runs them for TIMER_BUDGET_US after its adverts, the rest at the next: no
+    advert moves by more than 0.3 ms (run in one go they held the groups behind them
+    2.8 ms; the wake-ups for the rest sent adverts up to ADVERT_SLACK_US early while no
+    advert was due), and every round is still announced."""
+    node, io, sched = costly(255)
+    stall(sched, io.clock, 1_360_000, 40_000)  # the Master_Down timers all run late
+    node.start()
+    sched.run_until(8_000_000)
+    assert garps(io) == 2 * 255 * 5
+    assert worst_deviation(io.sent, 2_000_000, 100_000) <= 300
+
+
+def test_an_instance_held_behind_other_timers_sends_its_advert_on_time() -> None:
+    """255 masters in 16 advert phases 2 ms apart, with GARP delays chosen so that every
+    second burst falls due within 16 us, the last phase's first: the queue of timers
+    takes 5 ms, across the next phases, which wait at its end. An instance in it whose
+    advert falls due goes first, with its advert: no advert waits for the queue (at its
+    turn in it, they went up to 5 ms late)."""
+    phases = 255 // node_mod.ADVERT_GROUP + 1
+
+    def delay(k: int) -> int:
+        phase = k // node_mod.ADVERT_GROUP
+        return 5_000_000 - phase * node_mod.GROUP_STEP_US + (phases - phase)
+
+    specs = tuple(
+        replace(s, garp=GarpSpec(master_delay_us=delay(k)))
+        for k, s in enumerate(many_specs(255, alike=True))
+    )
+    node, io, sched = costly(255, specs=specs)
+    node.start()
+    sched.run_until(8_000_000)
+    assert garps(io) == 2 * 255 * 5
+    assert worst_deviation(io.sent, 2_000_000, 100_000) <= 300
+
+
+def test_a_takeover_is_never_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Master_Down is as urgent as an advert: with no budget left for held timers, 40
+    takeovers still run in their own wake-ups, not one at a time in wake-ups after them
+    (on this free clock, several at one instant)."""
+    monkeypatch.setattr(node_mod, "TIMER_BUDGET_US", -1)
+    node, _, sched = many(40, alike=True)
+    on_timer, at = node._on_timer, []
+
+    def stamped() -> None:
+        at.append(node.clock.mono_us())
+        on_timer()
+
+    node._on_timer = stamped  # type: ignore[method-assign]
+    node.start()
+    sched.run_until(2_000_000)
+    assert {r.state for r in node.status().routers} == {State.MASTER}
+    assert len(at) == len(set(at))
+
+
+def test_with_no_budget_each_wake_up_still_runs_one_timer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """TIMER_BUDGET_US spent before any held timer ran: one runs regardless, so the
+    held GARP delays of the stalled takeover all end (one a wake-up), every second burst
+    goes out, and no wake-up comes round again without progress (a spin)."""
+    monkeypatch.setattr(node_mod, "TIMER_BUDGET_US", -1)
+    node, io, sched = costly(255)
+    stall(sched, io.clock, 1_360_000, 40_000)
+    on_timer, wakes = node._on_timer, [0]
+
+    def counted() -> None:
+        wakes[0] += 1
+        assert wakes[0] < 50_000, "spinning"
+        on_timer()
+
+    node._on_timer = counted  # type: ignore[method-assign]
+    node.start()
+    sched.run_until(8_000_000)
+    assert garps(io) == 2 * 255 * 5
 
 
 def test_without_a_gap_each_wake_up_still_runs_one_deferred_effect(

@@ -166,3 +166,21 @@ def test_a_higher_advert_between_fires_leaves_nothing_to_fire() -> None:
     fast.handle(AdvertReceived(advert=advert(src=PEER, priority=200)), MonoUs(now + 1))
     assert fast.state is State.BACKUP
     assert fast.advert_fired(MonoUs(now + 1_000_000)) is None
+
+
+def test_urgent_due_is_an_advert_or_a_takeover_never_a_garp_burst() -> None:
+    """What a runtime may hold behind other routers' work (a GARP delay's end) and what
+    it may not (an Adver_Timer, a Master_Down_Timer), each on both sides of its time."""
+    r = backup(spec(garp=QUIET))
+    down = r.deadline()
+    assert down is not None
+    assert not r.urgent_due(MonoUs(down - 1)) and r.urgent_due(down)
+    # A master 5 s after its takeover: the GARP delay ends 1 s before an Adver_Timer.
+    m, now = master(spec(garp=GarpSpec(master_delay_us=4_500_000)))
+    for k in range(1, 5):
+        m.handle(TimerFired(), MonoUs(now + k * 1_000_000))
+    garp = MonoUs(now + 4_500_000)
+    assert m.deadline() == garp
+    assert not m.urgent_due(garp)  # the GARP delay alone: it may wait
+    assert not m.urgent_due(MonoUs(now + 5_000_000 - 1))
+    assert m.urgent_due(MonoUs(now + 5_000_000))  # the advert behind it: it may not
