@@ -409,14 +409,33 @@ class Node:
             self._progress_at = self.clock.mono_us()
         if not isinstance(action, act.SendGarp):
             backlog.append(_Deferred(partial(self._run_now, one, action)))
-        elif action.interval_us > 0:  # its later rounds go to the scheduler
-            backlog.append(_Deferred(partial(self._run_now, one, action), one))
-        else:  # each round in parts that fit a gap
-            vips = action.vips
+        elif action.interval_us > 0:  # the first round; the later ones at their times
+            self._queue_round(one, action)
+            backlog.append(_Deferred(partial(self._space_rounds, one, action), one))
+        else:
             for _ in range(action.count):
-                for k in range(0, len(vips), GARP_PART):
-                    part = partial(self._garp_part, one, action, vips[k : k + GARP_PART], k == 0)
-                    backlog.append(_Deferred(part, one))
+                self._queue_round(one, action)
+
+    def _queue_round(self, one: _Instance, action: act.SendGarp) -> None:
+        """One round of `action`'s burst, in parts that fit a gap between timers."""
+        vips = action.vips
+        for k in range(0, len(vips), GARP_PART):
+            part = partial(self._garp_part, one, action, vips[k : k + GARP_PART], k == 0)
+            self._backlog.append(_Deferred(part, one))
+
+    def _space_rounds(self, one: _Instance, action: act.SendGarp) -> None:
+        """Rounds 2.. of a burst with `garp_interval`, each interval_us after the last: each
+        queues for the gaps between timers when its time comes."""
+
+        def due() -> None:
+            if not self._backlog:
+                self._progress_at = self.clock.mono_us()
+            self._queue_round(one, action)
+            self._drain(wake=False)
+
+        now = self.clock.mono_us()
+        for k in range(1, action.count):
+            one.garps.append(self.scheduler.call_at(MonoUs(now + k * action.interval_us), due))
 
     def _garp_part(
         self, one: _Instance, action: act.SendGarp, vips: tuple[Vip, ...], first: bool
@@ -529,8 +548,8 @@ class Node:
                     self._backlog.clear()
                     self._backlog.extend(kept)
                 self.io.remove_vips(spec, vips)
-            case act.SendGarp(vips=vips, count=count, interval_us=interval):
-                self._garp_burst(one, vips, count, interval)
+            case act.SendGarp():
+                self._garp_burst(one, action)
             case act.Notify(state=state, priority=priority):
                 self.io.notify(spec, state, priority)
             case act.Transition(old=old, new=new, cause=cause):
@@ -558,29 +577,16 @@ class Node:
             case _:
                 assert_never(action)
 
-    def _garp_burst(
-        self, one: _Instance, vips: tuple[Vip, ...], count: int, interval_us: int
-    ) -> None:
-        """`count` rounds of one gratuitous ARP/NA per VIP; spaced rounds go to the scheduler."""
-        spec = one.router.spec
-        if interval_us <= 0:
-            for _ in range(count):
-                self.io.garp(spec, vips)
-            self.counters["garp_rounds"] += count
-            one.stats["garp_rounds"] += count
-            return
-        self.io.garp(spec, vips)
-        self.counters["garp_rounds"] += 1
-        one.stats["garp_rounds"] += 1
-        now = self.clock.mono_us()
-        for k in range(1, count):
-
-            def fire(vips: tuple[Vip, ...] = vips) -> None:
-                self.io.garp(spec, vips)
-                self.counters["garp_rounds"] += 1
-                one.stats["garp_rounds"] += 1
-
-            one.garps.append(self.scheduler.call_at(MonoUs(now + k * interval_us), fire))
+    def _garp_burst(self, one: _Instance, action: act.SendGarp) -> None:
+        """The first round of one gratuitous ARP/NA per VIP now; the others now too, or,
+        spaced (`garp_interval`), at their times through the gaps between timers."""
+        spec, rounds = one.router.spec, action.count if action.interval_us <= 0 else 1
+        for _ in range(rounds):
+            self.io.garp(spec, action.vips)
+        self.counters["garp_rounds"] += rounds
+        one.stats["garp_rounds"] += rounds
+        if action.interval_us > 0:
+            self._space_rounds(one, action)
 
     def _rearm(self) -> None:
         at = self._earliest()

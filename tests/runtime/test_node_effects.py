@@ -276,3 +276,51 @@ def test_a_round_of_many_vips_goes_in_parts_and_counts_once(
     sent = announced(io)
     rounds = [sent[k] + sent[k + 1] + sent[k + 2] for k in range(0, len(sent), 3)]
     assert all(sorted(r, key=str) == sorted(vips, key=str) for r in rounds)
+
+
+FORTY = tuple(Vip(address=f"198.51.100.{v}", prefixlen=24) for v in range(1, 41))
+
+
+def spaced_node() -> tuple[node_mod.Node, FakeIO, ManualScheduler, list[int]]:
+    """One master, 40 VIPs, keepalived's garp_interval at 30 ms: 3 rounds, no second burst."""
+    node, io, sched = make_node(
+        priority=100,
+        vips=FORTY,
+        garp=GarpSpec(master_delay_us=0, master_repeat=3, interval_us=30_000),
+    )
+    at: list[int] = []
+    garp = io.garp
+
+    def stamped(spec: InstanceSpec, vips: tuple[Vip, ...]) -> None:
+        at.append(node.clock.mono_us())
+        garp(spec, vips)
+
+    io.garp = stamped  # type: ignore[method-assign]
+    return node, io, sched, at
+
+
+def test_spaced_rounds_come_back_at_their_times_in_parts_that_fit_a_gap() -> None:
+    """Each of the 3 rounds goes in parts of 16, 16 and 8 VIPs (a round of 40 at once is
+    a millisecond in front of whatever timer comes next), the later ones 30 and 60 ms
+    after the first, and each counts once."""
+    node, io, sched, at = spaced_node()
+    node.start()
+    sched.run_until(2_000_000)
+    assert [len(v) for v in announced(io)] == [16, 16, 8] * 3
+    assert [v for part in announced(io)[:3] for v in part] == list(FORTY)
+    assert at[3] - at[0] >= 30_000 and at[6] - at[0] >= 60_000
+    assert at[6] - at[3] == 30_000
+    assert node.status().counters["garp_rounds"] == 3
+
+
+def test_a_master_demoted_between_spaced_rounds_announces_no_more() -> None:
+    """Demoted after the second round: the third, still to come, never goes out."""
+    node, io, sched, at = spaced_node()
+    node.start()
+    sched.run_until(1_375_000)  # the takeover (1.36 s) and its first round
+    assert len(at) == 3
+    sched.run_until(at[0] + 45_000)  # and the second, 30 ms on
+    assert len(at) == 6
+    node.on_frame("eth0", advert("192.0.2.12", 200), False)  # a better master: BACKUP
+    sched.run_until(at[0] + 200_000)  # the third was due at 60 ms; Master_Down is ~360
+    assert len(at) == 6 and ("remove", FORTY) in io.log
