@@ -238,14 +238,9 @@ async def _watch_headless(args: argparse.Namespace) -> int:
 
 def _lan_holders(watch: Watch) -> Callable[[], tuple[VipHolder, ...]]:
     """Who holds each VIP as the LAN's adverts tell it: the haproxy join's other side."""
-    from hatui.haproxy.join import holders_from_docs
-    from hatui.observe.report import snapshot_to_json
+    from hatui.haproxy.join import holders
 
-    def holders() -> tuple[VipHolder, ...]:
-        snap = watch.observer.snapshot(watch.clock.wall_us())
-        return holders_from_docs(None, snapshot_to_json(snap)["routers"])
-
-    return holders
+    return lambda: holders(watch.observer.vip_claims(watch.clock.wall_us()))
 
 
 def _exporter(args: argparse.Namespace) -> Exporter | None:

@@ -7,7 +7,8 @@ a frozen view the console, headless logs and JSON all read, with its alerts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, assert_never
@@ -171,27 +172,28 @@ def _serves(name: str, backends: tuple[str, ...], stats: Stats) -> bool:
     return any(b.up_servers > 0 for b in known)
 
 
+def holders(claims: Iterable[tuple[str, str | None, int | None, str]]) -> tuple[VipHolder, ...]:
+    """VIP holders from (vip, master, vrid, protocol) claims: the first claim of a VIP
+    holds it (two routers that claim one VIP are a misconfiguration the observer reports)."""
+    out: dict[str, VipHolder] = {}
+    for vip, master, vrid, protocol in claims:
+        if vip not in out:
+            out[vip] = VipHolder(vip=vip, master=master, vrid=vrid, protocol=protocol)
+    return tuple(out.values())
+
+
 def holders_from_docs(node: Mapping[str, Any] | None, routers: object) -> tuple[VipHolder, ...]:
     """VIP holders from the JSON contract documents: the node's own instances first (a
     node drops its own adverts, so the LAN view may not list what it masters), then every
     router heard on the LAN."""
-    out: dict[str, VipHolder] = {}
-    for inst in (node or {}).get("instances", []):
-        for vip in inst.get("vips", []):
-            addr = str(vip).split("/")[0]
-            out.setdefault(
-                addr, VipHolder(vip=addr, master=inst.get("master_ip"), vrid=inst.get("vrid"))
-            )
-    for r in routers if isinstance(routers, list) else []:
-        master = (r.get("master") or {}).get("ip")
-        for vip in r.get("vips", []):
-            out.setdefault(
-                str(vip),
-                VipHolder(
-                    vip=str(vip),
-                    master=master,
-                    vrid=r.get("vrid"),
-                    protocol=str(r.get("protocol", "vrrp")),
-                ),
-            )
-    return tuple(out.values())
+    own = (
+        (str(vip).split("/")[0], inst.get("master_ip"), inst.get("vrid"), "vrrp")
+        for inst in (node or {}).get("instances", [])
+        for vip in inst.get("vips", [])
+    )
+    lan = (
+        (str(vip), (r.get("master") or {}).get("ip"), r.get("vrid"), str(r.get("protocol", "vrrp")))
+        for r in (routers if isinstance(routers, list) else [])
+        for vip in r.get("vips", [])
+    )
+    return holders(itertools.chain(own, lan))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from hatui.codec.frames import ChecksumForm, Family, Protocol
 from hatui.observe.events import Cause, Event, EventKind, MasterChange
@@ -129,6 +130,15 @@ class RouterView:
     protocol: Protocol = Protocol.VRRP
     hsrp: HsrpInfo | None = None  # HSRP's own terms
     carp: CarpInfo | None = None  # CARP's own terms
+
+
+class VipClaim(NamedTuple):
+    """One VIP as a router advertises it: the router's master, VRID and protocol."""
+
+    vip: str
+    master: str
+    vrid: int
+    protocol: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -42,6 +42,7 @@ from hatui.observe.model import (
     Failover,
     ObserverSnapshot,
     RouterView,
+    VipClaim,
 )
 from hatui.observe.ownership import ArpKey, ArpTable
 from hatui.observe.routers import RouterRules
@@ -576,6 +577,30 @@ class Observer:
         if c.master is None:
             return CarpInfo(advbase=c.advbase, advskew=c.advskew, demote=c.demote)
         return c.master
+
+    def vip_claims(self, now: WallUs) -> list[VipClaim]:
+        """Every router's VIPs with its master, in `snapshot(now).routers` order, without
+        building the VRRP routers' views: the haproxy join asks once a second, and at 255
+        routers a snapshot and its document cost 13 ms where this costs well under 1."""
+        rows = [
+            ((k[0], k[1].value, k[2], Protocol.VRRP.value), r.master.ip, r.master.addresses)
+            for k, r in self._routers.items()
+        ]
+        if self._hsrp or self._carp_routers:
+            arp = self._arp.views()
+            others = (
+                *self._hsrp.views(now),
+                *(
+                    carp_view(router_view(r, now), self._carp_master(k), arp)
+                    for k, r in self._carp_routers.items()
+                ),
+            )
+            rows += (
+                ((v.interface, v.family.value, v.vrid, v.protocol.value), v.master_ip, v.vips)
+                for v in others
+            )
+        rows.sort(key=lambda row: row[0])
+        return [VipClaim(vip, master, key[2], key[3]) for key, master, vips in rows for vip in vips]
 
     def counters(self) -> Counters:
         return Counters(
