@@ -60,8 +60,8 @@ EFFECT_STARVE_US = 50_000
 # `now`): run together, 175 of them held the next advert group 2.7 ms (bench_scale
 # --trace). A wake-up runs such timers for this long after its adverts; the rest wait, in
 # deadline order, for the next wake-up, at once. Takeovers are not held: they are as
-# urgent as adverts, and held ones ran so late (255 take ~100 ms) that their masters'
-# adverts lost the grid and spread over 70 phases, where 16 had been.
+# urgent as adverts, and held ones ran so late (255 took ~0.3 s) that their masters'
+# adverts lost the grid and spread over ~74 phases where 16 had been: twice the CPU.
 TIMER_BUDGET_US = 200
 GARP_PART = 16  # VIPs a deferred item announces: a few hundred us at most
 _TIMER_FIRED = inp.TimerFired()  # frozen and empty: one will do
