@@ -1,8 +1,9 @@
-"""Deferred effects (GARP rounds, notifications) run in the gaps between a node's timers.
+"""Deferred effects (GARP rounds, notifications) run in the gaps between a node's timers,
+and timers that neither advertise nor take over wait for the adverts (TIMER_BUDGET_US).
 
 The manual clock stands still unless something advances it, so `CostIO` charges each
-send its time: a wake-up that does too much then makes the next timer late, as it would
-on a real machine.
+send, netlink request and such timer its time: a wake-up that does too much then makes
+the next timer late, as it would on a real machine.
 """
 
 from __future__ import annotations
