@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import itertools
 import logging
 import signal
 import time
@@ -32,7 +33,7 @@ from textual.worker import Worker
 
 from hatui.adapters.haproxy import Poll
 from hatui.errors import EXIT_OK, EXIT_RUNTIME, HatuiError
-from hatui.haproxy.join import VipHolder
+from hatui.haproxy.join import VipHolder, holders
 from hatui.haproxy.report import event_to_json as haproxy_event_to_json
 from hatui.haproxy.track import Tracker
 from hatui.ui import proxies
@@ -203,15 +204,13 @@ class HatuiApp(App[int]):
 
     def _vip_holders(self) -> tuple[VipHolder, ...]:
         """Our own instances first (a node drops its own adverts), then the LAN's routers."""
-        out: dict[str, VipHolder] = {}
-        for i in self.node.instances if self.node is not None else ():
-            for vip in i.vips:
-                addr = vip.split("/")[0]
-                out.setdefault(addr, VipHolder(vip=addr, master=i.master_ip, vrid=i.vrid))
-        for r in self.observer.routers:
-            for vip in r.vips:
-                out.setdefault(vip, VipHolder(vip=vip, master=r.master_ip, vrid=r.vrid))
-        return tuple(out.values())
+        own = (
+            (vip.split("/")[0], i.master_ip, i.vrid, "vrrp")
+            for i in (self.node.instances if self.node is not None else ())
+            for vip in i.vips
+        )
+        lan = ((v, r.master_ip, r.vrid, r.protocol) for r in self.observer.routers for v in r.vips)
+        return holders(itertools.chain(own, lan))
 
     def on_haproxy_polled(self, msg: HaproxyPolled) -> None:
         poll = msg.poll

@@ -196,3 +196,20 @@ async def test_events_one_line_each_full_text_in_the_detail_pane() -> None:
         app.query_one("#routers").focus()
         await settle(pilot)
         assert text_of(app, "#detail").startswith("VRID")
+
+
+async def test_the_consoles_vip_holders_are_the_documents_with_each_routers_protocol() -> None:
+    """The console joins haproxy with the holders its documents name (the node's own VIPs
+    first, then the LAN's, through the one `holders` builder): on a LAN of several
+    vendors, each VIP carries its router's protocol, not "vrrp" for all."""
+    from hatui.haproxy.join import holders_from_docs
+
+    doc, events = scenario.vendors()
+    node = scenario.node()
+    feed = FakeFeed(Mode.SERVE, "eth0", observer=doc, events=events, node=node)
+    app = app_for(feed, scenario.haproxy_story())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        got = app._vip_holders()
+    assert got == holders_from_docs(node, doc["routers"])
+    assert {h.protocol for h in got} >= {"vrrp", "hsrp", "carp"}
