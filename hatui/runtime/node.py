@@ -13,7 +13,7 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Protocol, assert_never
 
@@ -428,9 +428,7 @@ class Node:
         queues for the gaps between timers when its time comes."""
 
         def due() -> None:
-            if not self._backlog:
-                self._progress_at = self.clock.mono_us()
-            self._queue_round(one, action)
+            self._defer(one, replace(action, count=1, interval_us=0))
             self._drain(wake=False)
 
         now = self.clock.mono_us()
