@@ -17,7 +17,7 @@ from hatui.observe.events import Event
 from hatui.observe.model import ObserverSnapshot
 from hatui.observe.report import event_to_json, snapshot_to_json
 from hatui.runtime.watch import CaptureStats, SnapshotGetter
-from hatui.styles import EVENT_SEVERITY, EVENT_STYLE
+from hatui.styles import EVENT_SEVERITY, EVENT_STYLE, STATUS_STYLE
 
 if TYPE_CHECKING:
     from hatui.adapters.haproxy import Poll
@@ -222,12 +222,7 @@ def print_summary(doc: dict[str, object], out: TextIO | None = None) -> None:
         if r.get("virtual_mac"):
             mac += " (vmac)"
         status = r.get("status", "")
-        style = {
-            "ok": "green",
-            "stale": "red",
-            "split_brain": "bold red",
-            "mismatch": "magenta",
-        }.get(status, "")
+        style = STATUS_STYLE.get(status, "")
         table.add_row(
             r["interface"],
             r["family"],

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from rich.text import Text
 
-from hatui.styles import EVENT_STYLE
+from hatui.styles import EVENT_STYLE, STATE_STYLE, STATUS_STYLE
 from hatui.ui.model import (
     Counters,
     EventRow,
@@ -22,14 +22,7 @@ from hatui.ui.model import (
     RouterRow,
 )
 
-STATUS_STYLE = {
-    "ok": "green",
-    "stale": "bold red",
-    "split_brain": "bold white on red",
-    "mismatch": "bold magenta",
-}
 STATUS_LABEL = {"ok": "ok", "stale": "STALE", "split_brain": "SPLIT BRAIN", "mismatch": "mismatch"}
-STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red", "INIT": "dim"}
 SPARK = "▁▂▃▄▅▆▇█"
 PROTO_STYLE = {"hsrp": "bold blue", "carp": "bold cyan"}  # VRRP, the common case, is plain
 AUTH_SHORT = {"cisco-md5": "md5*", "unknown": "?"}  # *: not verifiable by an observer
