@@ -209,8 +209,9 @@ async def _following_haproxy(
 
 async def _watch_headless(args: argparse.Namespace) -> int:
     from hatui.clock import SystemClock
-    from hatui.headless import JsonLinesSink, TextSink, document, print_document, print_summary
+    from hatui.headless import JsonLinesSink, TextSink, print_document, print_summary
     from hatui.observe.observer import Observer
+    from hatui.runtime.document import live_document
     from hatui.runtime.watch import Sink, Watch
 
     sink: Sink = JsonLinesSink() if args.json else TextSink()
@@ -228,7 +229,7 @@ async def _watch_headless(args: argparse.Namespace) -> int:
             watch.close()
             if exporter is not None:
                 exporter.stop()
-    doc = document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats, haproxy.view)
+    doc = live_document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats, haproxy.view)
     if args.json:
         print_document(doc, lines=True)
     else:

@@ -12,10 +12,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from hatui.haproxy.events import HaproxyEvent
 from hatui.haproxy.join import HaproxyView
 from hatui.haproxy.report import event_to_json as haproxy_event_to_json
-from hatui.haproxy.report import view_to_json
 from hatui.observe.events import Event
-from hatui.observe.model import ObserverSnapshot
-from hatui.observe.report import event_to_json, snapshot_to_json
+from hatui.observe.report import event_to_json
 from hatui.runtime.watch import CaptureStats, SnapshotGetter
 from hatui.styles import EVENT_SEVERITY, EVENT_STYLE, STATUS_STYLE
 
@@ -120,23 +118,6 @@ class NodeEventPrinter:
             prefix = f"<{severity}>" if self.journal else f"{stamp(ev.time)} "
             self.out.write(prefix + text + "\n")
         self.out.flush()
-
-
-def document(
-    snap: ObserverSnapshot,
-    stats: CaptureStats | None = None,
-    haproxy: HaproxyView | None = None,
-) -> dict[str, object]:
-    """The DESIGN.md JSON document, plus capture-side counters when live, plus the
-    `haproxy` key in serve and watch (given the last view of the local haproxy)."""
-    doc = snapshot_to_json(snap)
-    if stats is not None:
-        counters = doc.get("counters")
-        if isinstance(counters, dict):
-            counters["kernel_drops"] = stats.kernel_drops
-    if haproxy is not None:
-        doc["haproxy"] = view_to_json(haproxy)
-    return doc
 
 
 class HaproxyLog:
