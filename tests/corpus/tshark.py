@@ -22,7 +22,7 @@ _LABELLED = re.compile(r"^(?P<label>.*) \((?P<num>\d+)\)$")
 @dataclass(frozen=True)
 class Field:
     show: str  # the value as tshark prints it ("6", "192.0.2.11")
-    label: str  # the dissector's name for it ("Active", "Unknown"); else the value
+    label: str  # the dissector's name for it ("Active", "Unknown", "Good")
 
 
 def packets(path: Path, names: set[str], *decode_as: str) -> list[dict[str, Field]]:
@@ -41,6 +41,6 @@ def packets(path: Path, names: set[str], *decode_as: str) -> list[dict[str, Fiel
             show = node.get("show", "")
             value = node.get("showname", "").split(": ", 1)[-1]
             m = _LABELLED.match(value)
-            found[name] = Field(show=show, label=m["label"] if m else show)
+            found[name] = Field(show=show, label=m["label"] if m else value or show)
         out.append(found)
     return out
