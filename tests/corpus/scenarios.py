@@ -185,7 +185,8 @@ def hsrp_v2_coup(v6: bool) -> Callable[[], Frames]:
     """v2 group 40, MD5 authentication, hello 1 s hold 3 s. A (.11, 120, preempt) active,
     B (.12, 100) standby. A reloads at 8 s: B says Active when its hold timer runs out
     (3000 ms + 4 ms). A returns, speaks at 18.2 s and 19.2 s, stages a coup at 20.1 s;
-    B resigns 3 ms later, speaks, and is standby again from 21.6 s."""
+    B resigns 3 ms later, speaks, and is standby again from 21.6 s. A is shut down at
+    26.3 s: it resigns, and B says Active 12 ms later."""
 
     def build() -> Frames:
         A, B = ("fe80::11", "fe80::12") if v6 else ("192.0.2.11", "192.0.2.12")
@@ -217,6 +218,9 @@ def hsrp_v2_coup(v6: bool) -> Callable[[], Frames]:
             f.append((T0 + t, a(V2_ACTIVE)))
         for t in every(21 * S + 600 * MS, 26 * S, S):
             f.append((T0 + t, b(V2_STANDBY)))
+        f.append((T0 + 26 * S + 300 * MS, a(V2_ACTIVE, RESIGN)))
+        for t in every(26 * S + 312 * MS, 29 * S, S):
+            f.append((T0 + t, b(V2_ACTIVE)))
         return f
 
     return build

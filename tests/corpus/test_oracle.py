@@ -202,8 +202,8 @@ def test_causes_read_from_the_wire() -> None:
         "hsrp_v1_resign_coup": ["release", "preempt"],
         "hsrp_v2_ipv4_timeout": ["timeout"],
         "hsrp_v2_ipv6_timeout": ["timeout"],
-        "hsrp_v2_ipv4_md5_coup": ["timeout", "preempt"],
-        "hsrp_v2_ipv6_md5_coup": ["timeout", "preempt"],
+        "hsrp_v2_ipv4_md5_coup": ["timeout", "preempt", "release"],
+        "hsrp_v2_ipv6_md5_coup": ["timeout", "preempt", "release"],
         "carp_failover_preempt": ["timeout", "preempt"],
     }
 
