@@ -131,10 +131,10 @@ class HsrpOp(IntEnum):
 
 
 class HsrpState(Enum):
-    """HSRP router states by name, in the order of the state machine (RFC 2281 5.5; Cisco's
+    """HSRP router states by name, in the order of the state machine (RFC 2281; Cisco's
     v2 adds Disabled below Initial).
 
-    A state has no number of its own: v1 sends 0, 1, 2, 4, 8, 16 (RFC 2281 5.1) and v2's
+    A state has no number of its own: v1 sends 0, 1, 2, 4, 8, 16 (RFC 2281) and v2's
     Group State TLV 0-6, so the codec holds one table per version (hatui/codec/hsrp.py).
     Members do not compare with `<`; `rank` orders them.
     """

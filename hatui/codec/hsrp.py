@@ -46,9 +46,9 @@ _UDP = struct.Struct("!HHHH")
 _TLV_GROUP, _TLV_INTERFACE, _TLV_TEXT, _TLV_MD5 = 1, 2, 3, 4
 _ADVERTISE = 3
 _OPS = {op.value: op for op in HsrpOp}
-# The state byte by version: RFC 2281 5.1 for v1; Cisco's Group State TLV for v2, as
+# The state byte by version: RFC 2281 for v1; Cisco's Group State TLV for v2, as
 # Wireshark's packet-hsrp.c numbers it (HSRP2_STATE_DISABLED 0 .. HSRP2_STATE_ACTIVE 6).
-V1_STATES: dict[int, HsrpState] = {
+_V1_STATES: dict[int, HsrpState] = {
     0: HsrpState.INITIAL,
     1: HsrpState.LEARN,
     2: HsrpState.LISTEN,
@@ -56,7 +56,7 @@ V1_STATES: dict[int, HsrpState] = {
     8: HsrpState.STANDBY,
     16: HsrpState.ACTIVE,
 }
-V2_STATES: dict[int, HsrpState] = {
+_V2_STATES: dict[int, HsrpState] = {
     0: HsrpState.DISABLED,
     1: HsrpState.INITIAL,
     2: HsrpState.LEARN,
@@ -65,8 +65,8 @@ V2_STATES: dict[int, HsrpState] = {
     5: HsrpState.STANDBY,
     6: HsrpState.ACTIVE,
 }
-_V1_WIRE = {state: code for code, state in V1_STATES.items()}
-_V2_WIRE = {state: code for code, state in V2_STATES.items()}
+_V1_WIRE = {state: code for code, state in _V1_STATES.items()}
+_V2_WIRE = {state: code for code, state in _V2_STATES.items()}
 
 
 def _reject(
@@ -256,7 +256,7 @@ def _hello(
         # v1's Advertise (3) has its own layout and is skipped before this; v2 has no op
         # code 3 in a Group State TLV (its interface state has a TLV of its own).
         return _reject(RejectReason.TYPE, f"HSRPv{version} op code {op}", link, src, group)
-    found_state = (V1_STATES if version == 1 else V2_STATES).get(state)
+    found_state = (_V1_STATES if version == 1 else _V2_STATES).get(state)
     if found_state is None:
         detail = f"HSRPv{version} state {state}"
         return _reject(RejectReason.MALFORMED, detail, link, src, group)

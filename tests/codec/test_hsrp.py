@@ -1,7 +1,7 @@
 """HSRP v1/v2 (IPv4 and IPv6) and GLBP: tshark is the oracle, with its own labels.
 
 Frames come from an encoder written here from Cisco's layout as Wireshark's
-packet-hsrp.c draws it (v1: RFC 2281 5.1; v2: Group State TLV type 1 length 40, Text
+packet-hsrp.c draws it (v1: RFC 2281; v2: Group State TLV type 1 length 40, Text
 Authentication TLV type 3 length 8, MD5 Authentication TLV type 4 length 28), never from
 hatui's own encoder, so a constant both share cannot hide. Every test asserts tshark's
 reading of a frame first, then hatui's. Rejections: one crafted frame per reason, each
@@ -74,7 +74,7 @@ def v1_msg(
     key: bytes = b"cisco",
     vip: str = "192.0.2.1",
 ) -> bytes:
-    """RFC 2281 5.1: version 0, op code, state, hellotime, holdtime, priority, group,
+    """RFC 2281: version 0, op code, state, hellotime, holdtime, priority, group,
     reserved, 8 bytes of authentication data, the virtual IPv4 address."""
     return struct.pack(
         "!8B8s4s", 0, op, state, hello_s, hold_s, prio, group, 0, key, socket.inet_aton(vip)

@@ -188,7 +188,7 @@ def test_glbp_counted_and_labelled_once_per_group() -> None:
 
 def test_without_an_active_the_highest_state_leads() -> None:
     """No Active heard yet: the row shows the speaker furthest along the state machine
-    (Standby over Speak, whatever the priorities), as RFC 2281 5.5 orders the states."""
+    (Standby over Speak, whatever the priorities), as RFC 2281 orders the states."""
     obs = Observer()
     run(
         obs,
