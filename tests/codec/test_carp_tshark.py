@@ -16,7 +16,7 @@ from scapy.packet import Raw
 
 from hatui.codec.decode import clear_cache, decode
 from hatui.codec.frames import CarpAdvert, Family
-from tests.corpus.tshark import HAVE_TSHARK, packets
+from tests.corpus.tshark import HAVE_TSHARK, packets, write_pcap
 
 pytestmark = pytest.mark.skipif(not HAVE_TSHARK, reason="needs tshark")
 
@@ -60,11 +60,7 @@ def carp_frame(msg: bytes, *, v6: bool) -> bytes:
 
 
 def tshark_read(frames: list[bytes], tmp: Path) -> list[dict[str, str]]:
-    path = tmp / "carp.pcap"
-    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
-    for i, data in enumerate(frames):
-        out.append(struct.pack("<IIII", 1_700_000_000 + i, 0, len(data), len(data)) + data)
-    path.write_bytes(b"".join(out))
+    path = write_pcap(tmp / "carp.pcap", frames)
     got = packets(path, FIELDS, "ip.proto==112,carp")
     return [{k: f.label for k, f in p.items()} for p in got]
 

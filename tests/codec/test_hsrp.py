@@ -34,7 +34,7 @@ from hatui.codec.frames import (
     RejectReason,
 )
 from hatui.codec.hsrp import encode_glbp
-from tests.corpus.tshark import HAVE_TSHARK, Field, packets
+from tests.corpus.tshark import HAVE_TSHARK, Field, packets, write_pcap
 
 MAC = "02:00:00:00:00:11"
 SRC4, SRC6 = "192.0.2.11", "fe80::11"
@@ -168,12 +168,7 @@ NAMES = {"Init": "initial"}
 
 
 def tshark_read(frames: list[bytes], tmp: Path) -> list[dict[str, Field]]:
-    path = tmp / "frames.pcap"
-    # libpcap's file format: the global header (Ethernet), then one record per frame.
-    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
-    for i, data in enumerate(frames):
-        out.append(struct.pack("<IIII", 1_700_000_000 + i, 0, len(data), len(data)) + data)
-    path.write_bytes(b"".join(out))
+    path = write_pcap(tmp / "frames.pcap", frames)
     got = packets(path, HSRP_FIELDS | {"glbp.version", "glbp.group", "glbp.type"})
     assert len(got) == len(frames)
     return got

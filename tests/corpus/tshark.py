@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import struct
 import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -44,3 +45,13 @@ def packets(path: Path, names: set[str], *decode_as: str) -> list[dict[str, Fiel
             found[name] = Field(show=show, label=m["label"] if m else value or show)
         out.append(found)
     return out
+
+
+def write_pcap(path: Path, frames: list[bytes]) -> Path:
+    """Ethernet frames one second apart, in libpcap's format (global header, records),
+    written here so that no hatui code stands between a test's bytes and tshark."""
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
+    for i, data in enumerate(frames):
+        out.append(struct.pack("<IIII", 1_700_000_000 + i, 0, len(data), len(data)) + data)
+    path.write_bytes(b"".join(out))
+    return path
