@@ -74,7 +74,7 @@ def _cleared(group: list[Alert], t: int) -> HaproxyEvent:
     first = group[0]
     what = first.kind.removeprefix("haproxy_")
     detail = (
-        f"{first.vip}: cleared {what}"
+        f"cleared {what} for {first.vip}"
         if len(group) == 1
         else f"cleared {what} for {len(group)} VIPs: {_listed(group)}"
     )

@@ -341,26 +341,85 @@ def event_line(e: EventRow) -> Text:
     return out
 
 
-# "eth0 ipv4 vrid 51: ...", "eth0 VIP ...", "eth0: rejected ...": what a log line can drop.
-_ROUTER_PREFIX = re.compile(r"\S+ ipv[46] vrid (\d+): ")
-_IFACE_PREFIX = re.compile(r"\S+:? (?=VIP |CARP |rejected )")
+# "eth0 ipv4 vrid 51: ", "eth0 ipv4 hsrp group 10: ", "eth0 VIP ...", "eth0: rejected ...",
+# "eth0 ipv4 CARP vhid 7 from ...": what a log line can drop (the tag says which router).
+_ROUTER_PREFIX = re.compile(r"\S+ ipv[46] (?:[a-z]+ )?(?:vrid|group|vhid) \d+: ")
+_IFACE_PREFIX = re.compile(r"\S+:? (?:ipv[46] )?(?=VIP |CARP |GLBP |rejected )")
+_ROUTER_WORDS = ("vrid", "group", "vhid", "glbp")
+_TRANSITION = re.compile(r"(\S+) -> (\S+)\s*(.*)")
+
+# The log line's first word says what happened where the detail does not start with it,
+# and the detail's opening words it makes redundant are dropped. Other kinds are named by
+# their own words ("stale", "split brain", "release"), which the detail starts with.
+_LOG_WHAT: dict[str, tuple[str, str]] = {
+    "master_change": ("failover", r"(?:master|active) "),
+    "new_router": ("new", r"new (?:router|group): "),
+    "priority_change": ("priority", ""),
+    "interval_change": ("interval", ""),
+    "vips_change": ("VIPs", ""),
+    "arp_owner_change": ("VIP moved", r"VIP "),
+    "vip_foreign_mac": ("foreign MAC", ""),
+    "haproxy_unreachable": ("haproxy unreachable", r"haproxy: "),
+    "haproxy_down": ("haproxy down", ""),
+    "haproxy_restart": ("haproxy restart", ""),
+    "haproxy_up": ("haproxy up", r"haproxy "),
+    "haproxy_vip_unserved": ("unserved", ""),
+    "haproxy_vip_unbound": ("unbound", ""),
+    "haproxy_server": ("server", ""),
+    "haproxy_frontend": ("frontend", ""),
+    "haproxy_alert_cleared": ("cleared", ""),
+}
+_UNTAGGED = frozenset({"carp_seen", "glbp_seen"})  # the detail names the group itself
 
 
 def log_line(e: EventRow) -> Text:
     """The event in one short line for the log pane (33 columns at 80x24): the time to the
-    second, the VRID as a tag instead of "eth0 ipv4 vrid 51:"; event_line has it all."""
+    second, then what happened, then which router or instance ("failover 51: ...",
+    "MASTER VI_3 from BACKUP ..."), without the interface and family; event_line has it all."""
     out = Text(clock(e.time)[:8] + " ", style="dim")
     style = EVENT_STYLE.get(e.kind, "")
-    detail = e.detail or e.kind
+    body = e.detail or e.kind
+    flows = False
     if e.kind.startswith("node_"):
-        out.append(f"{e.where} ", style="bold")
-    elif m := _ROUTER_PREFIX.match(detail):
-        out.append(f"{m.group(1)} ", style="bold")
-        detail = detail[m.end() :]
-    elif m := _IFACE_PREFIX.match(detail):
-        detail = detail[m.end() :]
-    out.append(detail, style=style)
+        what, tag = _node_what(e.kind, body), e.where
+        if e.kind == "node_transition" and (m := _TRANSITION.match(body)):
+            what, body, flows = m.group(2), f"from {m.group(1)} {m.group(3)}".rstrip(), True
+        elif e.kind == "node_command":
+            body = ""
+    else:
+        if m := (_ROUTER_PREFIX.match(body) or _IFACE_PREFIX.match(body)):
+            body = body[m.end() :]
+        # haproxy events name their VIPs; the seen-events name their group themselves.
+        untagged = e.kind in _UNTAGGED or e.kind.startswith("haproxy_")
+        tag = "" if untagged else _router_tag(e.where)
+        what, drop = _LOG_WHAT.get(e.kind, (e.kind.replace("_", " "), ""))
+        if e.kind in _UNTAGGED:
+            what = ""
+        elif m := re.match(drop or re.escape(what) + ":? ", body, re.IGNORECASE):
+            body = body[m.end() :]
+            # "release (priority 0)", "cleared down for ...": the detail's own words flow on.
+            flows = m.group(0).strip().lower() == what.lower()
+    head = " ".join(w for w in (what, tag) if w)
+    sep = " " if flows or not head else ": "
+    out.append(head + (sep + body if body else "") if head else body, style=style)
     return out
+
+
+def _node_what(kind: str, detail: str) -> str:
+    if kind == "node_command":
+        return detail  # "release VI_1"
+    return kind.removeprefix("node_")
+
+
+def _router_tag(where: str) -> str:
+    """ "eth0 vrid 51" -> "51" (the routers table's VRID column); "eth0 group 10" -> "group
+    10" (HSRP, CARP and GLBP numbers are not VRIDs)."""
+    words = where.split()
+    if words and words[0] not in _ROUTER_WORDS:
+        words = words[1:]
+    if words[:1] == ["vrid"]:
+        words = words[1:]
+    return " ".join(words)
 
 
 def header(mode: Mode, source: str, view: ObserverView, note: str = "") -> Text:
@@ -410,6 +469,28 @@ NODE_COLUMNS: tuple[Column, ...] = (
     Column(key="cause", label="last transition", width=28, rank=7),
     Column(key="peers", label="peers", width=15, rank=8),
 )
+
+
+NODE_TITLE = "This node"
+
+
+def node_summary(instances: tuple[InstanceRow, ...] | list[InstanceRow]) -> Text:
+    """The node's instances by state in one line, for a panel too short for their rows:
+    "255 instances: 128 MASTER 127 BACKUP 0 FAULT · 1 paused · 2 overridden"."""
+    states = [i.state for i in instances]
+    out = Text(f"{len(states)} instances:")
+    others = sorted(set(states) - {"MASTER", "BACKUP", "FAULT"})
+    for state in ("MASTER", "BACKUP", "FAULT", *others):
+        n = states.count(state)
+        out.append(" ")
+        out.append(f"{n} {state}", style=STATE_STYLE.get(state, "") if n else "dim")
+    for n, what in (
+        (sum(i.paused for i in instances), "paused"),
+        (sum(i.override is not None for i in instances), "overridden"),
+    ):
+        out.append(" · ")
+        out.append(f"{n} {what}", style="bold yellow" if n else "dim")
+    return out
 
 
 def node_cells(i: InstanceRow) -> dict[str, str | Text]:
