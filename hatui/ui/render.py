@@ -369,7 +369,7 @@ _LOG_WHAT: dict[str, tuple[str, str]] = {
     "haproxy_frontend": ("frontend", ""),
     "haproxy_alert_cleared": ("cleared", ""),
 }
-_UNTAGGED = frozenset({"carp_seen", "glbp_seen"})  # the detail names the group itself
+_UNTAGGED = frozenset({"carp_seen", "glbp_seen"})  # the detail says it all, group first
 
 
 def log_line(e: EventRow) -> Text:
@@ -377,38 +377,41 @@ def log_line(e: EventRow) -> Text:
     second, then what happened, then which router or instance ("failover 51: ...",
     "MASTER VI_3 from BACKUP ..."), without the interface and family; event_line has it all."""
     out = Text(clock(e.time)[:8] + " ", style="dim")
-    style = EVENT_STYLE.get(e.kind, "")
     body = e.detail or e.kind
-    flows = False
     if e.kind.startswith("node_"):
-        what, tag = _node_what(e.kind, body), e.where
-        if e.kind == "node_transition" and (m := _TRANSITION.match(body)):
-            what, body, flows = m.group(2), f"from {m.group(1)} {m.group(3)}".rstrip(), True
-        elif e.kind == "node_command":
-            body = ""
+        head, body, flows = _node_wording(e.kind, e.where, body)
     else:
-        if m := (_ROUTER_PREFIX.match(body) or _IFACE_PREFIX.match(body)):
-            body = body[m.end() :]
-        # haproxy events name their VIPs; the seen-events name their group themselves.
-        untagged = e.kind in _UNTAGGED or e.kind.startswith("haproxy_")
-        tag = "" if untagged else _router_tag(e.where)
-        what, drop = _LOG_WHAT.get(e.kind, (e.kind.replace("_", " "), ""))
-        if e.kind in _UNTAGGED:
-            what = ""
-        elif m := re.match(drop or re.escape(what) + ":? ", body, re.IGNORECASE):
-            body = body[m.end() :]
-            # "release (priority 0)", "cleared down for ...": the detail's own words flow on.
-            flows = m.group(0).strip().lower() == what.lower()
-    head = " ".join(w for w in (what, tag) if w)
-    sep = " " if flows or not head else ": "
-    out.append(head + (sep + body if body else "") if head else body, style=style)
+        head, body, flows = _lan_wording(e.kind, e.where, body)
+    text = head + (" " if flows else ": ") + body if head and body else head or body
+    out.append(text, style=EVENT_STYLE.get(e.kind, ""))
     return out
 
 
-def _node_what(kind: str, detail: str) -> str:
+def _node_wording(kind: str, instance: str, detail: str) -> tuple[str, str, bool]:
+    """(what and which instance, the rest, whether the rest reads on without a colon)."""
+    if kind == "node_transition" and (m := _TRANSITION.match(detail)):
+        old, new, why = m.groups()
+        return f"{new} {instance}", f"from {old} {why}".rstrip(), True  # "MASTER VI_3 from ..."
     if kind == "node_command":
-        return detail  # "release VI_1"
-    return kind.removeprefix("node_")
+        return f"{detail} {instance}", "", False  # "release VI_1"
+    return f"{kind.removeprefix('node_')} {instance}", detail, False  # "error VI_1: ..."
+
+
+def _lan_wording(kind: str, where: str, detail: str) -> tuple[str, str, bool]:
+    """As _node_wording, for the LAN's events and haproxy's."""
+    if m := (_ROUTER_PREFIX.match(detail) or _IFACE_PREFIX.match(detail)):
+        detail = detail[m.end() :]
+    if kind in _UNTAGGED:
+        return "", detail, False
+    what, drop = _LOG_WHAT.get(kind, (kind.replace("_", " "), ""))
+    flows = False
+    if m := re.match(drop or re.escape(what) + ":? ", detail, re.IGNORECASE):
+        detail = detail[m.end() :]
+        # "release (priority 0)", "cleared down for ...": the detail's own words read on.
+        flows = m.group(0).strip().lower() == what.lower()
+    # haproxy events name their VIPs, which say more than their routers' numbers.
+    tag = "" if kind.startswith("haproxy_") else _router_tag(where)
+    return f"{what} {tag}".rstrip(), detail, flows
 
 
 def _router_tag(where: str) -> str:
