@@ -190,3 +190,15 @@ async def test_haproxy_none_never_polls(
 def test_haproxy_none_is_in_the_help() -> None:
     text = cli.build_parser().format_help()
     assert "none`: this node runs no haproxy" in " ".join(text.split())
+
+
+@pytest.mark.parametrize(("flag", "panel"), [(["--haproxy", "none"], False), ([], True)])
+def test_a_console_with_haproxy_none_has_no_haproxy_source(
+    monkeypatch: pytest.MonkeyPatch, flag: list[str], panel: bool
+) -> None:
+    from hatui.ui.app import HatuiApp
+
+    monkeypatch.setattr(HatuiApp, "haproxy_source", None)
+    monkeypatch.setattr(cli, "run_watch", lambda args: 0)
+    assert cli.dispatch(cli.build_parser().parse_args(["--watch", "eth0", *flag])) == 0
+    assert (HatuiApp.haproxy_source is not None) is panel
