@@ -3,10 +3,9 @@ status changes, and alerts raised and cleared."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from hatui.haproxy.join import Alert, HaproxyView, Reached, Unreached
+from hatui.haproxy.join import Alert, HaproxyView, Reached, Unreached, by_cause
 
 UP = "haproxy_up"
 UNREACHABLE = "haproxy_unreachable"
@@ -49,18 +48,9 @@ def changes(prev: HaproxyView | None, cur: HaproxyView) -> list[HaproxyEvent]:
     new = {(a.kind, a.vip): a for a in cur.alerts}
     raised = [a for key, a in new.items() if key not in old]
     cleared = [a for key, a in old.items() if key not in new]
-    out += [_raised(group, t) for group in _by_cause(raised)]
-    out += [_cleared(group, t) for group in _by_cause(cleared)]
+    out += [_raised(group, t) for group in by_cause(raised)]
+    out += [_cleared(group, t) for group in by_cause(cleared)]
     return out
-
-
-def _by_cause(alerts: Iterable[Alert]) -> list[list[Alert]]:
-    """Alerts of one kind and cause, in order: one event each, however many VIPs (a node
-    of 255 instances becoming master beside a stopped haproxy is one line, not 255)."""
-    groups: dict[tuple[str, str], list[Alert]] = {}
-    for a in alerts:
-        groups.setdefault((a.kind, a.cause), []).append(a)
-    return list(groups.values())
 
 
 def _raised(group: list[Alert], t: int) -> HaproxyEvent:

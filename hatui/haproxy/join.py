@@ -129,6 +129,15 @@ def assess(
     )
 
 
+def by_cause(alerts: Iterable[Alert]) -> list[list[Alert]]:
+    """Alerts of one kind and cause, in order: one event or one paragraph each, however
+    many VIPs (a node of 255 instances becoming master beside a stopped haproxy)."""
+    groups: dict[tuple[str, str], list[Alert]] = {}
+    for a in alerts:
+        groups.setdefault((a.kind, a.cause), []).append(a)
+    return list(groups.values())
+
+
 def _bound(binds: tuple[str, ...], by_vip: dict[str, VipHolder]) -> list[str]:
     if WILDCARD in binds:
         return sorted(by_vip)

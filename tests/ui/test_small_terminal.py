@@ -140,3 +140,20 @@ async def test_at_120x40_the_full_table_is_unchanged(size: tuple[int, int]) -> N
         # A tall enough panel keeps its plain title; this one still scrolls, so it sums up.
         assert expected_summary(doc) in lines[top]
         assert lines[top].lstrip("─").startswith("This node: 255 instances")
+
+
+async def test_at_80x24_the_haproxy_panel_counts_its_alerts_and_groups_them() -> None:
+    doc = node_doc()
+    held = sum(bool(i["vips_held"]) for i in doc["instances"])
+    app = app_for(doc)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        panel = app.query_one("#haproxy")
+        title = screen(app)[panel.region.y]
+        assert f"haproxy: {held} alerts · {SOCK}" in title, title  # the count is not cut off
+        panel.focus()
+        await settle(pilot)
+        text = " ".join(str(app.query_one("#detail").render()).split())
+        head = f"{held} VIPs held here but haproxy does not answer ({SOCK}: connection refused): "
+        assert text.startswith(head + "198.51.100.1, 198.51.100.3, "), text[:200]
+        assert text.count("held here") == 1  # one paragraph, not one per VIP
