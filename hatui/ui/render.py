@@ -394,6 +394,8 @@ def _node_wording(kind: str, instance: str, detail: str) -> tuple[str, str, bool
         return f"{new} {instance}", f"from {old} {why}".rstrip(), True  # "MASTER VI_3 from ..."
     if kind == "node_command":
         return f"{detail} {instance}", "", False  # "release VI_1"
+    if kind == "node_log":
+        return instance, detail, False  # the message says what: "VI_3: lower priority ..."
     return f"{kind.removeprefix('node_')} {instance}", detail, False  # "error VI_1: ..."
 
 

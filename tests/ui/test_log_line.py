@@ -34,6 +34,9 @@ T = 1_700_000_000.123
             "22:13:20 rejected (ttl) from 192.0.2.9: ttl 64 [1 so far]",
         ),
         ("node_transition", "VI_1", "BACKUP -> MASTER", "22:13:20 MASTER VI_1 from BACKUP"),
+        ("node_command", "VI_1", "release", "22:13:20 release VI_1"),
+        ("node_error", "VI_1", "add VIP failed: boom", "22:13:20 error VI_1: add VIP failed: boom"),
+        ("node_log", "VI_1", "lower priority advert", "22:13:20 VI_1: lower priority advert"),
         ("haproxy_server", "", "web/w2 UP -> DOWN", "22:13:20 server: web/w2 UP -> DOWN"),
         (
             "master_change",
