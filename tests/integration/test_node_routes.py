@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
-
-import re
 
 from hatui.lab import Host, Lab, start_keepalived
 from tests.conftest import require_keepalived
@@ -143,11 +142,13 @@ def test_promote_secondaries_is_set_while_running_and_put_back(lab: Lab) -> None
     assert lab.sh(a, f"cat {key}").strip() == "0"
 
 
-MULTIPATH = """    virtual_routes {
-        198.51.100.0/25 via 192.0.2.252 or 192.0.2.253
-        198.51.100.128/25 nexthop via 192.0.2.1 dev eth0 weight 3 nexthop via 192.0.2.2 dev eth0 onlink
-    }
-"""
+MULTIPATH = (
+    "    virtual_routes {\n"
+    "        198.51.100.0/25 via 192.0.2.252 or 192.0.2.253\n"
+    "        198.51.100.128/25 nexthop via 192.0.2.1 dev eth0 weight 3"
+    " nexthop via 192.0.2.2 dev eth0 onlink\n"
+    "    }\n"
+)
 
 
 def shown(lab: Lab, host: Host, dst: str) -> str:
