@@ -8,6 +8,14 @@ from dataclasses import dataclass, field
 
 from hatui.config.addresses import read_peers, read_vips
 from hatui.config.diagnostics import Diagnostics
+from hatui.config.fallback import (
+    INSTANCE,
+    KEEPALIVED,
+    follows,
+    for_keyword,
+    misplaced_block,
+    would,
+)
 from hatui.config.globaldefs import DAY_US
 from hatui.config.lexer import Token
 from hatui.config.routes import read_routes, read_rules
@@ -111,6 +119,15 @@ def _block(stmt: Stmt) -> tuple[Stmt, ...]:
     return stmt.block
 
 
+# What keepalived 2.2.7 tracks with when a track_* line's weight is out of its range.
+_OWN_WEIGHT = {
+    "track_interface": "weight 0 (FAULT while it is down)",
+    "track_script": "the vrrp_script's own weight",
+    "track_file": "the vrrp_track_file's own weight",
+    "track_process": "the vrrp_track_process's own weight",
+}
+
+
 def track_lines(stmt: Stmt, lo: int, hi: int) -> list[tuple[Token, int | None]]:
     """`NAME [weight N]` lines of a track_* block; `reverse` is refused, not ignored."""
     out: list[tuple[Token, int | None]] = []
@@ -121,7 +138,10 @@ def track_lines(stmt: Stmt, lo: int, hi: int) -> list[tuple[Token, int | None]]:
         if rest and rest[0].text == "weight":
             if len(rest) < 2:
                 fail(rest[0], f"{stmt.name}: weight needs a value")
-            weight = int_value(rest[1], f"{stmt.name} weight", lo, hi)
+            try:
+                weight = int_value(rest[1], f"{stmt.name} weight", lo, hi)
+            except ConfigError as e:
+                raise would(e, f"track {words[0].text} with {_OWN_WEIGHT[stmt.name]}") from None
             rest = rest[2:]
         if rest and rest[0].text in ("reverse", "no_reverse", "noreverse"):
             if rest[0].text == "reverse":
@@ -158,20 +178,32 @@ def _authentication(d: Draft, stmt: Stmt, diag: Diagnostics) -> None:
     kind: str | None = None
     for line in _block(stmt):
         if line.name == "auth_type":
-            kind = arg(line).text.upper()
+            kind = arg(line).text  # keepalived compares it as written, in capitals
             if kind == "AH":
-                fail(line.key, "not supported by hatui: auth_type AH")
+                fail(
+                    line.key,
+                    f"not supported by hatui: auth_type AH; {KEEPALIVED} would authenticate "
+                    "with an IPsec AH header",
+                )
             if kind != "PASS":
-                fail(line.args[0], f"auth_type: expected PASS or AH, got '{line.args[0].text}'")
+                fail(
+                    line.args[0],
+                    f"auth_type: expected PASS or AH, got '{line.args[0].text}'; {KEEPALIVED} "
+                    "would run this instance without authentication",
+                )
         elif line.name == "auth_pass":
             secret = arg(line).text
             if len(secret.encode()) > 8:
                 # RFC 3768 5.3.10: 8 octets; keepalived truncates and says so.
-                diag.warn("auth_pass truncated to 8 characters", line.key.file, line.key.line)
+                diag.warn(
+                    follows("auth_pass truncated to 8 characters"), line.key.file, line.key.line
+                )
                 secret = secret.encode()[:8].decode(errors="ignore")
             d.auth_pass = secret
         else:
-            diag.warn(f"unknown keyword '{line.name}' ignored", line.key.file, line.key.line)
+            diag.warn(
+                follows(f"unknown keyword '{line.name}' ignored"), line.key.file, line.key.line
+            )
     if kind is None:
         if d.auth_pass is not None:
             diag.warn("auth_pass without auth_type PASS ignored", stmt.key.file, stmt.key.line)
@@ -203,7 +235,8 @@ def _version(d: Draft, s: Stmt, _: Diagnostics) -> None:
 
 
 def _state(d: Draft, s: Stmt, _: Diagnostics) -> None:
-    word = arg(s).text.upper()
+    # keepalived compares the word as written: `state master` starts as BACKUP there.
+    word = arg(s).text
     if word not in ("MASTER", "BACKUP"):
         fail(s.args[0], f"state: expected MASTER or BACKUP, got '{s.args[0].text}'")
     d.state = InitialState(word)
@@ -382,7 +415,7 @@ def read_instance(stmt: Stmt, diag: Diagnostics) -> Draft | None:
         diag.add(e)
         return None
     d = Draft(name=stmt.args[0].text, at=stmt.key)
-    for line in block:
+    for n, line in enumerate(block):
         key = line.key
         try:
             if line.name in UNSUPPORTED:
@@ -391,8 +424,11 @@ def read_instance(stmt: Stmt, diag: Diagnostics) -> Draft | None:
                 HANDLERS[line.name](d, line, diag)
             elif line.name in IGNORED:
                 diag.warn(f"'{line.name}' ignored: {IGNORED[line.name]}", key.file, key.line)
+            elif line.block is not None:
+                fail(key, misplaced_block(line, f"vrrp_instance {d.name}", block[n + 1 :]))
             else:
-                diag.warn(f"unknown keyword '{line.name}' ignored", key.file, key.line)
+                diag.warn(follows(f"unknown keyword '{line.name}' ignored"), key.file, key.line)
         except ConfigError as e:
-            diag.add(e)
+            value = line.args[0].text if line.args else ""
+            diag.add(would(e, for_keyword(INSTANCE, line.name, value)))
     return d

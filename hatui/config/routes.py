@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from hatui.codec.frames import Family
 from hatui.config.diagnostics import Diagnostics, shorten
+from hatui.config.fallback import KEEPALIVED, would
 from hatui.config.lexer import Token
 from hatui.config.tree import Stmt
 from hatui.config.values import fail, int_value
@@ -27,6 +28,16 @@ from hatui.vrrp.spec import Nexthop, RouteSpec, RuleSpec
 RT_TABLES = ("/etc/iproute2/rt_tables", "/usr/share/iproute2/rt_tables")
 BUILTIN_TABLES = {"unspec": 0, "default": 253, "main": 254, "local": 255}
 KINDS = frozenset({"blackhole", "unreachable", "prohibit", "throw"})
+# Route words keepalived 2.2.7's alloc_route knows (a route with any other word it drops).
+KEEPALIVED_WORDS = frozenset(
+    """
+    as from tos dsfield protocol encap expires mtu hoplimit advmss rtt rttvar reordering
+    window cwnd ssthresh realms rto_min initcwnd initrwnd features quickack congctl pref
+    ttl-propagate fastopen_no_cookie add prepend append track_group vrf
+    """.split()  # noqa: SIM905 - a word list reads better
+)
+DROPS = "drop this route"
+INSTALLS = f"{KEEPALIVED} would install the route with it"
 SCOPES = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
 
 
@@ -97,23 +108,30 @@ def _nexthops(words: list[Token], i: int) -> tuple[list[Nexthop], int]:
         start = words[i]
         fields: dict[str, object] = {}
         i += 1
+        # keepalived stops reading nexthops at a bad one and keeps those before it.
+        kept = f"only its first {len(hops)} nexthop(s)" if hops else "no nexthop"
         while i < len(words):
             w = words[i]
-            match w.text:
-                case "via":
-                    fields["via"], i = _gateway(words, i + 1, w)
-                case "dev":
-                    i += 1
-                    fields["dev"] = _next(words, i, w).text
-                case "weight":
-                    i += 1
-                    fields["weight"] = int_value(_next(words, i, w), "weight", 1, 256)
-                case "onlink":
-                    fields["onlink"] = True
-                case "realms" | "encap" | "as":
-                    fail(w, f"not supported by hatui: nexthop option '{w.text}'")
-                case _:
-                    break
+            try:
+                match w.text:
+                    case "via":
+                        fields["via"], i = _gateway(words, i + 1, w)
+                    case "dev":
+                        i += 1
+                        fields["dev"] = _next(words, i, w).text
+                    case "weight":
+                        i += 1
+                        fields["weight"] = int_value(_next(words, i, w), "weight", 1, 256)
+                    case "onlink":
+                        fields["onlink"] = True
+                    case "realms" | "encap":
+                        fail(w, f"not supported by hatui: nexthop option '{w.text}'; {INSTALLS}")
+                    case "as":
+                        fail(w, "not supported by hatui: nexthop option 'as'")
+                    case _:
+                        break
+            except ConfigError as e:
+                raise would(e, f"install this route with {kept}") from None
             i += 1
         if not fields:
             fail(start, "'nexthop' needs 'via ADDR' or 'dev IF'")
@@ -143,6 +161,35 @@ def _multipath(
     )
 
 
+def _option(
+    words: list[Token], i: int, fields: dict[str, object], names: dict[str, int]
+) -> int | None:
+    """An option with a value at words[i] into `fields`; the index after it, or None when
+    words[i] is no such option."""
+    w = words[i]
+    key = w.text
+    if key in ("via", "gw"):
+        fields["via"], i = _gateway(words, i + 1, w)
+        return i + 1
+    if key not in ("src", "dev", "oif", "table", "metric", "priority", "preference", "scope"):
+        return None
+    value = _next(words, i + 1, w)
+    match key:
+        case "src":
+            fields["src"] = _address(value, "src")
+        case "dev" | "oif":
+            fields["dev"] = value.text
+        case "table":
+            fields["table"] = _table(value, names)
+        case "scope":
+            if value.text not in SCOPES:
+                fail(value, f"scope: expected one of {', '.join(SCOPES)}")
+            fields["scope"] = SCOPES[value.text]
+        case _:
+            fields["metric"] = int_value(value, key, 0, 0xFFFFFFFF)
+    return i + 2
+
+
 def _route(line: Stmt, names: dict[str, int], diag: Diagnostics) -> RouteSpec:
     words = [line.key, *line.args]
     fields: dict[str, object] = {"source": line.key.where}
@@ -152,29 +199,12 @@ def _route(line: Stmt, names: dict[str, int], diag: Diagnostics) -> RouteSpec:
     while i < len(words):
         w = words[i]
         key = w.text
-        if key in ("via", "gw"):
-            fields["via"], i = _gateway(words, i + 1, w)
-            i += 1
-            continue
-        if key in ("src", "dev", "table", "metric", "priority", "preference"):
-            value = _next(words, i + 1, w)
-            i += 2
-            match key:
-                case "src":
-                    fields["src"] = _address(value, "src")
-                case "dev":
-                    fields["dev"] = value.text
-                case "table":
-                    fields["table"] = _table(value, names)
-                case _:
-                    fields["metric"] = int_value(value, key, 0, 0xFFFFFFFF)
-            continue
-        if key == "scope":
-            value = _next(words, i + 1, w)
-            if value.text not in SCOPES:
-                fail(value, f"scope: expected one of {', '.join(SCOPES)}")
-            fields["scope"] = SCOPES[value.text]
-            i += 2
+        try:
+            after = _option(words, i, fields, names)
+        except ConfigError as e:
+            raise would(e, DROPS) from None
+        if after is not None:
+            i = after
             continue
         if key == "or":
             # keepalived's older multipath form: `via A or B` is `nexthop via A nexthop via B`.
@@ -213,18 +243,29 @@ def _route(line: Stmt, names: dict[str, int], diag: Diagnostics) -> RouteSpec:
             fields["kind"] = key
         elif key == "onlink":
             fields["onlink"] = True
-        elif key in ("inet6", "no_track"):
+        elif key in ("inet", "inet6", "no_track"):
             pass
         elif key == "to" and dst is None:
-            dst = _network(_next(words, i + 1, w), "to")
+            try:
+                dst = _network(_next(words, i + 1, w), "to")
+            except ConfigError as e:
+                raise would(e, DROPS) from None
             i += 1
         elif dst is None:
-            dst = _network(w, "route")
+            if key not in KEEPALIVED_WORDS:
+                try:
+                    dst = _network(w, "route")
+                except ConfigError as e:
+                    raise would(e, DROPS) from None
+            else:
+                fail(w, f"not supported by hatui: route option '{key}'; {INSTALLS}")
+        elif key in KEEPALIVED_WORDS:
+            fail(w, f"not supported by hatui: route option '{key}'; {INSTALLS}")
         else:
-            fail(w, f"not supported by hatui: route option '{shorten(key)}'")
+            fail(w, f"unknown route option '{shorten(key)}'; {KEEPALIVED} would {DROPS}")
         i += 1
     if dst is None:
-        fail(line.key, "route: no destination")
+        fail(line.key, f"route: no destination; {KEEPALIVED} would {DROPS}")
     if hops:
         if "via" in fields:
             fail(line.key, "a multipath route takes no 'via' after its 'or'")
@@ -235,7 +276,11 @@ def _route(line: Stmt, names: dict[str, int], diag: Diagnostics) -> RouteSpec:
     gateways = [route.src, route.via, *(h.via for h in route.nexthops)]
     for addr in gateways:
         if addr is not None and (":" in addr) != (route.family is Family.IPV6):
-            fail(line.key, f"route {route}: {addr} is not the destination's family")
+            fail(
+                line.key,
+                f"route {route}: {addr} is not the destination's family; {KEEPALIVED} would "
+                f"{DROPS}",
+            )
     return route
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from hatui.config.blocks import named_block
 from hatui.config.diagnostics import Diagnostics
+from hatui.config.fallback import follows
 from hatui.config.instance import notify_line, track_lines
 from hatui.config.lexer import Token
 from hatui.config.security import ScriptLine
@@ -82,7 +83,7 @@ def read_sync_group(stmt: Stmt, diag: Diagnostics) -> GroupRead:
                 why = _GROUP_IGNORED[line.name]
                 diag.warn(f"'{line.name}' ignored: {why}", key.file, key.line)
             else:
-                diag.warn(f"unknown keyword '{line.name}' ignored", key.file, key.line)
+                diag.warn(follows(f"unknown keyword '{line.name}' ignored"), key.file, key.line)
         except ConfigError as e:
             diag.add(e)
     if not members:

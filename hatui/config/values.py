@@ -47,7 +47,8 @@ def integer(stmt: Stmt, lo: int, hi: int, index: int = 0) -> int:
 
 
 def _seconds(us: int) -> str:
-    return f"{Decimal(us) / US_PER_S:f}".rstrip("0").rstrip(".") or "0"
+    text = f"{Decimal(us) / US_PER_S:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def timer_value(tok: Token, keyword: str, lo_us: int, hi_us: int) -> int:
