@@ -147,6 +147,7 @@ MULTIPATH = (
     "        198.51.100.0/25 via 192.0.2.252 or 192.0.2.253\n"
     "        198.51.100.128/25 nexthop via 192.0.2.1 dev eth0 weight 3"
     " nexthop via 192.0.2.2 dev eth0 onlink\n"
+    "        198.51.100.64/26 via 192.0.2.3 or 192.0.2.4 dev eth0\n"
     "    }\n"
 )
 
@@ -186,9 +187,19 @@ def test_multipath_routes_follow_master_as_keepalived_installs_them(lab: Lab) ->
         "198.51.100.128/25\n\tnexthop via 192.0.2.1 dev eth0 weight 3"
         "\n\tnexthop via 192.0.2.2 dev eth0 weight 1 onlink"
     )
+    # `or ... dev`: hatui gives each path the device, as its warning says; keepalived sends
+    # the device beside the paths and the kernel refuses that route.
+    assert shown(lab, a, "198.51.100.64/26") == (
+        "198.51.100.64/26\n\tnexthop via 192.0.2.3 dev eth0 weight 1"
+        "\n\tnexthop via 192.0.2.4 dev eth0 weight 1"
+    )
+    assert shown(lab, k, "198.51.100.64/26") == ""
+    refused = "Netlink: error: Invalid argument(22), type=RTM_NEWROUTE"
+    assert (lab.workdir / "k-ka.log").read_text().count(refused) == 1
     node.ctl("pause", "VI_51")
     wait_for(lambda: node.state() == "BACKUP", 5, "BACKUP")
     assert shown(lab, a, "198.51.100.0/25") == shown(lab, a, "198.51.100.128/25") == ""
+    assert shown(lab, a, "198.51.100.64/26") == ""
     assert shown(lab, a, "198.51.100.0/26") == "198.51.100.0/26" + static_paths
     node.proc.send_signal(signal.SIGTERM)
     assert node.proc.wait(10) == 0, node.output()
