@@ -195,7 +195,9 @@ def test_multipath_routes_follow_master_as_keepalived_installs_them(lab: Lab) ->
     )
     assert shown(lab, k, "198.51.100.64/26") == ""
     refused = "Netlink: error: Invalid argument(22), type=RTM_NEWROUTE"
-    assert (lab.workdir / "k-ka.log").read_text().count(refused) == 1
+    ka_log = lab.workdir / "k-ka.log"
+    wait_for(lambda: refused in ka_log.read_text(), 5, "keepalived's refused route")
+    assert ka_log.read_text().count(refused) == 1
     node.ctl("pause", "VI_51")
     wait_for(lambda: node.state() == "BACKUP", 5, "BACKUP")
     assert shown(lab, a, "198.51.100.0/25") == shown(lab, a, "198.51.100.128/25") == ""
