@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from hatui.config.diagnostics import MissingValue
 from hatui.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ GLOBAL: dict[str, Clause] = {
 def would(error: ConfigError, clause: str | None) -> ConfigError:
     """`error` ending with what keepalived does instead; unchanged when there is no clause
     or the message already names keepalived."""
-    if clause is None or KEEPALIVED in error.message:
+    if clause is None or KEEPALIVED in error.message or isinstance(error, MissingValue):
         return error
     return ConfigError(f"{error.message}; {KEEPALIVED} would {clause}", error.file, error.line)
 

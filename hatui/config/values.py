@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 from typing import NoReturn
 
-from hatui.config.diagnostics import shorten
+from hatui.config.diagnostics import MissingValue, shorten
 from hatui.config.lexer import Token
 from hatui.config.tree import Stmt
 from hatui.errors import ConfigError
@@ -27,7 +27,7 @@ def fail(tok: Token, message: str) -> NoReturn:
 def arg(stmt: Stmt, index: int = 0) -> Token:
     """The `index`th word after the keyword, or an error at the keyword."""
     if index >= len(stmt.args):
-        fail(stmt.key, f"{stmt.name}: missing value")
+        raise MissingValue(f"{stmt.name}: missing value", stmt.key.file, stmt.key.line)
     return stmt.args[index]
 
 

@@ -207,6 +207,9 @@ def test_hatui_does_what_the_corpus_records(path: Path, capsys: pytest.CaptureFi
     if want.keepalived != "rejects" and want.hatui == "rejects":
         # Refusing what keepalived runs: the refusal says what keepalived does instead.
         assert all(KEEPALIVED in x for x in hits), hits
+    if want.keepalived == "rejects":
+        # ...and it claims no such thing where keepalived does not run the file either.
+        assert f"{KEEPALIVED} would" not in out, out
 
 
 @pytest.mark.keepalived
