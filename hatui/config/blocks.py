@@ -4,7 +4,7 @@ vrrp_track_process, each read as keepalived 2.2.7 reads it."""
 from __future__ import annotations
 
 from hatui.config.diagnostics import Diagnostics
-from hatui.config.fallback import SCRIPT, follows, for_keyword, would
+from hatui.config.fallback import SCRIPT, follows, for_keyword, misplaced_block, would
 from hatui.config.lexer import Token
 from hatui.config.security import ScriptLine
 from hatui.config.tree import Stmt
@@ -33,7 +33,7 @@ def read_script(stmt: Stmt, diag: Diagnostics) -> tuple[ScriptSpec, ScriptLine]:
     command: str | None = None
     command_at = stmt.key
     user: tuple[Token, Token | None] | None = None
-    for line in block:
+    for n, line in enumerate(block):
         key = line.key
         try:
             match line.name:
@@ -66,6 +66,8 @@ def read_script(stmt: Stmt, diag: Diagnostics) -> tuple[ScriptSpec, ScriptLine]:
                     diag.warn(
                         "'init_fail' ignored: hatui does not implement it", key.file, key.line
                     )
+                case _ if line.block is not None:
+                    fail(key, misplaced_block(line, f"vrrp_script {name}", block[n + 1 :]))
                 case _:
                     diag.warn(follows(f"unknown keyword '{line.name}' ignored"), key.file, key.line)
         except ConfigError as e:

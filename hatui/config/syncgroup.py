@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from hatui.config.blocks import named_block
 from hatui.config.diagnostics import Diagnostics
-from hatui.config.fallback import follows
+from hatui.config.fallback import follows, misplaced_block
 from hatui.config.instance import notify_line, track_lines
 from hatui.config.lexer import Token
 from hatui.config.security import ScriptLine
@@ -57,7 +57,7 @@ def read_sync_group(stmt: Stmt, diag: Diagnostics) -> GroupRead:
     keep_weights = False
     priority_changes: bool | None = None
     tracks: dict[str, list[tuple[Token, int | None]]] = {}
-    for line in block:
+    for n, line in enumerate(block):
         key = line.key
         try:
             if line.name == "group":
@@ -82,6 +82,8 @@ def read_sync_group(stmt: Stmt, diag: Diagnostics) -> GroupRead:
             elif line.name in _GROUP_IGNORED:
                 why = _GROUP_IGNORED[line.name]
                 diag.warn(f"'{line.name}' ignored: {why}", key.file, key.line)
+            elif line.block is not None:
+                fail(key, misplaced_block(line, f"vrrp_sync_group {name}", block[n + 1 :]))
             else:
                 diag.warn(follows(f"unknown keyword '{line.name}' ignored"), key.file, key.line)
         except ConfigError as e:
