@@ -20,8 +20,9 @@ from hatui.config.globaldefs import DAY_US
 from hatui.config.lexer import Token
 from hatui.config.routes import read_routes, read_rules
 from hatui.config.security import ScriptLine
+from hatui.config.tracklines import track_lines
 from hatui.config.tree import Stmt
-from hatui.config.values import arg, boolean, fail, int_value, integer, ip_value, timer
+from hatui.config.values import arg, boolean, fail, integer, ip_value, timer
 from hatui.errors import ConfigError
 from hatui.types import US_PER_S
 from hatui.vrrp.spec import InitialState, NotifySpec, RouteSpec, RuleSpec, TrackRef, Vip
@@ -117,40 +118,6 @@ def _block(stmt: Stmt) -> tuple[Stmt, ...]:
     if stmt.block is None:
         fail(stmt.key, f"{stmt.name}: expected a '{{' block")
     return stmt.block
-
-
-# What keepalived 2.2.7 tracks with when a track_* line's weight is out of its range.
-_OWN_WEIGHT = {
-    "track_interface": "weight 0 (FAULT while it is down)",
-    "track_script": "the vrrp_script's own weight",
-    "track_file": "the vrrp_track_file's own weight",
-    "track_process": "the vrrp_track_process's own weight",
-}
-
-
-def track_lines(stmt: Stmt, lo: int, hi: int) -> list[tuple[Token, int | None]]:
-    """`NAME [weight N]` lines of a track_* block; `reverse` is refused, not ignored."""
-    out: list[tuple[Token, int | None]] = []
-    for line in _block(stmt):
-        words = [line.key, *line.args]
-        weight: int | None = None
-        rest = words[1:]
-        if rest and rest[0].text == "weight":
-            if len(rest) < 2:
-                fail(rest[0], f"{stmt.name}: weight needs a value")
-            try:
-                weight = int_value(rest[1], f"{stmt.name} weight", lo, hi)
-            except ConfigError as e:
-                raise would(e, f"track {words[0].text} with {_OWN_WEIGHT[stmt.name]}") from None
-            rest = rest[2:]
-        if rest and rest[0].text in ("reverse", "no_reverse", "noreverse"):
-            if rest[0].text == "reverse":
-                fail(rest[0], f"not supported by hatui: '{stmt.name}' weight reverse")
-            rest = rest[1:]
-        if rest or line.block is not None:
-            fail(line.key, f"{stmt.name}: expected NAME [weight N], got '{line.key.text} ...'")
-        out.append((line.key, weight))
-    return out
 
 
 def notify_line(label: str, stmt: Stmt, diag: Diagnostics) -> ScriptLine:

@@ -83,7 +83,13 @@ def finish_instance(
     if d.vrid is None:
         error(f"{where} has no virtual_router_id", d.at)
     if not d.vips:
-        error(f"{where} has no virtual_ipaddress; {KEEPALIVED} would run it with none", d.at)
+        # keepalived runs such an instance, if it has what it cannot do without.
+        runs = d.interface is not None and d.vrid is not None
+        error(
+            f"{where} has no virtual_ipaddress"
+            + (f"; {KEEPALIVED} would run it with none" if runs else ""),
+            d.at,
+        )
         return None
     family = d.vips[0][0].family
     for vip, at in d.vips[1:]:

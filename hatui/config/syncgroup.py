@@ -8,9 +8,10 @@ from dataclasses import dataclass, replace
 from hatui.config.blocks import named_block
 from hatui.config.diagnostics import Diagnostics
 from hatui.config.fallback import follows, misplaced_block
-from hatui.config.instance import notify_line, track_lines
+from hatui.config.instance import notify_line
 from hatui.config.lexer import Token
 from hatui.config.security import ScriptLine
+from hatui.config.tracklines import track_lines
 from hatui.config.tree import Stmt
 from hatui.config.values import boolean, fail
 from hatui.errors import ConfigError
