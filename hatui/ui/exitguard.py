@@ -106,9 +106,7 @@ class ExitGuard:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         self._previous.clear()
-        if not self.triggered:
-            self._done.set()
-            self._thread.join()
+        self._done.set()  # its thread returns at its next look, unless it fired already
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         # Only what is safe wherever the main thread was: the guard's thread does the rest.
@@ -145,8 +143,11 @@ class ExitGuard:
 
     def _wait_for_shutdown(self) -> bool:
         """A terminal that takes output gets until EXIT_S for the normal shutdown to restore
-        it (the process may leave by itself then). False once it is gone; True after the
-        wait, or at once when it has taken no output for STALL_S (nothing can restore it)."""
+        it (the process may leave by itself then). False when there is none or it is gone;
+        True after the wait, or once it has taken no output for STALL_S (nothing can
+        restore it then)."""
+        if not self.ttys:
+            return False
         stalled_since: float | None = None
         while (now := time.monotonic()) < self._at + EXIT_S:
             if terminal_gone(self.ttys):
