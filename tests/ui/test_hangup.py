@@ -11,7 +11,6 @@ its node running, the demo removes its namespaces and processes.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import signal
@@ -20,7 +19,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -28,11 +26,9 @@ from hatui.lab import Lab, remove_leftovers
 from tests.conftest import require_root
 from tests.integration.nodelab import HatuiNode, flags, has_vip, start_hatui, wait_for
 from tests.ui.ptyconsole import alive
-from tests.ui.ttyconsole import ROOT, TtyConsole, exit_time
+from tests.ui.ttyconsole import GOAL_S, LIMIT_S, ROOT, TtyConsole, children, exit_time
 
 pytestmark = [pytest.mark.slow]
-GOAL_S = 2.0
-LIMIT_S = 5.0
 HATUI = [sys.executable, "-m", "hatui"]
 CAPTURE = ROOT / "tests" / "corpus" / "cisco_md5_vrrpv2.pcap"  # 18 s, paced at real speed
 ENDS = ("hangup", "stalled", "sigterm")
@@ -141,14 +137,6 @@ def setup_demo() -> Setup:
         assert not [pid for pid in pids if alive(pid)], "the demo's processes outlived it"
 
     return Setup([*HATUI, "--demo"], ready, after)
-
-
-def children(pid: int) -> list[int]:
-    out = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):
-            out += [int(p) for p in (task / "children").read_text().split()]
-    return out
 
 
 def run_console(mode: str, setup: Setup, end: str) -> float:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+GOAL_S = 2.0  # a console leaves this soon after a hangup or SIGTERM...
+LIMIT_S = 5.0  # ...and tests fail beyond this, on a loaded 2-core machine (figures printed)
 
 
 def _take_terminal() -> None:
@@ -135,3 +137,12 @@ def exit_time(proc: subprocess.Popen[bytes], since: float, limit: float) -> floa
             raise AssertionError(f"the console still runs {limit} s after the hangup or signal")
         time.sleep(0.005)
     return time.monotonic() - since
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started that still run (or await reaping)."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            out += [int(p) for p in (task / "children").read_text().split()]
+    return out
