@@ -32,6 +32,7 @@ pytestmark = [pytest.mark.slow]
 HATUI = [sys.executable, "-m", "hatui"]
 CAPTURE = ROOT / "tests" / "corpus" / "cisco_md5_vrrpv2.pcap"  # 18 s, paced at real speed
 ENDS = ("hangup", "stalled", "sigterm")
+SIGNALS = {"sigterm": signal.SIGTERM, "sigint": signal.SIGINT}
 
 
 @dataclass
@@ -152,16 +153,16 @@ def run_console(mode: str, setup: Setup, end: str) -> float:
             assert proc.poll() is None
             time.sleep(2)  # its writes wait on the full terminal for a while
             print(f"{mode}: terminal full ({unread} bytes unread)")
-        if end == "sigterm":
+        if end in SIGNALS:
             seen = len(con.received)
             start = time.monotonic()
-            os.kill(proc.pid, signal.SIGTERM)
+            os.kill(proc.pid, SIGNALS[end])
         else:
             start = con.hang_up()
         took = exit_time(proc, start, LIMIT_S)
         print(f"{mode} {end}: exited {took:.3f} s after (goal {GOAL_S} s), exit {proc.returncode}")
         assert proc.returncode == 0
-        if end == "sigterm":
+        if end in SIGNALS:
             # A live terminal: the console left through its normal shutdown and gave it back
             # (the alternate screen left, the cursor shown).
             wait_for(lambda: b"\x1b[?1049l" in con.received[seen:], 2, "the terminal restored")
@@ -180,7 +181,7 @@ def demo_cleanup() -> Iterator[None]:
         remove_leftovers("hdemo")  # only a dead demo's: a failed test killed its demo by PID
 
 
-@pytest.mark.parametrize("end", ENDS)
+@pytest.mark.parametrize("end", [*ENDS, "sigint"])
 def test_read_console_leaves(end: str) -> None:
     run_console("read", setup_read(), end)
 
