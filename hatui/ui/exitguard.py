@@ -19,7 +19,6 @@ shutdown can wait forever, and a signal handler run by the event loop may never 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import select
 import signal
@@ -31,8 +30,6 @@ from types import FrameType
 from typing import Any
 
 from hatui.errors import EXIT_RUNTIME
-
-log = logging.getLogger(__name__)
 
 EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
 POLL_S = 0.2  # how often the guard looks at the terminal
@@ -126,7 +123,7 @@ class ExitGuard:
         self._leave()
 
     def _leave(self) -> None:
-        log.debug("leaving on %s", self.reason)
+        # Nothing here logs: a log line to a stalled terminal would block this thread too.
         with contextlib.suppress(Exception):
             self.quit()
         cleaned = False

@@ -97,16 +97,18 @@ class TtyConsole:
         return int(struct.unpack("i", buf)[0])
 
     def wait_blocked(self, timeout: float = 15.0) -> int:
-        """Wait until the console's writes block (the unread bytes stop growing)."""
+        """Wait until the console's writes block: nothing more arrives and one of its threads
+        sleeps in the terminal's write. Returns the bytes left unread."""
+        assert self.proc is not None
         end = time.monotonic() + timeout
         last = -1
         while time.monotonic() < end:
             time.sleep(0.5)
             now = self.unread()
-            if now == last and now > 0:
+            if now == last and now > 0 and writing(self.proc.pid):
                 return now
             last = now
-        raise AssertionError(f"the terminal never filled ({last} bytes unread)")
+        raise AssertionError(f"the console's writes never blocked ({last} bytes unread)")
 
     def hang_up(self) -> float:
         """Close the master: the kernel hangs the terminal up. Returns the monotonic time."""
@@ -146,3 +148,17 @@ def children(pid: int) -> list[int]:
         with contextlib.suppress(OSError):
             out += [int(p) for p in (task / "children").read_text().split()]
     return out
+
+
+def writing(pid: int) -> bool:
+    """True if a thread of `pid` or of a process it started sleeps in a terminal write
+    (n_tty_write waits in wait_woken for room); the demo's console is its child."""
+    todo = [pid]
+    while todo:
+        one = todo.pop()
+        for task in Path(f"/proc/{one}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                if (task / "wchan").read_text() in ("wait_woken", "n_tty_write"):
+                    return True
+        todo += children(one)
+    return False
