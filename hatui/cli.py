@@ -55,8 +55,9 @@ console keys (serve and attach; each one that can move a VIP asks first):
   + / -  priority override up/down by 10    p  set priority    r  release mastership
   s      stop / resume advertising          g  gratuitous ARP  o  sort   ?  help   q  quit
 
-signals: a console stops cleanly on SIGTERM, SIGINT and SIGHUP (terminal gone); a headless
-node stops cleanly on SIGTERM and SIGINT and reloads its config on SIGHUP, as keepalived.
+signals: a console stops cleanly on SIGTERM, SIGINT and SIGHUP (terminal gone) and exits
+within 2 s, 0 (1 if its node had not stopped by then); a headless node stops cleanly on
+SIGTERM and SIGINT and reloads its config on SIGHUP, as keepalived.
 
 exit codes: 0 ok, 1 runtime error, 2 usage or config error
 """
