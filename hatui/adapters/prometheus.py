@@ -68,13 +68,9 @@ class Prometheus:
             body = exc.read()
             raise PrometheusError(f"Prometheus at {self.url}: {_api_error(body) or exc}") from None
         except urllib.error.URLError as exc:
-            raise PrometheusError(f"Prometheus at {self.url}: {_reason(exc.reason)}") from None
-        except TimeoutError:
-            raise PrometheusError(
-                f"Prometheus at {self.url}: no answer within {self.timeout:g} s"
-            ) from None
-        except OSError as exc:
-            raise PrometheusError(f"Prometheus at {self.url}: {_reason(exc)}") from None
+            raise PrometheusError(f"Prometheus at {self.url}: {self._reason(exc.reason)}") from None
+        except OSError as exc:  # TimeoutError included: a slow reply
+            raise PrometheusError(f"Prometheus at {self.url}: {self._reason(exc)}") from None
         try:
             doc = json.loads(body)
         except ValueError:
@@ -82,6 +78,13 @@ class Prometheus:
         if not isinstance(doc, dict) or doc.get("status") != "success":
             raise PrometheusError(f"Prometheus at {self.url}: {_api_error(body) or 'no success'}")
         return doc.get("data")
+
+    def _reason(self, reason: object) -> str:
+        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+            return f"no answer within {self.timeout:g} s"
+        if isinstance(reason, OSError) and reason.strerror:
+            return reason.strerror.lower()
+        return str(reason)
 
     def query(self, expr: str) -> Result:
         """An instant vector query: the API's `result` list."""
@@ -118,14 +121,6 @@ def parse_duration(text: str) -> float:
     if not parts or "".join(n + u for n, u in parts) != text:
         return 0.0
     return sum(int(n) * _UNIT_S[u] for n, u in parts)
-
-
-def _reason(reason: object) -> str:
-    if isinstance(reason, TimeoutError) or "timed out" in str(reason):
-        return "no answer in time"
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror.lower()
-    return str(reason)
 
 
 def _api_error(body: bytes) -> str:
