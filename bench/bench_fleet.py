@@ -162,6 +162,7 @@ def main() -> None:
     ap.add_argument("--nodes", type=int, default=1000)
     ap.add_argument("--per-node", type=int, default=10)
     ap.add_argument("--refreshes", type=int, default=5)
+    ap.add_argument("--save-answers", metavar="FILE", help="write one refresh's answers (JSON)")
     args = ap.parse_args()
     for tool in ("prometheus", "promtool"):
         if shutil.which(tool) is None:
@@ -207,6 +208,9 @@ def main() -> None:
             assert state.view is not None, state.error
             parse.append(times[-1] - state.elapsed_s)
         view = state.view
+        if args.save_answers:
+            answers = poller.prometheus.ask(poller.queries).results
+            Path(args.save_answers).write_text(json.dumps(answers))
         live = sum(1 for i in view.instances if i.live)
         kinds: dict[str, int] = {}
         for a in view.alerts:

@@ -28,9 +28,10 @@ def _value(sample: Mapping[str, Any]) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _labels(sample: Mapping[str, Any]) -> dict[str, str]:
+def _labels(sample: Mapping[str, Any]) -> Mapping[str, str]:
+    """The sample's labels: the API's own dict (label names and values are JSON strings)."""
     metric = sample.get("metric")
-    return {str(k): str(v) for k, v in metric.items()} if isinstance(metric, dict) else {}
+    return metric if isinstance(metric, dict) else {}
 
 
 def _vrid(text: str) -> int | None:

@@ -73,12 +73,12 @@ def fleet_queries(match: str = "") -> tuple[Query, ...]:
         Query(
             key="became_master",
             expr="sum by (job, instance, iname, intf, vrid) "
-            f"(increase({_sel('keepalived_become_master_total', m)}[{WINDOW}]))",
+            f"(increase({_sel('keepalived_become_master_total', m)}[{WINDOW}])) > 0",
         ),
         Query(key="routers", expr=f'{{__name__=~"{routers}"{sep}{m}}}'),
         Query(
             key="router_changes",
             expr="sum by (job, instance, interface, protocol, family, vrid) "
-            f"(increase({_sel('hatui_router_master_change_total', m)}[{WINDOW}]))",
+            f"(increase({_sel('hatui_router_master_change_total', m)}[{WINDOW}])) > 0",
         ),
     )

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from functools import partial
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -157,10 +157,9 @@ class FleetApp(App[int]):
     CSS_PATH = "fleet.tcss"
     TITLE = "hatui fleet"
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+    BINDINGS = [
         Binding("q", "quit", "quit", id="quit"),
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
-        Binding("tab", "focus_next", "next table", show=False),
     ]
 
     def __init__(self, source: FleetSource, *, duration: float | None = None) -> None:
