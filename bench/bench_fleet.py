@@ -222,6 +222,12 @@ def main() -> None:
         print(f"refresh: {state.queries} queries; {len(ms)} refreshes, median "
               f"{statistics.median(ms):.0f} ms (min {ms[0]:.0f}, max {ms[-1]:.0f}); of which "
               f"parse + alerts median {statistics.median(parse) * 1000:.0f} ms")  # fmt: skip
+        each = []
+        for q in poller.queries:  # one at a time: what each costs on its own
+            start = time.monotonic()
+            n = len(poller.prometheus.query(q.expr))
+            each.append(f"{q.key} {(time.monotonic() - start) * 1000:.0f} ms ({n})")
+        print("each query alone (series): " + ", ".join(each))
         mem = console_memory(url, 3)
         print(f"console (Pilot, 3 refreshes, {mem['rows']:.0f} instance rows): "
               f"RSS {mem['VmRSS']:.0f} MB, peak {mem['VmHWM']:.0f} MB")  # fmt: skip
