@@ -18,8 +18,11 @@ pytestmark = pytest.mark.netns
 VIP = "192.0.2.100"
 
 
+PILOT = [sys.executable, "-m", "tests.integration.fleet_pilot"]
+
+
 def console(fl: FleetLab, refreshes: int = 1) -> dict[str, Any]:
-    done = fl.run([sys.executable, "-m", "tests.integration.fleet_pilot", fl.url, str(refreshes)])
+    done = fl.run([*PILOT, fl.url, str(refreshes)])
     assert done.returncode == 0, done.stderr
     shown: dict[str, Any] = json.loads(done.stdout)
     return shown
@@ -101,11 +104,27 @@ def test_fleet_before_and_after_a_node_dies(lab: Lab) -> None:
     assert code == 1 and doc == {}
     assert err.count("\n") == 1 and err.startswith(f"hatui: Prometheus at {fl.url}: bad_data:")
 
-    # Prometheus gone: headless is one line and exit 1; the console says so, no traceback.
+    # Prometheus gone: the open console keeps its last good view, marked stale, with one
+    # line; headless is one line and exit 1; a console started now says so, no traceback.
+    ready = lab.workdir / "console-ready"
+    log = lab.workdir / "console.jsonl"
+    live = lab.spawn(fl.prom_host, [*PILOT, fl.url, "2", str(ready)], log=log.name)
+    wait_for(lambda: ready.exists() or live.poll() is not None, 30, "the console's refreshes")
     lab.stop(fl.prom)
+    assert live.wait(30) == 0, log.read_text()
+    good, stale = (json.loads(line) for line in log.read_text().splitlines() if line[:1] == "{")
+    assert not good["stale"] and stale["stale"]
+    assert stale["status"] == (
+        f"stale: Prometheus at {fl.url}: connection refused, showing the last good view"
+    )
+    assert stale["instances"] == good["instances"] and stale["nodes"] == good["nodes"]
+    assert {r[2]: r[3] for r in stale["instances"]} == {a: "MASTER (down)", b: "MASTER"}
+    assert "Traceback" not in log.read_text()
     code, doc, err = fl.fleet()
     assert (code, doc) == (1, {})
     assert err == f"hatui: Prometheus at {fl.url}: connection refused\n"
     shown = console(fl)
-    assert shown["status"] == f"stale: Prometheus at {fl.url}: connection refused"
+    assert (
+        shown["stale"] and shown["status"] == f"stale: Prometheus at {fl.url}: connection refused"
+    )
     assert shown["instances"] == []
