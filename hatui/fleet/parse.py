@@ -92,7 +92,8 @@ def _instances(
                     down_known.add(key)
                 states[key] = int(value)
                 if ip := labels.get("ip_address"):
-                    vips.setdefault(key, set()).add(ip)
+                    # keepalived exporters may keep the VIP's prefix length (`/32`)
+                    vips.setdefault(key, set()).add(ip.partition("/")[0])
             elif name in PRIORITY_METRICS:
                 prio.setdefault(key, {})[name] = value
             elif name == TRANSITION_METRIC:

@@ -74,6 +74,16 @@ def test_the_same_vrid_with_other_vips_is_another_pair() -> None:
     assert [a.nodes for a in view.alerts if a.kind == "no_backup"] == [(A,), (B,)]
 
 
+def test_a_vip_with_its_prefix_length_is_the_same_vip() -> None:
+    data = answers("before")
+    for sample in data["live"]:
+        if sample["metric"].get("instance") == B and "ip_address" in sample["metric"]:
+            sample["metric"]["ip_address"] += "/32"  # as a keepalived exporter may label it
+    view = fleet_view(data, 1.0)
+    assert {i.vips for i in view.instances} == {("192.0.2.100",)}
+    assert view.alerts == ()
+
+
 def test_no_master_when_every_live_node_is_backup_or_fault() -> None:
     data = answers("before")
     set_value(data["live"], "3", __name__="keepalived_vrrp_state", instance=A)
