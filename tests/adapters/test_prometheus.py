@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import http.server
 import json
 import socket
@@ -40,6 +41,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         code, body = self.replies.get(self.path.split("?")[0], (404, b"not found"))
         self.send_response(code)
+        if body.startswith(b"\x1f\x8b"):
+            self.send_header("Content-Encoding", "gzip")
         self.end_headers()
         self.wfile.write(body)
 
@@ -76,6 +79,19 @@ def test_http_and_api_errors_are_one_line(server: tuple[str, dict[str, tuple[int
     replies["/api/v1/query"] = (200, b'{"status":"success","data":{"resultType":"matrix"}}')
     with pytest.raises(PrometheusError, match="not an instant vector"):
         prom.query("up[1m]")
+
+
+def test_a_gzip_reply_is_read_and_a_broken_one_is_one_line(
+    server: tuple[str, dict[str, tuple[int, bytes]]],
+) -> None:
+    url, replies = server
+    doc = {"status": "success", "data": {"resultType": "vector", "result": [
+        {"metric": {"instance": "a"}, "value": [1, "1"]}]}}  # fmt: skip
+    replies["/api/v1/query"] = (200, gzip.compress(json.dumps(doc).encode()))
+    assert Prometheus(url).query("up") == doc["data"]["result"]  # type: ignore[index]
+    replies["/api/v1/query"] = (200, gzip.compress(json.dumps(doc).encode())[:-8])
+    with pytest.raises(PrometheusError, match=r"a truncated reply$"):
+        Prometheus(url).query("up")
 
 
 def test_scrape_interval_from_the_config(server: tuple[str, dict[str, tuple[int, bytes]]]) -> None:
