@@ -67,12 +67,13 @@ class Prometheus:
         request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
         try:
             with self._opener.open(request, timeout=self.timeout) as reply:
-                body = reply.read()
-                if reply.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
+                body = _read(reply)
         except urllib.error.HTTPError as exc:
-            body = exc.read()
-            raise PrometheusError(f"Prometheus at {self.url}: {_api_error(body) or exc}") from None
+            try:
+                error = _api_error(_read(exc))
+            except (OSError, EOFError, gzip.BadGzipFile):
+                error = ""
+            raise PrometheusError(f"Prometheus at {self.url}: {error or exc}") from None
         except urllib.error.URLError as exc:
             raise PrometheusError(f"Prometheus at {self.url}: {self._reason(exc.reason)}") from None
         except OSError as exc:  # TimeoutError included: a slow reply
@@ -129,6 +130,14 @@ def parse_duration(text: str) -> float:
     if not parts or "".join(n + u for n, u in parts) != text:
         return 0.0
     return sum(int(n) * _UNIT_S[u] for n, u in parts)
+
+
+def _read(reply: Any) -> bytes:
+    """The body of a reply (or an HTTP error), uncompressed."""
+    body: bytes = reply.read()
+    if reply.headers.get("Content-Encoding") == "gzip":
+        body = gzip.decompress(body)
+    return body
 
 
 def _api_error(body: bytes) -> str:

@@ -69,10 +69,11 @@ def test_http_and_api_errors_are_one_line(server: tuple[str, dict[str, tuple[int
     with pytest.raises(PrometheusError, match=r"the reply is not JSON$"):
         prom.query("up")
     body = {"status": "error", "errorType": "bad_data", "error": "1:4: parse error:\nunexpected"}
-    replies["/api/v1/query"] = (400, json.dumps(body).encode())
-    with pytest.raises(PrometheusError) as err:
-        prom.query("up{")
-    assert str(err.value) == f"Prometheus at {url}: bad_data: 1:4: parse error: unexpected"
+    for encode in (bytes, gzip.compress):  # Prometheus compresses its errors too
+        replies["/api/v1/query"] = (400, encode(json.dumps(body).encode()))
+        with pytest.raises(PrometheusError) as err:
+            prom.query("up{")
+        assert str(err.value) == f"Prometheus at {url}: bad_data: 1:4: parse error: unexpected"
     replies["/api/v1/query"] = (503, b"Service Unavailable")
     with pytest.raises(PrometheusError, match="HTTP Error 503"):
         prom.query("up")
