@@ -74,9 +74,9 @@ class InstancesTable(KeyedTable):
         Column(key="vrid", label="VRID", width=4, rank=0),
         Column(key="vips", label="VIPs", width=15, rank=1),
         Column(key="node", label="node", width=21, rank=0, flex=True),
-        Column(key="state", label="state", width=12, rank=0),
+        Column(key="state", label="state", width=13, rank=0),
         Column(key="prio", label="prio", width=4, rank=2),
-        Column(key="iname", label="instance", width=10, rank=3),
+        Column(key="iname", label="name", width=10, rank=3),
         Column(key="intf", label="if", width=8, rank=5),
         Column(key="last", label="last move", width=9, rank=4),
         Column(key="elected", label="elect", width=5, rank=6),
@@ -131,9 +131,9 @@ class FleetRoutersTable(KeyedTable):
         Column(key="vrid", label="VRID", width=4, rank=0),
         Column(key="master", label="master", width=15, rank=0),
         Column(key="status", label="status", width=11, rank=1),
+        Column(key="watcher", label="heard by", width=15, rank=1, flex=True),
         Column(key="prio", label="prio", width=4, rank=2),
-        Column(key="watcher", label="heard by", width=18, rank=3, flex=True),
-        Column(key="where", label="if/proto", width=12, rank=4),
+        Column(key="where", label="if/proto", width=12, rank=3),
     )
 
     def show(self, routers: Sequence[Router]) -> None:
