@@ -12,7 +12,7 @@ import pytest
 
 from hatui.lab import Lab
 from tests.integration.fleetlab import FleetLab, start_fleet_lab, state_of
-from tests.integration.nodelab import wait_for
+from tests.integration.nodelab import HATUI, wait_for
 
 pytestmark = pytest.mark.netns
 VIP = "192.0.2.100"
@@ -59,6 +59,11 @@ def test_fleet_before_and_after_a_node_dies(lab: Lab) -> None:
     }
     assert doc["alerts"] == []
     assert doc["queries"] == 7
+
+    text = fl.run([*HATUI, "--fleet", fl.url, "--headless"])
+    assert text.returncode == 0, text.stderr
+    assert f"instance {a} VI_51 eth0 VRID 51 MASTER prio 150 {VIP}" in text.stdout.splitlines()
+    assert "alert" not in text.stdout
 
     shown = console(fl)
     assert [(r[2], r[3], r[4]) for r in shown["instances"]] == [(a, "MASTER", "150"),
