@@ -21,17 +21,21 @@ ROUTER_STATUS = (("hatui_router_split_brain", "split_brain"), ("hatui_router_sta
 
 
 def _value(sample: Mapping[str, Any]) -> float | None:
+    """The sample's value; None for a missing one, NaN or an infinity."""
     try:
         value = float(sample["value"][1])
     except (KeyError, IndexError, TypeError, ValueError):
         return None
-    return None if math.isnan(value) else value
+    return value if math.isfinite(value) else None
 
 
 def _labels(sample: Mapping[str, Any]) -> Mapping[str, str]:
-    """The sample's labels: the API's own dict (label names and values are JSON strings)."""
+    """The sample's labels, the API's own dict; empty (the sample is skipped) unless every
+    label value is a string, as Prometheus sends them."""
     metric = sample.get("metric")
-    return metric if isinstance(metric, dict) else {}
+    if isinstance(metric, dict) and all(type(v) is str for v in metric.values()):
+        return metric
+    return {}
 
 
 def _vrid(text: str) -> int | None:

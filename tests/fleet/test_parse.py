@@ -126,9 +126,16 @@ def test_bad_samples_are_skipped_not_raised() -> None:
          "value": [0, "2"]},
         {"metric": {"__name__": "keepalived_vrrp_state", "instance": "y", "vrid": "7"},
          "value": [0, "NaN"]},
+        {"metric": {"__name__": "keepalived_vrrp_state", "instance": "w", "vrid": "8"},
+         "value": [0, "+Inf"]},
+        {"metric": {"__name__": "keepalived_vrrp_state", "instance": 5, "vrid": None},
+         "value": [0, "2"]},
+        {"metric": {"__name__": "hatui_node_priority", "instance": A, "iname": "VI_51",
+                    "intf": "eth0", "vrid": "51", "job": ["x"]}, "value": [0, "1e999"]},
         {"metric": "garbage", "value": None},
         {},
     ]  # fmt: skip
+    data["routers"] += [{"metric": {"__name__": "hatui_router_master", "vrid": {}}, "value": 1}]
     data["up"].append({"metric": {"instance": "z"}, "value": ["oops"]})
     view = fleet_view(data, 1.0)
     assert [i.node for i in view.instances] == [A, B]
