@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from hatui.fleet.model import Alert, FleetView
 from hatui.fleet.parse import fleet_view
+from hatui.fleet.queries import fleet_queries
 from hatui.fleet.report import view_lines, view_to_json
 from tests.fleet.recorded import WATCHER, A, B, answers, set_value
 
@@ -158,3 +162,35 @@ def test_the_document_has_the_contract_fields() -> None:
     assert doc["routers"][0]["master"] == {"ip": "192.0.2.12", "mac": "02:00:00:00:00:0c"}
     lines = view_lines(fleet_view(answers("after"), 5.0))
     assert lines[0].startswith("alert critical down_holding_vip: VRID 51 192.0.2.100")
+
+
+_names = st.sampled_from(
+    ["keepalived_vrrp_state", "hatui_node_priority", "hatui_instance_effective_priority",
+     "hatui_instance_last_transition_timestamp_seconds", "hatui_router_master",
+     "hatui_router_priority", "hatui_router_split_brain", "up", "other"]
+)  # fmt: skip
+_odd = st.one_of(st.integers(), st.none(), st.floats(), st.lists(st.integers(), max_size=2))
+_label = st.one_of(st.sampled_from(["51", "7", "a", "", "192.0.2.1/32", "eth0"]), _odd)
+_metric = st.fixed_dictionaries(
+    {},
+    optional={"__name__": st.one_of(_names, _odd),
+              **{k: _label for k in ("instance", "job", "iname", "intf", "vrid", "ip_address",
+                                     "interface", "protocol", "family", "master_ip")}},
+)  # fmt: skip
+_value = st.one_of(
+    st.tuples(st.floats(), st.sampled_from(["1", "2", "3", "NaN", "+Inf", "-1e999", "x"])),
+    _odd,
+)
+_sample = st.one_of(
+    st.fixed_dictionaries({"metric": st.one_of(_metric, _odd), "value": _value}),
+    st.dictionaries(st.text(max_size=3), _odd, max_size=2),
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(_sample, max_size=8))
+def test_any_answer_gives_a_view_never_an_exception(samples: list[Any]) -> None:
+    """The same odd samples as every query's answer: each parser meets each of them."""
+    view = fleet_view({q.key: samples for q in fleet_queries()}, 1.0)
+    view_to_json(view)
+    view_lines(view)
