@@ -6,6 +6,7 @@ the API's JSON) becomes one PrometheusError line; nothing else escapes.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import re
@@ -33,12 +34,23 @@ class PrometheusError(RuntimeFault):
 
 
 def base_url(url: str) -> str:
-    """`http://host:9090` (or a path prefix) without its trailing slash; UsageError if it
-    is not an http(s) URL."""
+    """`http://host:9090` (or a path prefix) without its trailing slash and without any
+    `user:password@`; UsageError if it is not an http(s) URL."""
     parts = urllib.parse.urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageError(f"--fleet {url}: expected the Prometheus URL, e.g. http://prom:9090")
-    return url.strip().rstrip("/")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl() or url
+        raise UsageError(f"--fleet {shown}: expected the Prometheus URL, e.g. http://prom:9090")
+    netloc = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=netloc).geturl().rstrip("/")
+
+
+def basic_auth(url: str) -> str | None:
+    """The Authorization header for `http://user:password@host` (as curl takes it)."""
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.username is None:
+        return None
+    pair = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+    return "Basic " + base64.b64encode(pair.encode()).decode()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,11 +63,15 @@ class Answers:
 
 
 class Prometheus:
-    """The HTTP API at `url` (HTTP proxies from the environment apply, as with curl)."""
+    """The HTTP API at `url` (HTTP proxies from the environment apply, as with curl).
+    Credentials in the URL become a Basic Authorization header; messages never show them."""
 
     def __init__(self, url: str, *, timeout: float = TIMEOUT_S) -> None:
         self.url = base_url(url)
         self.timeout = timeout
+        self._headers = {"Accept-Encoding": "gzip"}
+        if (auth := basic_auth(url)) is not None:
+            self._headers["Authorization"] = auth
         self._opener = urllib.request.build_opener()
 
     def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
@@ -64,7 +80,7 @@ class Prometheus:
             url += "?" + urllib.parse.urlencode(params)
         # Compressed, a fleet's answer is about a seventeenth of its size: it matters when
         # the console is far from the Prometheus that holds the fleet.
-        request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+        request = urllib.request.Request(url, headers=self._headers)
         try:
             with self._opener.open(request, timeout=self.timeout) as reply:
                 body = _read(reply)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import http.server
 import json
@@ -40,6 +41,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         code, body = self.replies.get(self.path.split("?")[0], (404, b"not found"))
+        if self.headers.get("Authorization", "") != self.replies.get("auth", (0, b""))[1].decode():
+            code, body = 401, b"Unauthorized"
         self.send_response(code)
         if body.startswith(b"\x1f\x8b"):
             self.send_header("Content-Encoding", "gzip")
@@ -95,6 +98,21 @@ def test_a_gzip_reply_is_read_and_a_broken_one_is_one_line(
         Prometheus(url).query("up")
 
 
+def test_credentials_in_the_url_are_sent_never_shown(
+    server: tuple[str, dict[str, tuple[int, bytes]]],
+) -> None:
+    url, replies = server
+    ok = b'{"status":"success","data":{"resultType":"vector","result":[]}}'
+    replies["/api/v1/query"] = (200, ok)
+    replies["auth"] = (0, b"Basic " + base64.b64encode(b"ops:s3cr@t"))
+    with_auth = url.replace("http://", "http://ops:s3cr%40t@")
+    assert Prometheus(with_auth).query("up") == []
+    with pytest.raises(PrometheusError) as err:
+        Prometheus(url.replace("http://", "http://ops:wrong@")).query("up")
+    assert str(err.value) == f"Prometheus at {url}: HTTP Error 401: Unauthorized"
+    assert Prometheus(with_auth).url == url
+
+
 def test_scrape_interval_from_the_config(server: tuple[str, dict[str, tuple[int, bytes]]]) -> None:
     url, replies = server
     prom = Prometheus(url)
@@ -117,8 +135,9 @@ def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("bad", ["prom:9090", "ftp://p", "http://", ""])
+@pytest.mark.parametrize("bad", ["prom:9090", "ftp://p", "http://", "", "http://u:pw@"])
 def test_the_url_must_be_http(bad: str) -> None:
-    with pytest.raises(UsageError, match="--fleet"):
+    with pytest.raises(UsageError, match="--fleet") as err:
         base_url(bad)
+    assert "pw" not in str(err.value)
     assert base_url("http://p:9090/prefix/") == "http://p:9090/prefix"
