@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from hatui.runtime.watch import Watch
 
 DEFAULT_CONTROL = "/run/hatui/hatui.sock"
+NO_HAPROXY = "none"  # --haproxy none: this node runs no haproxy, so nothing polls one
 
 DESCRIPTION = """\
 A terminal console for VRRP high-availability pairs (keepalived, haproxy nodes).
@@ -138,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--haproxy",
         metavar="SOCKET",
         help="watch/serve/attach: the local haproxy's stats socket, read-only (default: the "
-        "`stats socket` of /etc/haproxy/haproxy.cfg)",
+        "`stats socket` of /etc/haproxy/haproxy.cfg); `none`: this node runs no haproxy "
+        "(no polls, no haproxy events, no haproxy panel)",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
     # A serving node's LAN view (runtime/lanview.py): started by the node, never by hand.
@@ -209,6 +211,9 @@ async def _following_haproxy(
     from hatui.headless import HaproxyLog
 
     follow = HaproxyLog(holders, json_lines=args.json)
+    if args.haproxy == NO_HAPROXY:
+        yield follow  # never polled: no events, and no `haproxy` in the document
+        return
     stop = asyncio.Event()
     task = asyncio.create_task(HaproxyPoller(args.haproxy).run(follow, stop))
     try:
@@ -221,8 +226,9 @@ async def _following_haproxy(
 
 async def _watch_headless(args: argparse.Namespace) -> int:
     from hatui.clock import SystemClock
-    from hatui.headless import JsonLinesSink, TextSink, document, print_document, print_summary
+    from hatui.headless import JsonLinesSink, TextSink, print_document, print_summary
     from hatui.observe.observer import Observer
+    from hatui.runtime.document import live_document
     from hatui.runtime.watch import Sink, Watch
 
     sink: Sink = JsonLinesSink() if args.json else TextSink()
@@ -240,7 +246,7 @@ async def _watch_headless(args: argparse.Namespace) -> int:
             watch.close()
             if exporter is not None:
                 exporter.stop()
-    doc = document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats, haproxy.view)
+    doc = live_document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats, haproxy.view)
     if args.json:
         print_document(doc, lines=True)
     else:
@@ -339,7 +345,7 @@ async def _serve_headless(args: argparse.Namespace) -> int:
         if console_child and not args.metrics
         else ["--json"] * args.json
         + ["-v"] * args.verbose
-        + ([] if console_child else ["--lan-haproxy"])
+        + ([] if console_child or args.haproxy == NO_HAPROXY else ["--lan-haproxy"])
         + (["--haproxy", args.haproxy] if args.haproxy else [])
     )
     serve = Serve(
@@ -494,7 +500,8 @@ def dispatch(args: argparse.Namespace) -> int:
         raise UsageError("--metrics works with --watch and --serve")
     if args.haproxy and not (args.watch or args.serve or args.attach):
         raise UsageError("--haproxy goes with --watch, --serve or --attach")
-    if not (args.headless or args.json) and (args.watch or args.serve or args.attach):
+    live = args.watch or args.serve or args.attach
+    if not (args.headless or args.json) and live and args.haproxy != NO_HAPROXY:
         _console_follows_haproxy(args)
     if args.lan_view:
         return run_lan_view(args)

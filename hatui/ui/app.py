@@ -53,7 +53,7 @@ from hatui.ui.model import (
     observer_view,
 )
 from hatui.ui.predict import describe
-from hatui.ui.render import detail, event_line, header, log_line
+from hatui.ui.render import NODE_TITLE, detail, event_line, header, log_line
 from hatui.ui.screens.confirm import ConfirmScreen
 from hatui.ui.screens.help import HelpScreen
 from hatui.ui.screens.priority import PriorityScreen
@@ -173,7 +173,7 @@ class HatuiApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#node").border_title = "This node"
+        self.query_one("#node").border_title = NODE_TITLE
         self.query_one("#haproxy").border_title = proxies.title(None).markup
         self._title_routers()
         self.query_one("#detail-scroll").border_title = "Detail"

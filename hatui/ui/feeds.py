@@ -21,8 +21,9 @@ from textual.message import Message
 
 from hatui.errors import HatuiError, RuntimeFault
 from hatui.observe.events import Event
-from hatui.observe.model import ObserverSnapshot, RouterView
-from hatui.observe.report import event_to_json, routers_to_json, snapshot_to_json
+from hatui.observe.model import RouterView
+from hatui.observe.report import event_to_json, routers_to_json
+from hatui.runtime.document import live_document
 from hatui.types import WallUs
 from hatui.ui.messages import EventsArrived, FeedEnded, NodeDoc, ObserverDoc
 from hatui.ui.model import Mode
@@ -72,16 +73,6 @@ class Feed(ABC):
         """Release what `open()` took, after the app has exited (also after errors)."""
 
 
-def observer_document(snap: ObserverSnapshot, stats: CaptureStats | None = None) -> Json:
-    """The DESIGN.md document without its event list (events travel separately)."""
-    doc = snapshot_to_json(replace(snap, events=()))
-    if stats is not None:
-        counters = doc["counters"]
-        if isinstance(counters, dict):
-            counters["kernel_drops"] = stats.kernel_drops
-    return doc
-
-
 class UiSink:
     """A watch-runtime Sink that turns snapshots and events into console messages.
 
@@ -111,7 +102,7 @@ class UiSink:
     def snapshot(self, get: SnapshotGetter, stats: CaptureStats) -> None:
         frozen = replace(stats)  # the counters as they are now, for a document built later
         # Neither the snapshot nor its document is built unless the console draws it.
-        self.post(ObserverDoc(lambda: observer_document(get(), frozen)))
+        self.post(ObserverDoc(lambda: live_document(get(), frozen, events=False)))
         if self.on_snapshot is not None:
             self.on_snapshot()
 
@@ -376,7 +367,7 @@ class ReplayFeed(Feed):
 
         events: list[Json] = []
         result = replay(self.path, on_events=lambda evs: events.extend(map(event_to_json, evs)))
-        return observer_document(result.snapshot), events
+        return live_document(result.snapshot, events=False), events
 
     async def run(self, post: Post) -> None:
         if self.speed is None:
@@ -436,7 +427,7 @@ class ReplayFeed(Feed):
         if pending:
             post(EventsArrived(list(pending)))
             pending.clear()
-        post(ObserverDoc(observer_document(obs.snapshot(WallUs(now)))))
+        post(ObserverDoc(live_document(obs.snapshot(WallUs(now)), events=False)))
 
 
 class FakeFeed(Feed):

@@ -195,8 +195,10 @@ def test_the_deadline_heap_holds_one_entry_per_master_in_the_steady_state() -> N
     sched.run_until(9_000_000)
     assert len(io.sent) == 40 * 20
     # Each advert's new deadline replaced its entry: nothing stale piles up.
-    assert sorted(one.deadline for *_, one in node._due) == sorted(e[0] for e in node._due)
-    assert len(node._due) == 40
+    assert sorted(one.deadline for *_, one in node.pacer._due) == sorted(
+        e[0] for e in node.pacer._due
+    )
+    assert len(node.pacer._due) == 40
     assert sched.pending() == 1
 
 
@@ -213,8 +215,8 @@ def test_a_superseded_heap_entry_does_not_keep_a_due_advert_out_of_its_wake_up()
     # VI_2's Adver_Timer 600 µs later, and a superseded VI_3 entry between the two.
     node.router("VI_2")._timers[TimerKind.ADVERT] = MonoUs(d + 600)
     second.deadline = MonoUs(d + 600)
-    heapq.heappush(node._due, (MonoUs(d + 600), -2, second))
-    heapq.heappush(node._due, (MonoUs(d + 300), -1, third))
+    heapq.heappush(node.pacer._due, (MonoUs(d + 600), -2, second))
+    heapq.heappush(node.pacer._due, (MonoUs(d + 300), -1, third))
     io.sent.clear()
     sched.run_until(d + 1_000)
     assert io.sent == [("VI_1", d), ("VI_2", d)]
