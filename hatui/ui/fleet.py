@@ -22,7 +22,8 @@ from textual.widgets import Footer, Static
 from hatui.errors import EXIT_OK
 from hatui.fleet.model import Alert, FleetView, Instance, Node, Router
 from hatui.runtime.fleet import FleetState
-from hatui.ui.render import STATE_STYLE, Column
+from hatui.styles import STATE_STYLE
+from hatui.ui.render import Column
 from hatui.ui.widgets.tables import Cells, KeyedTable
 
 MIN_INTERVAL_S = 0.5  # however short the scrape interval, at most two refreshes a second
