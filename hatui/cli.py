@@ -39,6 +39,8 @@ modes:
   hatui --demo                        a namespace lab with three nodes, and the console on it (root)
   hatui -c FILE --config-test         check a keepalived.conf: FILE:LINE: message, exit 2 on error
   hatui --attach                      the console attached to a running headless node
+  hatui --fleet URL [--fleet-match '{job="hatui"}']   every node, pair and LAN router a
+                                      Prometheus server holds, read-only (--headless --json)
   hatui ctl status|priority|release|pause|resume|garp|reload ...   steer a running node
 """
 
@@ -50,6 +52,7 @@ examples:
   hatui ctl reload                     re-read keepalived.conf without a flap (or SIGHUP)
   hatui ctl release VI_1
   hatui --watch eth0 --haproxy /run/haproxy/admin.sock   the VRRP view and haproxy together
+  hatui --fleet http://prometheus:9090 --headless --json | jq '.alerts'
 
 console keys (serve and attach; each one that can move a VIP asks first):
   + / -  priority override up/down by 10    p  set priority    r  release mastership
@@ -92,6 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mode.add_argument("--attach", action="store_true", help="console for a running headless node")
     mode.add_argument("--config-test", action="store_true", help="check the config given with -c")
+    mode.add_argument(
+        "--fleet", metavar="URL", help="the fleet as the Prometheus server at URL holds it"
+    )
+    p.add_argument(
+        "--fleet-match",
+        metavar="SELECTOR",
+        default="",
+        help="with --fleet: only series matching this label selector, e.g. '{job=\"hatui\"}'",
+    )
     p.add_argument("-c", "--config", metavar="FILE", help="keepalived.conf to run or check")
     p.add_argument(
         "--config-id", metavar="ID", help="keepalived's -i: use the config lines prefixed @ID"
@@ -456,7 +468,35 @@ def _console_follows_haproxy(args: argparse.Namespace) -> None:
     HatuiApp.haproxy_source = lambda: HaproxyPoller(args.haproxy)
 
 
+def run_fleet(args: argparse.Namespace) -> int:
+    """The fleet console, or (headless) one document or summary from one refresh."""
+    from hatui.adapters.prometheus import Prometheus
+    from hatui.runtime.fleet import FleetPoller
+
+    poller = FleetPoller(Prometheus(args.fleet), args.fleet_match)
+    if not (args.headless or args.json):
+        from hatui.ui.fleet import run_fleet_ui
+
+        return run_fleet_ui(poller, duration=args.duration)
+    from hatui.errors import RuntimeFault
+    from hatui.fleet.report import view_lines, view_to_json
+    from hatui.headless import print_document
+
+    state = poller.refresh()
+    if state.view is None:
+        raise RuntimeFault(state.error)
+    if args.json:
+        print_document(
+            view_to_json(state.view, source=poller.prometheus.url, queries=state.queries)
+        )
+    else:
+        print("\n".join(view_lines(state.view)))
+    return EXIT_OK
+
+
 def dispatch(args: argparse.Namespace) -> int:
+    if args.fleet_match and not args.fleet:
+        raise UsageError("--fleet-match goes with --fleet URL")
     if args.metrics and not (args.watch or args.serve):
         raise UsageError("--metrics works with --watch and --serve")
     if args.haproxy and not (args.watch or args.serve or args.attach):
@@ -470,6 +510,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return run_config_test(args)
     if args.read:
         return run_read(args)
+    if args.fleet:
+        return run_fleet(args)
     if args.watch:
         return run_watch(args)
     if args.serve:
