@@ -87,6 +87,7 @@ class _Instance:
     # pri_zero_sent/_rcvd, become_master, release_master, garp_rounds, discard_<reason>.
     stats: Counts = field(default_factory=lambda: Counts())
     deadline: MonoUs | None = None  # the router's deadline as last entered in the heap
+    fast: bool = True  # outside a sync group: the pacer's fast path may serve it
 
 
 class Node:
@@ -113,10 +114,10 @@ class Node:
             one = _Instance(Router(ispec, primary_ip=primary_ips[ispec.name]))
             self._instances[ispec.name] = one
             self._by_key[(ispec.interface, ispec.family, ispec.vrid)] = one
-        self._groups = _sync_groups(spec)
+        self._set_groups(spec)
         self.own_ips = frozenset(primary_ips.values())
         self.pacer: Pacer[_Instance] = Pacer(
-            clock, scheduler, fire=self._fire, send=self._send_fast, fast=self._fast
+            clock, scheduler, fire=self._fire, send=self._send, failed=self._failed
         )
         self._starts: list[Handle] = []
         self.running = False
@@ -226,14 +227,17 @@ class Node:
                 self.io.close_instance(one.router.spec)
             raise
         changes = [f"{name}: added" for name in fresh]
-        for name, ispec in old.items():
-            if name not in new or not live_change(ispec, new[name]):
-                self._close(name)
-                changes.append(f"{name}: {'removed' if name not in new else 'restarted'}")
-                if name in new:
-                    fresh[name] = self._open(new[name])
+        going = [n for n, ispec in old.items() if n not in new or not live_change(ispec, new[n])]
+        # Every one shuts down while its sync group can still find all its members.
+        for name in going:
+            self._apply(self._instances[name], inp.Shutdown())
+        for name in going:
+            self._close(name)
+            changes.append(f"{name}: {'removed' if name not in new else 'restarted'}")
+            if name in new:
+                fresh[name] = self._open(new[name])
         self.spec = spec
-        self._groups = _sync_groups(spec)
+        self._set_groups(spec)
         for name, ispec in new.items():
             kept = self._instances.get(name)
             if kept is not None and not same_config(kept.router.spec, ispec):
@@ -246,11 +250,17 @@ class Node:
             self._by_key[(s.interface, s.family, s.vrid)] = one
         # Config order, as at start-up, so reports and status read the same after a reload.
         self._instances = {name: self._instances[name] for name in new}
+        self._set_groups(spec)  # the new instances' fast flags too
         self.own_ips = self.own_ips | {one.router.primary_ip for one in fresh.values()}
         if self.running:
             for one in fresh.values():
                 self._apply(one, inp.Startup())
         return changes
+
+    def _set_groups(self, spec: NodeSpec) -> None:
+        self._groups = _sync_groups(spec)
+        for name, one in self._instances.items():
+            one.fast = name not in self._groups
 
     def _open(self, ispec: InstanceSpec) -> _Instance:
         primary = self.io.open_instance(ispec)
@@ -261,9 +271,8 @@ class Node:
             raise
 
     def _close(self, name: str) -> None:
-        """Shut one instance down (priority 0 if master, VIPs removed) and forget it."""
+        """Forget an instance that has shut down (priority 0 if master, VIPs removed)."""
         one = self._instances[name]
-        self._apply(one, inp.Shutdown())  # while its sync group can still find it
         del self._instances[name]
         spec = one.router.spec
         del self._by_key[(spec.interface, spec.family, spec.vrid)]
@@ -441,16 +450,6 @@ class Node:
     def _fire(self, one: _Instance, when: MonoUs) -> None:
         """The pacer's call: run an instance's due timers through its state machine."""
         self._process(one, _TIMER_FIRED, when)
-
-    def _fast(self, one: _Instance) -> bool:
-        """The fast path skips the action list that a sync group's coordinator reads."""
-        return one.router.spec.name not in self._groups
-
-    def _send_fast(self, one: _Instance, advert: act.SendAdvert) -> None:
-        try:
-            self._send(one, advert)
-        except Exception as exc:  # as _run_now: the timer runs on regardless
-            self._failed(one, advert, exc)
 
     def _emit(self, one: _Instance, kind: str, detail: str) -> None:
         event = NodeEvent(
