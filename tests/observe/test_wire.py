@@ -200,3 +200,42 @@ def test_unicast_copy_per_peer_is_one_advert() -> None:
     assert r.adverts == 11 and r.adverts_per_s == 1.0
     assert set(r.intervals_us) == {S}
     assert r.unicast_peers == (B, "192.0.2.13")
+
+
+def test_owner_change_names_the_mac_that_answered_before() -> None:
+    """The frames fed are the oracle: A's MAC answered, then B's GARPs, then a rogue."""
+    obs = Observer()
+    takeover = 10 * S + 3_609_575
+    rogue = "02:00:00:00:00:66"
+    items = merge(
+        series(0, 11, S, advert(A)),
+        series(takeover, 5, S, advert(B, priority=100)),
+        [cap(5 * S, arp(VIP, mac_of(A)))],
+        [cap(takeover + 50, arp(VIP, mac_of(B), gratuitous=True))],
+        [cap(takeover + 2 * S + 50, arp(VIP, rogue))],
+    )
+    changes = [e for e in run(obs, items) if isinstance(e, VipEvent)]
+    assert [(str(e.kind), e.mac, e.old_mac, e.gratuitous) for e in changes] == [
+        ("arp_owner_change", mac_of(B), mac_of(A), True),
+        ("arp_owner_change", rogue, mac_of(B), False),
+        ("vip_foreign_mac", rogue, mac_of(B), False),
+    ]
+    assert "(was " + mac_of(A) in changes[0].detail
+
+
+def test_ipv6_owner_change_names_the_mac_that_answered_before() -> None:
+    obs = Observer()
+    vip6 = "2001:db8::100"
+    a6, b6 = "fe80::11", "fe80::12"
+    v6 = {"version": 3, "family": Family.IPV6, "vips": (vip6,), "interval_cs": 10}
+    takeover = 1 * S + 360_937  # v3 at 0.1 s, priority 100: 3 * 0.1 s + Skew_Time
+    items = merge(
+        series(0, 11, 100 * MS, advert(a6, mac=mac_of(A), **v6)),
+        series(takeover, 5, 100 * MS, advert(b6, priority=100, mac=mac_of(B), **v6)),
+        [cap(500 * MS, na(vip6, mac_of(A)))],
+        [cap(takeover + 50, na(vip6, mac_of(B)))],
+    )
+    changes = [e for e in run(obs, items) if isinstance(e, VipEvent)]
+    assert [(str(e.kind), e.mac, e.old_mac) for e in changes] == [
+        ("arp_owner_change", mac_of(B), mac_of(A))
+    ]
