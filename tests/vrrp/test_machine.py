@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hatui.codec.frames import Auth
+from hatui.codec.frames import Auth, Family
 from hatui.types import MonoUs
 from hatui.vrrp.actions import (
     AddVips,
@@ -27,7 +27,7 @@ from hatui.vrrp.inputs import (
     TimerFired,
 )
 from hatui.vrrp.machine import TRANSITIONS, Router
-from hatui.vrrp.spec import GarpSpec, InitialState
+from hatui.vrrp.spec import GarpSpec, InitialState, Vip
 from hatui.vrrp.state import State
 from hatui.vrrp.status import TimerKind
 
@@ -261,6 +261,31 @@ def test_master_hearing_priority_zero_advertises_at_once() -> None:
     assert r.deadline() == now + 1_000_000
 
 
+def test_v3_ipv6_master_hearing_priority_zero_advertises_at_once_and_rearms() -> None:
+    # RFC 5798 6.4.3: "If the Priority in the ADVERTISEMENT is zero, then: Send an
+    # ADVERTISEMENT; Reset the Adver_Timer to Advertisement_Interval". A priority 0 is
+    # lower than any priority, yet it is not the lower-priority case (no GARP, no notify).
+    vip6 = Vip(address="2001:db8::100", prefixlen=64)
+    s = spec(vips=(vip6,), version=3, advert_int_us=500_000, priority=200)
+    r, t0 = master(s, ip="fe80::11")
+    now = us(t0 + 120_000)
+    leaving = advert(
+        src="fe80::12",
+        priority=0,
+        interval_cs=50,
+        version=3,
+        family=Family.IPV6,
+        dst_ip="ff02::12",
+        addresses=("2001:db8::100",),
+    )
+    assert r.handle(AdvertReceived(advert=leaving), now) == [
+        SendAdvert(priority=200, interval_cs=50, addresses=("2001:db8::100",))
+    ]
+    assert r.state is S.MASTER
+    assert r.status(now).next_timer is TimerKind.ADVERT
+    assert r.deadline() == now + 500_000
+
+
 def test_master_hearing_higher_priority_steps_down() -> None:
     r, t0 = master()
     now = us(t0 + 300_000)
@@ -485,6 +510,20 @@ def test_no_second_burst_when_delay_is_zero() -> None:
         assert r.handle(TimerFired(), now) == [
             SendAdvert(priority=100, interval_cs=100, addresses=ADDRS)
         ]
+
+
+@pytest.mark.parametrize(("version", "interval_us"), [(2, 1_000_000), (3, 300_000)])
+def test_default_second_garp_burst_comes_5s_after_becoming_master(
+    version: int, interval_us: int
+) -> None:
+    # keepalived.conf(5): vrrp_garp_master_delay, "delay for second set of gratuitous ARPs
+    # after transition to MASTER ... (default: 5)", of vrrp_garp_master_repeat (default 5).
+    r, t0 = master(spec(version=version, advert_int_us=interval_us))
+    garps: list[tuple[int, SendGarp]] = []
+    while (now := r.deadline()) is not None and now <= t0 + 12_000_000:
+        out = r.handle(TimerFired(), now)
+        garps += [(now - t0, a) for a in out if isinstance(a, SendGarp)]
+    assert garps == [(5_000_000, SendGarp(vips=VIPS, count=5, interval_us=0))]
 
 
 # -- Shutdown (RFC 5798 6.4.3) ---------------------------------------------------------
