@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
+from hatui.codec.frames import Family, VrrpAdvert
 from hatui.observe.events import Cause, MasterChange
 from hatui.observe.model import Status
 from hatui.observe.observer import Observer
 
-from .factory import MS, A, B, S, advert, at, kinds, merge, run, series
+from .factory import MS, VIP, A, B, S, advert, at, cap, kinds, merge, run, series
 
 SKEW_100 = (256 - 100) * S // 256  # v2 Skew_Time of a priority-100 backup: 609375 us
 DOWN_100 = 3 * S + SKEW_100  # its Master_Down_Interval: 3609375 us
@@ -109,6 +112,46 @@ def test_preempt_race_gives_negative_gap_and_no_flap() -> None:
     (f,) = obs.snapshot(at(back + 9 * S)).failovers
     assert f.gap_us == -5 * MS
     assert f.cause is Cause.PREEMPT
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "vip", "version", "interval_cs", "family"),
+    [
+        (B, A, VIP, 2, 200, Family.IPV4),  # v2 at 2 s
+        ("fe80::12", "fe80::11", "2001:db8::100", 3, 10, Family.IPV6),  # v3 at 0.1 s
+    ],
+)
+def test_preempt_race_gap_counts_from_the_in_flight_advert(
+    old: str, new: str, vip: str, version: int, interval_cs: int, family: Family
+) -> None:
+    # The old master's advert sent before it heard its successor arrives 7 ms after the
+    # successor's first: the old master's last advert is then 7 ms after the new one's
+    # first, so the gap (new first - old last) is -7 ms, and no failover goes back.
+    every = interval_cs * 10 * MS
+    back = 20 * every + every * 3 // 10  # the new master speaks 30 % into an interval
+
+    def from_(ip: str, priority: int) -> VrrpAdvert:
+        return advert(
+            ip,
+            priority=priority,
+            vips=(vip,),
+            version=version,
+            interval_cs=interval_cs,
+            family=family,
+        )
+
+    items = merge(
+        series(0, 21, every, from_(old, 100)),
+        series(back, 10, every, from_(new, 150)),
+        [cap(back + 7 * MS, from_(old, 100))],
+    )
+    obs = Observer()
+    events = run(obs, items)
+    assert kinds(events) == [("new_router", 0), ("master_change", back)]
+    (f,) = obs.snapshot(at(back + 9 * every)).failovers
+    assert (f.from_ip, f.to_ip, f.cause) == (old, new, Cause.PREEMPT)
+    assert (f.old_last_advert, f.new_first_advert) == (at(back + 7 * MS), at(back))
+    assert f.gap_us == -7 * MS
 
 
 def test_short_election_overlap_no_split_brain_no_flap() -> None:
