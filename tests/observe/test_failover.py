@@ -169,6 +169,29 @@ def test_short_election_overlap_no_split_brain_no_flap() -> None:
     assert (r.master_ip, r.status, r.split_brain) == (A, Status.OK, None)
 
 
+def test_equal_priority_the_higher_address_stays_master() -> None:
+    # RFC 5798 6.4.3: at equal priority the higher primary address wins. B (.12) is
+    # master; A (.11), at the same priority, speaks twice (a restart): it does not win.
+    obs = Observer()
+    items = merge(
+        series(0, 20, S, advert(B, priority=100)),
+        series(5 * S + 300 * MS, 2, S, advert(A, priority=100)),
+    )
+    events = run(obs, items)
+    assert kinds(events) == [("new_router", 0)]
+    assert obs.snapshot(at(19 * S)).routers[0].master_ip == B
+
+
+def test_equal_priority_a_higher_address_takes_over() -> None:
+    obs = Observer()
+    items = merge(
+        series(0, 20, S, advert(A, priority=100)),
+        series(5 * S + 300 * MS, 15, S, advert(B, priority=100)),
+    )
+    (mc,) = master_changes(run(obs, items))
+    assert (mc.from_ip, mc.to_ip, mc.cause) == (A, B, Cause.PREEMPT)
+
+
 def test_lower_priority_overlap_changes_nothing() -> None:
     obs = Observer()
     items = merge(

@@ -187,3 +187,25 @@ def test_split_brain_at_different_intervals_waits_for_the_larger_interval() -> N
     assert split_kinds(events)[0] == ("split_brain", 15 * S)
     sb = next(e for e in events if isinstance(e, SplitBrain))
     assert (sb.ips, sb.since) == ((A, B), at(b_start))
+
+
+def test_split_brain_after_a_release_counts_from_the_new_run() -> None:
+    # B releases (priority 0) and half a second later advertises again: its new run
+    # starts then, not at its first advert before the release.
+    obs = Observer()
+    items = merge(
+        series(0, 31, S, advert(A, priority=150)),
+        series(10 * S + 500 * MS, 4, S, advert(B, priority=100)),  # 10.5 .. 13.5
+        [series(14 * S + 500 * MS, 1, S, advert(B, priority=0))[0]],
+        series(15 * S, 10, S, advert(B, priority=100)),  # 15.0 .. 24.0
+    )
+    events = run(obs, items)
+    # The second split: both advertising since 15.0; with both adverts of 17.0 in, the
+    # common span is 17 - 15 = 2 s, past one interval (at 16.0 it was exactly one).
+    assert split_kinds(events)[:3] == [
+        ("split_brain", 12 * S + 500 * MS),
+        ("split_brain_healed", 14 * S + 500 * MS),
+        ("split_brain", 17 * S),
+    ]
+    second = [e for e in events if isinstance(e, SplitBrain)][2]
+    assert second.since == at(15 * S)

@@ -239,3 +239,22 @@ def test_ipv6_owner_change_names_the_mac_that_answered_before() -> None:
     assert [(str(e.kind), e.mac, e.old_mac) for e in changes] == [
         ("arp_owner_change", mac_of(B), mac_of(A))
     ]
+
+
+def test_garps_from_another_mac_within_a_second_are_another_burst() -> None:
+    # A fast failover: A's GARPs, then B's 200 ms later. Two MACs, two bursts, although no
+    # second passed between them (a burst is one MAC's GARPs < 1 s apart).
+    obs = Observer()
+    items = merge(
+        series(0, 10, S, advert(A)),
+        series(100, 3, 10 * MS, arp(VIP, mac_of(A), gratuitous=True)),
+        series(200 * MS, 3, 10 * MS, arp(VIP, mac_of(B), gratuitous=True)),
+    )
+    run(obs, items)
+    (entry,) = obs.snapshot(at(9 * S)).arp
+    assert (entry.mac, entry.garps, entry.garp_bursts, entry.owner_changes) == (
+        mac_of(B),
+        6,
+        2,
+        1,
+    )
