@@ -35,6 +35,25 @@ def test_steady_state_one_event_and_exact_rate() -> None:
     assert [s.ip for s in r.senders] == [A]
 
 
+@pytest.mark.parametrize(
+    ("version", "skew", "down", "stale"),
+    [
+        # RFC 3768 6.1 (v2): Skew_Time = (256 - Priority) / 256 s at any interval.
+        (2, 609_375, 9_609_375, 9 * S + 255 * S // 256),
+        # RFC 5798 6.1 (v3): Skew_Time = (256 - Priority) * Master_Adver_Interval / 256.
+        (3, 1_828_125, 10_828_125, 9 * S + 255 * 3 * S // 256),
+    ],
+)
+def test_view_timings_at_three_seconds_follow_each_versions_rfc(
+    version: int, skew: int, down: int, stale: int
+) -> None:
+    obs = Observer()
+    run(obs, series(0, 5, 3 * S, advert(A, priority=100, interval_cs=300, version=version)))
+    r = obs.snapshot(at(12 * S)).routers[0]
+    # The master's own priority (100) as a backup's, and the lowest backup (1) for stale.
+    assert (r.skew_us, r.master_down_us, r.stale_after_us) == (skew, down, stale)
+
+
 def test_rate_v3_ten_per_second() -> None:
     obs = Observer()
     run(obs, series(0, 200, 100 * MS, advert(A, version=3, interval_cs=10)))

@@ -202,3 +202,19 @@ def test_preempt_delay_after_restart_holds_off_then_preempts_v3() -> None:
     # No sooner than the delay plus the wait without it, less the interval in which the
     # delay's end falls; never later than both in full.
     assert delay + down - 100_000 <= took <= delay + down
+
+
+def test_the_address_owner_takes_over_at_startup_without_waiting() -> None:
+    # RFC 5798 6.4.1: priority 255 goes to Master at startup, sending an advert at once;
+    # the running master (priority 100) hears it and steps down (6.4.3).
+    vips = (Vip(address="2001:db8::100", prefixlen=64),)
+    lan = Lan()
+    lan.add("owner", Router(spec(vips=vips, version=3, priority=255), primary_ip="fe80::11"))
+    lan.add("b", Router(spec(vips=vips, version=3, priority=100), primary_ip="fe80::12"))
+    lan.start("b")
+    lan.run_until(10_000_000)
+    assert lan.masters() == ["b"]
+    lan.start("owner")
+    assert took_over_at(lan, "owner") == 10_000_000
+    lan.run_until(10_000_001)
+    assert lan.masters() == ["owner"]
