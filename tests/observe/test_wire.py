@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hatui.codec.frames import Family, RejectReason
+from hatui.codec.frames import Family, RejectReason, VrrpAdvert
 from hatui.observe.events import CarpSeen, RejectedSeen, VipEvent
 from hatui.observe.model import Status
 from hatui.observe.observer import Observer
@@ -226,12 +226,22 @@ def test_owner_change_names_the_mac_that_answered_before() -> None:
 def test_ipv6_owner_change_names_the_mac_that_answered_before() -> None:
     obs = Observer()
     vip6 = "2001:db8::100"
-    a6, b6 = "fe80::11", "fe80::12"
-    v6 = {"version": 3, "family": Family.IPV6, "vips": (vip6,), "interval_cs": 10}
+
+    def v6(src: str, priority: int, mac: str) -> VrrpAdvert:
+        return advert(
+            src,
+            priority=priority,
+            version=3,
+            family=Family.IPV6,
+            vips=(vip6,),
+            interval_cs=10,
+            mac=mac,
+        )
+
     takeover = 1 * S + 360_937  # v3 at 0.1 s, priority 100: 3 * 0.1 s + Skew_Time
     items = merge(
-        series(0, 11, 100 * MS, advert(a6, mac=mac_of(A), **v6)),
-        series(takeover, 5, 100 * MS, advert(b6, priority=100, mac=mac_of(B), **v6)),
+        series(0, 11, 100 * MS, v6("fe80::11", 150, mac_of(A))),
+        series(takeover, 5, 100 * MS, v6("fe80::12", 100, mac_of(B))),
         [cap(500 * MS, na(vip6, mac_of(A)))],
         [cap(takeover + 50, na(vip6, mac_of(B)))],
     )

@@ -239,6 +239,27 @@ def test_preempt_delay_starts_afresh_after_leaving_master() -> None:
     assert out == [Log(level=LogLevel.INFO, message=STARTED)]
 
 
+def test_preempt_delay_starts_afresh_after_a_term_as_master() -> None:
+    # keepalived 2.2.7 vrrp_state_backup: each BACKUP term starts preempt_delay at its own
+    # first lower-priority master; a delay that ran out in an earlier term counts for none.
+    r = backup(spec(preempt_delay_us=10_000_000))
+    low = AdvertReceived(advert=advert(priority=50))
+    r.handle(low, us(1_000_000))  # the delay runs to 11 s
+    for t in range(2, 12):
+        r.handle(low, us(t * 1_000_000))
+    for _ in range(2):  # the delay's end, then the Master_Down_Timer
+        now = r.deadline()
+        assert now is not None
+        r.handle(TimerFired(), now)
+    assert (r.state, now) == (S.MASTER, 10_000_000 + MDI_100)  # preempted after the delay
+    now = us(10_000_000 + MDI_100)
+    r.handle(AdvertReceived(advert=advert(priority=150)), us(now + 1))
+    assert r.state is S.BACKUP
+    later = us(now + 2_000_000)
+    assert r.handle(low, later) == [Log(level=LogLevel.INFO, message=STARTED)]
+    assert r.status(later).preempt_until == later + 10_000_000
+
+
 # -- MASTER (RFC 5798 6.4.3, RFC 9568) -------------------------------------------------
 
 
@@ -500,6 +521,18 @@ def test_garp_second_burst_and_refresh() -> None:
         assert now == t0 + offset
         assert r.handle(TimerFired(), now) == expected
     assert r.status(us(t0)).next_timer is TimerKind.ADVERT
+
+
+def test_garp_refresh_repeats_for_as_long_as_master() -> None:
+    # keepalived.conf(5) vrrp_garp_master_refresh: "minimum time interval for refreshing
+    # gratuitous ARPs while MASTER": a period, not a single late burst.
+    garp = GarpSpec(master_delay_us=0, refresh_us=3_000_000, refresh_repeat=2)
+    r, t0 = master(spec(garp=garp))
+    refreshes: list[int] = []
+    while (now := r.deadline()) is not None and now <= t0 + 10_000_000:
+        out = r.handle(TimerFired(), now)
+        refreshes += [now - t0 for a in out if a == SendGarp(vips=VIPS, count=2, interval_us=0)]
+    assert refreshes == [3_000_000, 6_000_000, 9_000_000]
 
 
 def test_no_second_burst_when_delay_is_zero() -> None:
