@@ -103,6 +103,37 @@ def test_release_then_takeover_after_skew() -> None:
     assert (mc.cause, mc.gap_us, mc.from_ip, mc.to_ip) == (Cause.RELEASE, 609_375, A, B)
 
 
+def test_repeated_priority_zero_in_a_split_brain_is_one_release() -> None:
+    # A leaving master may repeat its priority 0 advert. While B also advertises (a split
+    # brain), each repeat takes the general path: still one release.
+    obs = Observer()
+    release = 14 * S + 500 * MS
+    items = merge(
+        series(0, 15, S, advert(A, priority=150)),
+        series(10 * S + 500 * MS, 10, S, advert(B, priority=100)),
+        series(release + 200 * MS, 3, 10 * MS, advert(A, priority=0)),
+    )
+    events = run(obs, items)
+    assert [k for k in kinds(events) if k[0] == "release"] == [("release", release + 200 * MS)]
+
+
+def test_third_router_after_a_takeover_leaves_the_gap_alone() -> None:
+    # A dies; B (100) takes over; C (99) fires its own timer 390 us later, before it hears
+    # B, and sends one advert. The failover's gap is B's first advert less A's last.
+    obs = Observer()
+    c = "192.0.2.13"
+    takeover = 10 * S + DOWN_100
+    items = merge(
+        series(0, 11, S, advert(A, priority=150)),
+        series(takeover, 5, S, advert(B, priority=100)),
+        [cap(takeover + 390, advert(c, priority=99))],
+    )
+    run(obs, items)
+    (f,) = obs.snapshot(at(takeover + 4 * S)).failovers
+    assert (f.from_ip, f.to_ip, f.gap_us) == (A, B, DOWN_100)
+    assert f.old_last_advert == at(10 * S)
+
+
 def test_preempt_back_by_higher_priority() -> None:
     obs = Observer()
     back = 20 * S + 300 * MS  # A returns and, after its own wait, advertises

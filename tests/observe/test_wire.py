@@ -268,3 +268,20 @@ def test_garps_from_another_mac_within_a_second_are_another_burst() -> None:
         2,
         1,
     )
+
+
+def test_unicast_reassertion_within_an_interval_is_a_new_advert() -> None:
+    # RFC 9568 6.4.3: a master hearing a lower priority advertises at once. Over unicast
+    # it sends one copy per peer; the capture missed the copy to B, and the copy to C 0.7 s
+    # after the periodic pair is a new advert, not another copy of that pair.
+    obs = Observer()
+    c = "192.0.2.13"
+    items = merge(
+        series(0, 5, S, advert(A, dst=B)),
+        series(20, 5, S, advert(A, dst=c)),
+        [cap(2 * S + 700 * MS + 20, advert(A, dst=c))],
+    )
+    run(obs, items)
+    r = obs.snapshot(at(4 * S + 20)).routers[0]
+    (sender,) = r.senders
+    assert (r.adverts, sender.adverts) == (6, 6)  # five periodic ones and the reassertion
