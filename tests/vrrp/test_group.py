@@ -133,6 +133,20 @@ def test_master_is_agreed_only_when_every_member_wants_it() -> None:
     assert step.inputs == (("VI_2", go(S.MASTER, "VI_2", agreed)),)
 
 
+def test_of_three_members_two_wanting_master_is_not_enough() -> None:
+    # keepalived vrrp_sync.c vrrp_sync_can_goto_master: "Only sync to master if everyone
+    # wants to, i.e. prefer backup state to avoid thrashing". With three members, one
+    # other wanting MASTER is not every other.
+    g = SyncGroup("G", ("VI_1", "VI_2", "VI_3"))
+    want = [WantMaster(cause="master_down timer")]
+    wanting = Member(state=S.BACKUP, wants_master=True)
+    step = g.follow("VI_1", want, view(VI_1=wanting, VI_2=wanting, VI_3=B))
+    assert step.inputs == () and step.entered is None
+    step = g.follow("VI_3", want, view(VI_1=wanting, VI_2=wanting, VI_3=wanting))
+    agreed = "sync group G: every member wants MASTER"
+    assert step.inputs == (("VI_3", go(S.MASTER, "VI_3", agreed)),)
+
+
 def test_a_member_entering_master_moves_the_others_once() -> None:
     g = SyncGroup("G", ("VI_1", "VI_2", "VI_3"))
     g.follow(
