@@ -176,6 +176,19 @@ def test_a_master_falling_back_takes_the_group_to_backup() -> None:
     assert step.entered is S.BACKUP
 
 
+def test_a_master_shutting_down_does_not_move_the_group() -> None:
+    # A member stopping (MASTER -> INIT: its priority 0 advert hands its VRID over) is not
+    # the group falling back: the other members stay MASTER (module rule "Loops").
+    g = SyncGroup("G", ("VI_1", "VI_2"))
+    g.follow("VI_1", [Transition(old=S.BACKUP, new=S.MASTER, cause="x")], view(VI_1=M, VI_2=B))
+    init = Member(state=S.INIT)
+    step = g.follow(
+        "VI_2", [Transition(old=S.MASTER, new=S.INIT, cause="shutdown")], view(VI_1=M, VI_2=init)
+    )
+    assert step.inputs == () and step.entered is None
+    assert g.state is S.MASTER
+
+
 def test_fault_holds_the_group_until_no_member_has_a_fault_of_its_own() -> None:
     g = SyncGroup("G", ("VI_1", "VI_2"))
     failed = Member(state=S.FAULT, own_fault=True)

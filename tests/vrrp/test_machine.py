@@ -119,6 +119,20 @@ def test_backup_priority_zero_takes_over_after_skew() -> None:
     assert r.handle(TimerFired(), now) == entering_master(f"master {PEER} released (priority 0)")
 
 
+def test_a_released_master_is_no_longer_named_master() -> None:
+    # RFC 5798 6.4.2: priority 0 means the master stopped participating; until a backup
+    # takes over (Skew_Time later) there is no master, and the status says so.
+    r = backup()
+    r.handle(AdvertReceived(advert=advert(priority=150)), us(1_000_000))
+    assert r.status(us(1_000_000)).master_ip == PEER
+    r.handle(AdvertReceived(advert=advert(priority=0)), us(2_000_000))
+    assert r.status(us(2_000_000)).master_ip is None
+    now = r.deadline()
+    assert now is not None
+    r.handle(TimerFired(), now)
+    assert r.status(now).master_ip == ME
+
+
 @pytest.mark.parametrize(("priority", "preempt"), [(50, False), (150, True), (100, True)])
 def test_takeover_after_a_silent_master_says_so_not_preempting(
     priority: int, preempt: bool
