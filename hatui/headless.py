@@ -13,7 +13,7 @@ from hatui.haproxy.events import HaproxyEvent
 from hatui.haproxy.join import HaproxyView
 from hatui.haproxy.report import event_to_json as haproxy_event_to_json
 from hatui.haproxy.report import view_to_json
-from hatui.observe.events import Event
+from hatui.observe.events import Event, MasterChange
 from hatui.observe.model import ObserverSnapshot
 from hatui.observe.report import event_to_json, snapshot_to_json
 from hatui.runtime.watch import CaptureStats, SnapshotGetter
@@ -43,8 +43,16 @@ def stamp(time_us: int) -> str:
 
 
 def event_line(ev: Event) -> str:
-    """One greppable line: time, kind, then the detail (which names interface and VRID)."""
-    return f"{stamp(ev.time)} {ev.kind}: {ev.detail}"
+    """One greppable line: time, kind, then the detail (which names interface and VRID);
+    a master change adds its reason and why beside it."""
+    return f"{stamp(ev.time)} {ev.kind}: {ev.detail}{why_suffix(ev)}"
+
+
+def why_suffix(ev: Event) -> str:
+    """The reason and why beside a master change's line, else nothing."""
+    if isinstance(ev, MasterChange) and ev.why:
+        return f" [{ev.reason}] why: {ev.why}"
+    return ""
 
 
 class TextSink:
@@ -61,7 +69,8 @@ class TextSink:
     def events(self, events: Sequence[Event]) -> None:
         for ev in events:
             if self.journal:
-                self.out.write(f"<{EVENT_SEVERITY.get(ev.kind, 6)}>{ev.kind}: {ev.detail}\n")
+                severity = EVENT_SEVERITY.get(ev.kind, 6)
+                self.out.write(f"<{severity}>{ev.kind}: {ev.detail}{why_suffix(ev)}\n")
             else:
                 self.console.print(event_line(ev), style=EVENT_STYLE.get(ev.kind, ""), markup=False)
         if self.journal:
@@ -253,6 +262,8 @@ def print_summary(doc: dict[str, object], out: TextIO | None = None) -> None:
                 f"{f['from']} -> {f['to']}  {f['cause']}, gap {f['gap_ms']:.1f} ms",
                 markup=False,
             )
+            if f.get("why"):
+                console.print(f"    {f['reason']}: {f['why']}", markup=False, style="dim")
     events = doc.get("events", [])
     assert isinstance(events, list)
     findings = [e for e in events if e["kind"] not in ("new_router", "master_change")]

@@ -38,6 +38,27 @@ class Cause(StrEnum):
     PREEMPT = "preempt"  # a higher priority took over while the old master still advertised
 
 
+class Reason(StrEnum):
+    """RFC 8347 new-master-reason, then hatui's own names for the rest."""
+
+    NOT_MASTER = "not-master"  # RFC 8347: no master change (the first master heard, a backup)
+    PRIORITY = "priority"  # RFC 8347: master on priority alone (the address owner, at once)
+    PREEMPTED = "preempted"  # RFC 8347: a higher priority displaced a master still advertising
+    NO_RESPONSE = "no-response"  # RFC 8347: the master fell silent for Master_Down_Interval
+    RELEASED = "released"  # the master sent priority 0 (shutdown, operator release)
+    FAULT = "fault"  # a node leaves MASTER for FAULT (link down, a weight-0 tracker)
+    OPERATOR = "operator"  # a node's operator paused it (no priority 0 advert)
+    SYNC_GROUP = "sync-group"  # a node followed its vrrp_sync_group
+
+
+REASON_OF_CAUSE = {
+    Cause.FIRST: Reason.NOT_MASTER,
+    Cause.TIMEOUT: Reason.NO_RESPONSE,
+    Cause.RELEASE: Reason.RELEASED,
+    Cause.PREEMPT: Reason.PREEMPTED,
+}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
     """One observation. `vrid` (and interface, family) are None for global events."""
@@ -76,6 +97,12 @@ class MasterChange(Event):
     # master's priority for a timeout, its Skew_Time after a release; None for a preempt).
     # Information only: implementations differ (FRR, Cisco) and the wire decides.
     rfc_us: int | None = None
+    why: str = ""  # the evidence, one line (observe/reason.py)
+
+    @property
+    def reason(self) -> Reason:
+        """RFC 8347's new-master-reason for this change."""
+        return REASON_OF_CAUSE[self.cause]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from hatui.codec.frames import ChecksumForm, Family, Protocol
-from hatui.observe.events import Cause, Event, EventKind, MasterChange
+from hatui.observe.events import REASON_OF_CAUSE, Cause, Event, EventKind, MasterChange, Reason
 from hatui.types import WallUs
 
 
@@ -68,6 +68,12 @@ class Failover:
     cause: Cause
     rfc_us: int | None = None  # the RFC's expected gap for this cause (information only)
     protocol: Protocol = Protocol.VRRP
+    why: str = ""  # the wire's evidence, one line (observe/reason.py)
+
+    @property
+    def reason(self) -> Reason:
+        """RFC 8347's new-master-reason for this failover."""
+        return REASON_OF_CAUSE[self.cause]
 
     def event(self, detail: str) -> MasterChange:
         """The master_change event that reports this failover, at the new master's first
@@ -88,6 +94,7 @@ class Failover:
             gap_us=self.gap_us,
             cause=self.cause,
             rfc_us=self.rfc_us,
+            why=self.why,
             detail=detail,
         )
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from hatui.codec.frames import Auth
 from hatui.observe.events import (
+    REASON_OF_CAUSE,
     CarpSeen,
     Event,
     FieldChange,
@@ -77,6 +78,8 @@ def event_to_json(ev: Event) -> Json:
                     "new_first_advert": us_to_s(ev.new_first_advert),
                     "gap_ms": us_to_ms(ev.gap_us),
                     "cause": str(ev.cause),
+                    "reason": str(ev.reason),
+                    "why": ev.why or ev.detail,
                 }
                 | _rfc(ev.gap_us, ev.rfc_us)
             )
@@ -198,6 +201,7 @@ def _term(t: MasterTerm) -> Json:
         "since": us_to_s(t.since),
         "until": us_to_s(t.until) if t.until is not None else None,
         "cause": str(t.cause),
+        "reason": str(REASON_OF_CAUSE[t.cause]),
     }
 
 
@@ -213,6 +217,8 @@ def _failover(f: Failover) -> Json:
         "new_first_advert": us_to_s(f.new_first_advert),
         "gap_ms": us_to_ms(f.gap_us),
         "cause": str(f.cause),
+        "reason": str(f.reason),
+        "why": f.why,
         "from_mac": f.from_mac,
         "to_mac": f.to_mac,
     } | _rfc(f.gap_us, f.rfc_us)

@@ -17,6 +17,7 @@ from hatui.observe.events import (
 )
 from hatui.observe.mismatch import check_config, report_mismatch
 from hatui.observe.model import Failover, MasterTerm
+from hatui.observe.reason import wire_why
 from hatui.observe.rules import (
     OWNER_PRIORITY,
     RATE_WINDOW_US,
@@ -196,6 +197,7 @@ class RouterRules:
         where = r.label
         if frame.priority != s.priority:
             if master and frame.priority != 0:  # priority 0 is reported as a release
+                r.fall = (s.priority, frame.priority, t)
                 old, new = str(s.priority), str(frame.priority)
                 ev.append(
                     FieldChange(
@@ -299,7 +301,21 @@ class RouterRules:
                 cause=r.term_cause,
             )
         )
-        r.master, r.term_since, r.term_cause = w, t, cause
+        why = wire_why(
+            label=r.label,
+            cause=cause,
+            old_ip=old.ip,
+            old_priority=old.priority,
+            old_last=old.last_seen,
+            new_ip=w.ip,
+            new_priority=w.priority,
+            at=t,
+            interval_us=interval_us(old.interval_cs),
+            rfc_us=rfc,
+            wait=_WAIT.get(r.protocol),
+            fall=r.fall,
+        )
+        r.master, r.term_since, r.term_cause, r.fall = w, t, cause, None
         rec = FailoverRecord(
             key=r.key,
             from_ip=old.ip,
@@ -311,6 +327,7 @@ class RouterRules:
             cause=cause,
             rfc_us=rfc,
             protocol=r.protocol,
+            why=why,
         )
         self._failovers.append(rec)
         r.last_failover = rec

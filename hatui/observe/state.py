@@ -101,6 +101,7 @@ class FailoverRecord:
     cause: Cause
     rfc_us: int | None = None  # the RFC's wait for this cause, as information
     protocol: Protocol = Protocol.VRRP
+    why: str = ""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -134,6 +135,9 @@ class RouterState:
     checked_until: int = 0  # runs that ended before this were already accounted for
     stale_after: int = 0  # the master's stale threshold, cached for the deadline scan
     protocol: Protocol = Protocol.VRRP  # VRRP, or CARP fed through the same rules
+    # The master's last priority change in its term (old, new, when): the why of a preempt.
+    fall: tuple[int, int, int] | None = None
+    near: int = 0  # near failovers: the master silent 2+ intervals, no takeover
 
     @property
     def label(self) -> str:

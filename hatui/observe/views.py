@@ -33,6 +33,7 @@ def failover_view(f: FailoverRecord) -> Failover:
         cause=f.cause,
         rfc_us=f.rfc_us,
         protocol=f.protocol,
+        why=f.why,
     )
 
 

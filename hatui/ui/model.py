@@ -65,6 +65,8 @@ class FailoverRow:
     gap_ms: float
     cause: str
     rfc_gap_ms: float | None = None  # the RFC's expected gap for the cause (information)
+    reason: str = ""  # RFC 8347's new-master-reason
+    why: str = ""  # the wire's evidence, one line
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -230,6 +232,8 @@ class EventRow:
     kind: str
     where: str  # "eth0 vrid 51", "VI_1", or ""
     detail: str
+    reason: str = ""  # master changes: RFC 8347's new-master-reason (docs/json.md)
+    why: str = ""  # master changes: the evidence, one line
 
 
 def router_key(interface: str, family: str, vrid: int, protocol: str = "vrrp") -> str:
@@ -369,6 +373,8 @@ def observer_view(doc: Json, *, light: bool = False) -> ObserverView:
             gap_ms=float(f.get("gap_ms", 0.0)),
             cause=str(f.get("cause", "")),
             rfc_gap_ms=None if f.get("rfc_gap_ms") is None else float(f["rfc_gap_ms"]),
+            reason=str(f.get("reason") or ""),
+            why=str(f.get("why") or ""),
         )
         for f in doc.get("failovers", [])
     )
@@ -458,4 +464,6 @@ def event_row(e: Json) -> EventRow:
         kind=str(e.get("kind", "?")),
         where=where,
         detail=str(e.get("detail", "")),
+        reason=str(e.get("reason") or ""),
+        why=str(e.get("why") or ""),
     )

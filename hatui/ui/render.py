@@ -311,6 +311,9 @@ def _history(out: Text, view: ObserverView, r: RouterRow) -> None:
                 # Information only: the wire decides; implementations differ from the RFC.
                 out.append(f" RFC {f.rfc_gap_ms:.1f}", style="dim")
             out.append("\n")
+            if f.why:
+                # The evidence after the router's label, which the pane already names.
+                out.append(f"         {f.reason}: {f.why.partition(': ')[2]}\n", style="dim")
 
 
 def _owners(out: Text, view: ObserverView, r: RouterRow) -> None:
@@ -338,6 +341,8 @@ def event_line(e: EventRow) -> Text:
     if e.kind.startswith("node_"):
         out.append(f"{e.where}: ", style="bold")
     out.append(e.detail or e.kind, style=style)
+    if e.why and e.why != e.detail:
+        out.append(f"  why: {e.why}", style="dim")
     return out
 
 
@@ -360,6 +365,8 @@ def log_line(e: EventRow) -> Text:
     elif m := _IFACE_PREFIX.match(detail):
         detail = detail[m.end() :]
     out.append(detail, style=style)
+    if e.reason:
+        out.append(f" [{e.reason}]", style="dim")
     return out
 
 
