@@ -113,14 +113,18 @@ class NodeEventPrinter:
         self.to_json = node_event_to_json
 
     def __call__(self, ev: NodeEvent) -> None:
-        if ev.kind == "log" and not self.json_lines:
-            return
+        if ev.kind == "log" and not self.json_lines and not ev.why:
+            return  # a priority change (it has a why) is part of the node's story
         if self.json_lines:
             obj = self.to_json(ev)
             self.out.write(json.dumps(obj) + "\n")
             self.out.flush()
             return
         line = f"{ev.instance}: {ev.detail} [{ev.state}, priority {ev.priority}]"
+        if ev.kind == "transition" and ev.why:
+            line += f" [{ev.reason}] why: {ev.why}"
+        elif ev.why:
+            line += f" why: {ev.why}"
         lines = [(EVENT_SEVERITY.get(f"node_{ev.kind}", 6), line)]
         if ev.kind == "transition" and ev.state in ("MASTER", "BACKUP", "FAULT"):
             severity = 4 if ev.state == "FAULT" else 5

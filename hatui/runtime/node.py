@@ -98,10 +98,12 @@ class NodeEvent:
 
     time: WallUs
     instance: str
-    kind: str  # transition | command | discard | log | error
+    kind: str  # transition | command | discard | log | error | near_failover
     detail: str
     state: str
     priority: int
+    reason: str = ""  # a transition's RFC 8347 new-master-reason (docs/json.md)
+    why: str = ""  # the evidence, one line: a transition's, a priority change's
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -267,11 +269,15 @@ class Node:
             if any(t.name == interface for t in spec.track_interfaces):
                 self._apply(one, inp.TrackChanged(kind="interface", name=interface, ok=up))
 
-    def track(self, kind: inp.TrackKind, name: str, ok: bool, value: int = 0) -> None:
-        """A tracked script, file or process reported; every instance tracking it hears it."""
+    def track(
+        self, kind: inp.TrackKind, name: str, ok: bool, value: int = 0, detail: str = ""
+    ) -> None:
+        """A tracked script, file or process reported; every instance tracking it hears it.
+        `detail` is the evidence ("exit 1", "timed out after 2 s")."""
+        change = inp.TrackChanged(kind=kind, name=name, ok=ok, value=value, detail=detail)
         for one in self._instances.values():
             if any(t.name == name for t in one.router.spec.tracked(kind)):
-                self._apply(one, inp.TrackChanged(kind=kind, name=name, ok=ok, value=value))
+                self._apply(one, change)
 
     def reload(self, spec: NodeSpec) -> list[str]:
         """Run `spec` from now on, as keepalived reloads: unchanged instances are left
@@ -550,28 +556,32 @@ class Node:
                 self._garp_burst(one, action)
             case act.Notify(state=state, priority=priority):
                 self.io.notify(spec, state, priority)
-            case act.Transition(old=old, new=new, cause=cause):
+            case act.Transition(old=old, new=new, cause=cause, reason=reason, why=why):
                 if new is State.MASTER:
                     one.stats["become_master"] += 1
                 elif old is State.MASTER:
                     one.stats["release_master"] += 1
                 prio = one.router.effective_priority
-                log.info("%s: %s -> %s (%s), priority %d", spec.name, old, new, cause, prio)
-                self._emit(one, "transition", f"{old} -> {new} ({cause})")
+                log.info(
+                    "%s: %s -> %s (%s), priority %d [%s] why: %s",
+                    spec.name, old, new, cause, prio, reason, why,
+                )  # fmt: skip
+                self._emit(one, "transition", f"{old} -> {new} ({cause})", str(reason), why)
             case act.WantMaster(cause=cause):
                 log.debug("%s: asks its sync group for MASTER (%s)", spec.name, cause)
             case act.Discard(reason=reason, detail=detail):
                 self.counters[f"discard_{reason}"] += 1
                 one.stats[f"discard_{reason}"] += 1
                 log.debug("%s: discarded advert: %s", spec.name, detail)
-            case act.Log(level=level, message=message):
+            case act.Log(level=level, message=message, why=why):
                 log.log(
                     logging.WARNING if level == act.LogLevel.WARNING else logging.INFO,
-                    "%s: %s",
+                    "%s: %s%s",
                     spec.name,
                     message,
+                    f" why: {why}" if why else "",
                 )
-                self._emit(one, "log", message)
+                self._emit(one, "log", message, why=why)
             case _:
                 assert_never(action)
 
@@ -697,7 +707,9 @@ class Node:
         one.deadline = None
         self._process(one, _TIMER_FIRED, at if now - at < LATE_ON_GRID_US else max(at, now))
 
-    def _emit(self, one: _Instance, kind: str, detail: str) -> None:
+    def _emit(
+        self, one: _Instance, kind: str, detail: str, reason: str = "", why: str = ""
+    ) -> None:
         event = NodeEvent(
             time=self.clock.wall_us(),
             instance=one.router.spec.name,
@@ -705,6 +717,8 @@ class Node:
             detail=detail,
             state=str(one.router.state),
             priority=one.router.effective_priority,
+            reason=reason,
+            why=why,
         )
         for listener in self.listeners:
             listener(event)

@@ -86,4 +86,4 @@ def node_event_to_json(ev: NodeEvent) -> Json:
         "detail": ev.detail,
         "state": ev.state,
         "priority": ev.priority,
-    }
+    } | ({"reason": ev.reason or None, "why": ev.why} if ev.reason or ev.why else {})

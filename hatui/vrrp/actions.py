@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
+from hatui.observe.events import Reason
 from hatui.vrrp.spec import Vip
 from hatui.vrrp.state import State
 
@@ -67,11 +68,15 @@ class Notify:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Transition:
-    """A state change, for the log and the UI."""
+    """A state change, for the log and the UI. `reason` (RFC 8347's new-master-reason,
+    docs/json.md) and `why` (the evidence, one line) annotate it: equality is old, new
+    and cause."""
 
     old: State
     new: State
     cause: str
+    reason: Reason = field(default=Reason.NOT_MASTER, compare=False)
+    why: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,6 +104,7 @@ class Log:
 
     level: LogLevel
     message: str
+    why: str = field(default="", compare=False)  # a priority change's evidence
 
 
 Action = (
