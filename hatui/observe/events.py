@@ -24,6 +24,7 @@ class EventKind(StrEnum):
     VIP_FOREIGN_MAC = "vip_foreign_mac"
     ARP_OWNER_CHANGE = "arp_owner_change"
     OWNER_CLAIM = "owner_claim"  # a sender starts advertising priority 255 on a live VRID
+    NEAR_FAILOVER = "near_failover"  # the master fell silent 2+ intervals and stayed master
     CARP_SEEN = "carp_seen"
     GLBP_SEEN = "glbp_seen"
     REJECTED = "rejected"
@@ -103,6 +104,25 @@ class MasterChange(Event):
     def reason(self) -> Reason:
         """RFC 8347's new-master-reason for this change."""
         return REASON_OF_CAUSE[self.cause]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NearFailover(Event):
+    """The master missed two or more adverts in a row and stayed master: how close the
+    backups came. `master_down_us` is the Master_Down_Interval of the highest backup
+    heard (else of the master's own priority: the shortest any lower backup could run)."""
+
+    ip: str
+    mac: str
+    priority: int
+    last_advert: WallUs  # its advert before the silence
+    silence_us: int  # from that advert to the next
+    master_down_us: int
+
+    @property
+    def margin_us(self) -> int:
+        """How far short of a takeover the silence stopped."""
+        return self.master_down_us - self.silence_us
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -137,6 +137,7 @@ class RouterView:
     protocol: Protocol = Protocol.VRRP
     hsrp: HsrpInfo | None = None  # HSRP's own terms
     carp: CarpInfo | None = None  # CARP's own terms
+    near_failovers: int = 0  # the master silent 2+ intervals, no takeover (events.NearFailover)
 
 
 class VipClaim(NamedTuple):

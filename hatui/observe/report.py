@@ -16,6 +16,7 @@ from hatui.observe.events import (
     FieldChange,
     GlbpSeen,
     MasterChange,
+    NearFailover,
     RejectedSeen,
     RouterEvent,
     SplitBrain,
@@ -82,6 +83,18 @@ def event_to_json(ev: Event) -> Json:
                     "why": ev.why or ev.detail,
                 }
                 | _rfc(ev.gap_us, ev.rfc_us)
+            )
+        case NearFailover():
+            out.update(
+                {
+                    "ip": ev.ip,
+                    "mac": ev.mac,
+                    "priority": ev.priority,
+                    "last_advert": us_to_s(ev.last_advert),
+                    "silence_ms": us_to_ms(ev.silence_us),
+                    "master_down_ms": us_to_ms(ev.master_down_us),
+                    "margin_ms": us_to_ms(ev.margin_us),
+                }
             )
         case RouterEvent():
             out.update({"ip": ev.ip, "mac": ev.mac, "priority": ev.priority})
@@ -166,6 +179,7 @@ def _vrrp_router(r: RouterView) -> Json:
         "history": [_term(h) for h in r.history],
         "mismatches": list(r.mismatches),
         "split_brain": list(r.split_brain) if r.split_brain is not None else None,
+        "near_failovers": r.near_failovers,
     }
 
 

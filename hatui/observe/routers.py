@@ -12,6 +12,7 @@ from hatui.observe.events import (
     Event,
     EventKind,
     FieldChange,
+    NearFailover,
     RouterEvent,
     SplitBrain,
 )
@@ -27,6 +28,7 @@ from hatui.observe.rules import (
     is_unicast,
     master_down_us,
     ms_text,
+    near_after_us,
     rfc_note,
     skew_us,
     stale_after_us,
@@ -111,7 +113,10 @@ class RouterRules:
             if s.priority == 0 or t - s.last_seen > active_us(s.interval_cs):
                 s.run_start = t
             if s is r.master:
-                r.intervals.append(t - s.last_seen)
+                gap = t - s.last_seen
+                r.intervals.append(gap)
+                if gap >= r.near_after and not r.stale and s.priority > 0 and frame.priority > 0:
+                    ev.append(self.near(r, gap, t))
             config_changed = self._fields(r, s, frame, t, ev)
         s.last_seen = t
         s.adverts += 1
@@ -416,6 +421,35 @@ class RouterRules:
         r.fast_frame = None  # fields may have changed: the next fast frame re-compares
         r.checked_until = now
         r.stale_after = stale_after_us(m.version, m.interval_cs)
+        r.near_after = near_after_us(m.interval_cs)
+
+    def near(self, r: RouterState, gap: int, t: int) -> NearFailover:
+        """The master's advert at `t` ends a silence of `gap` (a near failover): count it
+        and say how close the highest backup heard came to its Master_Down_Interval."""
+        m = r.master
+        r.near += 1
+        backups = [o.priority for o in r.senders.values() if o is not m and o.priority > 0]
+        prio = max(backups) if backups else m.priority
+        down = master_down_us(m.version, m.interval_cs, prio)
+        whose = f"backup priority {prio}" if backups else f"priority {prio}"
+        missed = round(gap / interval_us(m.interval_cs)) - 1
+        return NearFailover(
+            time=WallUs(t),
+            kind=EventKind.NEAR_FAILOVER,
+            interface=r.key[0],
+            family=r.key[1],
+            vrid=r.key[2],
+            protocol=r.protocol,
+            ip=m.ip,
+            mac=m.mac,
+            priority=m.priority,
+            last_advert=WallUs(t - gap),
+            silence_us=gap,
+            master_down_us=down,
+            detail=f"{r.label}: near failover: master {m.ip} silent {gap / 1000:.1f} ms"
+            f" ({missed} adverts missed), Master_Down_Interval ({whose})"
+            f" {down / 1000:.1f} ms, {(down - gap) / 1000:.1f} ms short; still master",
+        )
 
     # -- time -----------------------------------------------------------------------------
 

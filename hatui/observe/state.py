@@ -12,6 +12,7 @@ from hatui.observe.rules import active_us, ip_rank
 from hatui.types import WallUs
 
 RouterKey = tuple[str, Family, int]
+_NEVER_NEAR = 1 << 62
 
 
 @dataclass(slots=True, kw_only=True)
@@ -138,6 +139,7 @@ class RouterState:
     # The master's last priority change in its term (old, new, when): the why of a preempt.
     fall: tuple[int, int, int] | None = None
     near: int = 0  # near failovers: the master silent 2+ intervals, no takeover
+    near_after: int = _NEVER_NEAR  # the master's gap that is a near failover, cached
 
     @property
     def label(self) -> str:

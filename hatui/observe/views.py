@@ -104,4 +104,5 @@ def router_view(r: RouterState, now: int) -> RouterView:
         mismatches=r.mismatches,
         split_brain=split,
         protocol=r.protocol,
+        near_failovers=r.near,
     )

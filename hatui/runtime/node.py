@@ -107,10 +107,33 @@ class NodeEvent:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LastTransition:
+    """An instance's last state change: when (wall clock), what, and why."""
+
+    time: WallUs
+    old: str
+    new: str
+    cause: str
+    reason: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstanceHistory:
+    """What an instance's transitions add to its status: the last one, counts by the
+    state entered, near failovers (its Master_Down timer within an interval of expiry)."""
+
+    last: LastTransition | None
+    transitions: dict[str, int]
+    near_failovers: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NodeStatus:
     routers: tuple[RouterStatus, ...]
     counters: dict[str, int]
     now: MonoUs
+    histories: dict[str, InstanceHistory] = field(default_factory=dict)
 
 
 class Counts(dict[str, int]):
@@ -138,6 +161,8 @@ class _Instance:
     # pri_zero_sent/_rcvd, become_master, release_master, garp_rounds, discard_<reason>.
     stats: Counts = field(default_factory=lambda: Counts())
     deadline: MonoUs | None = None  # the router's deadline as last entered in the heap
+    last: LastTransition | None = None
+    transitions: Counts = field(default_factory=lambda: Counts())  # by the state entered
 
 
 class Node:
@@ -354,10 +379,19 @@ class Node:
             routers=tuple(one.router.status(now) for one in self._instances.values()),
             counters=dict(self.counters),
             now=now,
+            histories={name: self.history(name) for name in self._instances},
         )
 
     def instance_stats(self, name: str) -> Counts:
         return self._instances[name].stats
+
+    def history(self, name: str) -> InstanceHistory:
+        one = self._instances[name]
+        return InstanceHistory(
+            last=one.last,
+            transitions=dict(one.transitions),
+            near_failovers=one.stats["near_failover"],
+        )
 
     def states(self) -> dict[str, tuple[str, int]]:
         """Each instance's state and effective priority, cheaply (systemd's STATUS=)."""
@@ -562,6 +596,15 @@ class Node:
                 elif old is State.MASTER:
                     one.stats["release_master"] += 1
                 prio = one.router.effective_priority
+                one.transitions[str(new)] += 1
+                one.last = LastTransition(
+                    time=self.clock.wall_us(),
+                    old=str(old),
+                    new=str(new),
+                    cause=cause,
+                    reason=str(reason),
+                    why=why,
+                )
                 log.info(
                     "%s: %s -> %s (%s), priority %d [%s] why: %s",
                     spec.name, old, new, cause, prio, reason, why,
@@ -569,6 +612,16 @@ class Node:
                 self._emit(one, "transition", f"{old} -> {new} ({cause})", str(reason), why)
             case act.WantMaster(cause=cause):
                 log.debug("%s: asks its sync group for MASTER (%s)", spec.name, cause)
+            case act.NearFailover():
+                one.stats["near_failover"] += 1
+                detail = (
+                    f"near failover: no advert from {action.ip} (priority {action.priority})"
+                    f" for {action.silence_us / 1000:.0f} ms, Master_Down timer"
+                    f" {action.margin_us / 1000:.0f} ms from expiry (Master_Down_Interval"
+                    f" {action.master_down_us / 1000:.0f} ms)"
+                )
+                log.info("%s: %s", spec.name, detail)
+                self._emit(one, "near_failover", detail)
             case act.Discard(reason=reason, detail=detail):
                 self.counters[f"discard_{reason}"] += 1
                 one.stats[f"discard_{reason}"] += 1

@@ -105,6 +105,7 @@ class RouterRow:
     split_brain: tuple[str, ...]
     protocol: str = "vrrp"
     auth_verifiable: bool = True
+    near_failovers: int = 0  # the master silent 2+ adverts, no takeover
     # HSRP: the standby router, the hold time, the group's expected virtual MAC
     standby: tuple[str, str, int] | None = None  # ip, mac, priority
     hold_ms: float | None = None
@@ -319,6 +320,7 @@ def _router(r: Json, now: float, *, full: bool = True) -> RouterRow:
     if r.get("advbase") is not None:
         carp = (int(r["advbase"]), int(r.get("advskew", 0)), int(r.get("demote", 0)))
     return RouterRow(
+        near_failovers=int(r.get("near_failovers") or 0),
         protocol=str(r.get("protocol", "vrrp")),
         auth_verifiable=bool(r.get("auth_verifiable", True)),
         standby=standby,

@@ -137,7 +137,7 @@ def router_cells(r: RouterRow) -> dict[str, str | Text]:
     return {
         "vrid": Text(str(r.vrid), justify="right"),
         "proto": Text(r.proto_label, style=PROTO_STYLE.get(r.protocol, "")),
-        "status": status_cell(r.status),
+        "status": _status_near(r),
         "master": r.master_ip,
         "prio": Text(_prio_text(r), justify="right"),
         "age": age_cell(r),
@@ -148,6 +148,14 @@ def router_cells(r: RouterRow) -> dict[str, str | Text]:
         "auth": AUTH_SHORT.get(r.auth, r.auth),
         "where": f"{r.interface} {'v6' if r.family == 'ipv6' else 'v4'}",
     }
+
+
+def _status_near(r: RouterRow) -> Text:
+    """The status, and "~N" when the master came near a failover N times."""
+    out = status_cell(r.status)
+    if r.near_failovers:
+        out.append(f" ~{r.near_failovers}", style="yellow")
+    return out
 
 
 def _prio_text(r: RouterRow) -> str:
@@ -230,6 +238,8 @@ def _vrrp_head(r: RouterRow) -> Text:
     # Short enough for the pane's 44 columns at 80x24.
     out.append(f"master {r.master_ip} prio {r.priority}, every {r.interval_ms:g} ms\n")
     out.append(f"Master_Down_Interval {r.master_down_ms:.1f} ms\n")
+    if r.near_failovers:
+        out.append(f"near failovers {r.near_failovers} (master silent 2+ adverts)\n", "yellow")
     if not r.auth_verifiable:
         out.append(f"auth {r.auth}: an observer cannot verify it\n", style="yellow")
     return out

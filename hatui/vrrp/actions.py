@@ -91,6 +91,18 @@ class WantMaster:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NearFailover:
+    """A backup's Master_Down_Timer was within one advert interval of expiry when the
+    master's advert reset it: how close this node came to taking over."""
+
+    ip: str  # the master heard
+    priority: int
+    silence_us: int  # since the master's advert before this one
+    master_down_us: int  # the Master_Down_Interval the timer ran
+    margin_us: int  # how far from expiry the timer was
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Discard:
     """A received advert was dropped; `reason` is a counter key."""
 
@@ -108,5 +120,14 @@ class Log:
 
 
 Action = (
-    SendAdvert | AddVips | RemoveVips | SendGarp | Notify | Transition | WantMaster | Discard | Log
+    SendAdvert
+    | AddVips
+    | RemoveVips
+    | SendGarp
+    | Notify
+    | Transition
+    | WantMaster
+    | Discard
+    | Log
+    | NearFailover
 )

@@ -437,7 +437,19 @@ class Router:
                 self._master_adver_interval_us = cs_to_us(advert.interval_cs)
             self._wants_master = False  # a master is alive: keepalived's wantstate BACKUP
             self._preempting = None
+            due = self._timers.get(TimerKind.MASTER_DOWN)
+            down = self._master_down_interval()
             self._arm_master_down(now)
+            if due is not None and due - now < self._master_adver_interval_us:
+                # The timer was within one interval of expiry: a near failover.
+                near = act.NearFailover(
+                    ip=advert.src_ip,
+                    priority=advert.priority,
+                    silence_us=down - (due - now),
+                    master_down_us=down,
+                    margin_us=due - now,
+                )
+                return [*out, near]
             return out
         self._preempting = self._last_advert
         detail = f"priority {advert.priority} from {advert.src_ip}, ours {local}"

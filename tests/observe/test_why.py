@@ -87,3 +87,45 @@ def test_higher_newcomer_is_preempted_without_a_fall() -> None:
     doc = snapshot_to_json(obs.snapshot(at(8 * S)))
     (r,) = doc["routers"]  # type: ignore[misc]
     assert [h["reason"] for h in r["history"]] == ["not-master", "preempted"]
+
+
+def test_two_missed_adverts_are_one_near_failover_and_no_failover() -> None:
+    """v3 at 0.1 s: the master's adverts at 1.1 s and 1.2 s are lost; the next, 300 ms
+    after the last one heard, ends the silence. The backup (100) would have waited
+    3 * 100 + (256 - 100) * 100 / 256 ms (RFC 5798 6.1)."""
+    obs = Observer()
+    iv = 100 * MS
+    items = merge(
+        series(0, 1, S, advert(B, priority=100, version=3, interval_cs=10)),  # B speaks first
+        series(2 * S, 10, iv, advert(A, priority=150, version=3, interval_cs=10)),
+        series(2 * S + 12 * iv, 10, iv, advert(A, priority=150, version=3, interval_cs=10)),
+    )
+    events = run(obs, items)
+    near = [e for e in events if e.kind == "near_failover"]
+    assert len(near) == 1
+    (n,) = near
+    assert (n.ip, n.silence_us, n.time) == (A, 3 * iv, at(2 * S + 12 * iv))
+    assert n.master_down_us == 300_000 + (256 - 100) * 100_000 // 256 == 360_937
+    assert n.margin_us == 60_937
+    assert "2 adverts missed" in n.detail
+    assert [e for e in events if isinstance(e, MasterChange)][-1].to_ip == A  # A's election
+    snap = obs.snapshot(at(2 * S + 22 * iv))
+    assert snap.routers[0].near_failovers == 1
+    ev = [e for e in snapshot_to_json(snap)["events"] if e["kind"] == "near_failover"]  # type: ignore[union-attr]
+    assert ev[0]["silence_ms"] == 300.0 and ev[0]["margin_ms"] == 60.937
+
+
+def test_one_missed_advert_is_not_a_near_failover_in_both_paths() -> None:
+    """A gap of two intervals (one advert lost) is ordinary loss. The fast path (identical
+    frames) and the slow path (a changed frame) both judge the same gap."""
+    iv = 100 * MS
+    for second in (150, 151):  # 151: the priority differs, so the slow path runs
+        obs = Observer()
+        items = merge(
+            series(0, 10, iv, advert(A, priority=150, version=3, interval_cs=10)),
+            series(11 * iv, 1, iv, advert(A, priority=second, version=3, interval_cs=10)),
+            series(14 * iv, 1, iv, advert(A, priority=second, version=3, interval_cs=10)),
+        )
+        events = run(obs, items)
+        near = [e for e in events if e.kind == "near_failover"]
+        assert [e.silence_us for e in near] == [3 * iv], second  # 11 -> 14: two missed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hatui.observe.events import Reason
 from hatui.types import MonoUs
-from hatui.vrrp.actions import Log, Transition
+from hatui.vrrp.actions import Log, NearFailover, Transition
 from hatui.vrrp.inputs import (
     AdvertReceived,
     LinkChanged,
@@ -132,3 +132,19 @@ def test_equality_of_transitions_ignores_the_annotations() -> None:
     assert a == Transition(
         old=State.BACKUP, new=State.MASTER, cause="x", reason=Reason.PREEMPTED, why="y"
     )
+
+
+def test_master_down_timer_within_one_interval_of_expiry_is_a_near_failover() -> None:
+    """v3 at 0.1 s, priority 100: Master_Down_Interval 300 + 156 * 100 / 256 ms (RFC 5798
+    6.1). One lost advert (200 ms) is not near; two (300 ms, 60.9 ms from expiry) is."""
+    r = backup(spec(name="VI_1", priority=100, version=3, advert_int_us=100_000))
+    heard = advert(priority=150, version=3, interval_cs=10)
+    r.handle(AdvertReceived(advert=heard), MonoUs(1_000_000))
+    out = r.handle(AdvertReceived(advert=heard), MonoUs(1_200_000))
+    assert not [a for a in out if isinstance(a, NearFailover)]
+    out = r.handle(AdvertReceived(advert=heard), MonoUs(1_500_000))
+    (near,) = [a for a in out if isinstance(a, NearFailover)]
+    assert (near.ip, near.priority) == (PEER, 150)
+    assert near.master_down_us == 300_000 + 156 * 100_000 // 256 == 360_937
+    assert (near.silence_us, near.margin_us) == (300_000, 60_937)
+    assert r.state is State.BACKUP
