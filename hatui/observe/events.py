@@ -99,6 +99,8 @@ class MasterChange(Event):
     # Information only: implementations differ (FRR, Cisco) and the wire decides.
     rfc_us: int | None = None
     why: str = ""  # the evidence, one line (observe/reason.py)
+    from_priority: int | None = None  # the old master's last advertised priority
+    to_priority: int | None = None  # the new master's first
 
     @property
     def reason(self) -> Reason:

@@ -259,6 +259,8 @@ class HsrpModel:
             cause=cause,
             rfc_us=rfc,
             protocol=Protocol.HSRP,
+            from_priority=old.priority,
+            to_priority=w.priority,
             why=wire_why(
                 label=g.label,
                 cause=cause,

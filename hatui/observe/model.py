@@ -69,6 +69,8 @@ class Failover:
     rfc_us: int | None = None  # the RFC's expected gap for this cause (information only)
     protocol: Protocol = Protocol.VRRP
     why: str = ""  # the wire's evidence, one line (observe/reason.py)
+    from_priority: int | None = None  # the old master's last advertised priority
+    to_priority: int | None = None  # the new master's first
 
     @property
     def reason(self) -> Reason:
@@ -95,6 +97,8 @@ class Failover:
             cause=self.cause,
             rfc_us=self.rfc_us,
             why=self.why,
+            from_priority=self.from_priority,
+            to_priority=self.to_priority,
             detail=detail,
         )
 

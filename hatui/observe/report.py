@@ -81,6 +81,8 @@ def event_to_json(ev: Event) -> Json:
                     "cause": str(ev.cause),
                     "reason": str(ev.reason),
                     "why": ev.why or ev.detail,
+                    "from_priority": ev.from_priority,
+                    "to_priority": ev.to_priority,
                 }
                 | _rfc(ev.gap_us, ev.rfc_us)
             )
@@ -233,6 +235,8 @@ def _failover(f: Failover) -> Json:
         "cause": str(f.cause),
         "reason": str(f.reason),
         "why": f.why,
+        "from_priority": f.from_priority,
+        "to_priority": f.to_priority,
         "from_mac": f.from_mac,
         "to_mac": f.to_mac,
     } | _rfc(f.gap_us, f.rfc_us)

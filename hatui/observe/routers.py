@@ -333,6 +333,8 @@ class RouterRules:
             rfc_us=rfc,
             protocol=r.protocol,
             why=why,
+            from_priority=old.priority,
+            to_priority=w.priority,
         )
         self._failovers.append(rec)
         r.last_failover = rec

@@ -103,6 +103,8 @@ class FailoverRecord:
     rfc_us: int | None = None  # the RFC's wait for this cause, as information
     protocol: Protocol = Protocol.VRRP
     why: str = ""
+    from_priority: int | None = None  # the old master's last advertised priority
+    to_priority: int | None = None  # the new master's first
 
 
 @dataclass(slots=True, kw_only=True)

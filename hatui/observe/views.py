@@ -34,6 +34,8 @@ def failover_view(f: FailoverRecord) -> Failover:
         rfc_us=f.rfc_us,
         protocol=f.protocol,
         why=f.why,
+        from_priority=f.from_priority,
+        to_priority=f.to_priority,
     )
 
 

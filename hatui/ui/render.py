@@ -323,7 +323,7 @@ def _history(out: Text, view: ObserverView, r: RouterRow) -> None:
             out.append("\n")
             if f.why:
                 # The evidence after the router's label, which the pane already names.
-                out.append(f"         {f.reason}: {f.why.partition(': ')[2]}\n", style="dim")
+                out.append(f"         {f.why.partition(': ')[2]}\n", style="dim")
 
 
 def _owners(out: Text, view: ObserverView, r: RouterRow) -> None:
@@ -375,8 +375,6 @@ def log_line(e: EventRow) -> Text:
     elif m := _IFACE_PREFIX.match(detail):
         detail = detail[m.end() :]
     out.append(detail, style=style)
-    if e.reason:
-        out.append(f" [{e.reason}]", style="dim")
     return out
 
 
