@@ -7,19 +7,23 @@ dropped for two intervals by nft inside its namespace: one near failover, no fai
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
+from html import escape
 
 import pytest
 
 from hatui.lab import Lab, start_keepalived
 from tests.conftest import require, require_keepalived
 from tests.integration.nodelab import (
+    HATUI,
     has_vip,
     start_hatui,
     start_observer,
     vrrp_conf,
     wait_for,
 )
+from tests.test_incident import chromium_dom
 
 pytestmark = pytest.mark.netns
 
@@ -45,6 +49,13 @@ def test_failing_track_script_says_why_on_the_wire_in_the_node_log_and_metrics(
     require(shutil.which("curl") is not None, "needs curl")
     a, b = lab.add_host("a", 11), lab.add_host("b", 12)
     obs = start_observer(lab)
+    pcap = lab.workdir / "wire.pcap"
+    tcpdump = lab.spawn(
+        obs.host,
+        ["tcpdump", "-i", "eth0", "--immediate-mode", "-U", "-Z", "root", "-w", str(pcap),
+         "vrrp or arp"],
+        log="tcpdump.log",
+    )  # fmt: skip
     flag = lab.workdir / "chk_web.fail"
     scripts = (
         "vrrp_script chk_web {\n"
@@ -57,6 +68,8 @@ def test_failing_track_script_says_why_on_the_wire_in_the_node_log_and_metrics(
     na = start_hatui(lab, a, ["--metrics", "9650"], conf=conf)
     start_keepalived(lab, b, vrrp_conf("b", 120))
     wait_for(lambda: has_vip(lab, a) and na.state() == "MASTER", 5, "a to become master")
+    # tcpdump writes the file header when it opens, then every advert (-U): one is in.
+    wait_for(lambda: pcap.exists() and pcap.stat().st_size > 100, 5, "tcpdump to capture")
 
     obs.mark()
     flag.touch()
@@ -68,10 +81,10 @@ def test_failing_track_script_says_why_on_the_wire_in_the_node_log_and_metrics(
 
     # The node's log: which tracker, its exit status, its weight, priority before/after.
     def left_master() -> list[dict[str, object]]:
-        return [t for t in na.transitions() if t["state"] == "BACKUP" and t.get("reason")]
+        return [t for t in na.transitions() if t.get("reason") == "preempted"]
 
     wait_for(left_master, 3, "a's transition line")
-    (t,) = [t for t in left_master() if t["reason"] == "preempted"]
+    (t,) = left_master()
     why = str(t["why"])
     assert why.startswith(
         f"VI_51: chk_web failed (exit 1) -> weight -60 -> priority 150 -> 90,"
@@ -93,11 +106,28 @@ def test_failing_track_script_says_why_on_the_wire_in_the_node_log_and_metrics(
     assert status["last_transition"]["why"] == why
     assert status["last_transition"]["reason"] == "preempted"
 
+    # The incident report: the wire's capture and the node's log on one page, in a browser.
+    time.sleep(0.3)
+    lab.stop(tcpdump)
+    report = lab.workdir / "report.html"
+    done = subprocess.run(
+        [*HATUI, "--read", str(pcap), "--report", str(report), "--node-log", str(na.log)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    html = report.read_text()
+    assert html.count('class="failover"') == 1  # keepalived preempting a
+    assert f'data-node="{na.log.stem}: VI_51"' in html
+    assert escape(why) in html and escape(fo["why"].partition(": ")[2]) in html
+    if shutil.which("chromium"):
+        dom = chromium_dom(report)
+        assert 'data-failovers="1"' in dom and 'data-laid-out="1"' in dom
+
 
 def test_two_dropped_adverts_are_one_near_failover_and_no_failover(lab: Lab) -> None:
-    """keepalived 150 and 100 at 0.1 s: the master's adverts leave for 0.2 s only into an
-    nft drop rule in its own namespace. Two adverts are lost (a 300 ms silence), short of
-    the backup's Master_Down_Interval (360.9 ms, RFC 5798 6.1): nobody takes over."""
+    """keepalived 150 and 100 at 0.1 s: nft in the master's namespace drops its next two
+    adverts (a 300 ms silence), short of the backup's Master_Down_Interval (360.9 ms,
+    RFC 5798 6.1): nobody takes over."""
     require_keepalived()
     require(shutil.which("nft") is not None, "needs nft")
     a, b = lab.add_host("a", 11), lab.add_host("b", 12)
@@ -107,21 +137,25 @@ def test_two_dropped_adverts_are_one_near_failover_and_no_failover(lab: Lab) -> 
     wait_for(lambda: has_vip(lab, a), 5, "a to become master")
     time.sleep(1.0)  # b heard a: its Master_Down timer runs on a's adverts
     obs.mark()
-    # Drop a's outgoing VRRP for 0.2 s: the rule goes in and comes out in one shell, so
-    # the window is the sleep's, not two process start-ups'.
+    # Drop exactly a's next two adverts: an nft quota in a's namespace matches until 65
+    # bytes have passed it, and each VRRPv3 advert with one IPv4 address is a 32-byte IP
+    # packet (20 + 8 + 4), so the third advert goes out. A time window could drop three.
     lab.sh(
         a,
         "nft add table inet why && nft add chain inet why out"
         " '{ type filter hook output priority 0; }' && nft add rule inet why out"
-        " ip protocol 112 drop && sleep 0.2 && nft delete table inet why",
+        " ip protocol 112 quota until 65 bytes drop",
     )
     near = obs.wait("near_failover", "the near failover", timeout=3)
     time.sleep(1.0)  # any takeover would have come by now
+    lab.sh(a, "nft delete table inet why")
     assert near["ip"] == a.ip, near
     assert 250 <= near["silence_ms"] < near["master_down_ms"], near
-    # keepalived's backup never spoke (it lost the start-up election silently), so the
-    # figure is the master's own priority's: 300 + (256 - 150) * 100 / 256 ms.
-    assert near["master_down_ms"] == pytest.approx(341.4, abs=0.1)
+    # RFC 5798 6.1 for the highest backup heard (100: 300 + 156 * 100 / 256 ms), or, when
+    # keepalived's backup never spoke (it lost the start-up election silently), for the
+    # master's own priority (150: 300 + 106 * 100 / 256 ms).
+    assert near["master_down_ms"] in (pytest.approx(360.9, abs=0.1), pytest.approx(341.4, abs=0.1))
+    assert near["silence_ms"] == pytest.approx(300, abs=25)  # two adverts missed
     assert len(obs.since("near_failover")) == 1, obs.since("near_failover")
     assert obs.since("master_change") == [], obs.since("master_change")
     assert has_vip(lab, a) and not has_vip(lab, b)
