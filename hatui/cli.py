@@ -212,7 +212,7 @@ def run_report(args: argparse.Namespace) -> int:
     from hatui.observe.report import snapshot_to_json
     from hatui.runtime.replay import replay
 
-    logs = [(Path(p).stem, read_node_log(p)) for p in args.node_log]
+    logs = [(Path(p).name.split(".")[0], read_node_log(p)) for p in args.node_log]
     result = replay(args.read)
     page = render(snapshot_to_json(result.snapshot), logs, source=Path(args.read).name)
     try:

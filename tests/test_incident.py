@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,7 @@ def test_report_of_each_committed_capture_renders_with_its_failovers(
     gaps = re.findall(r'class="failover" data-reason="([^"]*)" data-gap-ms="([^"]*)"', svg[0])
     assert gaps == [(f["reason"], f"{f['gap_ms']:.3f}") for f in failovers]
     for f in failovers:
-        assert f["why"] and f["why"].replace("'", "&#x27;") in html  # the table's why
+        assert f["why"] and escape(f["why"]) in html  # the table's why
 
 
 def test_node_logs_join_the_timeline_with_their_reasons(tmp_path: Path) -> None:
@@ -132,3 +133,25 @@ def test_report_bad_input_is_one_line(tmp_path: Path) -> None:
 def test_an_empty_document_still_makes_a_page() -> None:
     html = render({"routers": [], "events": [], "failovers": []}, [], source="empty.pcap")
     assert "No failover." in html and "<svg" in html
+
+
+def test_lab_capture_and_its_nodes_log_on_one_page(tmp_path: Path) -> None:
+    """keepalived_chk_web: recorded in a namespace lab (hatui 150 with chk_web weight -60
+    beside keepalived 120; the check fails, keepalived preempts; keepalived's next two
+    adverts dropped by nft; the check recovers, hatui preempts back). The capture and the
+    hatui node's own `--serve --headless --json` log make one timeline."""
+    capture = CORPUS / "keepalived_chk_web.pcap"
+    log = CORPUS / "keepalived_chk_web.node.json"
+    out = tmp_path / "report.html"
+    done = hatui("--read", str(capture), "--report", str(out), "--node-log", str(log))
+    assert done.returncode == 0, done.stderr
+    html = out.read_text()
+    no_fetch(html)
+    assert 'data-node="keepalived_chk_web: VI_51"' in html
+    # The node's why beside the wire's, and both near failovers (wire and node).
+    assert "VI_51: chk_web failed (exit 1) -&gt; weight -60 -&gt; priority 150 -&gt; 90" in html
+    assert "below 192.0.2.12&#x27;s 120: preempted" in html
+    assert html.count('class="near-failover"') == 2
+    assert html.count('class="arp-change"') == 2
+    dom = chromium_dom(out)
+    assert 'data-failovers="2"' in dom and 'data-laid-out="2"' in dom
