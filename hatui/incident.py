@@ -257,9 +257,7 @@ def _node_lane(lane: _NodeLane, axis: _Axis, y: float, end: float) -> list[str]:
     label = f"{lane.node}: {lane.instance}"
     short = label if len(label) <= 24 else "..." + label[-21:]  # the label column's width
     out = [f'<g class="lane node" data-node="{escape(label)}">']
-    out.append(
-        f'<text x="6" y="{y + 24}" class="lane-label">{escape(short)}{_title(label)}</text>'
-    )
+    out.append(f'<text x="6" y="{y + 24}" class="lane-label">{escape(short)}{_title(label)}</text>')
     out.append(f'<text x="6" y="{y + 40}" class="lane-sub">node state / priority</text>')
     band = y + 12
     states = [e for e in lane.events if e.get("kind") == "node_transition"]

@@ -235,6 +235,8 @@ class EventRow:
     detail: str
     reason: str = ""  # master changes: RFC 8347's new-master-reason (docs/json.md)
     why: str = ""  # master changes: the evidence, one line
+    key: str = ""  # the router's row key, for events about one router
+    priority: int | None = None  # the master's priority as of this event, when it says
 
 
 def router_key(interface: str, family: str, vrid: int, protocol: str = "vrrp") -> str:
@@ -468,4 +470,34 @@ def event_row(e: Json) -> EventRow:
         detail=str(e.get("detail", "")),
         reason=str(e.get("reason") or ""),
         why=str(e.get("why") or ""),
+        key=_event_key(e),
+        priority=_event_priority(e),
     )
+
+
+def _event_key(e: Json) -> str:
+    vrid = e.get("vrid")
+    if e.get("instance") or not e.get("interface") or not isinstance(vrid, int):
+        return ""
+    return router_key(
+        str(e["interface"]), str(e.get("family", "")), vrid, str(e.get("protocol", "vrrp"))
+    )
+
+
+def _event_priority(e: Json) -> int | None:
+    """The master's priority after this event: a new router's, a priority change's new
+    value, a new master's first, 0 after a release."""
+    match e.get("kind"):
+        case "new_router":
+            value = e.get("priority")
+        case "priority_change":
+            value = e.get("new")
+        case "master_change":
+            value = e.get("to_priority")
+        case "release":
+            value = 0
+        case _:
+            value = None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else None
