@@ -54,6 +54,7 @@ examples:
 console keys (serve and attach; each one that can move a VIP asks first):
   + / -  priority override up/down by 10    p  set priority    r  release mastership
   s      stop / resume advertising          g  gratuitous ARP  o  sort   ?  help   q  quit
+  t      timeline of the selected router (every mode)
 
 signals: a console stops cleanly on SIGTERM, SIGINT and SIGHUP (terminal gone); a headless
 node stops cleanly on SIGTERM and SIGINT and reloads its config on SIGHUP, as keepalived.
