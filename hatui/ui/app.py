@@ -557,20 +557,25 @@ async def _run(feed: Feed) -> int:
     return app.exit_code if code is None else code
 
 
-def run_watch_ui(interfaces: list[str], duration: float | None, metrics: str | None = None) -> int:
+def run_watch_ui(
+    interfaces: list[str],
+    duration: float | None,
+    metrics: str | None = None,
+    vips: tuple[str, ...] = (),
+) -> int:
     from hatui.clock import SystemClock
     from hatui.observe.observer import Observer
     from hatui.runtime.watch import Watch
     from hatui.ui.feeds import LiveWatchFeed
 
-    watch = Watch(interfaces=interfaces, observer=Observer(), clock=SystemClock())
+    watch = Watch(interfaces=interfaces, observer=Observer(vips=vips), clock=SystemClock())
     return asyncio.run(_run(LiveWatchFeed(watch, duration, metrics=metrics)))
 
 
-def run_read_ui(path: str, speed: float | None) -> int:
+def run_read_ui(path: str, speed: float | None, vips: tuple[str, ...] = ()) -> int:
     from hatui.ui.feeds import ReplayFeed
 
-    return asyncio.run(_run(ReplayFeed(path, speed)))
+    return asyncio.run(_run(ReplayFeed(path, speed, vips=vips)))
 
 
 def run_serve_ui(args: argparse.Namespace, node_argv: list[str]) -> int:
