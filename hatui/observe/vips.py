@@ -38,6 +38,7 @@ REPEAT_SPAN_US = 4_500_000  # beyond RFC 5227's boot announcements (2 s apart)
 RUN_GAP_US = 60 * US_PER_S  # a longer pause starts a new run (a reboot, a wake-up)
 CONFLICT_WINDOW_US = 5 * US_PER_S  # three owner flips within it: two MACs both answer
 CONFLICT_FLIPS = 3  # A, B, A, B: a move and a move back are not yet a conflict
+ANSWER_WINDOW_US = US_PER_S  # two MACs answering one request within it: a conflict
 _HOST_IPS = 4  # addresses remembered per MAC
 _MACS_PER_VIP = 4  # last words remembered per VIP
 
@@ -136,6 +137,8 @@ class _Vip:
     last_answer_mac: str | None = None
     moves: int = 0
     last_move: VipMove | None = None
+    prev_move: VipMove | None = None
+    answered: list[str] = field(default_factory=list)  # MACs answering the last request
     flips: deque[int] = field(default_factory=lambda: deque(maxlen=CONFLICT_FLIPS))
     heard: dict[str, int] = field(default_factory=dict)  # MAC -> its last word
     conflict: _Conflict | None = None
@@ -238,6 +241,7 @@ class VipLedger:
         if v is not None:
             v.requests += 1
             v.last_request = t
+            v.answered.clear()
 
     def host(self, interface: str, mac: str, ip: str) -> None:
         """`mac` uses `ip` as its own (the sender of its requests, of its adverts)."""
@@ -370,6 +374,7 @@ class VipLedger:
         heard[mac] = t
         if len(heard) > _MACS_PER_VIP:
             del heard[min(heard, key=heard.__getitem__)]
+        dual = self._dual(v, mac, t, announced)
         c = v.conflict
         if c is not None and mac in c.macs:
             other = c.macs[1] if c.macs[0] == mac else c.macs[0]
@@ -382,22 +387,25 @@ class VipLedger:
         if old is None:
             v.owner, v.since, v.owner_last = mac, t, t
             return
-        if old == mac:
-            v.owner_last = t
-            return
+        flipped = old != mac
         gap = t - v.owner_last
-        v.owner, v.since, v.owner_last = mac, t, t
-        v.flips.append(t)
+        if flipped:
+            v.owner, v.since = mac, t
+            v.flips.append(t)
+        v.owner_last = t
         if v.conflict is not None:
             return  # the owner flaps while both answer: the conflict says so
-        if len(v.flips) == CONFLICT_FLIPS and t - v.flips[0] <= CONFLICT_WINDOW_US:
-            v.conflict = _Conflict(macs=(old, mac), since=t)
-            out.append(self._conflict_event(v, EventKind.VIP_CONFLICT, v.conflict, t, vrid,
-                                            "both answer"))  # fmt: skip
+        flaps = flipped and len(v.flips) == CONFLICT_FLIPS and t - v.flips[0] <= CONFLICT_WINDOW_US
+        if dual is not None or flaps:
+            self._raise(v, dual if dual is not None else old, mac, t, vrid, out)
+            return
+        if not flipped:
             return
         v.moves += 1
-        v.last_move = VipMove(time=WallUs(t), from_mac=old, to_mac=mac, gap_us=gap,
-                              announced=announced)  # fmt: skip
+        v.prev_move, v.last_move = (
+            v.last_move,
+            VipMove(time=WallUs(t), from_mac=old, to_mac=mac, gap_us=gap, announced=announced),
+        )
         how = "announced" if announced else "answer"
         own = self.own_ip(v.interface, mac, v.ip)
         by = f"{mac} ({own})" if own else mac
@@ -408,6 +416,32 @@ class VipLedger:
         out.append(
             self._event(v, EventKind.ARP_OWNER_CHANGE, t, mac, old, announced, vrid, detail, gap)
         )
+
+    def _dual(self, v: _Vip, mac: str, t: int, announced: bool) -> str | None:
+        """Another MAC that answered the same request (within ANSWER_WINDOW_US of it)."""
+        if announced or v.last_request is None or t - v.last_request > ANSWER_WINDOW_US:
+            return None
+        others = [m for m in v.answered if m != mac]
+        if mac not in v.answered:
+            v.answered.append(mac)
+        return others[0] if others else None
+
+    def _raise(
+        self, v: _Vip, other: str, mac: str, t: int, vrid: int | None, out: list[Event]
+    ) -> None:
+        """Both answer: a conflict. The move between the two just before it, if any, was
+        its first sign, not a move: the view forgets it (its event stays in the log)."""
+        lm = v.last_move
+        if (
+            lm is not None
+            and t - lm.time <= CONFLICT_WINDOW_US
+            and {lm.from_mac, lm.to_mac} == {other, mac}
+        ):
+            v.moves -= 1
+            v.last_move, v.prev_move = v.prev_move, None
+        v.conflict = _Conflict(macs=(other, mac), since=t)
+        out.append(self._conflict_event(v, EventKind.VIP_CONFLICT, v.conflict, t, vrid,
+                                        "both answer"))  # fmt: skip
 
     def _event(
         self,

@@ -103,6 +103,7 @@ class HatuiApp(App[int]):
         Binding("ctrl+c", "quit_console", "quit", show=False, priority=True),
         Binding("question_mark", "help", "help", id="help"),
         Binding("o", "sort", "sort", id="sort"),
+        Binding("v", "vips", "VIPs", id="vips"),
         Binding("m", "zoom", "zoom", show=False, id="zoom"),
         Binding("plus", f"priority_step({STEP})", f"+{STEP}", id="priority.up"),
         Binding("minus", f"priority_step({-STEP})", f"-{STEP}", id="priority.down"),
@@ -373,6 +374,7 @@ class HatuiApp(App[int]):
             self._pending_obs = None
             self.query_one(RoutersTable).show(self.observer.routers)
             self._draw_header()
+            self._draw_vips()
             self._draw_detail()
             # The screen update that follows costs about as much again (measured).
             cost = 2 * (time.monotonic() - start)
@@ -382,6 +384,12 @@ class HatuiApp(App[int]):
         self.query_one("#header", TextPane).set_text(
             header(self.feed.mode, self.feed.source, self.observer, self.note)
         )
+
+    def _draw_vips(self) -> None:
+        from hatui.ui.screens.vips import VipsScreen
+
+        if isinstance(self.screen, VipsScreen):
+            self.screen.show(self.observer)
 
     def _log_events(self, rows: list[EventRow]) -> None:
         logw = self.query_one("#log", RichLog)
@@ -449,6 +457,11 @@ class HatuiApp(App[int]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.can_command))
+
+    def action_vips(self) -> None:
+        from hatui.ui.screens.vips import VipsScreen
+
+        self.push_screen(VipsScreen(self.observer))
 
     def action_sort(self) -> None:
         table = self.query_one(RoutersTable)

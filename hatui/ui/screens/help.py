@@ -15,6 +15,8 @@ Tab                  move between panels; m maximizes the focused one
                      (haproxy panel: the detail pane shows the proxy's servers;
                      events: the detail pane shows the newest in full)
 o                    sort by VRID / by status (worst first)
+v                    VIPs: every VIP (advertised, listed, or announced by ARP/ND),
+                     its owner MAC and that MAC's own IP, last move and gap, conflicts
 q                    quit
 
 Only the master advertises: backups are shown only when heard (elections,
