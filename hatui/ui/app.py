@@ -103,7 +103,7 @@ class HatuiApp(App[int]):
         Binding("ctrl+c", "quit_console", "quit", show=False, priority=True),
         Binding("question_mark", "help", "help", id="help"),
         Binding("o", "sort", "sort", id="sort"),
-        Binding("v", "vips", "VIPs", id="vips"),
+        Binding("v", "vips", "VIPs", show=False, id="vips"),  # the header says (v)
         Binding("m", "zoom", "zoom", show=False, id="zoom"),
         Binding("plus", f"priority_step({STEP})", f"+{STEP}", id="priority.up"),
         Binding("minus", f"priority_step({-STEP})", f"-{STEP}", id="priority.down"),

@@ -389,14 +389,11 @@ def header(mode: Mode, source: str, view: ObserverView, note: str = "") -> Text:
 
 
 def vip_alert(vips: tuple[VipRow, ...]) -> Text:
-    """`VIPs N (v)`, and every VIP two MACs answer for, as an alert."""
-    if not vips:
-        return Text()
-    out = Text(f"  VIPs {len(vips)} (v)")
+    """Every VIP two MACs answer for, as an alert (`v` shows them all)."""
     clash = [v.ip for v in vips if v.conflict]
-    if clash:
-        out.append("  VIP CONFLICT " + " ".join(clash), style="bold white on red")
-    return out
+    if not clash:
+        return Text()
+    return Text("  VIP CONFLICT " + " ".join(clash) + " (v)", style="bold white on red")
 
 
 def _ago(now: float, t: float | None) -> str:

@@ -64,7 +64,7 @@ async def test_v_shows_each_vip_owner_move_gap_and_conflict(moved_pcap: str) -> 
         await pilot.pause()
         await pilot.pause()
         header = str(app.query_one("#header").render())
-        assert "VIPs 2 (v)" in header and f"VIP CONFLICT {VIP}" in header
+        assert f"VIP CONFLICT {VIP} (v)" in header
         await pilot.press("v")
         await pilot.pause()
         assert isinstance(app.screen, VipsScreen)
