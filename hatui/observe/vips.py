@@ -396,8 +396,12 @@ class VipLedger:
         if v.conflict is not None:
             return  # the owner flaps while both answer: the conflict says so
         flaps = flipped and len(v.flips) == CONFLICT_FLIPS and t - v.flips[0] <= CONFLICT_WINDOW_US
-        if dual is not None or flaps:
-            self._raise(v, dual if dual is not None else old, mac, t, vrid, out)
+        if dual is not None:
+            assert v.last_request is not None
+            self._raise(v, dual, mac, t, v.last_request, vrid, out)
+            return
+        if flaps:
+            self._raise(v, old, mac, t, v.flips[-2], vrid, out)
             return
         if not flipped:
             return
@@ -427,16 +431,13 @@ class VipLedger:
         return others[0] if others else None
 
     def _raise(
-        self, v: _Vip, other: str, mac: str, t: int, vrid: int | None, out: list[Event]
+        self, v: _Vip, other: str, mac: str, t: int, start: int, vrid: int | None, out: list[Event]
     ) -> None:
-        """Both answer: a conflict. The move between the two just before it, if any, was
-        its first sign, not a move: the view forgets it (its event stays in the log)."""
+        """Both answer: a conflict. A move between the two since `start` (the request both
+        answered, or the flip before this one) was its first sign, not a move: the view
+        forgets it (its event stays in the log)."""
         lm = v.last_move
-        if (
-            lm is not None
-            and t - lm.time <= CONFLICT_WINDOW_US
-            and {lm.from_mac, lm.to_mac} == {other, mac}
-        ):
+        if lm is not None and lm.time >= start and {lm.from_mac, lm.to_mac} == {other, mac}:
             v.moves -= 1
             v.last_move, v.prev_move = v.prev_move, None
         v.conflict = _Conflict(macs=(other, mac), since=t)
