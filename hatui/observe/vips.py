@@ -103,6 +103,9 @@ class _Candidate:
     mac: str  # the last MAC to announce or answer it
     since: int  # that MAC's first word since another's
     last: int
+    since_announced: bool  # that first word was an announcement
+    prev_mac: str | None  # the MAC before it, and its last word
+    prev_last: int
     announcements: int
     last_announcement: int | None
     announcer: str
@@ -293,9 +296,17 @@ class VipLedger:
                 why = self._candidate(key, mac, t, announced)
                 if why is None:
                     return out
+                c = self._candidates.get(key)
                 v = self._make(key, VipSource.ANNOUNCED, why, t)
                 out.append(self._event(v, EventKind.VIP_ANNOUNCED, t, mac, v.owner, announced,
                                        vrid, f"{key[0]} {key[1]} is a VIP: {why}"))  # fmt: skip
+                if c is not None and c.mac == mac and c.prev_mac not in (None, mac):
+                    # It moved before it was known (the new holder answered first): the
+                    # move dates from the new holder's first word.
+                    assert c.prev_mac is not None
+                    v.flips.append(c.since)
+                    self._move(v, c.prev_mac, mac, c.since, c.since - c.prev_last,
+                               c.since_announced, vrid, out, t)  # fmt: skip
         elif v.base is VipSource.ANNOUNCED:
             self._announced.move_to_end(key)
         self._word(v, mac, t, announced, vrid, out)
@@ -311,8 +322,9 @@ class VipLedger:
             why = self._secondary(key, mac)
             if why is not None:
                 return why
-            c = _Candidate(mac=mac, since=t, last=t, announcements=0, last_announcement=None,
-                           announcer=mac, run_first=t, run_last=t, run_count=1)  # fmt: skip
+            c = _Candidate(mac=mac, since=t, last=t, since_announced=True, prev_mac=None,
+                           prev_last=0, announcements=0, last_announcement=None, announcer=mac,
+                           run_first=t, run_last=t, run_count=1)  # fmt: skip
             self._candidates[key] = c
             if len(self._candidates) > self._candidate_limit:
                 self._candidates.popitem(last=False)
@@ -322,7 +334,8 @@ class VipLedger:
             if why is not None:  # the VIP starts from the candidate's last word (a move's gap)
                 return why
         if c.mac != mac:
-            c.mac, c.since = mac, t
+            c.prev_mac, c.prev_last = c.mac, c.last
+            c.mac, c.since, c.since_announced = mac, t, announced
         c.last = t
         if announced:
             c.announcements += 1
@@ -334,6 +347,12 @@ class VipLedger:
             return self._secondary(key, mac) if mac == c.announcer else None
         if c.mac != mac and t - c.last <= MOVE_WINDOW_US:
             return f"announced by {mac} after {c.mac}"
+        if (
+            c.mac == mac
+            and c.prev_mac not in (None, mac)
+            and c.since - c.prev_last <= MOVE_WINDOW_US
+        ):
+            return f"announced by {mac}, which answers it since {c.prev_mac} stopped"
         if mac == c.announcer and t - c.run_last <= RUN_GAP_US:
             c.run_count += 1
             c.run_last = t
@@ -405,10 +424,25 @@ class VipLedger:
             return
         if not flipped:
             return
+        self._move(v, old, mac, t, gap, announced, vrid, out, t)
+
+    def _move(
+        self,
+        v: _Vip,
+        old: str,
+        mac: str,
+        at: int,
+        gap: int,
+        announced: bool,
+        vrid: int | None,
+        out: list[Event],
+        now: int,
+    ) -> None:
+        """A new owner since `at`: nobody answered for `gap` before it."""
         v.moves += 1
         v.prev_move, v.last_move = (
             v.last_move,
-            VipMove(time=WallUs(t), from_mac=old, to_mac=mac, gap_us=gap, announced=announced),
+            VipMove(time=WallUs(at), from_mac=old, to_mac=mac, gap_us=gap, announced=announced),
         )
         how = "announced" if announced else "answer"
         own = self.own_ip(v.interface, mac, v.ip)
@@ -418,7 +452,7 @@ class VipLedger:
             f" gap {us_to_ms(gap):.1f} ms"
         )
         out.append(
-            self._event(v, EventKind.ARP_OWNER_CHANGE, t, mac, old, announced, vrid, detail, gap)
+            self._event(v, EventKind.ARP_OWNER_CHANGE, now, mac, old, announced, vrid, detail, gap)
         )
 
     def _dual(self, v: _Vip, mac: str, t: int, announced: bool) -> str | None:

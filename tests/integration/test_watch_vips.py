@@ -312,7 +312,8 @@ def test_keepalived_unicast_pair_seen_from_a_host_that_hears_no_advert(lab: Lab)
     start_keepalived(lab, b, vrrp_conf("b", 100, vip=VIP, unicast_src=b.ip,
                                        unicast_peers=[a.ip]), tag="ka-b")  # fmt: skip
     found = obs.wait("vip_announced", "a's second GARP burst", timeout=15, ip=VIP, mac=a.mac)
-    assert "announced" in found["detail"] and "times" in found["detail"], found
+    # a's own address is in its ARP request for its peer: the first burst may settle it.
+    assert "times" in found["detail"] or f"whose own address is {a.ip}" in found["detail"]
     obs.mark()
     lab.stop(ka.proc)  # graceful: priority 0, b takes over and announces
     move = obs.wait("arp_owner_change", "b's GARPs", timeout=10, ip=VIP, mac=b.mac)
@@ -323,7 +324,9 @@ def test_keepalived_unicast_pair_seen_from_a_host_that_hears_no_advert(lab: Lab)
     assert doc["routers"] == [] and doc["counters"]["vrrp"] == 0  # no advert reached us
     v = vip_of(doc, VIP)
     assert (v["source"], v["mac"], v["moves"]) == ("announced", b.mac, 1)
-    assert v["announcements"] >= 15  # a's 10, b's 5
+    # All gratuitous (no answer crosses the switch to us), up to the document's time.
+    garps = [w for w in wire.words(VIP) if w.t <= doc["time"]]
+    assert len(garps) >= 10 and v["announcements"] == len(garps), (v, garps)
 
 
 def test_nd_vip_moves_with_the_gap_and_a_conflict(lab: Lab) -> None:
@@ -343,7 +346,7 @@ def test_nd_vip_moves_with_the_gap_and_a_conflict(lab: Lab) -> None:
     hold(lab, b, VIP6)
     unsolicited_na(lab, b, VIP6)
     found = obs.wait("vip_announced", "b's NA after a's answers", timeout=10, ip=VIP6)
-    assert f"after {a.mac}" in found["detail"]
+    assert a.mac in found["detail"]  # b's kernel may answer before its NA is out
     move = obs.wait("arp_owner_change", "b's NA", ip=VIP6, mac=b.mac)
     assert move["old_mac"] == a.mac and move["family"] == "ipv6"
     assert abs(move["gap_ms"] - wire.gap_ms(VIP6, a.mac, b.mac)) < 1.0

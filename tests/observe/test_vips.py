@@ -163,6 +163,28 @@ def test_a_new_mac_announcing_moves_the_vip_with_the_gap() -> None:
     assert ev["gap_ms"] == row["last_move"]["gap_ms"]
 
 
+def test_a_new_holder_that_answers_before_it_announces_moved_it() -> None:
+    """The new node's kernel answers a request before its own GARP is out: the move dates
+    from its first answer, and the gap runs to it."""
+    lan = Lan()
+    lan.feed(0, garp(VIP, MAC_A))
+    lan.feed(200 * MS, request(VIP))
+    lan.feed(200 * MS + 100, reply(VIP, MAC_A))
+    lan.feed(1_400 * MS, request(VIP))
+    lan.feed(1_400 * MS + 100, reply(VIP, MAC_B))  # B answers first ...
+    assert lan.vip() is None
+    lan.feed(1_500 * MS, garp(VIP, MAC_B))  # ... then announces
+    assert lan.kinds() == ["vip_announced", "arp_owner_change"]
+    v = lan.vip()
+    assert v is not None and v.last_move is not None
+    assert (v.last_move.time, v.last_move.gap_us, v.last_move.announced) == (
+        at(1_400 * MS + 100),
+        1_200 * MS,
+        False,
+    )
+    assert (v.since, v.mac, v.moves) == (at(1_400 * MS + 100), MAC_B, 1)
+
+
 def test_an_old_announcement_by_another_mac_is_reuse_not_a_move() -> None:
     lan = Lan()
     lan.feed(0, garp(VIP, MAC_A))
