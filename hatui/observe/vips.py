@@ -21,7 +21,7 @@ Memory is bounded: candidates, announced VIPs and hosts are LRU tables of fixed 
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -142,7 +142,7 @@ class _Vip:
     last_move: VipMove | None = None
     prev_move: VipMove | None = None
     answered: list[str] = field(default_factory=list)  # MACs answering the last request
-    flips: deque[int] = field(default_factory=lambda: deque(maxlen=CONFLICT_FLIPS))
+    flips: list[int] = field(default_factory=list)  # the last CONFLICT_FLIPS owner changes
     heard: dict[str, int] = field(default_factory=dict)  # MAC -> its last word
     conflict: _Conflict | None = None
 
@@ -175,8 +175,8 @@ class VipLedger:
         *,
         listed: Iterable[str] = (),
         on_change: Callable[[ArpKey, bool], None] = lambda _k, _v: None,
-        announced_limit: int = 4096,
-        candidate_limit: int = 8192,
+        announced_limit: int = 8192,
+        candidate_limit: int = 16384,
         host_limit: int = 8192,
     ) -> None:
         self._listed = frozenset(listed)
@@ -304,7 +304,7 @@ class VipLedger:
                     # It moved before it was known (the new holder answered first): the
                     # move dates from the new holder's first word.
                     assert c.prev_mac is not None
-                    v.flips.append(c.since)
+                    v.flips = [c.since]
                     self._move(v, c.prev_mac, mac, c.since, c.since - c.prev_last,
                                c.since_announced, vrid, out, t)  # fmt: skip
         elif v.base is VipSource.ANNOUNCED:
@@ -411,6 +411,8 @@ class VipLedger:
         if flipped:
             v.owner, v.since = mac, t
             v.flips.append(t)
+            if len(v.flips) > CONFLICT_FLIPS:
+                del v.flips[0]
         v.owner_last = t
         if v.conflict is not None:
             return  # the owner flaps while both answer: the conflict says so
