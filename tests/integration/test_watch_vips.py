@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hatui.demo import L2_VIP, start_l2_pair
 from hatui.lab import Host, Lab, start_keepalived
 from tests.conftest import require, require_keepalived, require_root
 from tests.integration.nodelab import (
@@ -360,3 +361,20 @@ def test_nd_vip_moves_with_the_gap_and_a_conflict(lab: Lab) -> None:
     lab.stop(client)
     v = vip_of(document(obs, lab), VIP6)
     assert (v["source"], v["mac"], v["conflict"]) == ("announced", b.mac, None)
+
+
+def test_the_demos_kube_vip_like_pair_moves_its_vip_by_arp_alone(lab: Lab) -> None:
+    """hatui --demo's l1/l2 pair (terms shortened to 4 s): the watcher finds the VIP from
+    the announcements and reports each takeover as a move between the two MACs."""
+    _require_tools()
+    obs = start_observer(lab)
+    hosts: dict[str, Host] = {}
+    start_l2_pair(lab, hosts, term_s=4)
+    l1, l2 = hosts["l1"], hosts["l2"]
+    found = obs.wait("vip_announced", "the pair's VIP", timeout=15, ip=L2_VIP)
+    assert found["mac"] in (l1.mac, l2.mac)
+    move = obs.wait("arp_owner_change", "a takeover", timeout=15, ip=L2_VIP)
+    assert {move["mac"], move["old_mac"]} == {l1.mac, l2.mac}
+    assert 0 < move["gap_ms"] <= 6500  # last GARP and first GARP each within a 3 s period
+    v = vip_of(document(obs, lab), L2_VIP)
+    assert v["source"] == "announced" and v["moves"] >= 1 and v["conflict"] is None
