@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from hatui.codec.frames import ChecksumForm, Family, Protocol
 from hatui.observe.events import Cause, Event, EventKind, MasterChange
-from hatui.observe.vips import VipView
+from hatui.observe.vipviews import VipView
 from hatui.types import WallUs
 
 

@@ -31,7 +31,7 @@ from hatui.observe.model import (
     RouterView,
     SenderView,
 )
-from hatui.observe.vips import VipView
+from hatui.observe.vipviews import VipView
 from hatui.types import WallUs, us_to_ms, us_to_s
 
 Json = dict[str, object]
