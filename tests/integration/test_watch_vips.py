@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hatui.demo import L2_VIP, start_l2_pair
-from hatui.lab import Host, Lab, start_keepalived
+from hatui.lab import Host, Lab, crash_keepalived, start_keepalived
 from tests.conftest import require, require_keepalived, require_root
 from tests.integration.nodelab import (
     Observer,
@@ -386,3 +386,54 @@ def test_the_demos_kube_vip_like_pair_moves_its_vip_by_arp_alone(lab: Lab) -> No
     assert 0 < move["gap_ms"] <= 6500  # last GARP and first GARP each within a 3 s period
     v = vip_of(document(obs, lab), L2_VIP)
     assert v["source"] == "announced" and v["moves"] >= 1 and v["conflict"] is None
+
+
+def test_keepalived_failover_gap_is_the_outage_a_client_saw(lab: Lab) -> None:
+    """A VRRP VIP's move gets the same gap_ms: a keepalived master's cable is pulled while
+    a client keeps asking; from the master's last answer to the backup's first gratuitous
+    ARP is the time nobody answered the client."""
+    require_keepalived()
+    _require_tools()
+    a, b, c = lab.add_host("a", 11), lab.add_host("b", 12), lab.add_host("c", 14)
+    obs = start_observer(lab)
+    wire = Wire(lab, obs.host)
+    start_keepalived(lab, a, vrrp_conf("a", 150, vip=VIP), tag="ka-a")
+    start_keepalived(lab, b, vrrp_conf("b", 100, vip=VIP), tag="ka-b")
+    wait_for(lambda: has_vip(lab, a, VIP) and not has_vip(lab, b, VIP), 10, "a to hold it")
+    client = asker(lab, c, VIP)
+    time.sleep(1.5)  # a answers the client
+    obs.mark()
+    pulled = time.time()
+    lab.link(a, False)
+    move = obs.wait("arp_owner_change", "b's GARPs", timeout=10, ip=VIP, mac=b.mac)
+    assert (move["old_mac"], move["source"], move["vrid"]) == (a.mac, "advert", 51)
+    assert abs(move["gap_ms"] - wire.gap_ms(VIP, a.mac, b.mac, since=pulled)) < 1.0
+    # Master_Down_Interval at 0.1 s (360.9 ms), plus up to one client interval (0.2 s).
+    assert 300 <= move["gap_ms"] <= 900, move
+    lab.stop(client)
+    v = vip_of(document(obs, lab), VIP)
+    assert (v["source"], v["mac"], v["owner_ip"]) == ("advert", b.mac, b.ip)
+    assert v["last_move"]["gap_ms"] == move["gap_ms"]
+
+
+def test_a_crashed_keepalived_leaves_its_vip_answering_a_conflict(lab: Lab) -> None:
+    """keepalived killed outright leaves the VIP on its host (kube-vip#1786's "never
+    released"): that kernel keeps answering beside the new master's. A conflict on a VRRP
+    VIP, with the foreign MAC flagged as before."""
+    require_keepalived()
+    _require_tools()
+    a, b, c = lab.add_host("a", 11), lab.add_host("b", 12), lab.add_host("c", 14)
+    obs = start_observer(lab)
+    ka = start_keepalived(lab, a, vrrp_conf("a", 150, vip=VIP), tag="ka-a")
+    start_keepalived(lab, b, vrrp_conf("b", 100, vip=VIP), tag="ka-b")
+    wait_for(lambda: has_vip(lab, a, VIP) and not has_vip(lab, b, VIP), 10, "a to hold it")
+    client = asker(lab, c, VIP)
+    time.sleep(1.0)
+    obs.mark()
+    crash_keepalived(lab, ka)
+    conflict = obs.wait("vip_conflict", "both kernels answering", timeout=10, ip=VIP)
+    assert set(conflict["macs"]) == {a.mac, b.mac} and conflict["source"] == "advert"
+    assert conflict["vrid"] == 51
+    obs.wait("vip_foreign_mac", "a's answers beside b's adverts", ip=VIP, mac=a.mac)
+    assert has_vip(lab, a, VIP)  # the oracle: the address is still on the dead node
+    lab.stop(client)
