@@ -45,6 +45,7 @@ def ivcsw() -> int:
 
 def install(out: str) -> None:
     from hatui.runtime import node as node_mod
+    from hatui.runtime import pacing
 
     wakes: list[tuple[int | None, int, int, int, int, int, int, int]] = []
     drains: list[tuple[int, int, int]] = []  # (start, next deadline, end): ran across it
@@ -53,7 +54,8 @@ def install(out: str) -> None:
     sends = [0]
     stamps: list[int] = []  # VRID's sends, just before each left the process
     node_cls: Any = node_mod.Node
-    on_timer, send, drain = node_cls._on_timer, node_cls._send, node_cls._drain
+    pacer_cls: Any = pacing.Pacer
+    on_timer, send, drain = pacer_cls._on_timer, node_cls._send, pacer_cls.drain
     process = node_cls._process
     fired = [0]  # timers a wake-up ran through the state machine (not an advert alone)
     fired_us = [0]  # and how long they took
@@ -83,7 +85,7 @@ def install(out: str) -> None:
     def traced_drain(self: Any, **kw: Any) -> None:
         if not self._backlog:
             return
-        nxt, t0 = self._earliest(), mono()
+        nxt, t0 = self.earliest(), mono()
         drain(self, **kw)
         end = mono()
         if nxt is not None and t0 < nxt < end:  # not a wake-up that was late already
@@ -111,12 +113,8 @@ def install(out: str) -> None:
         else:
             gcs.append((started[0], mono() - started[0], info["generation"]))
 
-    node_cls._on_timer, node_cls._send, node_cls._drain, node_cls._process = (
-        traced_on_timer,
-        traced_send,
-        traced_drain,
-        traced_process,
-    )
+    pacer_cls._on_timer, pacer_cls.drain = traced_on_timer, traced_drain
+    node_cls._send, node_cls._process = traced_send, traced_process
     asyncio.events.Handle._run = traced_run  # type: ignore[method-assign]
     gc.callbacks.append(on_gc)
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from hatui.runtime.watch import Watch
 
 DEFAULT_CONTROL = "/run/hatui/hatui.sock"
+NO_HAPROXY = "none"  # --haproxy none: this node runs no haproxy, so nothing polls one
 
 DESCRIPTION = """\
 A terminal console for VRRP high-availability pairs (keepalived, haproxy nodes).
@@ -38,6 +39,8 @@ modes:
   hatui --demo                        a namespace lab with three nodes, and the console on it (root)
   hatui -c FILE --config-test         check a keepalived.conf: FILE:LINE: message, exit 2 on error
   hatui --attach                      the console attached to a running headless node
+  hatui --fleet URL [--fleet-match '{job="hatui"}']   every node, pair and LAN router a
+                                      Prometheus server holds, read-only (--headless --json)
   hatui ctl status|priority|release|pause|resume|garp|reload ...   steer a running node
 """
 
@@ -49,13 +52,15 @@ examples:
   hatui ctl reload                     re-read keepalived.conf without a flap (or SIGHUP)
   hatui ctl release VI_1
   hatui --watch eth0 --haproxy /run/haproxy/admin.sock   the VRRP view and haproxy together
+  hatui --fleet http://prometheus:9090 --headless --json | jq '.alerts'
 
 console keys (serve and attach; each one that can move a VIP asks first):
   + / -  priority override up/down by 10    p  set priority    r  release mastership
   s      stop / resume advertising          g  gratuitous ARP  o  sort   ?  help   q  quit
 
-signals: a console stops cleanly on SIGTERM, SIGINT and SIGHUP (terminal gone); a headless
-node stops cleanly on SIGTERM and SIGINT and reloads its config on SIGHUP, as keepalived.
+signals: a console stops cleanly on SIGTERM, SIGINT and SIGHUP (terminal gone) and exits
+within 2 s, 0 (1 if its node had not stopped by then); a headless node stops cleanly on
+SIGTERM and SIGINT and reloads its config on SIGHUP, as keepalived.
 
 exit codes: 0 ok, 1 runtime error, 2 usage or config error
 """
@@ -90,6 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mode.add_argument("--attach", action="store_true", help="console for a running headless node")
     mode.add_argument("--config-test", action="store_true", help="check the config given with -c")
+    mode.add_argument(
+        "--fleet", metavar="URL", help="the fleet as the Prometheus server at URL holds it"
+    )
+    p.add_argument(
+        "--fleet-match",
+        metavar="SELECTOR",
+        default="",
+        help="with --fleet: only series matching this label selector, e.g. '{job=\"hatui\"}'",
+    )
     p.add_argument("-c", "--config", metavar="FILE", help="keepalived.conf to run or check")
     p.add_argument(
         "--config-id", metavar="ID", help="keepalived's -i: use the config lines prefixed @ID"
@@ -126,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--haproxy",
         metavar="SOCKET",
         help="watch/serve/attach: the local haproxy's stats socket, read-only (default: the "
-        "`stats socket` of /etc/haproxy/haproxy.cfg)",
+        "`stats socket` of /etc/haproxy/haproxy.cfg); `none`: this node runs no haproxy "
+        "(no polls, no haproxy events, no haproxy panel)",
     )
     p.add_argument(
         "--vips",
@@ -210,6 +225,9 @@ async def _following_haproxy(
     from hatui.headless import HaproxyLog
 
     follow = HaproxyLog(holders, json_lines=args.json)
+    if args.haproxy == NO_HAPROXY:
+        yield follow  # never polled: no events, and no `haproxy` in the document
+        return
     stop = asyncio.Event()
     task = asyncio.create_task(HaproxyPoller(args.haproxy).run(follow, stop))
     try:
@@ -222,8 +240,9 @@ async def _following_haproxy(
 
 async def _watch_headless(args: argparse.Namespace) -> int:
     from hatui.clock import SystemClock
-    from hatui.headless import JsonLinesSink, TextSink, document, print_document, print_summary
+    from hatui.headless import JsonLinesSink, TextSink, print_document, print_summary
     from hatui.observe.observer import Observer
+    from hatui.runtime.document import live_document
     from hatui.runtime.watch import Sink, Watch
 
     sink: Sink = JsonLinesSink() if args.json else TextSink()
@@ -242,7 +261,7 @@ async def _watch_headless(args: argparse.Namespace) -> int:
             watch.close()
             if exporter is not None:
                 exporter.stop()
-    doc = document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats, haproxy.view)
+    doc = live_document(watch.observer.snapshot(watch.clock.wall_us()), watch.stats, haproxy.view)
     if args.json:
         print_document(doc, lines=True)
     else:
@@ -343,7 +362,7 @@ async def _serve_headless(args: argparse.Namespace) -> int:
         if console_child and not args.metrics
         else ["--json"] * args.json
         + ["-v"] * args.verbose
-        + ([] if console_child else ["--lan-haproxy"])
+        + ([] if console_child or args.haproxy == NO_HAPROXY else ["--lan-haproxy"])
         + (["--haproxy", args.haproxy] if args.haproxy else [])
     )
     serve = Serve(
@@ -465,6 +484,32 @@ def _console_follows_haproxy(args: argparse.Namespace) -> None:
     HatuiApp.haproxy_source = lambda: HaproxyPoller(args.haproxy)
 
 
+def run_fleet(args: argparse.Namespace) -> int:
+    """The fleet console, or (headless) one document or summary from one refresh."""
+    from hatui.adapters.prometheus import Prometheus
+    from hatui.runtime.fleet import FleetPoller
+
+    poller = FleetPoller(Prometheus(args.fleet), args.fleet_match)
+    if not (args.headless or args.json):
+        from hatui.ui.fleet import run_fleet_ui
+
+        return run_fleet_ui(poller, duration=args.duration)
+    from hatui.errors import RuntimeFault
+    from hatui.fleet.report import view_lines, view_to_json
+    from hatui.headless import print_document
+
+    state = poller.refresh()
+    if state.view is None:
+        raise RuntimeFault(state.error)
+    if args.json:
+        print_document(
+            view_to_json(state.view, source=poller.prometheus.url, queries=state.queries)
+        )
+    else:
+        print("\n".join(view_lines(state.view)))
+    return EXIT_OK
+
+
 def _listed(args: argparse.Namespace) -> tuple[str, ...]:
     """--vip and --vips with --watch or --read: addresses to watch as VIPs."""
     from hatui.config.vipfile import listed_vips
@@ -473,6 +518,8 @@ def _listed(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    if args.fleet_match and not args.fleet:
+        raise UsageError("--fleet-match goes with --fleet URL")
     if args.vips and not (args.watch or args.read):
         raise UsageError("--vips goes with --watch or --read")
     if args.vip and (args.watch or args.read):
@@ -481,7 +528,8 @@ def dispatch(args: argparse.Namespace) -> int:
         raise UsageError("--metrics works with --watch and --serve")
     if args.haproxy and not (args.watch or args.serve or args.attach):
         raise UsageError("--haproxy goes with --watch, --serve or --attach")
-    if not (args.headless or args.json) and (args.watch or args.serve or args.attach):
+    live = args.watch or args.serve or args.attach
+    if not (args.headless or args.json) and live and args.haproxy != NO_HAPROXY:
         _console_follows_haproxy(args)
     if args.lan_view:
         return run_lan_view(args)
@@ -489,6 +537,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return run_config_test(args)
     if args.read:
         return run_read(args)
+    if args.fleet:
+        return run_fleet(args)
     if args.watch:
         return run_watch(args)
     if args.serve:

@@ -14,9 +14,9 @@ from rich.table import Table
 
 from hatui.adapters.control import operator_command, request
 from hatui.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, HatuiError
+from hatui.styles import STATE_STYLE
 
 DEFAULT_CONTROL = "/run/hatui/hatui.sock"
-STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -72,7 +72,7 @@ def render_status(status: dict[str, Any], console: Console) -> None:
             str(inst.get("name", "?")),
             str(inst.get("interface", "?")),
             str(inst.get("vrid", "?")),
-            f"[{STATE_STYLE.get(state, '')}]{state}[/]" if state in STATE_STYLE else state,
+            f"[{STATE_STYLE[state]}]{state}[/]" if state in STATE_STYLE else state,
             prio,
             ", ".join(flags) or "-",
             vips,

@@ -12,12 +12,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 from hatui.haproxy.events import HaproxyEvent
 from hatui.haproxy.join import HaproxyView
 from hatui.haproxy.report import event_to_json as haproxy_event_to_json
-from hatui.haproxy.report import view_to_json
 from hatui.observe.events import Event
-from hatui.observe.model import ObserverSnapshot
-from hatui.observe.report import event_to_json, snapshot_to_json
+from hatui.observe.report import event_to_json
 from hatui.runtime.watch import CaptureStats, SnapshotGetter
-from hatui.styles import EVENT_SEVERITY, EVENT_STYLE
+from hatui.styles import EVENT_SEVERITY, EVENT_STYLE, STATUS_STYLE
 
 if TYPE_CHECKING:
     from hatui.adapters.haproxy import Poll
@@ -122,23 +120,6 @@ class NodeEventPrinter:
         self.out.flush()
 
 
-def document(
-    snap: ObserverSnapshot,
-    stats: CaptureStats | None = None,
-    haproxy: HaproxyView | None = None,
-) -> dict[str, object]:
-    """The DESIGN.md JSON document, plus capture-side counters when live, plus the
-    `haproxy` key in serve and watch (given the last view of the local haproxy)."""
-    doc = snapshot_to_json(snap)
-    if stats is not None:
-        counters = doc.get("counters")
-        if isinstance(counters, dict):
-            counters["kernel_drops"] = stats.kernel_drops
-    if haproxy is not None:
-        doc["haproxy"] = view_to_json(haproxy)
-    return doc
-
-
 class HaproxyLog:
     """Follows the local haproxy beside a headless watch or node: its events as log lines
     (or JSON lines), its last view for the final document."""
@@ -222,12 +203,7 @@ def print_summary(doc: dict[str, object], out: TextIO | None = None) -> None:
         if r.get("virtual_mac"):
             mac += " (vmac)"
         status = r.get("status", "")
-        style = {
-            "ok": "green",
-            "stale": "red",
-            "split_brain": "bold red",
-            "mismatch": "magenta",
-        }.get(status, "")
+        style = STATUS_STYLE.get(status, "")
         table.add_row(
             r["interface"],
             r["family"],

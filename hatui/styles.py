@@ -1,6 +1,21 @@
-"""Event colours shared by the front ends (console and headless log): one place for both."""
+"""Colours shared by the front ends (console and headless log): one table of each."""
 
 from __future__ import annotations
+
+# A router's status as the JSON document says it.
+STATUS_STYLE: dict[str, str] = {
+    "ok": "green",
+    "stale": "bold red",
+    "split_brain": "bold white on red",
+    "mismatch": "bold magenta",
+}
+# A node instance's state.
+STATE_STYLE: dict[str, str] = {
+    "MASTER": "bold green",
+    "BACKUP": "cyan",
+    "FAULT": "bold red",
+    "INIT": "dim",
+}
 
 # Keyed by the event's kind as it appears in JSON: observer kinds and the node's node_* kinds.
 EVENT_STYLE: dict[str, str] = {

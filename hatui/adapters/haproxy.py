@@ -32,6 +32,9 @@ DEFAULT_CFG = "/etc/haproxy/haproxy.cfg"
 POLL_S = 1.0
 TIMEOUT_S = 1.0  # for one whole answer: a haproxy that hangs mid-answer costs this, no more
 MAX_ANSWER = 8 * 1024 * 1024
+# With the first haproxy_unreachable of a socket found in haproxy.cfg: the package is
+# installed, which on a plain router does not mean haproxy is meant to run.
+HINT = "no haproxy here? --haproxy none"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -181,7 +184,8 @@ class HaproxyPoller:
             info_text = await query(target.socket, "show info", self.timeout)
             stat_text = await query(target.socket, "show stat", self.timeout)
         except SocketProblem as exc:
-            return Unreached(status=str(exc), configured=True)
+            hint = "" if target.origin == "--haproxy" else HINT
+            return Unreached(status=str(exc), configured=True, hint=hint)
         info = parse_info(info_text)
         stats = await asyncio.to_thread(parse_stat, stat_text)
         for parsed, what in ((info, "show info"), (stats, "show stat")):

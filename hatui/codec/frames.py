@@ -8,7 +8,7 @@ the JSON and display edges free of conversions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum, StrEnum
+from enum import Enum, IntEnum, StrEnum
 
 from hatui.types import WallUs
 
@@ -130,15 +130,30 @@ class HsrpOp(IntEnum):
     RESIGN = 2  # the active router gives up (shutdown, lower priority)
 
 
-class HsrpState(IntEnum):
-    """HSRP router states (RFC 2281 5)."""
+class HsrpState(Enum):
+    """HSRP router states by name, in the order of the state machine (RFC 2281; Cisco's
+    v2 adds Disabled below Initial).
 
-    INITIAL = 0
-    LEARN = 1
-    LISTEN = 2
-    SPEAK = 4
-    STANDBY = 8
-    ACTIVE = 16
+    A state has no number of its own: v1 sends 0, 1, 2, 4, 8, 16 (RFC 2281) and v2's
+    Group State TLV 0-6, so the codec holds one table per version (hatui/codec/hsrp.py).
+    Members do not compare with `<`; `rank` orders them.
+    """
+
+    DISABLED = "disabled"
+    INITIAL = "initial"
+    LEARN = "learn"
+    LISTEN = "listen"
+    SPEAK = "speak"
+    STANDBY = "standby"
+    ACTIVE = "active"
+
+    @property
+    def rank(self) -> int:
+        """Its place in the state machine: Disabled 0 up to Active 6."""
+        return _HSRP_RANK[self]
+
+
+_HSRP_RANK = {state: i for i, state in enumerate(HsrpState)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

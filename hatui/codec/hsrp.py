@@ -2,8 +2,10 @@
 
 v1: UDP 1985 to 224.0.0.2, a fixed 20-byte message (an MD5 TLV may follow). v2: UDP 1985
 to 224.0.0.102, or UDP 2029 to ff02::66 over IPv6, a sequence of TLVs of which the Group
-State TLV (type 1, 40 bytes) carries what v1's fixed fields did, timers in milliseconds.
-Advertise messages (op code 3, interface state only) name no group and are skipped.
+State TLV (type 1, 40 bytes) carries what v1's fixed fields did, timers in milliseconds,
+and numbers the states 0-6 (Disabled .. Active) where v1 sends 0, 1, 2, 4, 8, 16.
+Advertise messages (v1 op code 3; v2 an Interface State TLV alone) name no group and are
+skipped.
 GLBP (UDP 3222) is only recognised: its group number and sender are enough to label it.
 """
 
@@ -44,7 +46,27 @@ _UDP = struct.Struct("!HHHH")
 _TLV_GROUP, _TLV_INTERFACE, _TLV_TEXT, _TLV_MD5 = 1, 2, 3, 4
 _ADVERTISE = 3
 _OPS = {op.value: op for op in HsrpOp}
-_STATES = {s.value: s for s in HsrpState}
+# The state byte by version: RFC 2281 for v1; Cisco's Group State TLV for v2, as
+# Wireshark's packet-hsrp.c numbers it (HSRP2_STATE_DISABLED 0 .. HSRP2_STATE_ACTIVE 6).
+_V1_STATES: dict[int, HsrpState] = {
+    0: HsrpState.INITIAL,
+    1: HsrpState.LEARN,
+    2: HsrpState.LISTEN,
+    4: HsrpState.SPEAK,
+    8: HsrpState.STANDBY,
+    16: HsrpState.ACTIVE,
+}
+_V2_STATES: dict[int, HsrpState] = {
+    0: HsrpState.DISABLED,
+    1: HsrpState.INITIAL,
+    2: HsrpState.LEARN,
+    3: HsrpState.LISTEN,
+    4: HsrpState.SPEAK,
+    5: HsrpState.STANDBY,
+    6: HsrpState.ACTIVE,
+}
+_V1_WIRE = {state: code for code, state in _V1_STATES.items()}
+_V2_WIRE = {state: code for code, state in _V2_STATES.items()}
 
 
 def _reject(
@@ -231,12 +253,13 @@ def _hello(
 ) -> HsrpHello | Rejected | None:
     found_op = _OPS.get(op)
     if found_op is None:
-        if op == _ADVERTISE:
-            return None
-        return _reject(RejectReason.TYPE, f"HSRP op code {op}", link, src, group)
-    found_state = _STATES.get(state)
+        # v1's Advertise (3) has its own layout and is skipped before this; v2 has no op
+        # code 3 in a Group State TLV (its interface state has a TLV of its own).
+        return _reject(RejectReason.TYPE, f"HSRPv{version} op code {op}", link, src, group)
+    found_state = (_V1_STATES if version == 1 else _V2_STATES).get(state)
     if found_state is None:
-        return _reject(RejectReason.MALFORMED, f"HSRP state {state}", link, src, group)
+        detail = f"HSRPv{version} state {state}"
+        return _reject(RejectReason.MALFORMED, detail, link, src, group)
     if hello_ms <= 0 or hold_ms <= 0 or priority > 255:
         detail = f"HSRP hello {hello_ms} ms, hold {hold_ms} ms, priority {priority}"
         return _reject(RejectReason.MALFORMED, detail, link, src, group)
@@ -308,10 +331,12 @@ def encode_hsrp(
             raise ValueError("HSRPv1 is IPv4 only")
         raw_vip = ipv4_bytes(vip) if vip else bytes(4)
         key = (text_key or b"")[:8].ljust(8, b"\x00")
+        if state not in _V1_WIRE:
+            raise ValueError(f"HSRPv1 has no {state.value} state")
         msg = _V1.pack(
             0,
             int(op),
-            int(state),
+            _V1_WIRE[state],
             hello_ms // 1000,
             hold_ms // 1000,
             priority,
@@ -328,7 +353,7 @@ def encode_hsrp(
     value = _GROUP_TLV.pack(
         2,
         int(op),
-        int(state),
+        _V2_WIRE[state],
         6 if v6 else 4,
         group,
         identifier,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hatui.haproxy.join import HaproxyView, Reached, Unreached
+from hatui.haproxy.join import Alert, HaproxyView, Reached, Unreached, by_cause
 
 UP = "haproxy_up"
 UNREACHABLE = "haproxy_unreachable"
@@ -13,6 +13,7 @@ RESTART = "haproxy_restart"
 SERVER = "haproxy_server"
 FRONTEND = "haproxy_frontend"
 CLEARED = "haproxy_alert_cleared"
+LISTED = 5  # VIPs a coalesced event's detail names; its `vips` has them all
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -22,6 +23,7 @@ class HaproxyEvent:
     detail: str
     vrid: int | None = None
     protocol: str | None = None  # the VIP's router's, for alerts
+    vips: tuple[str, ...] = ()  # the VIPs an alert (or its clearing) is about
 
 
 def changes(prev: HaproxyView | None, cur: HaproxyView) -> list[HaproxyEvent]:
@@ -44,25 +46,49 @@ def changes(prev: HaproxyView | None, cur: HaproxyView) -> list[HaproxyEvent]:
                 out += _status_changes(before, cur.outcome, t)
     old = {(a.kind, a.vip): a for a in prev.alerts} if prev is not None else {}
     new = {(a.kind, a.vip): a for a in cur.alerts}
-    for key, a in new.items():
-        if key not in old:
-            out.append(
-                HaproxyEvent(
-                    time_us=t, kind=str(a.kind), detail=a.detail, vrid=a.vrid, protocol=a.protocol
-                )
-            )
-    for key, a in old.items():
-        if key not in new:
-            out.append(
-                HaproxyEvent(
-                    time_us=t,
-                    kind=CLEARED,
-                    vrid=a.vrid,
-                    protocol=a.protocol,
-                    detail=f"{a.vip}: cleared {a.kind.removeprefix('haproxy_')}",
-                )
-            )
+    raised = [a for key, a in new.items() if key not in old]
+    cleared = [a for key, a in old.items() if key not in new]
+    out += [_raised(group, t) for group in by_cause(raised)]
+    out += [_cleared(group, t) for group in by_cause(cleared)]
     return out
+
+
+def _raised(group: list[Alert], t: int) -> HaproxyEvent:
+    first = group[0]
+    many = f"{len(group)} VIPs {first.cause}: {_listed(group)}"
+    detail = first.detail if len(group) == 1 else many
+    return _event(group, t, str(first.kind), detail)
+
+
+def _cleared(group: list[Alert], t: int) -> HaproxyEvent:
+    first = group[0]
+    what = first.kind.removeprefix("haproxy_")
+    detail = (
+        f"cleared {what} for {first.vip}"
+        if len(group) == 1
+        else f"cleared {what} for {len(group)} VIPs: {_listed(group)}"
+    )
+    return _event(group, t, CLEARED, detail)
+
+
+def _event(group: list[Alert], t: int, kind: str, detail: str) -> HaproxyEvent:
+    """With the VIPs, and the router's VRID and protocol where they all share one."""
+    vrids = {a.vrid for a in group}
+    protocols = {a.protocol for a in group}
+    return HaproxyEvent(
+        time_us=t,
+        kind=kind,
+        detail=detail,
+        vips=tuple(a.vip for a in group),
+        vrid=vrids.pop() if len(vrids) == 1 else None,
+        protocol=protocols.pop() if len(protocols) == 1 else None,
+    )
+
+
+def _listed(group: list[Alert]) -> str:
+    names = ", ".join(a.vip for a in group[:LISTED])
+    more = len(group) - LISTED
+    return f"{names}, ... (+{more} more)" if more > 0 else names
 
 
 def _up(view: HaproxyView) -> str:

@@ -49,6 +49,7 @@ class Unreached:
 
     status: str
     configured: bool  # False: no stats socket anywhere, so there is nothing to alert on
+    hint: str = ""  # said once, with the first haproxy_unreachable (the socket was not asked for)
 
 
 Outcome = Reached | Unreached
@@ -67,7 +68,11 @@ class Alert:
     vip: str
     vrid: int | None
     protocol: str = "vrrp"
-    detail: str
+    cause: str  # what is wrong with the VIP: alerts of one kind and cause are one event
+
+    @property
+    def detail(self) -> str:
+        return f"{self.vip} {self.cause}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,7 +110,7 @@ def assess(
                         vip=h.vip,
                         vrid=h.vrid,
                         protocol=h.protocol,
-                        detail=f"{h.vip} held here but haproxy does not answer: {outcome.status}",
+                        cause=f"held here but haproxy does not answer ({outcome.status})",
                     )
                     for h in held
                 ]
@@ -122,6 +127,15 @@ def assess(
     return HaproxyView(
         socket=socket, time_us=time_us, outcome=outcome, vips=vips, alerts=tuple(alerts)
     )
+
+
+def by_cause(alerts: Iterable[Alert]) -> list[list[Alert]]:
+    """Alerts of one kind and cause, in order: one event or one paragraph each, however
+    many VIPs (a node of 255 instances becoming master beside a stopped haproxy)."""
+    groups: dict[tuple[str, str], list[Alert]] = {}
+    for a in alerts:
+        groups.setdefault((a.kind, a.cause), []).append(a)
+    return list(groups.values())
 
 
 def _bound(binds: tuple[str, ...], by_vip: dict[str, VipHolder]) -> list[str]:
@@ -141,7 +155,7 @@ def _serving_alerts(held: list[VipHolder], stats: Stats, conf: HaproxyConf) -> l
                     vip=h.vip,
                     vrid=h.vrid,
                     protocol=h.protocol,
-                    detail=f"{h.vip} held here but no haproxy frontend binds it",
+                    cause="held here but no haproxy frontend binds it",
                 )
             )
             continue
@@ -154,7 +168,7 @@ def _serving_alerts(held: list[VipHolder], stats: Stats, conf: HaproxyConf) -> l
                 vip=h.vip,
                 vrid=h.vrid,
                 protocol=h.protocol,
-                detail=f"{h.vip} held here, nothing serving: {names} has no UP server",
+                cause=f"held here, nothing serving: {names} has no UP server",
             )
         )
     return alerts

@@ -91,8 +91,10 @@ def view_to_json(view: HaproxyView) -> Json:
 
 
 def event_to_json(ev: HaproxyEvent) -> Json:
-    """Shaped as observer events are (time, kind, vrid, protocol, detail), with `source`:
-    `vrid` and `protocol` are those of the router carrying the VIP, null when no VIP."""
+    """Shaped as observer events are (time, kind, vrid, protocol, detail), with `source`
+    and `vips` (the VIPs an alert is about, all of them where one event stands for many):
+    `vrid` and `protocol` are those of the router carrying the VIPs, null when none or
+    when they differ."""
     return {
         "time": ev.time_us / 1e6,
         "kind": ev.kind,
@@ -102,4 +104,5 @@ def event_to_json(ev: HaproxyEvent) -> Json:
         "protocol": ev.protocol,
         "detail": ev.detail,
         "source": "haproxy",
+        "vips": list(ev.vips),
     }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hatui.haproxy.events import HaproxyEvent, changes
-from hatui.haproxy.join import HaproxyView, Outcome, VipHolder, assess
+from hatui.haproxy.events import UNREACHABLE, HaproxyEvent, changes
+from hatui.haproxy.join import HaproxyView, Outcome, Unreached, VipHolder, assess
 
 
 class Tracker:
@@ -14,6 +14,7 @@ class Tracker:
     def __init__(self) -> None:
         self.view: HaproxyView | None = None
         self._inputs: tuple[str, Outcome, frozenset[str], tuple[VipHolder, ...]] | None = None
+        self._hinted = False
 
     def update(
         self,
@@ -35,4 +36,17 @@ class Tracker:
         events = changes(self.view, view)
         self.view = view
         self._inputs = inputs
-        return events
+        return self._hint(events, outcome)
+
+    def _hint(self, events: list[HaproxyEvent], outcome: Outcome) -> list[HaproxyEvent]:
+        """The first haproxy_unreachable says how to silence it (`--haproxy none` on a host
+        with the package installed and no haproxy meant to run); later ones need not."""
+        if self._hinted or not isinstance(outcome, Unreached) or not outcome.hint:
+            return events
+        out = []
+        for ev in events:
+            if ev.kind == UNREACHABLE and not self._hinted:
+                self._hinted = True
+                ev = replace(ev, detail=f"{ev.detail} ({outcome.hint})")
+            out.append(ev)
+        return out

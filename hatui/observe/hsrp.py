@@ -320,7 +320,7 @@ class HsrpModel:
 
     def _view(self, g: _Group, now: int) -> RouterView:
         a = g.active
-        lead = a or max(g.speakers.values(), key=lambda s: (s.state, s.priority))
+        lead = a or max(g.speakers.values(), key=lambda s: (s.state.rank, s.priority))
         iface, family, group = g.key
         vmac = hsrp_virtual_mac(g.version, family, group)
         hold_us = lead.hold_ms * US_PER_MS

@@ -32,10 +32,9 @@ from typing import Any
 from hatui.adapters.control import offer, pump
 from hatui.errors import RuntimeFault
 from hatui.haproxy.join import HaproxyView
-from hatui.haproxy.report import view_to_json
 from hatui.observe.events import Event
-from hatui.observe.model import ObserverSnapshot
-from hatui.observe.report import event_to_json, snapshot_to_json
+from hatui.observe.report import event_to_json
+from hatui.runtime.document import live_document
 from hatui.runtime.parent import PARENT_ENV
 from hatui.runtime.watch import CaptureStats, SnapshotGetter, Watch
 
@@ -51,21 +50,6 @@ _QUEUE = 4  # publications a slow subscriber may lag before it loses the oldest
 MAX_ANSWER = 64 * 1024 * 1024
 # systemd speaks to the node alone: READY, WATCHDOG and STATUS are the node's word.
 _SUPERVISOR_ENV = frozenset({"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"})
-
-
-def lan_document(
-    snap: ObserverSnapshot, stats: CaptureStats, haproxy: HaproxyView | None = None
-) -> dict[str, object]:
-    """The DESIGN.md document with the capture's own counters (kernel drops, errors), and
-    the local haproxy's last view when this process follows it."""
-    doc = snapshot_to_json(snap)
-    counters = doc.get("counters")
-    if isinstance(counters, dict):
-        counters["kernel_drops"] = stats.kernel_drops
-        counters["observer_errors"] = stats.observer_errors
-    if haproxy is not None:
-        doc["haproxy"] = view_to_json(haproxy)
-    return doc
 
 
 # -- the LAN view's side ---------------------------------------------------------------
@@ -108,7 +92,7 @@ class LanViewServer:
     def document(self) -> dict[str, object]:
         watch = self.watch
         snap = watch.observer.snapshot(watch.clock.wall_us())
-        return lan_document(snap, watch.stats, self.haproxy())
+        return live_document(snap, watch.stats, self.haproxy())
 
     def metrics(self) -> bytes:
         from hatui.runtime.metrics import lan_exposition
@@ -129,7 +113,7 @@ class LanViewServer:
             return
         # The document's own history goes in a subscriber's first answer (`document`);
         # the stream carries only what is new.
-        doc = {**lan_document(get(), stats), "events": []}
+        doc = live_document(get(), stats, events=False)
         events, self._events = self._events, []
         offer(self._queues, json.dumps(events).encode() + b"\n" + json.dumps(doc).encode() + b"\n")
 

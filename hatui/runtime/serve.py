@@ -33,9 +33,10 @@ from hatui.errors import RuntimeFault
 from hatui.runtime.control import NodeControl
 from hatui.runtime.daemon import Supervision
 from hatui.runtime.lanview import SUFFIX, LanView
-from hatui.runtime.node import Handle, Node, NodeEvent
+from hatui.runtime.node import Node, NodeEvent
 from hatui.runtime.nodecap import NodeCapture
 from hatui.runtime.nodeio import RealNodeIO
+from hatui.runtime.pacing import Handle
 from hatui.runtime.trackers import Notifier, Trackers
 from hatui.types import MonoUs
 from hatui.vrrp.spec import NodeSpec

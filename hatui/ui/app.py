@@ -17,7 +17,6 @@ import contextlib
 import gc
 import itertools
 import logging
-import signal
 import time
 from collections import deque
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from hatui.haproxy.join import VipHolder, holders
 from hatui.haproxy.report import event_to_json as haproxy_event_to_json
 from hatui.haproxy.track import Tracker
 from hatui.ui import proxies
+from hatui.ui.exitguard import ExitGuard
 from hatui.ui.feeds import Feed
 from hatui.ui.messages import EventsArrived, FeedEnded, HaproxyPolled, NodeDoc, ObserverDoc
 from hatui.ui.model import (
@@ -53,7 +53,7 @@ from hatui.ui.model import (
     observer_view,
 )
 from hatui.ui.predict import describe
-from hatui.ui.render import detail, event_line, header, log_line
+from hatui.ui.render import NODE_TITLE, detail, event_line, header, log_line
 from hatui.ui.screens.confirm import ConfirmScreen
 from hatui.ui.screens.help import HelpScreen
 from hatui.ui.screens.priority import PriorityScreen
@@ -174,7 +174,7 @@ class HatuiApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#node").border_title = "This node"
+        self.query_one("#node").border_title = NODE_TITLE
         self.query_one("#haproxy").border_title = proxies.title(None).markup
         self._title_routers()
         self.query_one("#detail-scroll").border_title = "Detail"
@@ -551,19 +551,26 @@ class HatuiApp(App[int]):
 
 
 async def _run(feed: Feed) -> int:
-    """Open the feed (errors propagate before the screen changes), then run the console."""
+    """Open the feed (errors propagate before the screen changes), then run the console.
+
+    SIGHUP, SIGTERM, SIGINT and a terminal that goes away stop it as `q` does, and the
+    process leaves within ExitGuard's bound even if the terminal is gone or stalled: the
+    exit code is the app's (0, or 1 after a feed error), 1 if the mode's cleanup (a serving
+    node's clean stop) had not finished by then."""
     feed.open()
     try:
         app = HatuiApp(feed)
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            # A dropped SSH session must still let a serving node release its VIPs.
-            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(app.action_quit_console()))
+
+        def quit_console() -> None:
+            loop.call_soon_threadsafe(lambda: asyncio.ensure_future(app.action_quit_console()))
+
+        guard = ExitGuard(feed.before_exit, quit_console, lambda: app.exit_code)
+        guard.install()
         try:
             code = await app.run_async()
         finally:
-            for sig in (signal.SIGTERM, signal.SIGHUP):
-                loop.remove_signal_handler(sig)
+            guard.uninstall()
             feed.stop.set()
     finally:
         feed.close()

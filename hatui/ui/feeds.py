@@ -21,8 +21,9 @@ from textual.message import Message
 
 from hatui.errors import HatuiError, RuntimeFault
 from hatui.observe.events import Event
-from hatui.observe.model import ObserverSnapshot, RouterView
-from hatui.observe.report import event_to_json, routers_to_json, snapshot_to_json
+from hatui.observe.model import RouterView
+from hatui.observe.report import event_to_json, routers_to_json
+from hatui.runtime.document import live_document
 from hatui.types import WallUs
 from hatui.ui.messages import EventsArrived, FeedEnded, NodeDoc, ObserverDoc
 from hatui.ui.model import Mode
@@ -71,15 +72,11 @@ class Feed(ABC):
     def close(self) -> None:  # noqa: B027 - most feeds hold nothing once the app is gone
         """Release what `open()` took, after the app has exited (also after errors)."""
 
-
-def observer_document(snap: ObserverSnapshot, stats: CaptureStats | None = None) -> Json:
-    """The DESIGN.md document without its event list (events travel separately)."""
-    doc = snapshot_to_json(replace(snap, events=()))
-    if stats is not None:
-        counters = doc["counters"]
-        if isinstance(counters, dict):
-            counters["kernel_drops"] = stats.kernel_drops
-    return doc
+    def before_exit(self, deadline: float) -> bool:
+        """The process is about to leave without its normal shutdown (hatui/ui/exitguard.py):
+        do, from any thread and until `deadline` (monotonic), only what must not be skipped.
+        True once done. What the kernel releases on exit (sockets, files) is left to it."""
+        return True
 
 
 class UiSink:
@@ -111,7 +108,7 @@ class UiSink:
     def snapshot(self, get: SnapshotGetter, stats: CaptureStats) -> None:
         frozen = replace(stats)  # the counters as they are now, for a document built later
         # Neither the snapshot nor its document is built unless the console draws it.
-        self.post(ObserverDoc(lambda: observer_document(get(), frozen)))
+        self.post(ObserverDoc(lambda: live_document(get(), frozen, events=False)))
         if self.on_snapshot is not None:
             self.on_snapshot()
 
@@ -214,6 +211,13 @@ class ServeFeed(Feed):
     def close(self) -> None:
         self.child.stop()
         self.child.cleanup()
+
+    def before_exit(self, deadline: float) -> bool:
+        """The node stops as on `q`: masters send priority 0 and drop their VIPs."""
+        stopped = self.child.stop_by(deadline)
+        if stopped:
+            self.child.cleanup()
+        return stopped
 
 
 class NodeStream:
@@ -382,7 +386,7 @@ class ReplayFeed(Feed):
             observer=Observer(vips=self.vips),
             on_events=lambda evs: events.extend(map(event_to_json, evs)),
         )
-        return observer_document(result.snapshot), events
+        return live_document(result.snapshot, events=False), events
 
     async def run(self, post: Post) -> None:
         if self.speed is None:
@@ -442,7 +446,7 @@ class ReplayFeed(Feed):
         if pending:
             post(EventsArrived(list(pending)))
             pending.clear()
-        post(ObserverDoc(observer_document(obs.snapshot(WallUs(now)))))
+        post(ObserverDoc(live_document(obs.snapshot(WallUs(now)), events=False)))
 
 
 class FakeFeed(Feed):

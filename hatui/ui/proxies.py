@@ -9,7 +9,7 @@ from typing import assert_never
 from rich.text import Text
 
 from hatui.haproxy.config import WILDCARD
-from hatui.haproxy.join import BoundVip, HaproxyView, Reached, Unreached
+from hatui.haproxy.join import BoundVip, HaproxyView, Reached, Unreached, by_cause
 from hatui.haproxy.stats import Backend, Frontend
 from hatui.ui.render import Column, duration
 
@@ -76,12 +76,19 @@ def title(view: HaproxyView | None) -> Text:
         return Text("haproxy: reading the stats socket...")
     out = Text()
     match view.outcome:
-        case Unreached(status=status, configured=configured):
-            out.append("haproxy: " + status, style="bold red" if configured else "dim")
+        case Unreached(configured=configured):
+            out.append("haproxy: ", style="bold red" if configured else "dim")
         case Reached(info=info):
-            out.append(f"haproxy {info.version.split('-')[0]} {view.socket}")
+            out.append(f"haproxy {info.version.split('-')[0]} ")
+    # The alerts first: at 80 columns a long socket path or status would cut them off.
     if view.alerts:
-        out.append(f"  {len(view.alerts)} alert{'s' * (len(view.alerts) > 1)}", "bold red")
+        out.append(f"{len(view.alerts)} alert{'s' * (len(view.alerts) > 1)}", "bold red")
+        out.append(" · ")
+    match view.outcome:
+        case Unreached(status=status, configured=configured):
+            out.append(status, style="bold red" if configured else "dim")
+        case Reached():
+            out.append(view.socket)
     return out
 
 
@@ -89,8 +96,11 @@ def detail(view: HaproxyView, key: str | None) -> Text:
     """The selected proxy (`fe:NAME` / `be:NAME`) with its servers, under the alerts, and
     the process last (at 80x24 the servers matter more than the socket's path)."""
     out = Text()
-    for a in view.alerts:
-        out.append(a.detail + "\n", style="bold red")
+    for group in by_cause(view.alerts):  # a paragraph for the VIPs of one cause, not one each
+        first = group[0]
+        vips = ", ".join(a.vip for a in group)
+        line = first.detail if len(group) == 1 else f"{len(group)} VIPs {first.cause}: {vips}"
+        out.append(line + "\n", style="bold red")
     if view.alerts:
         out.append("\n")
     match view.outcome:

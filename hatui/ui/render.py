@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from rich.table import Table
 from rich.text import Text
 
-from hatui.styles import EVENT_STYLE
+from hatui.styles import EVENT_STYLE, STATE_STYLE, STATUS_STYLE
 from hatui.ui.model import (
     Counters,
     EventRow,
@@ -24,14 +24,7 @@ from hatui.ui.model import (
     VipRow,
 )
 
-STATUS_STYLE = {
-    "ok": "green",
-    "stale": "bold red",
-    "split_brain": "bold white on red",
-    "mismatch": "bold magenta",
-}
 STATUS_LABEL = {"ok": "ok", "stale": "STALE", "split_brain": "SPLIT BRAIN", "mismatch": "mismatch"}
-STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red", "INIT": "dim"}
 SPARK = "▁▂▃▄▅▆▇█"
 PROTO_STYLE = {"hsrp": "bold blue", "carp": "bold cyan"}  # VRRP, the common case, is plain
 AUTH_SHORT = {"cisco-md5": "md5*", "unknown": "?"}  # *: not verifiable by an observer
@@ -343,26 +336,90 @@ def event_line(e: EventRow) -> Text:
     return out
 
 
-# "eth0 ipv4 vrid 51: ...", "eth0 VIP ...", "eth0: rejected ...": what a log line can drop.
-_ROUTER_PREFIX = re.compile(r"\S+ ipv[46] vrid (\d+): ")
-_IFACE_PREFIX = re.compile(r"\S+:? (?=VIP |CARP |rejected )")
+# "eth0 ipv4 vrid 51: ", "eth0 ipv4 hsrp group 10: ", "eth0 VIP ...", "eth0: rejected ...",
+# "eth0 ipv4 CARP vhid 7 from ...": what a log line can drop (the tag says which router).
+_ROUTER_PREFIX = re.compile(r"\S+ ipv[46] (?:[a-z]+ )?(?:vrid|group|vhid) \d+: ")
+_IFACE_PREFIX = re.compile(r"\S+:? (?:ipv[46] )?(?=VIP |CARP |GLBP |rejected )")
+_ROUTER_WORDS = ("vrid", "group", "vhid", "glbp")
+_TRANSITION = re.compile(r"(\S+) -> (\S+)\s*(.*)")
+
+# The log line's first word says what happened where the detail does not start with it,
+# and the detail's opening words it makes redundant are dropped. Other kinds are named by
+# their own words ("stale", "split brain", "release"), which the detail starts with.
+_LOG_WHAT: dict[str, tuple[str, str]] = {
+    "master_change": ("failover", r"(?:master|active) "),
+    "new_router": ("new", r"new (?:router|group): "),
+    "priority_change": ("priority", ""),
+    "interval_change": ("interval", ""),
+    "vips_change": ("VIPs", ""),
+    "arp_owner_change": ("VIP moved", r"VIP "),
+    "vip_foreign_mac": ("foreign MAC", ""),
+    "haproxy_unreachable": ("haproxy unreachable", r"haproxy: "),
+    "haproxy_down": ("haproxy down", ""),
+    "haproxy_restart": ("haproxy restart", ""),
+    "haproxy_up": ("haproxy up", r"haproxy "),
+    "haproxy_vip_unserved": ("unserved", ""),
+    "haproxy_vip_unbound": ("unbound", ""),
+    "haproxy_server": ("server", ""),
+    "haproxy_frontend": ("frontend", ""),
+    "haproxy_alert_cleared": ("cleared", ""),
+}
+_UNTAGGED = frozenset({"carp_seen", "glbp_seen"})  # the detail says it all, group first
 
 
 def log_line(e: EventRow) -> Text:
     """The event in one short line for the log pane (33 columns at 80x24): the time to the
-    second, the VRID as a tag instead of "eth0 ipv4 vrid 51:"; event_line has it all."""
+    second, then what happened, then which router or instance ("failover 51: ...",
+    "MASTER VI_3 from BACKUP ..."), without the interface and family; event_line has it all."""
     out = Text(clock(e.time)[:8] + " ", style="dim")
-    style = EVENT_STYLE.get(e.kind, "")
-    detail = e.detail or e.kind
+    body = e.detail or e.kind
     if e.kind.startswith("node_"):
-        out.append(f"{e.where} ", style="bold")
-    elif m := _ROUTER_PREFIX.match(detail):
-        out.append(f"{m.group(1)} ", style="bold")
-        detail = detail[m.end() :]
-    elif m := _IFACE_PREFIX.match(detail):
-        detail = detail[m.end() :]
-    out.append(detail, style=style)
+        head, body, flows = _node_wording(e.kind, e.where, body)
+    else:
+        head, body, flows = _lan_wording(e.kind, e.where, body)
+    text = head + (" " if flows else ": ") + body if head and body else head or body
+    out.append(text, style=EVENT_STYLE.get(e.kind, ""))
     return out
+
+
+def _node_wording(kind: str, instance: str, detail: str) -> tuple[str, str, bool]:
+    """(what and which instance, the rest, whether the rest reads on without a colon)."""
+    if kind == "node_transition" and (m := _TRANSITION.match(detail)):
+        old, new, why = m.groups()
+        return f"{new} {instance}", f"from {old} {why}".rstrip(), True  # "MASTER VI_3 from ..."
+    if kind == "node_command":
+        return f"{detail} {instance}", "", False  # "release VI_1"
+    if kind == "node_log":
+        return instance, detail, False  # the message says what: "VI_3: lower priority ..."
+    return f"{kind.removeprefix('node_')} {instance}", detail, False  # "error VI_1: ..."
+
+
+def _lan_wording(kind: str, where: str, detail: str) -> tuple[str, str, bool]:
+    """As _node_wording, for the LAN's events and haproxy's."""
+    if m := (_ROUTER_PREFIX.match(detail) or _IFACE_PREFIX.match(detail)):
+        detail = detail[m.end() :]
+    if kind in _UNTAGGED:
+        return "", detail, False
+    what, drop = _LOG_WHAT.get(kind, (kind.replace("_", " "), ""))
+    flows = False
+    if m := re.match(drop or re.escape(what) + ":? ", detail, re.IGNORECASE):
+        detail = detail[m.end() :]
+        # "release (priority 0)", "cleared down for ...": the detail's own words read on.
+        flows = m.group(0).strip().lower() == what.lower()
+    # haproxy events name their VIPs, which say more than their routers' numbers.
+    tag = "" if kind.startswith("haproxy_") else _router_tag(where)
+    return f"{what} {tag}".rstrip(), detail, flows
+
+
+def _router_tag(where: str) -> str:
+    """ "eth0 vrid 51" -> "51" (the routers table's VRID column); "eth0 group 10" -> "group
+    10" (HSRP, CARP and GLBP numbers are not VRIDs)."""
+    words = where.split()
+    if words and words[0] not in _ROUTER_WORDS:
+        words = words[1:]
+    if words[:1] == ["vrid"]:
+        words = words[1:]
+    return " ".join(words)
 
 
 def header(mode: Mode, source: str, view: ObserverView, note: str = "") -> Text:
@@ -452,6 +509,28 @@ NODE_COLUMNS: tuple[Column, ...] = (
     Column(key="cause", label="last transition", width=28, rank=7),
     Column(key="peers", label="peers", width=15, rank=8),
 )
+
+
+NODE_TITLE = "This node"
+
+
+def node_summary(instances: tuple[InstanceRow, ...] | list[InstanceRow]) -> Text:
+    """The node's instances by state in one line, for a panel too short for their rows:
+    "255 instances: 128 MASTER 127 BACKUP 0 FAULT · 1 paused · 2 overridden"."""
+    states = [i.state for i in instances]
+    out = Text(f"{len(states)} instances:")
+    others = sorted(set(states) - {"MASTER", "BACKUP", "FAULT"})
+    for state in ("MASTER", "BACKUP", "FAULT", *others):
+        n = states.count(state)
+        out.append(" ")
+        out.append(f"{n} {state}", style=STATE_STYLE.get(state, "") if n else "dim")
+    for n, what in (
+        (sum(i.paused for i in instances), "paused"),
+        (sum(i.override is not None for i in instances), "overridden"),
+    ):
+        out.append(" · ")
+        out.append(f"{n} {what}", style="bold yellow" if n else "dim")
+    return out
 
 
 def node_cells(i: InstanceRow) -> dict[str, str | Text]:

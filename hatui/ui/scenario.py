@@ -322,6 +322,44 @@ def node(state: str = "MASTER", *, held: bool | None = None) -> Json:
     }
 
 
+def many_node(n: int = 255) -> Json:
+    """A node status document of `n` instances (VI_k, VRID k, VIP 198.51.100.k/24): odd
+    VRIDs master, even ones backup, VI_7 paused, VI_9 and VI_11 under an operator priority."""
+    status = node()
+    base = status["instances"][0]
+    status["instances"] = [
+        dict(
+            base,
+            name=f"VI_{k}",
+            vrid=k,
+            state="MASTER" if k % 2 else "BACKUP",
+            vips=[f"198.51.100.{k}/24"],
+            vips_held=bool(k % 2),
+            paused=k == 7,
+            override={9: 200, 11: 50}.get(k),
+        )
+        for k in range(1, n + 1)
+    ]
+    return status
+
+
+def haproxy_stopped(status: Json, at: float = 46.0) -> ScriptedHaproxy:
+    """haproxy installed and not running beside the node of `status`: its stats socket
+    (from haproxy.cfg) refuses, and every VIP the node holds is down."""
+    from hatui.adapters.haproxy import HINT, Poll
+    from hatui.haproxy.join import Unreached
+
+    refused = f"{HAPROXY_SOCKET}: connection refused (haproxy not running, stale socket)"
+    held = [i["vips"][0].split("/")[0] for i in status["instances"] if i["vips_held"]]
+    poll = Poll(
+        time_us=T0 + round(at * 1e6),
+        socket=HAPROXY_SOCKET,
+        outcome=Unreached(status=refused, configured=True, hint=HINT),
+        local=frozenset(held),
+    )
+    return ScriptedHaproxy([poll])
+
+
 def write_pcap(path: str, streams: list[Stream]) -> int:
     """The streams as a capture file (for --read tests and demos); returns the frame count."""
     from hatui.adapters.pcap import PcapWriter

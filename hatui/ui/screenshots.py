@@ -58,6 +58,7 @@ class Shot:
     feed: Callable[[], FakeFeed]
     steps: Steps = _nothing
     haproxy: Callable[[], scenario.ScriptedHaproxy] | None = None
+    size: tuple[int, int] = SIZE
 
 
 def watch_feed() -> FakeFeed:
@@ -75,6 +76,12 @@ def vendors_feed() -> FakeFeed:
     return FakeFeed(Mode.WATCH, "eth0", observer=doc, events=events)
 
 
+def many_feed() -> FakeFeed:
+    """A node of 255 instances (on a LAN of the pair scenario's routers)."""
+    doc, events = scenario.pair()
+    return FakeFeed(Mode.SERVE, "eth0", observer=doc, events=events, node=scenario.many_node())
+
+
 def split_feed() -> FakeFeed:
     doc, events = scenario.split_brain()
     return FakeFeed(Mode.WATCH, "eth0", observer=doc, events=events)
@@ -88,6 +95,13 @@ SHOTS = (
     Shot("detail", watch_feed, _detail),
     Shot("vendors", vendors_feed, _hsrp_row),
     Shot("haproxy", serve_feed, _haproxy, scenario.haproxy_story),
+    # A default SSH terminal on a node of 255 instances beside a stopped haproxy.
+    Shot(
+        "many-80x24",
+        many_feed,
+        haproxy=lambda: scenario.haproxy_stopped(scenario.many_node()),
+        size=(80, 24),
+    ),
 )
 
 
@@ -96,9 +110,9 @@ def app_for(feed: FakeFeed, haproxy: scenario.ScriptedHaproxy | None = None) -> 
     return HatuiApp(feed, render_s=0.0, haproxy=haproxy)
 
 
-async def take(shot: Shot, out: Path, size: tuple[int, int] = SIZE) -> Path:
+async def take(shot: Shot, out: Path) -> Path:
     app = app_for(shot.feed(), shot.haproxy() if shot.haproxy else None)
-    async with app.run_test(size=size) as pilot:
+    async with app.run_test(size=shot.size) as pilot:
         await pilot.pause()
         await shot.steps(pilot)
         await pilot.pause()

@@ -50,11 +50,12 @@ class RemoveVips:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SendGarp:
-    """Send `count` gratuitous ARPs (IPv4) or unsolicited NAs (IPv6) per VIP, spaced."""
+    """Send `count` rounds of gratuitous ARPs (IPv4) or unsolicited NAs (IPv6), one per VIP
+    a round, back to back. With `garp_interval` the Router spaces the rounds itself: one
+    round per action, the next from its GARP_ROUND timer."""
 
     vips: tuple[Vip, ...]
     count: int
-    interval_us: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,6 +19,7 @@ class TimerKind(StrEnum):
     GARP = "garp"  # keepalived garp_master_delay: the second burst after becoming master
     GARP_REFRESH = "garp_refresh"  # keepalived garp_master_refresh: periodic bursts
     GARP_LOWER = "garp_lower"  # keepalived garp_lower_prio_delay: after a lower advert
+    GARP_ROUND = "garp_round"  # keepalived garp_interval: the next spaced round of a burst
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

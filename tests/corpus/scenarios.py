@@ -108,28 +108,52 @@ def hsrp_v1_election() -> Frames:
     return f
 
 
+# HSRPv2's Group State TLV numbers its states 0-6 (Wireshark's packet-hsrp.c:
+# HSRP2_STATE_DISABLED 0 .. HSRP2_STATE_ACTIVE 6), not v1's 0, 1, 2, 4, 8, 16. scapy's
+# HSRPv2 layer labels the field with v1's names, so its numbers are given here.
+V2_SPEAK, V2_STANDBY, V2_ACTIVE = 4, 5, 6
+HELLO, COUP, RESIGN = 0, 1, 2
+
+
 def hsrp2(
-    src: str, n: int, state: int, prio: int, op: int = 0, *, v6: bool = False, group: int = 300
+    src: str,
+    n: int,
+    state: int,
+    prio: int,
+    op: int = 0,
+    *,
+    v6: bool = False,
+    group: int = 300,
+    hello_ms: int = 300,
+    hold_ms: int = 1000,
+    md5: bool = False,
 ) -> bytes:
+    """A v2 hello as Cisco IOS sends it: the Group State TLV, then the text TLV (default
+    key "cisco") or, with `standby N authentication md5`, the MD5 TLV (key ID 1; the
+    digest needs the key, so any 16 bytes stand for it)."""
     vip = "fe80::1" if v6 else "192.0.2.2"
-    body = HSRPv2(
+    body: Packet = HSRPv2(
         opcode=op,
         state=state,
         group=group,
         identifier=mac(n),
         priority=prio,
-        hellotime=300,
-        holdtime=1000,
+        hellotime=hello_ms,
+        holdtime=hold_ms,
         virtualIP=vip,
     )
-    if not v6:
+    if md5:
+        # The TLV's address field is 4 bytes: the sender's IPv4 address, zero over IPv6.
+        sender = "0.0.0.0" if v6 else src
+        body = body / HSRPmd5(sourceip=sender, keyid=1, authdigest=bytes(range(16)))
+    elif not v6:
         body = body / HSRPv2TextAuth()
     vmac = (
         f"00:05:73:a0:0{group >> 8:x}:{group & 0xFF:02x}"
         if v6
         else f"00:00:0c:9f:f{group >> 8:x}:{group & 0xFF:02x}"
     )
-    src_mac = vmac if state == 16 else mac(n)
+    src_mac = vmac if state == V2_ACTIVE else mac(n)
     if v6:
         ip: Packet = IPv6(src=src, dst="ff02::66", hlim=255) / UDP(sport=2029, dport=2029)
         dst = "33:33:00:00:00:66"
@@ -147,11 +171,56 @@ def hsrp_v2_timeout(v6: bool) -> Callable[[], Frames]:
         A, B = ("fe80::11", "fe80::12") if v6 else ("192.0.2.11", "192.0.2.12")
         f: Frames = []
         for t in every(0, 6 * S, 300 * MS):
-            f.append((T0 + t, hsrp2(A, 11, 16, 120, v6=v6)))
-            f.append((T0 + t + 100 * MS, hsrp2(B, 12, 8, 100, v6=v6)))
+            f.append((T0 + t, hsrp2(A, 11, V2_ACTIVE, 120, v6=v6)))
+            f.append((T0 + t + 100 * MS, hsrp2(B, 12, V2_STANDBY, 100, v6=v6)))
         take = 6 * S + 1003 * MS
         for t in every(take, take + 3 * S, 300 * MS):
-            f.append((T0 + t, hsrp2(B, 12, 16, 100, v6=v6)))
+            f.append((T0 + t, hsrp2(B, 12, V2_ACTIVE, 100, v6=v6)))
+        return f
+
+    return build
+
+
+def hsrp_v2_coup(v6: bool) -> Callable[[], Frames]:
+    """v2 group 40, MD5 authentication, hello 1 s hold 3 s. A (.11, 120, preempt) active,
+    B (.12, 100) standby. A reloads at 8 s: B says Active when its hold timer runs out
+    (3000 ms + 4 ms). A returns, speaks at 18.2 s and 19.2 s, stages a coup at 20.1 s;
+    B resigns 3 ms later, speaks, and is standby again from 21.6 s. A is shut down at
+    26.3 s: it resigns, and B says Active 12 ms later."""
+
+    def build() -> Frames:
+        A, B = ("fe80::11", "fe80::12") if v6 else ("192.0.2.11", "192.0.2.12")
+
+        def say(src: str, n: int, prio: int, state: int, op: int = HELLO) -> bytes:
+            return hsrp2(
+                src, n, state, prio, op, v6=v6, group=40, hello_ms=1000, hold_ms=3000, md5=True
+            )
+
+        def a(state: int, op: int = HELLO) -> bytes:
+            return say(A, 11, 120, state, op)
+
+        def b(state: int, op: int = HELLO) -> bytes:
+            return say(B, 12, 100, state, op)
+
+        f: Frames = []
+        for t in every(0, 8 * S, S):
+            f.append((T0 + t, a(V2_ACTIVE)))
+            f.append((T0 + t + 400 * MS, b(V2_STANDBY)))
+        take = 8 * S + 3004 * MS
+        for t in every(take, 20 * S + 100 * MS, S):
+            f.append((T0 + t, b(V2_ACTIVE)))
+        for t in (18 * S + 200 * MS, 19 * S + 200 * MS):
+            f.append((T0 + t, a(V2_SPEAK)))
+        f.append((T0 + 20 * S + 100 * MS, a(V2_ACTIVE, COUP)))
+        f.append((T0 + 20 * S + 103 * MS, b(V2_ACTIVE, RESIGN)))
+        f.append((T0 + 20 * S + 600 * MS, b(V2_SPEAK)))
+        for t in every(21 * S + 100 * MS, 26 * S, S):
+            f.append((T0 + t, a(V2_ACTIVE)))
+        for t in every(21 * S + 600 * MS, 26 * S, S):
+            f.append((T0 + t, b(V2_STANDBY)))
+        f.append((T0 + 26 * S + 300 * MS, a(V2_ACTIVE, RESIGN)))
+        for t in every(26 * S + 312 * MS, 29 * S, S):
+            f.append((T0 + t, b(V2_ACTIVE)))
         return f
 
     return build
@@ -195,6 +264,8 @@ SCENARIOS: dict[str, Callable[[], Frames]] = {
     "hsrp_v1_resign_coup": hsrp_v1_election,
     "hsrp_v2_ipv4_timeout": hsrp_v2_timeout(False),
     "hsrp_v2_ipv6_timeout": hsrp_v2_timeout(True),
+    "hsrp_v2_ipv4_md5_coup": hsrp_v2_coup(False),
+    "hsrp_v2_ipv6_md5_coup": hsrp_v2_coup(True),
     "carp_failover_preempt": carp_failover,
 }
 
@@ -222,7 +293,7 @@ def bad_input() -> Frames:
     length 3 (HSRPv1 cut, GLBP cut, CARP cut), tlv 2 (HSRPv2 TLV overrunning the
     message, a TLV chain without a group state), port 2 (HSRP over IPv6 on 1985, HSRPv2
     over IPv4 on 2029), checksum 1 (CARP)."""
-    v2 = bytes(HSRPv2(group=5, state=16, virtualIP="192.0.2.5"))
+    v2 = bytes(HSRPv2(group=5, state=V2_ACTIVE, virtualIP="192.0.2.5"))
     carp_ok = carp("192.0.2.31", 9, 1, 0)
     carp_bad = bytearray(carp_ok)
     carp_bad[14 + 20 + 6] ^= 0xFF
@@ -230,7 +301,7 @@ def bad_input() -> Frames:
         Ether(src=mac(0x67))
         / IPv6(src="fe80::67", dst="ff02::66")
         / UDP(sport=1985, dport=1985)
-        / HSRPv2(group=5, state=16, virtualIP="fe80::5")
+        / HSRPv2(group=5, state=V2_ACTIVE, virtualIP="fe80::5")
     )
     cut_carp_ip = IP(src="192.0.2.32", dst="224.0.0.18", ttl=255, proto=112)
     bad = [
@@ -243,7 +314,7 @@ def bad_input() -> Frames:
         _udp4(v2, 2029, 2029),
         bytes(carp_bad),
     ]
-    good = [hsrp2("192.0.2.11", 11, 16, 120), carp_ok]
+    good = [hsrp2("192.0.2.11", 11, V2_ACTIVE, 120), carp_ok]
     return [(T0 + i * 100 * MS, data) for i, data in enumerate([*good, *bad, *good])]
 
 

@@ -9,13 +9,14 @@ import json
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.corpus import scenarios
+from tests.corpus.tshark import packets as tshark_packets
 
 HERE = Path(__file__).parent
 GAP_TOLERANCE_MS = 5.0
@@ -31,6 +32,7 @@ class Wire:
     gaps_ms: list[float]
     vips: set[str]
     extra: dict[str, set[str]]
+    last_state: dict[str, str] = field(default_factory=dict)  # HSRP: each sender's last
 
 
 def tshark(path: Path, fields: list[str], *decode_as: str) -> list[list[str]]:
@@ -75,30 +77,43 @@ def vrrp_wire(path: Path) -> Wire:
     )
 
 
+HSRP_FIELDS = {
+    "frame.time_epoch",
+    "ip.src",
+    "ipv6.src",
+    "hsrp.state",
+    "hsrp.opcode",
+    "hsrp.virt_ip",
+    "hsrp2.state",
+    "hsrp2.opcode",
+    "hsrp2.virt_ip",
+    "hsrp2.virt_ip_v6",
+}
+# tshark's v2 label "Init" is the state v1's dissector calls "Initial"; hatui names both so.
+HSRP_NAMES = {"Init": "initial"}
+
+
 def hsrp_wire(path: Path) -> Wire:
-    fields = [
-        "frame.time_epoch",
-        "ip.src",
-        "ipv6.src",
-        "hsrp.state",
-        "hsrp.opcode",
-        "hsrp.virt_ip",
-        "hsrp2.state",
-        "hsrp2.opcode",
-        "hsrp2.virt_ip",
-        "hsrp2.virt_ip_v6",
-    ]
-    runs, vips = [], set()
-    for r in tshark(path, fields):
-        state, op = (r[3], r[4]) if r[3] else (r[6], r[7])
-        if not state:
+    """The active router is whoever tshark labels "Active" (a resign ends its term);
+    every state and op code is taken from tshark's labels, never from our own numbers."""
+    runs, vips, last = [], set(), {}
+    labels: dict[str, set[str]] = {"state": set(), "op": set()}
+    for p in tshark_packets(path, HSRP_FIELDS):
+        v = "hsrp" if "hsrp.state" in p else "hsrp2"
+        if f"{v}.state" not in p:
             continue
-        active = state == "16"
-        resign = op == "2"
-        runs.append((float(r[0]), r[1] or r[2], active and not resign, active and resign))
-        vips |= {v for v in (r[5], r[8], r[9]) if v}
+        state, op = p[f"{v}.state"].label, p[f"{v}.opcode"].label
+        src = (p.get("ip.src") or p["ipv6.src"]).show
+        labels["state"].add(state)
+        labels["op"].add(op)
+        active, resign = state == "Active", op == "Resign"
+        runs.append(
+            (float(p["frame.time_epoch"].show), src, active and not resign, active and resign)
+        )
+        vips |= {p[f].show for f in ("hsrp.virt_ip", "hsrp2.virt_ip", "hsrp2.virt_ip_v6") if f in p}
+        last[src] = HSRP_NAMES.get(state, state.lower())
     chain, gaps = chain_of(runs)
-    return Wire(chain, gaps, vips, {})
+    return Wire(chain, gaps, vips, labels, last)
 
 
 def carp_wire(path: Path) -> Wire:
@@ -127,6 +142,8 @@ ORACLES = {
     "hsrp_v1_resign_coup": (hsrp_wire, "hsrp"),
     "hsrp_v2_ipv4_timeout": (hsrp_wire, "hsrp"),
     "hsrp_v2_ipv6_timeout": (hsrp_wire, "hsrp"),
+    "hsrp_v2_ipv4_md5_coup": (hsrp_wire, "hsrp"),
+    "hsrp_v2_ipv6_md5_coup": (hsrp_wire, "hsrp"),
     "carp_failover_preempt": (carp_wire, "carp"),
 }
 
@@ -163,6 +180,12 @@ def test_hatui_agrees_with_tshark(name: str) -> None:
         assert f["protocol"] == protocol
     assert {v for r in doc["routers"] for v in r["vips"]} == wire.vips
     assert sum(doc["counters"]["rejected"].values()) == 0
+    if protocol == "hsrp":
+        assert "Unknown" not in wire.extra["state"] | wire.extra["op"], wire.extra
+        senders = {s["ip"]: s["state"] for r in doc["routers"] for s in r["senders"]}
+        assert senders == wire.last_state
+        standby = [ip for ip, state in wire.last_state.items() if state == "standby"]
+        assert [r["standby"]["ip"] for r in doc["routers"] if r["standby"]] == standby
     if protocol == "vrrp":
         assert wire.extra["auth_type"] == {"254"}
         assert {r["auth"] for r in doc["routers"]} == {"cisco-md5"}
@@ -179,6 +202,8 @@ def test_causes_read_from_the_wire() -> None:
         "hsrp_v1_resign_coup": ["release", "preempt"],
         "hsrp_v2_ipv4_timeout": ["timeout"],
         "hsrp_v2_ipv6_timeout": ["timeout"],
+        "hsrp_v2_ipv4_md5_coup": ["timeout", "preempt", "release"],
+        "hsrp_v2_ipv6_md5_coup": ["timeout", "preempt", "release"],
         "carp_failover_preempt": ["timeout", "preempt"],
     }
 

@@ -42,4 +42,4 @@ def test_shared_and_fresh_frames_give_the_same_document() -> None:
     assert shared == _feed(frames, shared=False)
     doc = json.loads(shared)["doc"]
     assert {r["protocol"] for r in doc["routers"]} == {"vrrp", "hsrp", "carp"}
-    assert len(doc["failovers"]) == 7
+    assert len(doc["failovers"]) == 13

@@ -184,3 +184,26 @@ def test_glbp_counted_and_labelled_once_per_group() -> None:
     doc = _doc(obs, 4 * S)
     assert doc["routers"] == [] and doc["counters"]["glbp"] == 4
     assert doc["events"][0]["group"] == 12 and doc["events"][0]["protocol"] == "glbp"
+
+
+def test_without_an_active_the_highest_state_leads() -> None:
+    """No Active heard yet: the row shows the speaker furthest along the state machine
+    (Standby over Speak, whatever the priorities), as RFC 2281 orders the states."""
+    obs = Observer()
+    run(
+        obs,
+        merge(
+            series(0, 3, S, hsrp(A, SPEAK, 200)),
+            series(100 * MS, 3, S, hsrp(B, STANDBY, 90)),
+            series(200 * MS, 3, S, hsrp(C, HsrpState.LISTEN, 250)),
+        ),
+    )
+    (r,) = _doc(obs, 2 * S + 500 * MS)["routers"]
+    assert (r["state"], r["master"]["ip"]) == ("standby", "")
+    assert {s["ip"]: s["state"] for s in r["senders"]} == {
+        A: "speak",
+        B: "standby",
+        C: "listen",
+    }
+    assert [s.rank for s in HsrpState] == list(range(7))
+    assert HsrpState.ACTIVE.rank > HsrpState.STANDBY.rank > HsrpState.SPEAK.rank

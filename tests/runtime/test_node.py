@@ -13,7 +13,8 @@ import pytest
 from hatui.clock import ManualClock
 from hatui.codec.frames import Family, Link, VrrpAdvert
 from hatui.errors import RuntimeFault
-from hatui.runtime.node import ADVERT_GROUP, ADVERT_SLACK_US, GROUP_STEP_US, Node
+from hatui.runtime.node import Node
+from hatui.runtime.pacing import ADVERT_GROUP, ADVERT_SLACK_US, GROUP_STEP_US
 from hatui.types import MonoUs
 from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp

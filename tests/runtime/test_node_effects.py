@@ -15,6 +15,7 @@ import pytest
 
 from hatui.clock import ManualClock
 from hatui.runtime import node as node_mod
+from hatui.runtime import pacing
 from hatui.types import MonoUs
 from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
@@ -130,11 +131,11 @@ def test_an_instance_held_behind_other_timers_sends_its_advert_on_time() -> None
     takes 5 ms, across the next phases, which wait at its end. An instance in it whose
     advert falls due goes first, with its advert: no advert waits for the queue (at its
     turn in it, they went up to 5 ms late)."""
-    phases = 255 // node_mod.ADVERT_GROUP + 1
+    phases = 255 // pacing.ADVERT_GROUP + 1
 
     def delay(k: int) -> int:
-        phase = k // node_mod.ADVERT_GROUP
-        return 5_000_000 - phase * node_mod.GROUP_STEP_US + (phases - phase)
+        phase = k // pacing.ADVERT_GROUP
+        return 5_000_000 - phase * pacing.GROUP_STEP_US + (phases - phase)
 
     specs = tuple(
         replace(s, garp=GarpSpec(master_delay_us=delay(k)))
@@ -151,15 +152,15 @@ def test_a_takeover_is_never_held(monkeypatch: pytest.MonkeyPatch) -> None:
     """Master_Down is as urgent as an advert: with no budget left for held timers, 40
     takeovers still run in their own wake-ups, not one at a time in wake-ups after them
     (on this free clock, several at one instant)."""
-    monkeypatch.setattr(node_mod, "TIMER_BUDGET_US", -1)
+    monkeypatch.setattr(pacing, "TIMER_BUDGET_US", -1)
     node, _, sched = many(40, alike=True)
-    on_timer, at = node._on_timer, []
+    on_timer, at = node.pacer._on_timer, []
 
     def stamped() -> None:
         at.append(node.clock.mono_us())
         on_timer()
 
-    node._on_timer = stamped  # type: ignore[method-assign]
+    node.pacer._on_timer = stamped  # type: ignore[method-assign]
     node.start()
     sched.run_until(2_000_000)
     assert {r.state for r in node.status().routers} == {State.MASTER}
@@ -172,17 +173,17 @@ def test_with_no_budget_each_wake_up_still_runs_one_timer(
     """TIMER_BUDGET_US spent before any held timer ran: one runs regardless, so the
     held GARP delays of the stalled takeover all end (one a wake-up), every second burst
     goes out, and no wake-up comes round again without progress (a spin)."""
-    monkeypatch.setattr(node_mod, "TIMER_BUDGET_US", -1)
+    monkeypatch.setattr(pacing, "TIMER_BUDGET_US", -1)
     node, io, sched = costly(255)
     stall(sched, io.clock, 1_360_000, 40_000)
-    on_timer, wakes = node._on_timer, [0]
+    on_timer, wakes = node.pacer._on_timer, [0]
 
     def counted() -> None:
         wakes[0] += 1
         assert wakes[0] < 50_000, "spinning"
         on_timer()
 
-    node._on_timer = counted  # type: ignore[method-assign]
+    node.pacer._on_timer = counted  # type: ignore[method-assign]
     node.start()
     sched.run_until(8_000_000)
     assert garps(io) == 2 * 255 * 5
@@ -195,7 +196,7 @@ def test_without_a_gap_each_wake_up_still_runs_one_deferred_effect(
     VIP: a wake-up runs one deferred round when none ran for EFFECT_STARVE_US (16
     masters in step wake up 10 times a second; 160 rounds and 16 notifications take
     18 s)."""
-    monkeypatch.setattr(node_mod, "EFFECT_MARGIN_US", 10_000_000)
+    monkeypatch.setattr(pacing, "EFFECT_MARGIN_US", 10_000_000)
     node, io, sched = costly(16)
     node.start()
     sched.run_until(10_000_000)
@@ -210,7 +211,7 @@ def test_a_forced_effect_runs_only_after_a_starve_period_with_none(
 ) -> None:
     """Masters at 20 ms with no gap free: a forced round every third wake-up (60 ms, the
     first past EFFECT_STARVE_US since the last), never one every wake-up."""
-    monkeypatch.setattr(node_mod, "EFFECT_MARGIN_US", 10_000_000)
+    monkeypatch.setattr(pacing, "EFFECT_MARGIN_US", 10_000_000)
     node, io, sched = costly(16, 20_000)
     node.start()
     sched.run_until(2_000_000)
@@ -229,7 +230,7 @@ def test_a_master_demoted_before_its_rounds_run_announces_no_more_and_notifies_i
 ) -> None:
     """Rounds still waiting when the VIPs go are dropped (never announce an address this
     node no longer holds); notifications keep their order behind the ones waiting."""
-    monkeypatch.setattr(node_mod, "EFFECT_MARGIN_US", 10_000_000)  # one effect a wake-up
+    monkeypatch.setattr(pacing, "EFFECT_MARGIN_US", 10_000_000)  # one effect a wake-up
     node, io, sched = make_node(priority=100)
     node.start()
     sched.run_until(1_400_000)  # Master_Down (1.36 s): MASTER; its effects all wait...
@@ -251,7 +252,7 @@ def test_with_nothing_waiting_an_operators_garp_goes_out_before_the_command_retu
 ) -> None:
     """Outside a wake-up, with nothing waiting, effects run at once, whatever the timers:
     the operator's "announce again" is done when `command` returns."""
-    monkeypatch.setattr(node_mod, "EFFECT_MARGIN_US", 10_000_000)  # no gap would do
+    monkeypatch.setattr(pacing, "EFFECT_MARGIN_US", 10_000_000)  # no gap would do
     node, io, sched = make_node(priority=100)
     node.start()
     sched.run_until(8_000_000)  # both bursts long done
@@ -265,12 +266,12 @@ def test_a_round_of_many_vips_goes_in_parts_and_counts_once(
 ) -> None:
     """40 VIPs: each round is three items (16, 16, 8), one a wake-up when no gap is free;
     `garp_rounds` counts rounds, not parts."""
-    monkeypatch.setattr(node_mod, "EFFECT_MARGIN_US", 10_000_000)
+    monkeypatch.setattr(pacing, "EFFECT_MARGIN_US", 10_000_000)
     vips = tuple(Vip(address=f"198.51.100.{k}", prefixlen=24) for k in range(1, 41))
     node, io, sched = make_node(priority=100, vips=vips)
     node.start()
     sched.run_until(1_470_000)  # the wake-up after the takeover's: the first part only
-    assert [len(v) for v in announced(io)] == [node_mod.GARP_PART]
+    assert [len(v) for v in announced(io)] == [pacing.GARP_PART]
     sched.run_until(30_000_000)  # both bursts, one part a wake-up (10 a second)
     assert [len(v) for v in announced(io)] == [16, 16, 8] * 10
     assert node.counters["garp_rounds"] == 10 == node.instance_stats("VI_1")["garp_rounds"]

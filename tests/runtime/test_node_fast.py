@@ -195,8 +195,10 @@ def test_the_deadline_heap_holds_one_entry_per_master_in_the_steady_state() -> N
     sched.run_until(9_000_000)
     assert len(io.sent) == 40 * 20
     # Each advert's new deadline replaced its entry: nothing stale piles up.
-    assert sorted(one.deadline for *_, one in node._due) == sorted(e[0] for e in node._due)
-    assert len(node._due) == 40
+    assert sorted(one.deadline for *_, one in node.pacer._due) == sorted(
+        e[0] for e in node.pacer._due
+    )
+    assert len(node.pacer._due) == 40
     assert sched.pending() == 1
 
 
@@ -213,8 +215,8 @@ def test_a_superseded_heap_entry_does_not_keep_a_due_advert_out_of_its_wake_up()
     # VI_2's Adver_Timer 600 µs later, and a superseded VI_3 entry between the two.
     node.router("VI_2")._timers[TimerKind.ADVERT] = MonoUs(d + 600)
     second.deadline = MonoUs(d + 600)
-    heapq.heappush(node._due, (MonoUs(d + 600), -2, second))
-    heapq.heappush(node._due, (MonoUs(d + 300), -1, third))
+    heapq.heappush(node.pacer._due, (MonoUs(d + 600), -2, second))
+    heapq.heappush(node.pacer._due, (MonoUs(d + 300), -1, third))
     io.sent.clear()
     sched.run_until(d + 1_000)
     assert io.sent == [("VI_1", d), ("VI_2", d)]
@@ -234,3 +236,33 @@ def test_counts_read_zero_until_counted_and_list_only_what_was_counted() -> None
         "become_master": 1,
         "garp_rounds": 5,
     }
+
+
+def test_a_reload_into_a_sync_group_takes_its_members_off_the_fast_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fast path skips the action list a sync group's coordinator reads: once a reload
+    puts the masters in a group, none of their adverts may take it, and out of it again
+    they all do."""
+    node, io, sched = many(4, alike=True)
+    served: list[str] = []
+    fired = Router.advert_fired
+
+    def counted(self: Router, now: MonoUs) -> act.SendAdvert | None:
+        served.append(self.spec.name)
+        return fired(self, now)
+
+    monkeypatch.setattr(Router, "advert_fired", counted)
+    node.start()
+    sched.run_until(2_000_000)
+    assert {r.state for r in node.status().routers} == {State.MASTER}
+    assert served
+    specs = [replace(s, sync_group="G") for s in node.spec.instances]
+    node.reload(NodeSpec(instances=tuple(specs)))
+    served.clear()
+    sent = len(io.sent)
+    sched.run_until(3_000_000)
+    assert served == [] and len(io.sent) > sent  # advertising, through handle()
+    node.reload(NodeSpec(instances=tuple(replace(s, sync_group=None) for s in specs)))
+    sched.run_until(4_000_000)
+    assert sorted(set(served)) == sorted(s.name for s in specs)

@@ -194,10 +194,10 @@ async def test_table_detail_and_log_follow_a_scripted_sequence() -> None:
         assert "gap 609.0 ms (release)" in detail
         log_text = " ".join(" ".join(line.text for line in app.query_one(RichLog).lines).split())
         assert (
-            "master 192.0.2.11 -> 192.0.2.12 (release, gap 609.0 ms; took over 0.4 ms before"
+            "failover 51: 192.0.2.11 -> 192.0.2.12 (release, gap 609.0 ms; took over 0.4 ms"
             in log_text
         )
-        assert "stale: no advert" in log_text
+        assert "stale 60: no advert" in log_text
 
 
 async def test_header_shows_rejections_and_drops() -> None:

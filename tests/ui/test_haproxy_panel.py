@@ -114,7 +114,7 @@ async def test_vip_here_nothing_serving_alerts_then_clears() -> None:
         assert sum("nothing serving" in line for line in log_lines(app)) == 1  # said once
         story.push(scenario.haproxy_poll(48.0, scenario.haproxy_stat(w1="UP", w2="DOWN")))
         await settle(pilot)
-        assert any("192.0.2.100: cleared vip_unserved" in line for line in log_lines(app))
+        assert any("cleared vip_unserved for 192.0.2.100" in line for line in log_lines(app))
         assert "alert" not in str(panel.border_title)
 
 

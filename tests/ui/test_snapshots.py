@@ -7,7 +7,14 @@ from typing import Any
 from textual.pilot import Pilot
 
 from hatui.ui import scenario
-from hatui.ui.screenshots import app_for, serve_feed, split_feed, vendors_feed, watch_feed
+from hatui.ui.screenshots import (
+    app_for,
+    many_feed,
+    serve_feed,
+    split_feed,
+    vendors_feed,
+    watch_feed,
+)
 
 SIZE = (100, 30)
 
@@ -65,3 +72,9 @@ def test_haproxy_panel_80x24(snap_compare: Any) -> None:
 def test_haproxy_panel_120x40(snap_compare: Any) -> None:
     app = app_for(serve_feed(), scenario.haproxy_story())
     assert snap_compare(app, terminal_size=(120, 40), run_before=_haproxy_backend)
+
+
+def test_a_255_instance_node_beside_a_stopped_haproxy_at_80x24(snap_compare: Any) -> None:
+    """The node panel's summary title, the haproxy panel's alert count, one down event."""
+    app = app_for(many_feed(), scenario.haproxy_stopped(scenario.many_node()))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_settle)

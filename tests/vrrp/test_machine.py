@@ -47,7 +47,7 @@ def entering_master(cause: str, priority: int = 100, *, old: State = S.BACKUP) -
         Transition(old=old, new=S.MASTER, cause=cause),
         SendAdvert(priority=priority, interval_cs=100, addresses=ADDRS),
         AddVips(vips=VIPS),
-        SendGarp(vips=VIPS, count=5, interval_us=0),
+        SendGarp(vips=VIPS, count=5),
         Notify(state="MASTER", priority=priority),
     ]
 
@@ -287,7 +287,7 @@ def test_equal_priority_from_lower_address_is_answered() -> None:
     assert r.state is S.MASTER
     assert out[1:] == [
         SendAdvert(priority=100, interval_cs=100, addresses=ADDRS),
-        SendGarp(vips=VIPS, count=5, interval_us=0),
+        SendGarp(vips=VIPS, count=5),
         Notify(state="MASTER_RX_LOWER_PRI", priority=100),
     ]
 
@@ -302,7 +302,7 @@ def test_master_hearing_lower_priority_reasserts_with_advert_and_garp() -> None:
             message=f"lower priority 50 advert from {PEER}, ours 100: reasserting mastership",
         ),
         SendAdvert(priority=100, interval_cs=100, addresses=ADDRS),
-        SendGarp(vips=VIPS, count=5, interval_us=0),
+        SendGarp(vips=VIPS, count=5),
         Notify(state="MASTER_RX_LOWER_PRI", priority=100),
     ]
     assert r.state is S.MASTER
@@ -316,13 +316,13 @@ def test_lower_priority_garp_settings_and_second_burst() -> None:
     out = r.handle(AdvertReceived(advert=advert(priority=50)), us(t0 + 1))
     assert out == [
         Log(level=LogLevel.INFO, message=f"lower priority 50 advert from {PEER}, ours 100"),
-        SendGarp(vips=VIPS, count=2, interval_us=0),
+        SendGarp(vips=VIPS, count=2),
         Notify(state="MASTER_RX_LOWER_PRI", priority=100),
     ]
     # Adverts go on every second; the second lower-priority burst comes 7 s later.
     later = us(t0 + 1 + 7_000_000)
     out = r.handle(TimerFired(), later)
-    assert out.count(SendGarp(vips=VIPS, count=2, interval_us=0)) == 1
+    assert out.count(SendGarp(vips=VIPS, count=2)) == 1
     assert r.status(later).next_timer is TimerKind.ADVERT
 
 
@@ -464,10 +464,10 @@ def test_garp_second_burst_and_refresh() -> None:
     advert_ = SendAdvert(priority=100, interval_cs=100, addresses=ADDRS)
     script = [
         (1_000_000, [advert_]),
-        (1_500_000, [SendGarp(vips=VIPS, count=5, interval_us=0)]),
+        (1_500_000, [SendGarp(vips=VIPS, count=5)]),
         (2_000_000, [advert_]),
         (3_000_000, [advert_]),
-        (4_000_000, [advert_, SendGarp(vips=VIPS, count=2, interval_us=0)]),
+        (4_000_000, [advert_, SendGarp(vips=VIPS, count=2)]),
         (5_000_000, [advert_]),
     ]
     for offset, expected in script:

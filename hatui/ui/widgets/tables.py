@@ -20,11 +20,13 @@ from hatui.ui.model import InstanceRow, RouterRow
 from hatui.ui.render import (
     CELL_PAD,
     NODE_COLUMNS,
+    NODE_TITLE,
     ROUTER_COLUMNS,
     Column,
     age_text,
     fit_columns,
     node_cells,
+    node_summary,
     rate_text,
     router_cells,
 )
@@ -389,5 +391,28 @@ class NodePanel(KeyedTable):
 
     COLUMNS = NODE_COLUMNS
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._instances: tuple[InstanceRow, ...] = ()
+
     def show(self, instances: Sequence[InstanceRow]) -> None:
         self.sync([(i.name, i, lambda i=i: node_cells(i), (i.vrid, i.name)) for i in instances])  # type: ignore[misc]
+        self._instances = tuple(instances)
+        self._title()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Textual runs KeyedTable's handler too (it fits the columns): this one only titles.
+        self._title()
+
+    def _title(self) -> None:
+        """Where the rows do not all fit (255 instances at 80x24), the title line counts
+        them by state, so what scrolls out of sight is still summed up."""
+        shown = self.size.height - HEADER
+        if shown <= 0 or len(self._instances) <= shown:
+            self.border_title = NODE_TITLE
+            return
+        summary = node_summary(self._instances)
+        # The title line keeps a few columns for its border; the name goes first.
+        if len(NODE_TITLE) + 2 + summary.cell_len <= self.size.width - 4:
+            summary = Text(f"{NODE_TITLE}: ").append_text(summary)
+        self.border_title = summary
