@@ -265,7 +265,14 @@ class VipLedger:
         v.owner_last = t
         if v.conflict is not None:
             return  # the owner flaps while both answer: the conflict says so
-        flaps = flipped and len(v.flips) == CONFLICT_FLIPS and t - v.flips[0] <= FLIP_WINDOW_US
+        # A VRRP VIP's adverts say who is master: its flips follow them (an operator moving
+        # it back and forth); only two answers to one request make its conflict.
+        flaps = (
+            flipped
+            and not v.advert
+            and len(v.flips) == CONFLICT_FLIPS
+            and t - v.flips[0] <= FLIP_WINDOW_US
+        )
         if dual is not None:
             assert v.last_request is not None
             self._raise(v, dual, mac, t, v.last_request, vrid, out)

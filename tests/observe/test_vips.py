@@ -323,9 +323,13 @@ def test_vrrp_vips_get_the_gap_and_conflicts_too() -> None:
     assert (move.vrid, move.gap_us, move.source) == (51, 4_600 * MS + 50, "advert")
     v = lan.vip()
     assert v is not None and (v.source, v.owner_ip) == (VipSource.ADVERT, IP_B)
-    for i in range(1, 4):  # A keeps answering too (it never let go)
+    for i in range(1, 4):  # flips with no request between: moves, as the adverts say
         lan.feed(5 * S + i * 100 * MS, reply(VIP, MAC_A))
         lan.feed(5 * S + i * 100 * MS + 10, reply(VIP, MAC_B))
+    assert "vip_conflict" not in lan.kinds()
+    lan.feed(6 * S, request(VIP))  # A never let go: both answer one request
+    lan.feed(6 * S + 100, reply(VIP, MAC_A))
+    lan.feed(6 * S + 200, reply(VIP, MAC_B))
     assert "vip_conflict" in lan.kinds()
     assert "vip_foreign_mac" in lan.kinds()  # still flagged, as before
 
