@@ -47,6 +47,7 @@ modes:
 EPILOG = """\
 examples:
   hatui --read capture.pcap --json | jq '.failovers'
+  hatui --read capture.pcap --report incident.html --node-log a.json --node-log b.json
   hatui --watch eth0 --headless --json --duration 60
   hatui --serve -c /etc/keepalived/keepalived.conf --headless --metrics 9650
   hatui ctl reload                     re-read keepalived.conf without a flap (or SIGHUP)
@@ -57,6 +58,7 @@ examples:
 console keys (serve and attach; each one that can move a VIP asks first):
   + / -  priority override up/down by 10    p  set priority    r  release mastership
   s      stop / resume advertising          g  gratuitous ARP  o  sort   ?  help   q  quit
+  t      timeline of the selected router (every mode)
 
 signals: a console stops cleanly on SIGTERM, SIGINT and SIGHUP (terminal gone) and exits
 within 2 s, 0 (1 if its node had not stopped by then); a headless node stops cleanly on
@@ -119,6 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         metavar="X",
         help="with --read: replay in capture time at X times real speed",
+    )
+    p.add_argument(
+        "--report",
+        metavar="OUT.html",
+        help="with --read: write a self-contained incident report (HTML, inline SVG timeline)",
+    )
+    p.add_argument(
+        "--node-log",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="with --report (repeatable): a node's `--serve --headless --json` log to merge",
     )
     p.add_argument(
         "--control",
@@ -191,6 +205,8 @@ def run_read(args: argparse.Namespace) -> int:
     from hatui.observe.report import snapshot_to_json
     from hatui.runtime.replay import replay
 
+    if args.report:
+        return run_report(args)
     if not args.json and not args.headless and sys.stdout.isatty():
         from hatui.ui.app import run_read_ui
 
@@ -203,6 +219,28 @@ def run_read(args: argparse.Namespace) -> int:
         print_summary(doc)
     if result.truncated:
         print(f"hatui: {args.read}: capture ends in a truncated record", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """`--read FILE --report OUT.html [--node-log FILE ...]`: one HTML page, then a line
+    saying where it is."""
+    from pathlib import Path
+
+    from hatui.incident import read_node_log, render
+    from hatui.observe.report import snapshot_to_json
+    from hatui.runtime.replay import replay
+
+    logs = [(Path(p).name.split(".")[0], read_node_log(p)) for p in args.node_log]
+    result = replay(args.read)
+    page = render(snapshot_to_json(result.snapshot), logs, source=Path(args.read).name)
+    try:
+        Path(args.report).write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--report {args.report}: {exc.strerror or exc}") from None
+    if result.truncated:
+        print(f"hatui: {args.read}: capture ends in a truncated record", file=sys.stderr)
+    print(f"hatui: report written to {args.report}")
     return EXIT_OK
 
 
@@ -497,6 +535,10 @@ def dispatch(args: argparse.Namespace) -> int:
         raise UsageError("--metrics works with --watch and --serve")
     if args.haproxy and not (args.watch or args.serve or args.attach):
         raise UsageError("--haproxy goes with --watch, --serve or --attach")
+    if args.report and not args.read:
+        raise UsageError("--report goes with --read FILE")
+    if args.node_log and not args.report:
+        raise UsageError("--node-log goes with --read FILE --report OUT.html")
     live = args.watch or args.serve or args.attach
     if not (args.headless or args.json) and live and args.haproxy != NO_HAPROXY:
         _console_follows_haproxy(args)

@@ -176,7 +176,8 @@ class NodeControl:
             now = self.clock.mono_us()
             for name in names[start : start + SLICE]:
                 status = self.node.router(name).status(now)
-                rows.append(json.dumps(router_to_json(status, self.specs[name], now)))
+                history = self.node.history(name)
+                rows.append(json.dumps(router_to_json(status, self.specs[name], now, history)))
             await asyncio.sleep(0)  # the node's timers run between slices
         counters = json.dumps(dict(sorted(self.node.counters.items())))
         return f'"instances":[{",".join(rows)}],"counters":{counters}'.encode()

@@ -174,6 +174,7 @@ class Exporter(Collector):
             for name in self.node.instance_names():
                 router = self.node.router(name)
                 spec = router.spec
+                history = self.node.history(name)
                 instances.append(
                     {
                         "iname": name,
@@ -183,6 +184,12 @@ class Exporter(Collector):
                         "state": str(router.state),
                         "priority": router.effective_priority,
                         "stats": dict(self.node.instance_stats(name)),
+                        "last_transition": None
+                        if history.last is None
+                        else history.last.time / 1e6,
+                        "transitions": history.transitions,
+                        "near_failovers": history.near_failovers,
+                        "trackers": {t.name: t.contribution for t in router.trackers},
                     }
                 )
                 for tracker in router.trackers:
@@ -283,12 +290,54 @@ def _node_families(data: Gathered) -> Iterator[Metric]:
     yield state
     yield prio
     yield from counters.values()
+    yield from _transition_families(data)
     script = GaugeMetricFamily(
         "keepalived_script_status", "Tracker script status: 1 good, 0 bad", labels=["name"]
     )
     for name, ok in sorted(data.scripts.items()):
         script.add_metric([name], 1 if ok else 0)
     yield script
+
+
+def _transition_families(data: Gathered) -> Iterator[Metric]:
+    """Why and when instances changed state (labels as the keepalived exporter's)."""
+    labels3 = ["iname", "intf", "vrid"]
+    last = GaugeMetricFamily(
+        "hatui_instance_last_transition_timestamp_seconds",
+        "When the instance last changed state (seconds since the epoch)",
+        labels=labels3,
+    )
+    count = CounterMetricFamily(
+        "hatui_instance_transitions",
+        "State changes, by the state entered",
+        labels=[*labels3, "to"],
+    )
+    effective = GaugeMetricFamily(
+        "hatui_instance_effective_priority",
+        "Priority adverts carry: base or operator override plus trackers",
+        labels=labels3,
+    )
+    weight = GaugeMetricFamily(
+        "hatui_tracker_weight",
+        "Each tracked object's current contribution to the instance's priority",
+        labels=[*labels3, "tracker"],
+    )
+    near = CounterMetricFamily(
+        "hatui_instance_near_failover",
+        "Times the instance's Master_Down timer was within one interval of expiry",
+        labels=labels3,
+    )
+    for inst in data.instances:
+        labels = [inst["iname"], inst["intf"], inst["vrid"]]
+        if inst["last_transition"] is not None:
+            last.add_metric(labels, inst["last_transition"])
+        for to, n in sorted(inst["transitions"].items()):
+            count.add_metric([*labels, to], n)
+        effective.add_metric(labels, inst["priority"])
+        for tracker, part in sorted(inst["trackers"].items()):
+            weight.add_metric([*labels, tracker], part)
+        near.add_metric(labels, inst["near_failovers"])
+    yield from (last, count, effective, weight, near)
 
 
 def _lan_families(data: Gathered) -> Iterator[Metric]:
@@ -315,6 +364,11 @@ def _lan_families(data: Gathered) -> Iterator[Metric]:
         "hatui_router_master_change", "Master changes by cause", labels=[*ROUTER_LABELS, "cause"]
     )
     gap = gauge("hatui_router_last_failover_gap_seconds", "Silence between the last two masters")
+    near = CounterMetricFamily(
+        "hatui_router_near_failover",
+        "Near failovers: the master silent 2+ adverts in a row, no takeover",
+        labels=ROUTER_LABELS,
+    )
     owners = {(a.interface, a.ip): a.mac for a in snap.arp}
     now = snap.time
     for r in snap.routers:
@@ -332,12 +386,13 @@ def _lan_families(data: Gathered) -> Iterator[Metric]:
         answered = [owners.get((r.interface, v)) for v in r.vips]
         foreign.add_metric(labels, sum(1 for mac in answered if mac and mac != r.master_mac))
         adverts.add_metric(labels, r.adverts)
+        near.add_metric(labels, r.near_failovers)
     for (key, cause), count in sorted(data.changes.items()):
         changes.add_metric([key[0], key[1], key[2], str(key[3]), cause], count)
     for key, seconds in sorted(data.last_gap_s.items()):
         gap.add_metric([key[0], key[1], key[2], str(key[3])], seconds)
     yield from (master, priority, interval, age, down, senders, split, stale, mismatch, foreign)
-    yield from (adverts, changes, gap)
+    yield from (adverts, changes, gap, near)
     frames = CounterMetricFamily("hatui_frames", "Frames the watcher decoded or rejected")
     frames.add_metric([], snap.counters.frames)
     rejected = CounterMetricFamily(

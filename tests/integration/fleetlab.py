@@ -15,7 +15,14 @@ from typing import Any
 
 from hatui.lab import Host, Lab
 from tests.conftest import require
-from tests.integration.nodelab import HATUI, HatuiNode, flags, start_hatui, wait_for
+from tests.integration.nodelab import (
+    HATUI,
+    HatuiNode,
+    flags,
+    start_hatui,
+    vrrp_conf,
+    wait_for,
+)
 
 RULES = Path(__file__).resolve().parents[2] / "prometheus"
 SCRAPE = "500ms"
@@ -68,6 +75,14 @@ class FleetLab:
         return done.returncode, doc, done.stderr
 
 
+CHECKED_A = vrrp_conf(
+    "a",
+    150,
+    scripts='vrrp_script chk_ok {\n    script "/bin/true"\n    interval 1\n    weight -10\n}\n',
+    track_scripts=["chk_ok"],
+)
+
+
 def start_fleet_lab(lab: Lab, *, rules: bool = True) -> FleetLab:
     """Nodes a (priority 150) and b (100) for VRID 51, a watcher on the observer host,
     Prometheus scraping all three every SCRAPE."""
@@ -75,7 +90,8 @@ def start_fleet_lab(lab: Lab, *, rules: bool = True) -> FleetLab:
     require(shutil.which("curl") is not None, "needs curl")
     a, b = lab.add_host("a", 11), lab.add_host("b", 12)
     nodes = {
-        "a": start_hatui(lab, a, [*flags(150), "--metrics", str(METRICS_PORT)]),
+        # a from keepalived.conf with a check script, so that tracker series exist too.
+        "a": start_hatui(lab, a, ["--metrics", str(METRICS_PORT)], conf=CHECKED_A),
         "b": start_hatui(lab, b, [*flags(100), "--metrics", str(METRICS_PORT)]),
     }
     obs = lab.add_host("o", 9, silent=True)

@@ -24,11 +24,6 @@ VARIABLES = {"$__rate_interval": "5s", "$job": ".*", "$vrid": "51"}
 # Series that other work adds: a panel target that reads one may be empty until it lands.
 # When one starts returning data the test fails, to shrink this list.
 EXPECTED_EMPTY = {
-    "hatui_instance_effective_priority": "the node's effective priority series (issue: why)",
-    "hatui_instance_transitions_total": "per-instance transitions by target state (issue: why)",
-    "hatui_instance_last_transition_timestamp_seconds": "last transition time (issue: why)",
-    "hatui_tracker_weight": "tracker weights per instance (issue: why)",
-    "hatui_router_near_failover_total": "near failovers the watcher counts (issue: why)",
     "hatui_vip_owner_info": "who answers each VIP (ARP owners)",
     "hatui_vip_conflict": "VIPs two MACs answer for (ARP owners)",
 }
