@@ -54,9 +54,9 @@ LAST_WORD_S = 0.15  # a LAN view hears the shutdown's adverts within a tick (0.1
 def precise_event_loop() -> asyncio.AbstractEventLoop:
     """An event loop whose timers wake within tens of microseconds.
 
-    The default loop's epoll rounds every timeout up to a whole millisecond, and the
-    router re-arms the Adver_Timer from when it fired, so adverts came every ~101 ms at
-    0.1 s and Master_Down fired up to 1 ms late. select() takes a microsecond timeout;
+    The default loop's epoll rounds every timeout up to a whole millisecond: each
+    advert and Master_Down would fire up to a millisecond late, and the Adver_Timer,
+    re-armed from when it fired, would drift by as much. select() takes a microsecond timeout;
     a node watches a handful of descriptors, far below its FD_SETSIZE limit.
     """
     return asyncio.SelectorEventLoop(selectors.SelectSelector())
