@@ -304,14 +304,9 @@ def _lan_holders(watch: Watch) -> Callable[[], tuple[VipHolder, ...]]:
 
 
 def _exporter(args: argparse.Namespace) -> Exporter | None:
-    """The --metrics endpoint, bound (a port in use fails here, as one line), or None."""
-    if not args.metrics:
-        return None
-    from hatui.runtime.metrics import Exporter
+    from hatui.runtime.metrics import bind
 
-    exporter = Exporter(args.metrics)
-    exporter.start()
-    return exporter
+    return bind(args.metrics)
 
 
 def run_watch(args: argparse.Namespace) -> int:

@@ -186,12 +186,10 @@ class Serve:
             )
         for warning in warnings + apply_scheduling(self.spec):
             log.warning("%s", warning)
-        if self.metrics_listen:
-            # Bound before any VIP is touched: a port in use stops us here, as one line.
-            from hatui.runtime.metrics import Exporter
+        if self.metrics_listen:  # bound before any VIP is touched
+            from hatui.runtime.metrics import bind
 
-            self.metrics = Exporter(self.metrics_listen)
-            self.metrics.start()
+            self.metrics = bind(self.metrics_listen)
         self.notifier = Notifier(self.spec)
         self.io = RealNodeIO(self.spec, notifier=self.notifier)
         for vip in self.io.remove_leftovers():
