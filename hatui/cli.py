@@ -74,6 +74,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"hatui: {message} (see hatui --help)\n")
 
 
+NODE_GROUP = "node from flags (--serve without -c)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="hatui",
@@ -168,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     # ... which also follows the local haproxy (a headless node's; a console polls its own).
     p.add_argument("--lan-haproxy", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--version", action="version", version=f"hatui {__version__}")
-    node = p.add_argument_group("node from flags (--serve without -c)")
+    node = p.add_argument_group(NODE_GROUP)
     node.add_argument("--interface", metavar="IF")
     node.add_argument("--vrid", type=int, metavar="N")
     node.add_argument("--priority", type=int, metavar="P", default=100)
@@ -315,14 +318,9 @@ def _lan_holders(watch: Watch) -> Callable[[], tuple[VipHolder, ...]]:
 
 
 def _exporter(args: argparse.Namespace) -> Exporter | None:
-    """The --metrics endpoint, bound (a port in use fails here, as one line), or None."""
-    if not args.metrics:
-        return None
-    from hatui.runtime.metrics import Exporter
+    from hatui.runtime.metrics import bind
 
-    exporter = Exporter(args.metrics)
-    exporter.start()
-    return exporter
+    return bind(args.metrics)
 
 
 def run_watch(args: argparse.Namespace) -> int:
@@ -464,35 +462,28 @@ def run_serve(args: argparse.Namespace) -> int:
     return run_serve_ui(args, node_argv(args))
 
 
+# Besides the "node from flags" group, the flags a serving console hands its node child.
+NODE_CHILD_FLAGS = frozenset({"config", "config_id", "rt_priority", "metrics", "verbose"})
+
+
 def node_argv(args: argparse.Namespace) -> list[str]:
-    """The headless node a serving console starts: the same node, from the same flags."""
+    """The headless node a serving console starts: the same node, from the same flags,
+    read back from the parser's own definitions (one place names a flag)."""
+    parser = build_parser()
+    group = next(g for g in parser._action_groups if g.title == NODE_GROUP)
+    wanted = NODE_CHILD_FLAGS | {a.dest for a in group._group_actions}
     argv = ["--serve", "--headless", "--control", args.control]
-    if args.config:
-        argv += ["-c", args.config]
-        if args.config_id:
-            argv += ["--config-id", args.config_id]
-    else:
-        argv += ["--interface", args.interface, "--vrid", str(args.vrid)]
-        argv += ["--priority", str(args.priority), "--advert-int", str(args.advert_int)]
-        argv += [f"--vip={vip}" for vip in args.vip]
-        argv += [f"--unicast-peer={peer}" for peer in args.unicast_peer]
-        if args.vrrp_version is not None:
-            argv += ["--vrrp-version", str(args.vrrp_version)]
-        if args.unicast_src:
-            argv += ["--unicast-src", args.unicast_src]
-        if args.auth_pass:
-            argv += [f"--auth-pass={args.auth_pass}"]
-        if args.nopreempt:
-            argv.append("--nopreempt")
-        argv += ["--preempt-delay", str(args.preempt_delay), "--checksum", args.checksum]
-        if args.name:
-            argv += ["--name", args.name]
-    if args.rt_priority is not None:
-        argv += ["--rt-priority", str(args.rt_priority)]
-    if args.metrics:
-        argv += ["--metrics", args.metrics]
-    if args.verbose:
-        argv.append("-v")
+    for action in parser._actions:
+        value = getattr(args, action.dest, None)
+        if action.dest not in wanted or value is None or value == action.default:
+            continue
+        flag = action.option_strings[-1]
+        if isinstance(action, argparse._StoreTrueAction):
+            argv.append(flag)
+        elif isinstance(action, argparse._AppendAction):
+            argv += [f"{flag}={v}" for v in value]
+        else:
+            argv.append(f"{flag}={value}")
     return argv
 
 

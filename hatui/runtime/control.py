@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 NODE_REFRESH_S = 0.5  # the node-only stream's steady pace: countdowns at 0.1 s resolution
 NODE_NEWS_S = 0.05  # how soon a node event (transition, command) follows the last line
-SLICE = 16  # rows built per turn of the event loop: about 0.7 ms, under the advert jitter
+SLICE = 16  # rows built per turn of the event loop: a slice stays under the advert jitter
 EVENT_BACKLOG = 500
 
 

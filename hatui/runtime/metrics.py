@@ -239,6 +239,16 @@ class Exporter(Collector):
                 yield from text_string_to_metric_families(text.decode())
 
 
+def bind(listen: str | None) -> Exporter | None:
+    """The --metrics endpoint of this process, bound now (a port in use fails here, as one
+    line, before anything else starts), or None without --metrics."""
+    if not listen:
+        return None
+    exporter = Exporter(listen)
+    exporter.start()
+    return exporter
+
+
 class _Families(Collector):
     def __init__(self, families: list[Metric]) -> None:
         self.families = families

@@ -99,7 +99,7 @@ class NodeStatus:
 class Counts(dict[str, int]):
     """Counters that read 0 until first counted, as a Counter does, and count at dict
     speed: Counter defines __delitem__ in Python, which sends every store through a
-    Python slot wrapper (twice the cost of a dict's, three stores an advert)."""
+    Python slot wrapper, and the steady path stores several counts an advert."""
 
     def __missing__(self, key: str) -> int:
         return 0
