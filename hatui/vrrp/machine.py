@@ -58,7 +58,6 @@ Fast path      For runtimes that pace many instances (hatui/runtime/pacing.py's 
 from __future__ import annotations
 
 import ipaddress
-from collections import deque
 from typing import assert_never
 
 from hatui.codec.frames import VrrpAdvert
@@ -67,13 +66,15 @@ from hatui.types import MonoUs
 from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
 from hatui.vrrp import receive
+from hatui.vrrp.garp import GarpSchedule
 from hatui.vrrp.priority import OWNER_PRIORITY, TrackerStatus, Tracking, effective_priority
+from hatui.vrrp.receive import MismatchLog, ip_key
 from hatui.vrrp.spec import InstanceSpec, Vip, live_change
 from hatui.vrrp.state import State
 from hatui.vrrp.status import HeardAdvert, RouterStatus, TimerKind
 from hatui.vrrp.timing import cs_to_us, master_down_us, skew_us
 from hatui.vrrp.validate import validate
-from hatui.vrrp.why import PriorityChange, ms, track_text
+from hatui.vrrp.why import PriorityChange, Takeover, preempted, takeover, track_text
 
 # The allow-list: any other change is a bug in this module, not a network event.
 TRANSITIONS: frozenset[tuple[State, State]] = frozenset(
@@ -95,7 +96,6 @@ TRANSITIONS: frozenset[tuple[State, State]] = frozenset(
 _TIMER_ORDER = {kind: i for i, kind in enumerate(TimerKind)}
 NOTIFY_STOP = "STOP"
 NOTIFY_RX_LOWER = "MASTER_RX_LOWER_PRI"  # keepalived's event, not a state
-MAX_LOGGED_SENDERS = 256
 
 
 class Router:
@@ -105,7 +105,7 @@ class Router:
         validate(spec, primary_ip)
         self._spec = spec
         self._primary_ip = str(ipaddress.ip_address(primary_ip))
-        self._primary_key = int(ipaddress.ip_address(primary_ip))
+        self._primary_key = ip_key(primary_ip)
         self._all_vips: tuple[Vip, ...] = spec.vips + spec.excluded_vips
         self._addresses = tuple(v.address for v in spec.vips)
         self._tracking = Tracking(spec)
@@ -124,13 +124,12 @@ class Router:
         # The lower-priority master whose adverts we are discarding to preempt it, until
         # an advert resets our Master_Down_Timer again: says why the timer ran out.
         self._preempting: HeardAdvert | None = None
-        self._logged: dict[str, tuple[str, ...]] = {}
+        self._mismatches = MismatchLog()
         self._wants_master = False  # sync group: our Master_Down_Timer expired
         self._group_fault: str | None = None  # sync group: FAULT imposed by another member
         self._advert_memo: tuple[int, InstanceSpec, act.SendAdvert] | None = None
         self._change: PriorityChange | None = None  # the last priority change: a why
-        # garp_interval: the rounds still to send, each from a GARP_ROUND timer.
-        self._rounds: deque[tuple[Vip, ...]] = deque()
+        self._garp = GarpSchedule(self._timers, spec.garp, self._all_vips)
 
     @property
     def spec(self) -> InstanceSpec:
@@ -271,7 +270,7 @@ class Router:
             case inp.SendGarp():
                 if self._state is not State.MASTER:
                     return [_log(act.LogLevel.WARNING, "gratuitous ARP not sent: not master")]
-                return self._burst(self._spec.garp.master_repeat, now)
+                return self._garp.burst(self._spec.garp.master_repeat, now)
             case inp.Reconfigure(spec=spec):
                 return self._reconfigure(spec, now)
             case _:
@@ -307,7 +306,6 @@ class Router:
             out += self._on_timer(kind, now)
 
     def _on_timer(self, kind: TimerKind, now: MonoUs) -> list[act.Action]:
-        garp = self._spec.garp
         match kind:
             case TimerKind.MASTER_DOWN:
                 if self._spec.sync_group is not None:
@@ -315,93 +313,34 @@ class Router:
                     # Master_Down_Interval while the other members still hear a master.
                     self._wants_master = True
                     self._arm_master_down(now)
-                    return [act.WantMaster(cause=self._takeover_cause(now))]
+                    return [act.WantMaster(cause=self._takeover(now).cause)]
                 return self._take_over(now)
             case TimerKind.ADVERT:
                 self._arm(TimerKind.ADVERT, now, self._spec.advert_int_us)
                 return [self._advert(self._effective())]
-            case TimerKind.GARP:
-                return self._burst(garp.master_repeat, now)
-            case TimerKind.GARP_REFRESH:
-                self._arm(TimerKind.GARP_REFRESH, now, garp.refresh_us)
-                return self._burst(garp.refresh_repeat, now)
-            case TimerKind.GARP_LOWER:
-                return self._burst(garp.lower_repeat, now) if garp.lower_repeat else []
-            case TimerKind.GARP_ROUND:
-                vips = self._rounds.popleft()
-                if self._rounds:
-                    self._arm(TimerKind.GARP_ROUND, now, garp.interval_us)
-                return [act.SendGarp(vips=vips, count=1)]
+            case (
+                TimerKind.GARP
+                | TimerKind.GARP_REFRESH
+                | TimerKind.GARP_LOWER
+                | TimerKind.GARP_ROUND
+            ):
+                return self._garp.fire(kind, now)
             case TimerKind.PREEMPT_DELAY:
                 return [_log(act.LogLevel.INFO, "preempt delay over")]
             case _:
                 assert_never(kind)
 
-    def _takeover_cause(self, now: MonoUs) -> str:
-        """What made our Master_Down_Timer run out, as it happened: a release, a
-        preemption (we discarded a lower master's adverts), or a silent master."""
-        heard = self._last_advert
-        if heard is not None and heard.priority == 0:
-            return f"master {heard.ip} released (priority 0)"
-        if self._preempting is not None:
-            low = self._preempting
-            return f"master_down timer: preempting {low.ip} (priority {low.priority})"
-        if heard is not None:
-            silent_ms = (now - heard.at) / 1000
-            return f"master_down timer: no advert from {heard.ip} for {silent_ms:.0f} ms"
-        return "master_down timer"
+    def _takeover(self, now: MonoUs) -> Takeover:
+        return takeover(
+            self._name, now, local=self._effective(), heard=self._last_advert,
+            preempting=self._preempting, change=self._change, skew_us=self._skew(),
+            master_down_us=self._master_down_interval(), after=self._cause,
+        )  # fmt: skip
 
     def _take_over(self, now: MonoUs) -> list[act.Action]:
         """Enter MASTER as the Master_Down_Timer ran out, with the reason and evidence."""
-        cause = self._takeover_cause(now)
-        name, local, heard = self._name, self._effective(), self._last_advert
-        mdi = self._master_down_interval()
-        if heard is not None and heard.priority == 0:
-            reason = Reason.RELEASED
-            why = (
-                f"{name}: {heard.ip} sent priority 0; took over {ms(now - heard.at)} ms later"
-                f" (Skew_Time {ms(self._skew())} ms): released, priority {local}"
-            )
-        elif self._preempting is not None:
-            low, reason = self._preempting, Reason.PREEMPTED
-            ch = self._change
-            rise = ""
-            if ch is not None and ch.after > ch.before and ch.after > low.priority:
-                rise = f"{ch.text()}, "
-            why = (
-                f"{name}: {rise}priority {local} above {low.ip}'s {low.priority}: preempted"
-                f" after Master_Down_Interval {ms(mdi)} ms"
-            )
-        elif heard is not None:
-            reason = Reason.NO_RESPONSE
-            why = (
-                f"{name}: no advert from {heard.ip} (priority {heard.priority}) for"
-                f" {ms(now - heard.at)} ms, Master_Down_Interval {ms(mdi)} ms: no-response,"
-                f" priority {local}"
-            )
-        else:
-            reason = Reason.NO_RESPONSE
-            why = (
-                f"{name}: no master heard for Master_Down_Interval {ms(mdi)} ms after"
-                f" {self._cause}: no-response, priority {local}"
-            )
-        return self._enter(State.MASTER, now, cause, reason=reason, why=why)
-
-    def _preempted_why(self, advert: VrrpAdvert, local: int, now: MonoUs) -> str:
-        """Why a higher advert displaces us: our own priority fall in this term, if any."""
-        name, ch = self._name, self._change
-        since = self._since
-        if ch is not None and ch.after < ch.before and since is not None and ch.at >= since:
-            return (
-                f"{name}: {ch.text()}, below {advert.src_ip}'s {advert.priority}: preempted,"
-                f" {ms(now - ch.at)} ms"
-            )
-        if advert.priority == local:
-            return f"{name}: {advert.src_ip} has our priority {local}, higher address: preempted"
-        return (
-            f"{name}: {advert.src_ip} advertises priority {advert.priority}, above ours"
-            f" {local}: preempted"
-        )
+        t = self._takeover(now)
+        return self._enter(State.MASTER, now, t.cause, reason=t.reason, why=t.why)
 
     @property
     def _name(self) -> str:
@@ -505,7 +444,7 @@ class Router:
             self._arm(TimerKind.ADVERT, now, self._spec.advert_int_us)
             return [self._advert(local)]
         higher = advert.priority > local
-        if higher or (advert.priority == local and _ip_key(advert.src_ip) > self._primary_key):
+        if higher or (advert.priority == local and ip_key(advert.src_ip) > self._primary_key):
             if self._spec.version == 3:
                 self._master_adver_interval_us = cs_to_us(advert.interval_cs)
             if higher:
@@ -514,14 +453,16 @@ class Router:
                 cause = f"equal priority advert from higher address {advert.src_ip}"
             # keepalived higher_prio_send_advert: our GARPs were the last the LAN heard.
             last = [self._advert(local)] if self._spec.higher_prio_send_advert else []
-            why = self._preempted_why(advert, local, now)
+            why = preempted(
+                self._name, now, ip=advert.src_ip, priority=advert.priority, local=local,
+                change=self._change, since=self._since,
+            )  # fmt: skip
             return last + self._enter(State.BACKUP, now, cause, reason=Reason.PREEMPTED, why=why)
         return self._lower_advert(advert, local, now)
 
     def _lower_advert(self, advert: VrrpAdvert, local: int, now: MonoUs) -> list[act.Action]:
         """RFC 9568 6.4.3, keepalived vrrp_state_master_rx: a lower master or backup
         spoke; reassert at once rather than wait for the timer."""
-        garp = self._spec.garp
         quiet = self._spec.lower_prio_no_advert
         message = f"lower priority {advert.priority} advert from {advert.src_ip}, ours {local}" + (
             "" if quiet else ": reasserting mastership"
@@ -529,10 +470,7 @@ class Router:
         out: list[act.Action] = [_log(act.LogLevel.INFO, message)]
         if not quiet:
             out.append(self._advert(local))
-        if garp.lower_repeat:
-            out += self._burst(garp.lower_repeat, now)
-            if garp.lower_delay_us:
-                self._arm(TimerKind.GARP_LOWER, now, garp.lower_delay_us)
+        out += self._garp.on_lower(now)
         out.append(act.Notify(state=NOTIFY_RX_LOWER, priority=local))
         return out
 
@@ -540,13 +478,7 @@ class Router:
         heard = self._last_advert
         # keepalived skip_check_adv_addr: the same master's addresses were checked already.
         same = self._spec.skip_check_adv_addr and heard is not None and heard.ip == advert.src_ip
-        found = receive.mismatches(self._spec, advert, check_addresses=not same)
-        # Log each difference once per sender until it changes, not once a second.
-        if self._logged.get(advert.src_ip, ()) == found:
-            return []
-        if len(self._logged) >= MAX_LOGGED_SENDERS:
-            self._logged.clear()  # spoofed senders must not grow memory without bound
-        self._logged[advert.src_ip] = found
+        found = self._mismatches.new(self._spec, advert, check_addresses=not same)
         return [_log(act.LogLevel.WARNING, m) for m in found]
 
     # -- faults and priority ----------------------------------------------------------
@@ -725,7 +657,7 @@ class Router:
             out.append(act.RemoveVips(vips=self._all_vips))
             self._vips_held = False
         self._timers.clear()
-        self._rounds.clear()
+        self._garp.clear()
         self._wants_master = False
         self._preempting = None
         self._state = new
@@ -734,15 +666,10 @@ class Router:
         priority = self._effective()
         match new:
             case State.MASTER:
-                garp = self._spec.garp
                 out += [self._advert(priority), act.AddVips(vips=self._all_vips)]
-                out += self._burst(garp.master_repeat, now)
+                out += self._garp.on_master(now)
                 self._vips_held = True
                 self._arm(TimerKind.ADVERT, now, self._spec.advert_int_us)
-                if garp.master_delay_us > 0:
-                    self._arm(TimerKind.GARP, now, garp.master_delay_us)
-                if garp.refresh_us > 0:
-                    self._arm(TimerKind.GARP_REFRESH, now, garp.refresh_us)
             case State.BACKUP:
                 self._arm_master_down(now)
                 self._preempt_until = None  # keepalived: a new BACKUP starts it afresh
@@ -766,35 +693,6 @@ class Router:
         self._advert_memo = (priority, self._spec, advert)
         return advert
 
-    def _burst(
-        self, count: int, now: MonoUs, vips: tuple[Vip, ...] | None = None
-    ) -> list[act.Action]:
-        """A burst of `count` GARP rounds for `vips` (default: all). Without garp_interval
-        the rounds go back to back in one action; with it, one round now and the rest from
-        the GARP_ROUND timer, at least garp_interval apart: a burst that starts while
-        another's rounds are pending queues behind them (keepalived spaces every GARP an
-        interface sends)."""
-        vips = self._all_vips if vips is None else vips
-        interval = self._spec.garp.interval_us
-        if interval <= 0:
-            return [act.SendGarp(vips=vips, count=count)]
-        rounds = self._rounds
-        pending = bool(rounds)
-        rounds.extend([vips] * count)
-        if pending or not rounds:
-            return []  # behind the pending rounds: the GARP_ROUND timer is armed
-        first = rounds.popleft()
-        if rounds:
-            self._arm(TimerKind.GARP_ROUND, now, interval)
-        return [act.SendGarp(vips=first, count=1)]
-
-    def _drop_rounds(self, gone: tuple[Vip, ...]) -> None:
-        """Pending rounds never announce a VIP that is gone."""
-        kept = [tuple(v for v in r if v not in gone) for r in self._rounds]
-        self._rounds = deque(r for r in kept if r)
-        if not self._rounds:
-            self._timers.pop(TimerKind.GARP_ROUND, None)
-
     def _reconfigure(self, new: InstanceSpec, now: MonoUs) -> list[act.Action]:
         """keepalived's reload of an unchanged-identity instance: state, timers and held
         VIPs stay (no priority 0, no VIP flap, no GARP for VIPs already held). A new
@@ -809,6 +707,7 @@ class Router:
         self._all_vips = new.vips + new.excluded_vips
         self._addresses = tuple(v.address for v in new.vips)
         self._tracking.respec(new)
+        self._garp.respec(new.garp, self._all_vips)
         after = self._effective()
         why = ""
         if after != before:
@@ -820,10 +719,10 @@ class Router:
             added = tuple(v for v in self._all_vips if v not in old_vips)
             if gone:
                 out.append(act.RemoveVips(vips=gone))
-                self._drop_rounds(gone)
+                self._garp.drop(gone)
             if added:
                 out.append(act.AddVips(vips=added))
-                out += self._burst(self._spec.garp.master_repeat, now, added)
+                out += self._garp.burst(self._spec.garp.master_repeat, now, added)
         return out + self._reassess_fault(now, "reload", why)
 
     # -- status -----------------------------------------------------------------------
@@ -865,11 +764,3 @@ class Router:
 
 def _log(level: act.LogLevel, message: str) -> act.Log:
     return act.Log(level=level, message=message)
-
-
-def _ip_key(address: str) -> int:
-    # The codec hands us valid addresses; garbage still must not raise out of a pure layer.
-    try:
-        return int(ipaddress.ip_address(address))
-    except ValueError:
-        return -1
