@@ -1,5 +1,9 @@
 """One VRRP instance as a sans-IO state machine: inputs and `now` in, ordered actions out.
 
+Its variables and their reads are in instance.py, its GARP bursts in garp.py, the
+preempt_delay in preempt.py, the words of its whys in why.py; every rule that changes a
+state is here.
+
 Rules (RFC 5798 section 6 as updated by RFC 9568 for v3, RFC 3768 section 6 for v2,
 plus keepalived's behaviour where the RFCs leave room):
 
@@ -43,10 +47,10 @@ Operator       SetPriority/AdjustPriority override the base priority. Release: M
 Ordering: entering MASTER = Transition, SendAdvert, AddVips, SendGarp, Notify; leaving
 MASTER = Transition, [SendAdvert(0)], RemoveVips, Notify.
 
-GARP           Every burst is the Router's: garp_master_delay (GARP), garp_master_refresh
-               (GARP_REFRESH), garp_lower_prio_delay (GARP_LOWER) and, with
-               garp_interval, the spaced rounds of any burst (GARP_ROUND, at least
-               garp_interval apart; a burst asked meanwhile queues behind).
+GARP           Every burst is the Router's (garp.py): garp_master_delay (GARP),
+               garp_master_refresh (GARP_REFRESH), garp_lower_prio_delay (GARP_LOWER)
+               and, with garp_interval, the spaced rounds of any burst (GARP_ROUND, at
+               least garp_interval apart; a burst asked meanwhile queues behind).
 
 Fast path      For runtimes that pace many instances (hatui/runtime/pacing.py's FastPath):
                `deadline`, `only_advert_due`, `urgent_due` read the timers without
@@ -57,7 +61,6 @@ Fast path      For runtimes that pace many instances (hatui/runtime/pacing.py's 
 
 from __future__ import annotations
 
-import ipaddress
 from typing import assert_never
 
 from hatui.codec.frames import VrrpAdvert
@@ -67,14 +70,13 @@ from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
 from hatui.vrrp import receive
 from hatui.vrrp.garp import GarpSchedule
-from hatui.vrrp.priority import OWNER_PRIORITY, TrackerStatus, Tracking, effective_priority
+from hatui.vrrp.instance import Instance
 from hatui.vrrp.receive import MismatchLog, ip_key
-from hatui.vrrp.spec import InstanceSpec, Vip, live_change
+from hatui.vrrp.spec import InstanceSpec, live_change
 from hatui.vrrp.state import State
-from hatui.vrrp.status import HeardAdvert, RouterStatus, TimerKind
-from hatui.vrrp.timing import cs_to_us, master_down_us, skew_us
-from hatui.vrrp.validate import validate
-from hatui.vrrp.why import PriorityChange, Takeover, preempted, takeover, track_text
+from hatui.vrrp.status import HeardAdvert, TimerKind
+from hatui.vrrp.timing import cs_to_us
+from hatui.vrrp.why import PriorityChange, preempted, priority_log, track_text
 
 # The allow-list: any other change is a bug in this module, not a network event.
 TRANSITIONS: frozenset[tuple[State, State]] = frozenset(
@@ -93,90 +95,18 @@ TRANSITIONS: frozenset[tuple[State, State]] = frozenset(
         (State.FAULT, State.INIT),
     }
 )
-_TIMER_ORDER = {kind: i for i, kind in enumerate(TimerKind)}
 NOTIFY_STOP = "STOP"
 NOTIFY_RX_LOWER = "MASTER_RX_LOWER_PRI"  # keepalived's event, not a state
 
 
-class Router:
+class Router(Instance):
     """One VRRP instance. Feed it `handle(input, now)`; run what it returns, in order."""
 
     def __init__(self, spec: InstanceSpec, *, primary_ip: str) -> None:
-        validate(spec, primary_ip)
-        self._spec = spec
-        self._primary_ip = str(ipaddress.ip_address(primary_ip))
-        self._primary_key = ip_key(primary_ip)
-        self._all_vips: tuple[Vip, ...] = spec.vips + spec.excluded_vips
-        self._addresses = tuple(v.address for v in spec.vips)
-        self._tracking = Tracking(spec)
-        self._state = State.INIT
-        self._since: MonoUs | None = None
-        self._cause = "not started"
-        self._override: int | None = None
-        self._hold = False
-        self._paused = False
-        self._link_up = True
-        self._vips_held = False
-        self._timers: dict[TimerKind, MonoUs] = {}
-        self._master_adver_interval_us = spec.advert_int_us
-        self._last_advert: HeardAdvert | None = None
-        self._preempt_until: MonoUs | None = None
-        # The lower-priority master whose adverts we are discarding to preempt it, until
-        # an advert resets our Master_Down_Timer again: says why the timer ran out.
-        self._preempting: HeardAdvert | None = None
+        super().__init__(spec, primary_ip=primary_ip)
         self._mismatches = MismatchLog()
-        self._wants_master = False  # sync group: our Master_Down_Timer expired
-        self._group_fault: str | None = None  # sync group: FAULT imposed by another member
         self._advert_memo: tuple[int, InstanceSpec, act.SendAdvert] | None = None
-        self._change: PriorityChange | None = None  # the last priority change: a why
         self._garp = GarpSchedule(self._timers, spec.garp, self._all_vips)
-
-    @property
-    def spec(self) -> InstanceSpec:
-        return self._spec
-
-    @property
-    def primary_ip(self) -> str:
-        return self._primary_ip
-
-    @property
-    def state(self) -> State:
-        return self._state
-
-    @property
-    def wants_master(self) -> bool:
-        """A sync group member whose Master_Down_Timer expired, waiting for the group."""
-        return self._wants_master
-
-    @property
-    def own_faults(self) -> tuple[str, ...]:
-        """Fault conditions of this instance itself, not the one its sync group imposed."""
-        link = () if self._link_up else ("link down",)
-        peer = ("unicast_fault_no_peer: no unicast peer",) if self._spec.fault_no_peer else ()
-        return link + peer + tuple(f"tracked {f} fails" for f in self._tracking.faults())
-
-    @property
-    def group_fault(self) -> bool:
-        return self._group_fault is not None
-
-    @property
-    def master_ip(self) -> str | None:
-        """Ourselves when MASTER, else the last advertiser (None after its priority 0)."""
-        heard = self._last_advert
-        if self._state is State.MASTER:
-            return self._primary_ip
-        if heard is not None and heard.priority > 0:
-            return heard.ip
-        return None
-
-    @property
-    def trackers(self) -> tuple[TrackerStatus, ...]:
-        return self._tracking.statuses()
-
-    @property
-    def effective_priority(self) -> int:
-        """Base priority, operator override and trackers combined (what adverts carry)."""
-        return self._effective()
 
     # -- the fast path (see the module docstring) ---------------------------------------
 
@@ -291,19 +221,10 @@ class Router:
 
     def _fire_timers(self, now: MonoUs) -> list[act.Action]:
         out: list[act.Action] = []
-        timers = self._timers
-        while True:
-            if len(timers) == 1:  # one timer (a master's Adver_Timer, mostly): no sort
-                ((kind, t),) = timers.items()
-                if t > now:
-                    return out
-            else:
-                due = [(t, _TIMER_ORDER[k], k) for k, t in timers.items() if t <= now]
-                if not due:
-                    return out
-                _, _, kind = min(due)
-            del timers[kind]
+        while (kind := self._first_due(now)) is not None:
+            del self._timers[kind]
             out += self._on_timer(kind, now)
+        return out
 
     def _on_timer(self, kind: TimerKind, now: MonoUs) -> list[act.Action]:
         match kind:
@@ -330,21 +251,10 @@ class Router:
             case _:
                 assert_never(kind)
 
-    def _takeover(self, now: MonoUs) -> Takeover:
-        return takeover(
-            self._name, now, local=self._effective(), heard=self._last_advert,
-            preempting=self._preempting, change=self._change, skew_us=self._skew(),
-            master_down_us=self._master_down_interval(), after=self._cause,
-        )  # fmt: skip
-
     def _take_over(self, now: MonoUs) -> list[act.Action]:
         """Enter MASTER as the Master_Down_Timer ran out, with the reason and evidence."""
         t = self._takeover(now)
         return self._enter(State.MASTER, now, t.cause, reason=t.reason, why=t.why)
-
-    @property
-    def _name(self) -> str:
-        return self._spec.name
 
     def _arm(self, kind: TimerKind, now: MonoUs, after_us: int) -> None:
         self._timers[kind] = MonoUs(now + after_us)
@@ -388,54 +298,20 @@ class Router:
             if self._may_take_over():
                 self._arm(TimerKind.MASTER_DOWN, now, self._skew())
             return []
-        out = self._preempt_delay(advert, local, now)
+        out = self._preempt.heard(self._spec, advert, local, now)
         # keepalived: a delay not yet started also holds (it starts just above).
-        in_preempt_delay = self._preempt_until is not None and now < self._preempt_until
-        if not self._spec.preempt or in_preempt_delay or advert.priority >= local:
+        if not self._spec.preempt or self._preempt.holds(now) or advert.priority >= local:
             if self._spec.version == 3:
                 # RFC 5798 6.4.2: a v3 backup adopts the master's interval.
                 self._master_adver_interval_us = cs_to_us(advert.interval_cs)
             self._wants_master = False  # a master is alive: keepalived's wantstate BACKUP
             self._preempting = None
-            due = self._timers.get(TimerKind.MASTER_DOWN)
-            down = self._master_down_interval()
+            near = self._near_failover(advert, now)  # before the reset below
             self._arm_master_down(now)
-            if due is not None and due - now < self._master_adver_interval_us:
-                # The timer was within one interval of expiry: a near failover.
-                near = act.NearFailover(
-                    ip=advert.src_ip,
-                    priority=advert.priority,
-                    silence_us=down - (due - now),
-                    master_down_us=down,
-                    margin_us=due - now,
-                )
-                return [*out, near]
-            return out
+            return out if near is None else [*out, near]
         self._preempting = self._last_advert
         detail = f"priority {advert.priority} from {advert.src_ip}, ours {local}"
         return [*out, act.Discard(reason=act.DiscardReason.LOWER_PRIORITY, detail=detail)]
-
-    def _preempt_delay(self, advert: VrrpAdvert, local: int, now: MonoUs) -> list[act.Action]:
-        """Start preempt_delay at the first lower-priority master heard; a master of our
-        priority or more stops it (keepalived 2.2.7 vrrp_state_backup)."""
-        delay = self._spec.preempt_delay_us
-        if not delay or not self._spec.preempt:
-            return []
-        if advert.priority >= local:
-            if self._preempt_until is None:
-                return []
-            self._preempt_until = None
-            self._timers.pop(TimerKind.PREEMPT_DELAY, None)
-            return [_log(act.LogLevel.INFO, "preempt delay stopped: master priority >= ours")]
-        if self._preempt_until is not None:
-            return []
-        self._preempt_until = MonoUs(now + delay)
-        self._timers[TimerKind.PREEMPT_DELAY] = self._preempt_until
-        message = (
-            f"preempt delay started ({delay / 1e6:g} s): lower priority master "
-            f"{advert.src_ip} ({advert.priority}), ours {local}"
-        )
-        return [_log(act.LogLevel.INFO, message)]
 
     def _master_advert(self, advert: VrrpAdvert, now: MonoUs) -> list[act.Action]:
         local = self._effective()
@@ -498,10 +374,6 @@ class Router:
             out += self._reassess_fault(now, cause, f"{self._name}: {what}")
         return out
 
-    def _faults(self) -> tuple[str, ...]:
-        group = () if self._group_fault is None else (self._group_fault,)
-        return self.own_faults + group
-
     # -- sync group -------------------------------------------------------------------
 
     def _on_group(self, event: inp.SyncGroupChanged, now: MonoUs) -> list[act.Action]:
@@ -562,33 +434,12 @@ class Router:
         if after == before:
             return []
         self._change = PriorityChange(what=what, before=before, after=after, at=now)
-        message = f"priority {before} -> {after} ({cause})"
-        why = f"{self._name}: {self._change.text()}"
-        out: list[act.Action] = [act.Log(level=act.LogLevel.INFO, message=message, why=why)]
+        out: list[act.Action] = [priority_log(self._name, self._change, cause)]
         if self._spec.notify_priority_changes and self._state is not State.INIT:
             # keepalived send_instance_priority_notifies: a FIFO line, no script.
             state = "MASTER_PRIORITY" if self._state is State.MASTER else "BACKUP_PRIORITY"
             out.append(act.Notify(state=state, priority=after))
         return out
-
-    def _effective(self) -> int:
-        return effective_priority(self._spec.priority, self._override, self._tracking.total())
-
-    def _is_owner(self) -> bool:
-        return self._effective() == OWNER_PRIORITY
-
-    def _may_take_over(self) -> bool:
-        return not (self._hold or self._paused)
-
-    def _skew(self) -> int:
-        return skew_us(
-            self._effective(), self._master_adver_interval_us, version=self._spec.version
-        )
-
-    def _master_down_interval(self) -> int:
-        return master_down_us(
-            self._effective(), self._master_adver_interval_us, version=self._spec.version
-        )
 
     # -- operator ---------------------------------------------------------------------
 
@@ -672,7 +523,7 @@ class Router:
                 self._arm(TimerKind.ADVERT, now, self._spec.advert_int_us)
             case State.BACKUP:
                 self._arm_master_down(now)
-                self._preempt_until = None  # keepalived: a new BACKUP starts it afresh
+                self._preempt.clear()  # keepalived: a new BACKUP starts it afresh
             case State.FAULT | State.INIT:
                 pass
             case _:
@@ -700,13 +551,8 @@ class Router:
         outranking its master discards that master's adverts and preempts it."""
         if not live_change(self._spec, new):
             raise ValueError(f"{new.name}: reload changes its identity; restart the instance")
-        validate(new, self._primary_ip)
-        old_vips = self._all_vips
-        before = self._effective()
-        self._spec = new
-        self._all_vips = new.vips + new.excluded_vips
-        self._addresses = tuple(v.address for v in new.vips)
-        self._tracking.respec(new)
+        old_vips, before = self._all_vips, self._effective()
+        self._respec(new)
         self._garp.respec(new.garp, self._all_vips)
         after = self._effective()
         why = ""
@@ -724,42 +570,6 @@ class Router:
                 out.append(act.AddVips(vips=added))
                 out += self._garp.burst(self._spec.garp.master_repeat, now, added)
         return out + self._reassess_fault(now, "reload", why)
-
-    # -- status -----------------------------------------------------------------------
-
-    def status(self, now: MonoUs) -> RouterStatus:
-        """A frozen snapshot; `now` is accepted for symmetry with handle() and future ages."""
-        del now
-        nxt = min(((t, _TIMER_ORDER[k], k) for k, t in self._timers.items()), default=None)
-        heard = self._last_advert
-        master_ip = self.master_ip
-        return RouterStatus(
-            name=self._spec.name,
-            vrid=self._spec.vrid,
-            version=self._spec.version,
-            family=self._spec.family.value,
-            primary_ip=self._primary_ip,
-            state=self._state,
-            state_since=self._since,
-            state_cause=self._cause,
-            base_priority=self._spec.priority,
-            override=self._override,
-            effective_priority=self._effective(),
-            trackers=self._tracking.statuses(),
-            faults=self._faults(),
-            link_up=self._link_up,
-            hold=self._hold,
-            paused=self._paused,
-            vips_held=self._vips_held,
-            master_ip=master_ip,
-            last_advert=heard,
-            master_adver_interval_us=self._master_adver_interval_us,
-            skew_us=self._skew(),
-            master_down_interval_us=self._master_down_interval(),
-            preempt_until=self._preempt_until,
-            next_deadline=None if nxt is None else nxt[0],
-            next_timer=None if nxt is None else nxt[2],
-        )
 
 
 def _log(level: act.LogLevel, message: str) -> act.Log:

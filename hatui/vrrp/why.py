@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from hatui.observe.events import Reason
 from hatui.types import MonoUs
+from hatui.vrrp.actions import Log, LogLevel
 from hatui.vrrp.inputs import TrackChanged
 from hatui.vrrp.priority import TrackerStatus
 from hatui.vrrp.status import HeardAdvert
@@ -22,6 +23,12 @@ class PriorityChange:
 
     def text(self) -> str:
         return f"{self.what} -> priority {self.before} -> {self.after}"
+
+
+def priority_log(name: str, change: PriorityChange, cause: str) -> Log:
+    """The log line of a change of effective priority, with its evidence."""
+    message = f"priority {change.before} -> {change.after} ({cause})"
+    return Log(level=LogLevel.INFO, message=message, why=f"{name}: {change.text()}")
 
 
 def ms(us: int) -> str:
