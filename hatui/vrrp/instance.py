@@ -3,8 +3,8 @@
 The variables of RFC 5798 6.1 and 6.2 (priority, Master_Adver_Interval, the timers) and
 keepalived's (trackers, preempt_delay, sync group, operator hold and pause), set from
 the spec at start and on a reload; the values derived from them (effective priority,
-Skew_Time, Master_Down_Interval, faults, the next timer due, what a takeover would say);
-the status snapshot. The rules that change them, and the actions they return, are the
+Skew_Time, Master_Down_Interval, faults, what a takeover would say); the status
+snapshot. The rules that change them, and the actions they return, are the
 Router's (machine.py), which is an Instance.
 """
 
@@ -161,15 +161,6 @@ class Instance:
             master_down_us=down,
             margin_us=due - now,
         )
-
-    def _first_due(self, now: MonoUs) -> TimerKind | None:
-        """The timer to fire next at `now`: the earliest due, ties in TimerKind's order."""
-        timers = self._timers
-        if len(timers) == 1:  # one timer (a master's Adver_Timer, mostly): no sort
-            for kind, t in timers.items():
-                return kind if t <= now else None
-        due = [(t, TIMER_ORDER[k], k) for k, t in timers.items() if t <= now]
-        return min(due)[2] if due else None
 
     # -- status -----------------------------------------------------------------------
 

@@ -74,7 +74,7 @@ from hatui.vrrp.instance import Instance
 from hatui.vrrp.receive import MismatchLog, ip_key
 from hatui.vrrp.spec import InstanceSpec, live_change
 from hatui.vrrp.state import State
-from hatui.vrrp.status import HeardAdvert, TimerKind
+from hatui.vrrp.status import TIMER_ORDER, HeardAdvert, TimerKind
 from hatui.vrrp.timing import cs_to_us
 from hatui.vrrp.why import PriorityChange, preempted, priority_log, track_text
 
@@ -221,10 +221,19 @@ class Router(Instance):
 
     def _fire_timers(self, now: MonoUs) -> list[act.Action]:
         out: list[act.Action] = []
-        while (kind := self._first_due(now)) is not None:
-            del self._timers[kind]
+        timers = self._timers
+        while True:
+            if len(timers) == 1:  # one timer (a master's Adver_Timer, mostly): no sort
+                ((kind, t),) = timers.items()
+                if t > now:
+                    return out
+            else:
+                due = [(t, TIMER_ORDER[k], k) for k, t in timers.items() if t <= now]
+                if not due:
+                    return out
+                _, _, kind = min(due)
+            del timers[kind]
             out += self._on_timer(kind, now)
-        return out
 
     def _on_timer(self, kind: TimerKind, now: MonoUs) -> list[act.Action]:
         match kind:
