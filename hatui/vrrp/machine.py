@@ -1,8 +1,8 @@
 """One VRRP instance as a sans-IO state machine: inputs and `now` in, ordered actions out.
 
 Its variables and their reads are in instance.py, its GARP bursts in garp.py, the
-preempt_delay in preempt.py, the words of its whys in why.py; every rule that changes a
-state is here.
+preempt_delay in preempt.py, the wording of its takeovers and preemptions in why.py; every
+rule that changes a state is here.
 
 Rules (RFC 5798 section 6 as updated by RFC 9568 for v3, RFC 3768 section 6 for v2,
 plus keepalived's behaviour where the RFCs leave room):
