@@ -1,5 +1,9 @@
 """One VRRP instance as a sans-IO state machine: inputs and `now` in, ordered actions out.
 
+Its variables and their reads are in instance.py, its GARP bursts in garp.py, the
+preempt_delay in preempt.py, the wording of its takeovers and preemptions in why.py; every
+rule that changes a state is here.
+
 Rules (RFC 5798 section 6 as updated by RFC 9568 for v3, RFC 3768 section 6 for v2,
 plus keepalived's behaviour where the RFCs leave room):
 
@@ -43,10 +47,10 @@ Operator       SetPriority/AdjustPriority override the base priority. Release: M
 Ordering: entering MASTER = Transition, SendAdvert, AddVips, SendGarp, Notify; leaving
 MASTER = Transition, [SendAdvert(0)], RemoveVips, Notify.
 
-GARP           Every burst is the Router's: garp_master_delay (GARP), garp_master_refresh
-               (GARP_REFRESH), garp_lower_prio_delay (GARP_LOWER) and, with
-               garp_interval, the spaced rounds of any burst (GARP_ROUND, at least
-               garp_interval apart; a burst asked meanwhile queues behind).
+GARP           Every burst is the Router's (garp.py): garp_master_delay (GARP),
+               garp_master_refresh (GARP_REFRESH), garp_lower_prio_delay (GARP_LOWER)
+               and, with garp_interval, the spaced rounds of any burst (GARP_ROUND, at
+               least garp_interval apart; a burst asked meanwhile queues behind).
 
 Fast path      For runtimes that pace many instances (hatui/runtime/pacing.py's FastPath):
                `deadline`, `only_advert_due`, `urgent_due` read the timers without
@@ -57,8 +61,6 @@ Fast path      For runtimes that pace many instances (hatui/runtime/pacing.py's 
 
 from __future__ import annotations
 
-import ipaddress
-from collections import deque
 from typing import assert_never
 
 from hatui.codec.frames import VrrpAdvert
@@ -67,13 +69,14 @@ from hatui.types import MonoUs
 from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
 from hatui.vrrp import receive
-from hatui.vrrp.priority import OWNER_PRIORITY, TrackerStatus, Tracking, effective_priority
-from hatui.vrrp.spec import InstanceSpec, Vip, live_change
+from hatui.vrrp.garp import GarpSchedule
+from hatui.vrrp.instance import Instance
+from hatui.vrrp.receive import MismatchLog, ip_key
+from hatui.vrrp.spec import InstanceSpec, live_change
 from hatui.vrrp.state import State
-from hatui.vrrp.status import HeardAdvert, RouterStatus, TimerKind
-from hatui.vrrp.timing import cs_to_us, master_down_us, skew_us
-from hatui.vrrp.validate import validate
-from hatui.vrrp.why import PriorityChange, ms, track_text
+from hatui.vrrp.status import TIMER_ORDER, HeardAdvert, TimerKind
+from hatui.vrrp.timing import cs_to_us
+from hatui.vrrp.why import PriorityChange, preempted, priority_log, track_text
 
 # The allow-list: any other change is a bug in this module, not a network event.
 TRANSITIONS: frozenset[tuple[State, State]] = frozenset(
@@ -92,92 +95,18 @@ TRANSITIONS: frozenset[tuple[State, State]] = frozenset(
         (State.FAULT, State.INIT),
     }
 )
-_TIMER_ORDER = {kind: i for i, kind in enumerate(TimerKind)}
 NOTIFY_STOP = "STOP"
 NOTIFY_RX_LOWER = "MASTER_RX_LOWER_PRI"  # keepalived's event, not a state
-MAX_LOGGED_SENDERS = 256
 
 
-class Router:
+class Router(Instance):
     """One VRRP instance. Feed it `handle(input, now)`; run what it returns, in order."""
 
     def __init__(self, spec: InstanceSpec, *, primary_ip: str) -> None:
-        validate(spec, primary_ip)
-        self._spec = spec
-        self._primary_ip = str(ipaddress.ip_address(primary_ip))
-        self._primary_key = int(ipaddress.ip_address(primary_ip))
-        self._all_vips: tuple[Vip, ...] = spec.vips + spec.excluded_vips
-        self._addresses = tuple(v.address for v in spec.vips)
-        self._tracking = Tracking(spec)
-        self._state = State.INIT
-        self._since: MonoUs | None = None
-        self._cause = "not started"
-        self._override: int | None = None
-        self._hold = False
-        self._paused = False
-        self._link_up = True
-        self._vips_held = False
-        self._timers: dict[TimerKind, MonoUs] = {}
-        self._master_adver_interval_us = spec.advert_int_us
-        self._last_advert: HeardAdvert | None = None
-        self._preempt_until: MonoUs | None = None
-        # The lower-priority master whose adverts we are discarding to preempt it, until
-        # an advert resets our Master_Down_Timer again: says why the timer ran out.
-        self._preempting: HeardAdvert | None = None
-        self._logged: dict[str, tuple[str, ...]] = {}
-        self._wants_master = False  # sync group: our Master_Down_Timer expired
-        self._group_fault: str | None = None  # sync group: FAULT imposed by another member
+        super().__init__(spec, primary_ip=primary_ip)
+        self._mismatches = MismatchLog()
         self._advert_memo: tuple[int, InstanceSpec, act.SendAdvert] | None = None
-        self._change: PriorityChange | None = None  # the last priority change: a why
-        # garp_interval: the rounds still to send, each from a GARP_ROUND timer.
-        self._rounds: deque[tuple[Vip, ...]] = deque()
-
-    @property
-    def spec(self) -> InstanceSpec:
-        return self._spec
-
-    @property
-    def primary_ip(self) -> str:
-        return self._primary_ip
-
-    @property
-    def state(self) -> State:
-        return self._state
-
-    @property
-    def wants_master(self) -> bool:
-        """A sync group member whose Master_Down_Timer expired, waiting for the group."""
-        return self._wants_master
-
-    @property
-    def own_faults(self) -> tuple[str, ...]:
-        """Fault conditions of this instance itself, not the one its sync group imposed."""
-        link = () if self._link_up else ("link down",)
-        peer = ("unicast_fault_no_peer: no unicast peer",) if self._spec.fault_no_peer else ()
-        return link + peer + tuple(f"tracked {f} fails" for f in self._tracking.faults())
-
-    @property
-    def group_fault(self) -> bool:
-        return self._group_fault is not None
-
-    @property
-    def master_ip(self) -> str | None:
-        """Ourselves when MASTER, else the last advertiser (None after its priority 0)."""
-        heard = self._last_advert
-        if self._state is State.MASTER:
-            return self._primary_ip
-        if heard is not None and heard.priority > 0:
-            return heard.ip
-        return None
-
-    @property
-    def trackers(self) -> tuple[TrackerStatus, ...]:
-        return self._tracking.statuses()
-
-    @property
-    def effective_priority(self) -> int:
-        """Base priority, operator override and trackers combined (what adverts carry)."""
-        return self._effective()
+        self._garp = GarpSchedule(self._timers, spec.garp, self._all_vips)
 
     # -- the fast path (see the module docstring) ---------------------------------------
 
@@ -271,7 +200,7 @@ class Router:
             case inp.SendGarp():
                 if self._state is not State.MASTER:
                     return [_log(act.LogLevel.WARNING, "gratuitous ARP not sent: not master")]
-                return self._burst(self._spec.garp.master_repeat, now)
+                return self._garp.burst(self._spec.garp.master_repeat, now)
             case inp.Reconfigure(spec=spec):
                 return self._reconfigure(spec, now)
             case _:
@@ -299,7 +228,7 @@ class Router:
                 if t > now:
                     return out
             else:
-                due = [(t, _TIMER_ORDER[k], k) for k, t in timers.items() if t <= now]
+                due = [(t, TIMER_ORDER[k], k) for k, t in timers.items() if t <= now]
                 if not due:
                     return out
                 _, _, kind = min(due)
@@ -307,7 +236,6 @@ class Router:
             out += self._on_timer(kind, now)
 
     def _on_timer(self, kind: TimerKind, now: MonoUs) -> list[act.Action]:
-        garp = self._spec.garp
         match kind:
             case TimerKind.MASTER_DOWN:
                 if self._spec.sync_group is not None:
@@ -315,97 +243,27 @@ class Router:
                     # Master_Down_Interval while the other members still hear a master.
                     self._wants_master = True
                     self._arm_master_down(now)
-                    return [act.WantMaster(cause=self._takeover_cause(now))]
+                    return [act.WantMaster(cause=self._takeover(now).cause)]
                 return self._take_over(now)
             case TimerKind.ADVERT:
                 self._arm(TimerKind.ADVERT, now, self._spec.advert_int_us)
                 return [self._advert(self._effective())]
-            case TimerKind.GARP:
-                return self._burst(garp.master_repeat, now)
-            case TimerKind.GARP_REFRESH:
-                self._arm(TimerKind.GARP_REFRESH, now, garp.refresh_us)
-                return self._burst(garp.refresh_repeat, now)
-            case TimerKind.GARP_LOWER:
-                return self._burst(garp.lower_repeat, now) if garp.lower_repeat else []
-            case TimerKind.GARP_ROUND:
-                vips = self._rounds.popleft()
-                if self._rounds:
-                    self._arm(TimerKind.GARP_ROUND, now, garp.interval_us)
-                return [act.SendGarp(vips=vips, count=1)]
+            case (
+                TimerKind.GARP
+                | TimerKind.GARP_REFRESH
+                | TimerKind.GARP_LOWER
+                | TimerKind.GARP_ROUND
+            ):
+                return self._garp.fire(kind, now)
             case TimerKind.PREEMPT_DELAY:
                 return [_log(act.LogLevel.INFO, "preempt delay over")]
             case _:
                 assert_never(kind)
 
-    def _takeover_cause(self, now: MonoUs) -> str:
-        """What made our Master_Down_Timer run out, as it happened: a release, a
-        preemption (we discarded a lower master's adverts), or a silent master."""
-        heard = self._last_advert
-        if heard is not None and heard.priority == 0:
-            return f"master {heard.ip} released (priority 0)"
-        if self._preempting is not None:
-            low = self._preempting
-            return f"master_down timer: preempting {low.ip} (priority {low.priority})"
-        if heard is not None:
-            silent_ms = (now - heard.at) / 1000
-            return f"master_down timer: no advert from {heard.ip} for {silent_ms:.0f} ms"
-        return "master_down timer"
-
     def _take_over(self, now: MonoUs) -> list[act.Action]:
         """Enter MASTER as the Master_Down_Timer ran out, with the reason and evidence."""
-        cause = self._takeover_cause(now)
-        name, local, heard = self._name, self._effective(), self._last_advert
-        mdi = self._master_down_interval()
-        if heard is not None and heard.priority == 0:
-            reason = Reason.RELEASED
-            why = (
-                f"{name}: {heard.ip} sent priority 0; took over {ms(now - heard.at)} ms later"
-                f" (Skew_Time {ms(self._skew())} ms): released, priority {local}"
-            )
-        elif self._preempting is not None:
-            low, reason = self._preempting, Reason.PREEMPTED
-            ch = self._change
-            rise = ""
-            if ch is not None and ch.after > ch.before and ch.after > low.priority:
-                rise = f"{ch.text()}, "
-            why = (
-                f"{name}: {rise}priority {local} above {low.ip}'s {low.priority}: preempted"
-                f" after Master_Down_Interval {ms(mdi)} ms"
-            )
-        elif heard is not None:
-            reason = Reason.NO_RESPONSE
-            why = (
-                f"{name}: no advert from {heard.ip} (priority {heard.priority}) for"
-                f" {ms(now - heard.at)} ms, Master_Down_Interval {ms(mdi)} ms: no-response,"
-                f" priority {local}"
-            )
-        else:
-            reason = Reason.NO_RESPONSE
-            why = (
-                f"{name}: no master heard for Master_Down_Interval {ms(mdi)} ms after"
-                f" {self._cause}: no-response, priority {local}"
-            )
-        return self._enter(State.MASTER, now, cause, reason=reason, why=why)
-
-    def _preempted_why(self, advert: VrrpAdvert, local: int, now: MonoUs) -> str:
-        """Why a higher advert displaces us: our own priority fall in this term, if any."""
-        name, ch = self._name, self._change
-        since = self._since
-        if ch is not None and ch.after < ch.before and since is not None and ch.at >= since:
-            return (
-                f"{name}: {ch.text()}, below {advert.src_ip}'s {advert.priority}: preempted,"
-                f" {ms(now - ch.at)} ms"
-            )
-        if advert.priority == local:
-            return f"{name}: {advert.src_ip} has our priority {local}, higher address: preempted"
-        return (
-            f"{name}: {advert.src_ip} advertises priority {advert.priority}, above ours"
-            f" {local}: preempted"
-        )
-
-    @property
-    def _name(self) -> str:
-        return self._spec.name
+        t = self._takeover(now)
+        return self._enter(State.MASTER, now, t.cause, reason=t.reason, why=t.why)
 
     def _arm(self, kind: TimerKind, now: MonoUs, after_us: int) -> None:
         self._timers[kind] = MonoUs(now + after_us)
@@ -449,54 +307,20 @@ class Router:
             if self._may_take_over():
                 self._arm(TimerKind.MASTER_DOWN, now, self._skew())
             return []
-        out = self._preempt_delay(advert, local, now)
+        out = self._preempt.heard(self._spec, advert, local, now)
         # keepalived: a delay not yet started also holds (it starts just above).
-        in_preempt_delay = self._preempt_until is not None and now < self._preempt_until
-        if not self._spec.preempt or in_preempt_delay or advert.priority >= local:
+        if not self._spec.preempt or self._preempt.holds(now) or advert.priority >= local:
             if self._spec.version == 3:
                 # RFC 5798 6.4.2: a v3 backup adopts the master's interval.
                 self._master_adver_interval_us = cs_to_us(advert.interval_cs)
             self._wants_master = False  # a master is alive: keepalived's wantstate BACKUP
             self._preempting = None
-            due = self._timers.get(TimerKind.MASTER_DOWN)
-            down = self._master_down_interval()
+            near = self._near_failover(advert, now)  # before the reset below
             self._arm_master_down(now)
-            if due is not None and due - now < self._master_adver_interval_us:
-                # The timer was within one interval of expiry: a near failover.
-                near = act.NearFailover(
-                    ip=advert.src_ip,
-                    priority=advert.priority,
-                    silence_us=down - (due - now),
-                    master_down_us=down,
-                    margin_us=due - now,
-                )
-                return [*out, near]
-            return out
+            return out if near is None else [*out, near]
         self._preempting = self._last_advert
         detail = f"priority {advert.priority} from {advert.src_ip}, ours {local}"
         return [*out, act.Discard(reason=act.DiscardReason.LOWER_PRIORITY, detail=detail)]
-
-    def _preempt_delay(self, advert: VrrpAdvert, local: int, now: MonoUs) -> list[act.Action]:
-        """Start preempt_delay at the first lower-priority master heard; a master of our
-        priority or more stops it (keepalived 2.2.7 vrrp_state_backup)."""
-        delay = self._spec.preempt_delay_us
-        if not delay or not self._spec.preempt:
-            return []
-        if advert.priority >= local:
-            if self._preempt_until is None:
-                return []
-            self._preempt_until = None
-            self._timers.pop(TimerKind.PREEMPT_DELAY, None)
-            return [_log(act.LogLevel.INFO, "preempt delay stopped: master priority >= ours")]
-        if self._preempt_until is not None:
-            return []
-        self._preempt_until = MonoUs(now + delay)
-        self._timers[TimerKind.PREEMPT_DELAY] = self._preempt_until
-        message = (
-            f"preempt delay started ({delay / 1e6:g} s): lower priority master "
-            f"{advert.src_ip} ({advert.priority}), ours {local}"
-        )
-        return [_log(act.LogLevel.INFO, message)]
 
     def _master_advert(self, advert: VrrpAdvert, now: MonoUs) -> list[act.Action]:
         local = self._effective()
@@ -505,7 +329,7 @@ class Router:
             self._arm(TimerKind.ADVERT, now, self._spec.advert_int_us)
             return [self._advert(local)]
         higher = advert.priority > local
-        if higher or (advert.priority == local and _ip_key(advert.src_ip) > self._primary_key):
+        if higher or (advert.priority == local and ip_key(advert.src_ip) > self._primary_key):
             if self._spec.version == 3:
                 self._master_adver_interval_us = cs_to_us(advert.interval_cs)
             if higher:
@@ -514,14 +338,16 @@ class Router:
                 cause = f"equal priority advert from higher address {advert.src_ip}"
             # keepalived higher_prio_send_advert: our GARPs were the last the LAN heard.
             last = [self._advert(local)] if self._spec.higher_prio_send_advert else []
-            why = self._preempted_why(advert, local, now)
+            why = preempted(
+                self._name, now, ip=advert.src_ip, priority=advert.priority, local=local,
+                change=self._change, since=self._since,
+            )  # fmt: skip
             return last + self._enter(State.BACKUP, now, cause, reason=Reason.PREEMPTED, why=why)
         return self._lower_advert(advert, local, now)
 
     def _lower_advert(self, advert: VrrpAdvert, local: int, now: MonoUs) -> list[act.Action]:
         """RFC 9568 6.4.3, keepalived vrrp_state_master_rx: a lower master or backup
         spoke; reassert at once rather than wait for the timer."""
-        garp = self._spec.garp
         quiet = self._spec.lower_prio_no_advert
         message = f"lower priority {advert.priority} advert from {advert.src_ip}, ours {local}" + (
             "" if quiet else ": reasserting mastership"
@@ -529,10 +355,7 @@ class Router:
         out: list[act.Action] = [_log(act.LogLevel.INFO, message)]
         if not quiet:
             out.append(self._advert(local))
-        if garp.lower_repeat:
-            out += self._burst(garp.lower_repeat, now)
-            if garp.lower_delay_us:
-                self._arm(TimerKind.GARP_LOWER, now, garp.lower_delay_us)
+        out += self._garp.on_lower(now)
         out.append(act.Notify(state=NOTIFY_RX_LOWER, priority=local))
         return out
 
@@ -540,13 +363,7 @@ class Router:
         heard = self._last_advert
         # keepalived skip_check_adv_addr: the same master's addresses were checked already.
         same = self._spec.skip_check_adv_addr and heard is not None and heard.ip == advert.src_ip
-        found = receive.mismatches(self._spec, advert, check_addresses=not same)
-        # Log each difference once per sender until it changes, not once a second.
-        if self._logged.get(advert.src_ip, ()) == found:
-            return []
-        if len(self._logged) >= MAX_LOGGED_SENDERS:
-            self._logged.clear()  # spoofed senders must not grow memory without bound
-        self._logged[advert.src_ip] = found
+        found = self._mismatches.new(self._spec, advert, check_addresses=not same)
         return [_log(act.LogLevel.WARNING, m) for m in found]
 
     # -- faults and priority ----------------------------------------------------------
@@ -565,10 +382,6 @@ class Router:
         if self._faults() != old_faults:
             out += self._reassess_fault(now, cause, f"{self._name}: {what}")
         return out
-
-    def _faults(self) -> tuple[str, ...]:
-        group = () if self._group_fault is None else (self._group_fault,)
-        return self.own_faults + group
 
     # -- sync group -------------------------------------------------------------------
 
@@ -630,33 +443,12 @@ class Router:
         if after == before:
             return []
         self._change = PriorityChange(what=what, before=before, after=after, at=now)
-        message = f"priority {before} -> {after} ({cause})"
-        why = f"{self._name}: {self._change.text()}"
-        out: list[act.Action] = [act.Log(level=act.LogLevel.INFO, message=message, why=why)]
+        out: list[act.Action] = [priority_log(self._name, self._change, cause)]
         if self._spec.notify_priority_changes and self._state is not State.INIT:
             # keepalived send_instance_priority_notifies: a FIFO line, no script.
             state = "MASTER_PRIORITY" if self._state is State.MASTER else "BACKUP_PRIORITY"
             out.append(act.Notify(state=state, priority=after))
         return out
-
-    def _effective(self) -> int:
-        return effective_priority(self._spec.priority, self._override, self._tracking.total())
-
-    def _is_owner(self) -> bool:
-        return self._effective() == OWNER_PRIORITY
-
-    def _may_take_over(self) -> bool:
-        return not (self._hold or self._paused)
-
-    def _skew(self) -> int:
-        return skew_us(
-            self._effective(), self._master_adver_interval_us, version=self._spec.version
-        )
-
-    def _master_down_interval(self) -> int:
-        return master_down_us(
-            self._effective(), self._master_adver_interval_us, version=self._spec.version
-        )
 
     # -- operator ---------------------------------------------------------------------
 
@@ -725,7 +517,7 @@ class Router:
             out.append(act.RemoveVips(vips=self._all_vips))
             self._vips_held = False
         self._timers.clear()
-        self._rounds.clear()
+        self._garp.clear()
         self._wants_master = False
         self._preempting = None
         self._state = new
@@ -734,18 +526,13 @@ class Router:
         priority = self._effective()
         match new:
             case State.MASTER:
-                garp = self._spec.garp
                 out += [self._advert(priority), act.AddVips(vips=self._all_vips)]
-                out += self._burst(garp.master_repeat, now)
+                out += self._garp.on_master(now)
                 self._vips_held = True
                 self._arm(TimerKind.ADVERT, now, self._spec.advert_int_us)
-                if garp.master_delay_us > 0:
-                    self._arm(TimerKind.GARP, now, garp.master_delay_us)
-                if garp.refresh_us > 0:
-                    self._arm(TimerKind.GARP_REFRESH, now, garp.refresh_us)
             case State.BACKUP:
                 self._arm_master_down(now)
-                self._preempt_until = None  # keepalived: a new BACKUP starts it afresh
+                self._preempt.clear()  # keepalived: a new BACKUP starts it afresh
             case State.FAULT | State.INIT:
                 pass
             case _:
@@ -766,35 +553,6 @@ class Router:
         self._advert_memo = (priority, self._spec, advert)
         return advert
 
-    def _burst(
-        self, count: int, now: MonoUs, vips: tuple[Vip, ...] | None = None
-    ) -> list[act.Action]:
-        """A burst of `count` GARP rounds for `vips` (default: all). Without garp_interval
-        the rounds go back to back in one action; with it, one round now and the rest from
-        the GARP_ROUND timer, at least garp_interval apart: a burst that starts while
-        another's rounds are pending queues behind them (keepalived spaces every GARP an
-        interface sends)."""
-        vips = self._all_vips if vips is None else vips
-        interval = self._spec.garp.interval_us
-        if interval <= 0:
-            return [act.SendGarp(vips=vips, count=count)]
-        rounds = self._rounds
-        pending = bool(rounds)
-        rounds.extend([vips] * count)
-        if pending or not rounds:
-            return []  # behind the pending rounds: the GARP_ROUND timer is armed
-        first = rounds.popleft()
-        if rounds:
-            self._arm(TimerKind.GARP_ROUND, now, interval)
-        return [act.SendGarp(vips=first, count=1)]
-
-    def _drop_rounds(self, gone: tuple[Vip, ...]) -> None:
-        """Pending rounds never announce a VIP that is gone."""
-        kept = [tuple(v for v in r if v not in gone) for r in self._rounds]
-        self._rounds = deque(r for r in kept if r)
-        if not self._rounds:
-            self._timers.pop(TimerKind.GARP_ROUND, None)
-
     def _reconfigure(self, new: InstanceSpec, now: MonoUs) -> list[act.Action]:
         """keepalived's reload of an unchanged-identity instance: state, timers and held
         VIPs stay (no priority 0, no VIP flap, no GARP for VIPs already held). A new
@@ -802,13 +560,9 @@ class Router:
         outranking its master discards that master's adverts and preempts it."""
         if not live_change(self._spec, new):
             raise ValueError(f"{new.name}: reload changes its identity; restart the instance")
-        validate(new, self._primary_ip)
-        old_vips = self._all_vips
-        before = self._effective()
-        self._spec = new
-        self._all_vips = new.vips + new.excluded_vips
-        self._addresses = tuple(v.address for v in new.vips)
-        self._tracking.respec(new)
+        old_vips, before = self._all_vips, self._effective()
+        self._respec(new)
+        self._garp.respec(new.garp, self._all_vips)
         after = self._effective()
         why = ""
         if after != before:
@@ -820,56 +574,12 @@ class Router:
             added = tuple(v for v in self._all_vips if v not in old_vips)
             if gone:
                 out.append(act.RemoveVips(vips=gone))
-                self._drop_rounds(gone)
+                self._garp.drop(gone)
             if added:
                 out.append(act.AddVips(vips=added))
-                out += self._burst(self._spec.garp.master_repeat, now, added)
+                out += self._garp.burst(self._spec.garp.master_repeat, now, added)
         return out + self._reassess_fault(now, "reload", why)
-
-    # -- status -----------------------------------------------------------------------
-
-    def status(self, now: MonoUs) -> RouterStatus:
-        """A frozen snapshot; `now` is accepted for symmetry with handle() and future ages."""
-        del now
-        nxt = min(((t, _TIMER_ORDER[k], k) for k, t in self._timers.items()), default=None)
-        heard = self._last_advert
-        master_ip = self.master_ip
-        return RouterStatus(
-            name=self._spec.name,
-            vrid=self._spec.vrid,
-            version=self._spec.version,
-            family=self._spec.family.value,
-            primary_ip=self._primary_ip,
-            state=self._state,
-            state_since=self._since,
-            state_cause=self._cause,
-            base_priority=self._spec.priority,
-            override=self._override,
-            effective_priority=self._effective(),
-            trackers=self._tracking.statuses(),
-            faults=self._faults(),
-            link_up=self._link_up,
-            hold=self._hold,
-            paused=self._paused,
-            vips_held=self._vips_held,
-            master_ip=master_ip,
-            last_advert=heard,
-            master_adver_interval_us=self._master_adver_interval_us,
-            skew_us=self._skew(),
-            master_down_interval_us=self._master_down_interval(),
-            preempt_until=self._preempt_until,
-            next_deadline=None if nxt is None else nxt[0],
-            next_timer=None if nxt is None else nxt[2],
-        )
 
 
 def _log(level: act.LogLevel, message: str) -> act.Log:
     return act.Log(level=level, message=message)
-
-
-def _ip_key(address: str) -> int:
-    # The codec hands us valid addresses; garbage still must not raise out of a pure layer.
-    try:
-        return int(ipaddress.ip_address(address))
-    except ValueError:
-        return -1

@@ -9,6 +9,7 @@ from hatui.vrrp.actions import Discard, DiscardReason
 from hatui.vrrp.spec import InstanceSpec
 
 AUTH_DATA_LEN = 8  # RFC 3768 5.3.6.1: the simple password field is 8 octets
+MAX_LOGGED_SENDERS = 256
 
 
 def pad_password(raw: bytes) -> bytes:
@@ -94,9 +95,35 @@ def mismatches(
     return tuple(found)
 
 
+class MismatchLog:
+    """Each sender's last `mismatches`: a difference is logged once per sender until it
+    changes, not once per advert."""
+
+    __slots__ = ("_logged",)
+
+    def __init__(self) -> None:
+        self._logged: dict[str, tuple[str, ...]] = {}
+
+    def new(
+        self, spec: InstanceSpec, advert: VrrpAdvert, *, check_addresses: bool
+    ) -> tuple[str, ...]:
+        """This advert's mismatches, or none when its sender's last were the same."""
+        found = mismatches(spec, advert, check_addresses=check_addresses)
+        if self._logged.get(advert.src_ip, ()) == found:
+            return ()
+        if len(self._logged) >= MAX_LOGGED_SENDERS:
+            self._logged.clear()  # spoofed senders must not grow memory without bound
+        self._logged[advert.src_ip] = found
+        return found
+
+
 def ip_key(address: str) -> int:
     """An address as a number, for RFC 5798 6.4.3's 'higher primary IP address' tie-break."""
-    return int(ipaddress.ip_address(address))
+    # The codec hands us valid addresses; garbage still must not raise out of a pure layer.
+    try:
+        return int(ipaddress.ip_address(address))
+    except ValueError:
+        return -1
 
 
 def _same_ip(a: str, b: str) -> bool:

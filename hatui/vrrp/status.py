@@ -22,6 +22,9 @@ class TimerKind(StrEnum):
     GARP_ROUND = "garp_round"  # keepalived garp_interval: the next spaced round of a burst
 
 
+TIMER_ORDER = {kind: i for i, kind in enumerate(TimerKind)}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HeardAdvert:
     """The last advert that passed the receive checks."""

@@ -8,7 +8,7 @@ from hatui.codec.frames import Auth, Family, VrrpAdvert
 from hatui.types import MonoUs
 from hatui.vrrp.actions import Discard, DiscardReason
 from hatui.vrrp.inputs import AdvertReceived
-from hatui.vrrp.receive import check
+from hatui.vrrp.receive import MAX_LOGGED_SENDERS, MismatchLog, check, ip_key
 from hatui.vrrp.spec import Vip
 
 from .factory import ME, PEER, advert, backup, spec
@@ -93,3 +93,36 @@ def test_node_discards_what_the_observer_shows() -> None:
     assert check(s, ME, trailer) == Discard(
         reason=DiscardReason.LENGTH, detail=f"4 bytes after the auth data from {PEER}"
     )
+
+
+def test_ip_key_orders_addresses_as_numbers_and_garbage_never_raises() -> None:
+    # RFC 5798 6.4.3 compares primary addresses as unsigned integers: 192.0.2.12 is
+    # 0xC000020C, and .9 is below .12 although "9" sorts after "12" as text.
+    assert ip_key("192.0.2.12") == 0xC000020C
+    assert ip_key("192.0.2.9") < ip_key("192.0.2.12")
+    assert ip_key("2001:db8::1") == (0x20010DB8 << 96) + 1
+    assert ip_key("not an address") == -1
+
+
+def test_mismatches_are_new_once_per_sender_until_they_change() -> None:
+    s = spec(version=3, advert_int_us=1_000_000)
+    log = MismatchLog()
+    slow = advert(version=3, interval_cs=200)
+    (line,) = log.new(s, slow, check_addresses=True)
+    assert line.startswith(f"advert interval 2 s from {PEER}")
+    assert log.new(s, slow, check_addresses=True) == ()
+    assert log.new(s, advert(version=3, interval_cs=100), check_addresses=True) == ()
+    assert log.new(s, slow, check_addresses=True) == (line,)  # it changed back
+
+
+def test_mismatch_log_forgets_every_sender_past_its_bound() -> None:
+    s = spec(version=3, advert_int_us=1_000_000)
+    log = MismatchLog()
+    slow = advert(version=3, interval_cs=200)
+    assert log.new(s, slow, check_addresses=True)
+    for i in range(MAX_LOGGED_SENDERS - 1):  # 255 more senders, in 198.51.100.0/24
+        other = advert(src=f"198.51.100.{i}", version=3, interval_cs=200)
+        assert log.new(s, other, check_addresses=True)
+    assert log.new(s, slow, check_addresses=True) == ()  # still remembered: at the bound
+    assert log.new(s, advert(src="192.0.2.250", version=3, interval_cs=200), check_addresses=True)
+    assert log.new(s, slow, check_addresses=True)  # forgotten with the rest
