@@ -108,11 +108,11 @@ class _Group:
     first_seen: int
     last_seen: int
     router: RouterState
-    master: CarpInfo | None = None  # the master's advbase, advskew and demotion
     # The last frame and what the rules were fed for it: the codec shares one object per
     # identical frame, so a repeat rebuilds neither.
-    frame: CarpAdvert | None = None
-    advert: VrrpAdvert | None = None
+    frame: CarpAdvert | None
+    advert: VrrpAdvert
+    master: CarpInfo | None = None  # the master's advbase, advskew and demotion
     # Each sender's exact interval (advbase + advskew/256 s, in us; the rules see it in
     # centiseconds): the CARP wait beside a timeout's gap is three of them. Bounded.
     intervals: dict[str, int] = field(default_factory=dict)
@@ -153,9 +153,9 @@ class CarpModel:
         if found is None:
             return False
         g, iface = found
-        if g.frame is not frame or iface != interface or g.advert is None:
+        if g.frame is not frame or iface != interface:
             return False
-        if not self._rules.heard(g.router, g.advert, t, ev):
+        if not self._rules.heard(g.router, g.advert, t, ev, None):
             return False
         g.adverts += 1
         g.last_seen = t
@@ -169,7 +169,8 @@ class CarpModel:
         if g is None:
             if len(self._groups) >= self._limit:
                 return ev, _NEVER
-            router = self._rules.new_router(key, carp_vmac(frame.vhid), as_vrrp(frame), t)
+            advert = as_vrrp(frame)
+            router = self._rules.new_router(key, carp_vmac(frame.vhid), advert, t)
             g = self._groups[key] = _Group(
                 ip=frame.src_ip,
                 mac=frame.link.src_mac,
@@ -180,6 +181,8 @@ class CarpModel:
                 first_seen=t,
                 last_seen=t,
                 router=router,
+                frame=None,  # recorded below, with its sender's interval
+                advert=advert,
             )
             ev.append(_seen(interface, frame, t))
         g.adverts += 1
@@ -198,8 +201,7 @@ class CarpModel:
         # holds one entry, and the group that lost it takes it back here.
         self._by_frame[id(frame)] = (g, interface)
         r, advert = g.router, g.advert
-        assert advert is not None
-        if not self._rules.heard(r, advert, t, ev):
+        if not self._rules.heard(r, advert, t, ev, None):
             ev += self._rules.advert(r, advert, t)
         if r.master.ip == frame.src_ip:
             g.master = CarpInfo(advbase=frame.advbase, advskew=frame.advskew, demote=frame.demote)

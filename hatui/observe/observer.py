@@ -330,8 +330,7 @@ class Observer:
         """Fire every deadline before `now`, in time order."""
         out: list[Event] = []
         nxt = self._rules.expire_due(self._routers.values(), now, out)
-        if self._carp:
-            nxt = min(nxt, self._carp.expire(now, out))
+        nxt = min(nxt, self._carp.expire(now, out))
         if self._hsrp:
             out.extend(self._hsrp.expire(now))
             nxt = min(nxt, self._hsrp.deadline())

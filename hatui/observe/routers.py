@@ -94,25 +94,18 @@ class RouterRules:
     # -- adverts --------------------------------------------------------------------------
 
     def heard(
-        self,
-        r: RouterState,
-        frame: VrrpAdvert,
-        t: int,
-        ev: list[Event],
-        s: SenderState | None = None,
+        self, r: RouterState, frame: VrrpAdvert, t: int, ev: list[Event], s: SenderState | None
     ) -> bool:
-        """Count one advert: the master's gap since its last one (and the near failover
-        that gap may be), the sender's and the router's counts and the rate's window.
-        `advert`, the general path, counts every advert here, giving its sender `s`
-        before the advert's fields apply.
+        """Count one advert: the master's gap (and the near failover it may be), the
+        sender's and the router's counts, the rate's window. `advert` counts every advert
+        here, giving its sender `s`, before the advert's fields apply.
 
-        Without `s` this is the steady-state fast path, the only one: the quiet master's
-        advert again with every field as before (RFC 5798 6.4.3: only the master
-        advertises), where no rule but the counting applies. The codec memoises identical
-        frames, so an identity test usually settles it; a fresh object is compared field
-        by field, cheapest first, and is then the one the identity test finds. False: not
-        that, for `advert` (tests/observe/test_fast_paths.py checks that a memo hit, a
-        miss and the general path give the same document and events)."""
+        With `s` None this is the one steady-state fast path: the quiet master's advert
+        again, every field as before (RFC 5798 6.4.3: only the master advertises), so no
+        rule but counting applies. The codec memoises identical frames, so identity
+        usually settles it; a fresh object is compared cheapest field first and is then
+        the one identity finds. False: not that, for `advert` (tests/observe/
+        test_fast_paths.py: a memo hit, a miss and `advert` alone agree)."""
         m = r.master
         if s is None:
             if frame.src_ip != r.fast_ip:

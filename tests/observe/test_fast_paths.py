@@ -39,7 +39,7 @@ def _general_only(monkeypatch: pytest.MonkeyPatch) -> None:
         frame: VrrpAdvert,
         t: int,
         ev: list[Event],
-        s: SenderState | None = None,
+        s: SenderState | None,
     ) -> bool:
         return False if s is None else _HEARD(self, r, frame, t, ev, s)
 
@@ -57,7 +57,7 @@ def _count_fast(monkeypatch: pytest.MonkeyPatch) -> Counter[Protocol]:
         frame: VrrpAdvert,
         t: int,
         ev: list[Event],
-        s: SenderState | None = None,
+        s: SenderState | None,
     ) -> bool:
         fast = _HEARD(self, r, frame, t, ev, s)
         if fast and s is None:
