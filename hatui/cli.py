@@ -157,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
         "`stats socket` of /etc/haproxy/haproxy.cfg); `none`: this node runs no haproxy "
         "(no polls, no haproxy events, no haproxy panel)",
     )
+    p.add_argument(
+        "--vips",
+        metavar="FILE",
+        help="--watch/--read: addresses to watch as VIPs, one per line (# comments)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
     # A serving node's LAN view (runtime/lanview.py): started by the node, never by hand.
     p.add_argument("--lan-view", metavar="SOCKET", help=argparse.SUPPRESS)
@@ -167,7 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
     node.add_argument("--interface", metavar="IF")
     node.add_argument("--vrid", type=int, metavar="N")
     node.add_argument("--priority", type=int, metavar="P", default=100)
-    node.add_argument("--vip", action="append", metavar="ADDR/LEN", default=[])
+    node.add_argument(
+        "--vip",
+        action="append",
+        metavar="ADDR[/LEN]",
+        default=[],
+        help="--serve: a VIP to hold (ADDR/LEN); --watch/--read: an address to watch as a VIP "
+        "by ARP/ND, whatever announces it (repeatable)",
+    )
     node.add_argument("--advert-int", type=float, metavar="S", default=1.0)
     node.add_argument(
         "--vrrp-version",
@@ -199,6 +211,7 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 def run_read(args: argparse.Namespace) -> int:
     from hatui.headless import print_document, print_summary
+    from hatui.observe.observer import Observer
     from hatui.observe.report import snapshot_to_json
     from hatui.runtime.replay import replay
 
@@ -207,8 +220,8 @@ def run_read(args: argparse.Namespace) -> int:
     if not args.json and not args.headless and sys.stdout.isatty():
         from hatui.ui.app import run_read_ui
 
-        return run_read_ui(args.read, speed=args.speed)
-    result = replay(args.read)
+        return run_read_ui(args.read, speed=args.speed, vips=_listed(args))
+    result = replay(args.read, observer=Observer(vips=_listed(args)))
     doc = snapshot_to_json(result.snapshot)
     if args.json:
         print_document(doc)
@@ -271,7 +284,8 @@ async def _watch_headless(args: argparse.Namespace) -> int:
     from hatui.runtime.watch import Sink, Watch
 
     sink: Sink = JsonLinesSink() if args.json else TextSink()
-    watch = Watch(interfaces=args.watch, observer=Observer(), clock=SystemClock(), sinks=[sink])
+    obs = Observer(vips=_listed(args))
+    watch = Watch(interfaces=args.watch, observer=obs, clock=SystemClock(), sinks=[sink])
     exporter = _exporter(args)
     watch.open()
     stop = asyncio.Event()
@@ -316,7 +330,9 @@ def run_watch(args: argparse.Namespace) -> int:
         return asyncio.run(_watch_headless(args))
     from hatui.ui.app import run_watch_ui
 
-    return run_watch_ui(args.watch, duration=args.duration, metrics=args.metrics)
+    return run_watch_ui(
+        args.watch, duration=args.duration, metrics=args.metrics, vips=_listed(args)
+    )
 
 
 def run_lan_view(args: argparse.Namespace) -> int:
@@ -532,9 +548,20 @@ def run_fleet(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _listed(args: argparse.Namespace) -> tuple[str, ...]:
+    """--vip and --vips with --watch or --read: addresses to watch as VIPs."""
+    from hatui.config.vipfile import listed_vips
+
+    return listed_vips(args.vip, args.vips)
+
+
 def dispatch(args: argparse.Namespace) -> int:
     if args.fleet_match and not args.fleet:
         raise UsageError("--fleet-match goes with --fleet URL")
+    if args.vips and not (args.watch or args.read):
+        raise UsageError("--vips goes with --watch or --read")
+    if args.vip and (args.watch or args.read):
+        _listed(args)  # a bad address fails before any capture opens
     if args.metrics and not (args.watch or args.serve):
         raise UsageError("--metrics works with --watch and --serve")
     if args.haproxy and not (args.watch or args.serve or args.attach):

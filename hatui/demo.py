@@ -1,8 +1,10 @@
 """`hatui --demo`: a namespace lab with VRRP nodes, and the console opened as one of them.
 
 Three hatui nodes share two VRIDs (and a keepalived peer joins when keepalived is
-installed); when haproxy is installed each node runs one, fronting both VIPs with two tiny
-HTTP backends (hosts w1, w2), so the console shows the whole haproxy + keepalived picture.
+installed); when arping is installed a kube-vip-like pair (hosts l1, l2) moves a third VIP
+by ARP alone, no advert naming it (press v in the console); when haproxy is installed each
+node runs one, fronting both VIPs with two tiny HTTP backends (hosts w1, w2), so the
+console shows the whole haproxy + keepalived picture.
 The console runs as node `a` in the foreground, so pressing `r` or `-` moves a VIP for real.
 Everything lives in namespaces on a private bridge with TEST-NET addresses, and everything
 is removed on exit, Ctrl-C or error. After a `kill -9` the children die with the demo
@@ -57,6 +59,10 @@ NODES = (
 KEEPALIVED = DemoNode("k", 14, (80, 80))
 VRIDS = ((51, "192.0.2.100/24"), (52, "192.0.2.101/24"))
 BACKENDS = (("w1", 21), ("w2", 22))
+L2_PAIR = (("l1", 31), ("l2", 32))
+L2_VIP = "192.0.2.110"
+L2_TERM_S = 30  # each of the pair leads this long in turn
+L2_GARP_S = 3  # kube-vip's default gratuitous ARP period
 TAG = "hdemo"
 
 
@@ -108,6 +114,8 @@ def build(lab: Lab, *, with_keepalived: bool, with_haproxy: bool) -> dict[str, H
         if with_haproxy:
             argv += ["--haproxy", haproxy_socket(lab, node.name)]
         lab.spawn(host, argv, log=f"{node.name}.log")
+    if shutil.which("arping") is not None:
+        start_l2_pair(lab, hosts)
     if with_keepalived:
         host = lab.add_host(KEEPALIVED.name, KEEPALIVED.octet)
         hosts[KEEPALIVED.name] = host
@@ -115,6 +123,28 @@ def build(lab: Lab, *, with_keepalived: bool, with_haproxy: bool) -> dict[str, H
         if with_haproxy:
             start_demo_haproxy(lab, host)
     return hosts
+
+
+def l2_leader_script(turn: int, term_s: int = L2_TERM_S) -> str:
+    """A kube-vip-like leader loop for one of the pair: in its turn (wall-clock slots, so the
+    two agree without talking) it holds the VIP and sends a gratuitous ARP every 3 s;
+    otherwise it lets go. Each takeover is a move by ARP alone."""
+    return (
+        "while :; do "
+        f"if [ $(( $(date +%s) / {term_s} % 2 )) -eq {turn} ]; then "
+        f"ip addr add {L2_VIP}/32 dev eth0 2>/dev/null; "
+        f"arping -q -U -c 1 -I eth0 {L2_VIP}; "
+        f"else ip addr del {L2_VIP}/32 dev eth0 2>/dev/null; fi; "
+        f"sleep {L2_GARP_S}; done"
+    )
+
+
+def start_l2_pair(lab: Lab, hosts: dict[str, Host], term_s: int = L2_TERM_S) -> None:
+    """Hosts l1 and l2, leading in turn for `term_s` each."""
+    for turn, (name, octet) in enumerate(L2_PAIR):
+        hosts[name] = lab.add_host(name, octet)
+        script = l2_leader_script(turn, term_s)
+        lab.spawn(hosts[name], ["sh", "-c", script], log=f"{name}.log")
 
 
 def start_demo_haproxy(lab: Lab, host: Host) -> None:
@@ -170,6 +200,12 @@ def run_demo(args: argparse.Namespace) -> int:
                 "hatui demo: haproxy on each node fronts both VIPs (port 80) with backends "
                 f"w1, w2 (192.0.2.21, .22); stop one with: sudo ip netns pids {lab.prefix}w1 "
                 "| xargs kill",
+                flush=True,
+            )
+        if "l1" in hosts:
+            print(
+                f"hatui demo: l1 and l2 (192.0.2.31, .32) take turns holding {L2_VIP} every "
+                f"{L2_TERM_S} s, kube-vip style: gratuitous ARP only, no advert (v: VIPs)",
                 flush=True,
             )
         time.sleep(0.2)

@@ -244,6 +244,12 @@ def print_summary(doc: dict[str, object], out: TextIO | None = None) -> None:
             )
             if f.get("why"):
                 console.print(f"    {f['reason']}: {f['why']}", markup=False, style="dim")
+    vips = doc.get("vips", [])
+    assert isinstance(vips, list)
+    if vips:
+        console.print("[bold]VIPs[/]")
+        for v in vips:
+            console.print("  " + vip_summary(v), markup=False)
     events = doc.get("events", [])
     assert isinstance(events, list)
     findings = [e for e in events if e["kind"] not in ("new_router", "master_change")]
@@ -268,6 +274,20 @@ def print_summary(doc: dict[str, object], out: TextIO | None = None) -> None:
     if isinstance(haproxy, dict):
         console.print(haproxy_summary(haproxy), markup=False)
     console.print("[dim]Only masters advertise: backups appear only when they speak.[/]")
+
+
+def vip_summary(v: dict[str, Any]) -> str:
+    """One VIP of the document (docs/json.md `vips`) as a line: owner, last move, conflict."""
+    where = v["interface"] or "(not heard)"
+    owner = f"owner {v['mac']} ({v['owner_ip'] or '?'})" if v.get("mac") else "no owner heard"
+    out = f"{where} {v['ip']} {v['source']}: {owner}"
+    move = v.get("last_move")
+    if move:
+        out += f"; moved from {move['from_mac']}, gap {move['gap_ms']:.1f} ms ({v['moves']} moves)"
+    c = v.get("conflict")
+    if c:
+        out += "; CONFLICT " + " vs ".join(c["macs"])
+    return out
 
 
 def _proto(r: dict[str, object]) -> str:

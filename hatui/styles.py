@@ -30,6 +30,9 @@ EVENT_STYLE: dict[str, str] = {
     "vip_foreign_mac": "bold red",
     "owner_claim": "bold red",
     "arp_owner_change": "yellow",
+    "vip_announced": "cyan",
+    "vip_conflict": "bold white on red",
+    "vip_conflict_cleared": "green",
     "release": "yellow",
     "rejected": "dim red",
     "new_router": "cyan",
@@ -53,6 +56,7 @@ EVENT_STYLE: dict[str, str] = {
 EVENT_SEVERITY: dict[str, int] = {
     "split_brain": 3,
     "vip_foreign_mac": 3,
+    "vip_conflict": 3,
     "owner_claim": 3,
     "node_error": 3,
     "stale": 4,

@@ -23,6 +23,9 @@ class EventKind(StrEnum):
     MISMATCH = "mismatch"
     VIP_FOREIGN_MAC = "vip_foreign_mac"
     ARP_OWNER_CHANGE = "arp_owner_change"
+    VIP_ANNOUNCED = "vip_announced"  # ARP/ND alone shows an address floats (observe/vips.py)
+    VIP_CONFLICT = "vip_conflict"  # two MACs answer for one VIP
+    VIP_CONFLICT_CLEARED = "vip_conflict_cleared"
     OWNER_CLAIM = "owner_claim"  # a sender starts advertising priority 255 on a live VRID
     NEAR_FAILOVER = "near_failover"  # the master fell silent 2+ intervals and stayed master
     CARP_SEEN = "carp_seen"
@@ -148,13 +151,29 @@ class SplitBrain(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VipEvent(Event):
-    """vip_foreign_mac / arp_owner_change: who answers ARP or ND for a virtual IP."""
+    """vip_foreign_mac / arp_owner_change / vip_announced: who answers ARP or ND for a VIP."""
 
     ip: str
     mac: str
     old_mac: str | None = None
     expected_mac: str | None = None  # the master's MAC when the answer is foreign
     gratuitous: bool = False
+    # arp_owner_change: from the old owner's last answer or announcement to the new one's
+    # first (how long nobody answered, as far as the wire shows).
+    gap_us: int | None = None
+    source: str | None = None  # advert, listed or announced (observe/vips.py)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VipConflict(Event):
+    """vip_conflict / vip_conflict_cleared: two MACs answering for one VIP."""
+
+    ip: str
+    macs: tuple[str, str]
+    ips: tuple[str | None, str | None]  # each MAC's own address, as heard
+    last: tuple[WallUs, WallUs]  # each MAC's last answer or announcement
+    since: WallUs
+    source: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

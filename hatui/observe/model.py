@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from hatui.codec.frames import ChecksumForm, Family, Protocol
 from hatui.observe.events import REASON_OF_CAUSE, Cause, Event, EventKind, MasterChange, Reason
+from hatui.observe.vipviews import VipView
 from hatui.types import WallUs
 
 
@@ -188,8 +189,9 @@ class ArpView:
     garps: int
     garp_bursts: int
     owner_changes: int
-    vip: bool  # some router advertises this address
+    vip: bool  # an advert names it, it is listed, or announced as VIPs are (observe/vips.py)
     virtual_mac: bool
+    source: str | None = None  # for a VIP: advert, listed or announced
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -235,3 +237,4 @@ class ObserverSnapshot:
     arp: tuple[ArpView, ...]
     carp: tuple[CarpView, ...]
     counters: Counters
+    vips: tuple[VipView, ...] = ()

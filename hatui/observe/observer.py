@@ -45,6 +45,7 @@ from hatui.observe.routers import RouterRules
 from hatui.observe.rules import REJECT_EVENT_EVERY_US
 from hatui.observe.state import RouterKey, RouterState
 from hatui.observe.views import router_view
+from hatui.observe.vips import VipLedger
 from hatui.types import US_PER_MS, WallUs
 
 _NEVER = 1 << 62  # a deadline that never comes
@@ -68,6 +69,7 @@ class Observer:
         sender_limit: int = 16,
         arp_limit: int = 256,
         carp_limit: int = 256,
+        vips: Iterable[str] = (),
     ) -> None:
         self._events: deque[Event] = deque(maxlen=event_limit)
         self._routers: dict[RouterKey, RouterState] = {}
@@ -80,6 +82,7 @@ class Observer:
         )
         self._vip_refs: dict[ArpKey, dict[RouterKey, int]] = {}
         self._arp = ArpTable(other_limit=arp_limit)
+        self._vips = VipLedger(listed=vips, on_change=self._arp.mark_vip)
         self._carp = CarpModel(
             group_limit=carp_limit,
             history_limit=history_limit,
@@ -172,15 +175,20 @@ class Observer:
             case ArpFrame():
                 self._n_arp += 1
                 # Replies and gratuitous ARPs say who holds sender_ip; plain requests do not.
-                if (frame.op == 2 or frame.gratuitous) and frame.sender_ip != _UNSPECIFIED_V4:
-                    return self._answer(
-                        interface, frame.sender_ip, frame.sender_mac, t, frame.gratuitous
-                    )
+                if frame.sender_ip == _UNSPECIFIED_V4:
+                    return []
+                if frame.op == 2 or frame.gratuitous:
+                    g = frame.gratuitous
+                    return self._answer(interface, frame.sender_ip, frame.sender_mac, t, g, g)
+                self._vips.request(interface, frame.sender_ip, frame.sender_mac, frame.target_ip, t)
                 return []
             case NeighborAdvert():
                 self._nd += 1
                 mac = frame.target_mac if frame.target_mac is not None else frame.link.src_mac
-                return self._answer(interface, frame.target_ip, mac, t, frame.gratuitous)
+                # RFC 4861 7.2.6: an unsolicited NA with the override flag is IPv6's
+                # gratuitous ARP; without the flag it only confirms.
+                announced = frame.override and not frame.solicited
+                return self._answer(interface, frame.target_ip, mac, t, frame.gratuitous, announced)
             case CarpAdvert():
                 self._n_carp += 1
                 out, deadline = self._carp.advert(interface, frame, t)
@@ -253,7 +261,7 @@ class Observer:
         refs = self._vip_refs.get(akey)
         if refs is None:
             refs = self._vip_refs[akey] = {}
-            self._arp.promote(akey)
+            self._vips.advert(akey, True)
         refs[key] = refs.get(key, 0) + 1
 
     def _vip_removed(self, key: RouterKey, ip: str) -> None:
@@ -268,33 +276,23 @@ class Observer:
             refs.pop(key, None)
         if not refs:
             del self._vip_refs[akey]
-            self._arp.demote(akey)
+            self._vips.advert(akey, False)
 
-    def _answer(self, interface: str, ip: str, mac: str, t: int, gratuitous: bool) -> list[Event]:
+    def _answer(
+        self, interface: str, ip: str, mac: str, t: int, gratuitous: bool, announced: bool
+    ) -> list[Event]:
         akey = (interface, ip)
         refs = self._vip_refs.get(akey)
-        entry, old = self._arp.answer(akey, mac, t, gratuitous, refs is not None)
         if refs is None:
-            return []
+            out = self._vips.heard(akey, mac, t, announced)
+            self._arp.answer(akey, mac, t, gratuitous, self._vips.is_vip(akey))
+            return out
         routers = [self._routers[k] for k in sorted(refs)]
         r0 = routers[0]
-        out: list[Event] = []
+        holder = next((r.master.ip for r in routers if r.master.mac == mac), None)
+        out = self._vips.heard(akey, mac, t, announced, vrid=r0.key[2], holder_ip=holder)
+        entry, old = self._arp.answer(akey, mac, t, gratuitous, True)
         how = "gratuitous" if gratuitous else "answer"
-        if old is not None:
-            out.append(
-                VipEvent(
-                    time=WallUs(t),
-                    kind=EventKind.ARP_OWNER_CHANGE,
-                    interface=interface,
-                    family=r0.key[1],
-                    vrid=r0.key[2],
-                    ip=ip,
-                    mac=mac,
-                    old_mac=old,
-                    gratuitous=gratuitous,
-                    detail=f"{interface} VIP {ip} now answered by {mac} (was {old}, {how})",
-                )
-            )
         # The master's MAC (keepalived sends from the real MAC) or the VRID's virtual MAC.
         if any(mac in (r.master.mac, r.vmac) for r in routers):
             entry.foreign_reported = None
@@ -350,7 +348,7 @@ class Observer:
             router_view(self._routers[k], now)
             for k in sorted(self._routers, key=lambda k: (k[0], k[1].value, k[2]))
         )
-        arp = self._arp.views()
+        arp = self._arp.views(self._vips.sources())
         if self._hsrp or self._carp:
             routers = tuple(
                 sorted(
@@ -366,6 +364,7 @@ class Observer:
             arp=arp,
             carp=self._carp.groups(),
             counters=self.counters(),
+            vips=self._vips.views(),
         )
 
     def vip_claims(self, now: WallUs) -> list[VipClaim]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hatui.codec.frames import is_virtual_mac
@@ -30,7 +31,7 @@ class ArpEntry:
     owner_changes: int = 0
     foreign_reported: str | None = None  # the foreign MAC already reported, to report once
 
-    def view(self, vip: bool) -> ArpView:
+    def view(self, vip: bool, source: str | None = None) -> ArpView:
         return ArpView(
             interface=self.interface,
             ip=self.ip,
@@ -43,6 +44,7 @@ class ArpEntry:
             owner_changes=self.owner_changes,
             vip=vip,
             virtual_mac=is_virtual_mac(self.mac),
+            source=source,
         )
 
 
@@ -87,24 +89,33 @@ class ArpTable:
         return entry, old
 
     def promote(self, key: ArpKey) -> None:
-        """An address became a VIP: keep its entry out of the LRU."""
+        """An address became a VIP (observe/vips.py): keep its entry out of the LRU."""
         entry = self._others.pop(key, None)
         if entry is not None:
             self._vips[key] = entry
 
     def demote(self, key: ArpKey) -> None:
-        """No router advertises this address any more: back to the LRU."""
+        """The address is no VIP any more: back to the LRU."""
         entry = self._vips.pop(key, None)
         if entry is not None:
             self._others[key] = entry
             if len(self._others) > self._other_limit:
                 self._others.popitem(last=False)
 
+    def mark_vip(self, key: ArpKey, vip: bool) -> None:
+        """The VIP ledger (observe/vips.py) says whether this address is a VIP."""
+        if vip:
+            self.promote(key)
+        else:
+            self.demote(key)
+
     def __len__(self) -> int:
         return len(self._vips) + len(self._others)
 
-    def views(self) -> tuple[ArpView, ...]:
-        rows = [e.view(True) for e in self._vips.values()]
+    def views(self, sources: Mapping[ArpKey, str] | None = None) -> tuple[ArpView, ...]:
+        """Every entry, VIPs first per interface; `sources` says why each VIP is one."""
+        src = sources or {}
+        rows = [e.view(True, src.get(k)) for k, e in self._vips.items()]
         rows += [e.view(False) for e in self._others.values()]
         rows.sort(key=lambda v: (v.interface, not v.vip, v.ip))
         return tuple(rows)

@@ -20,6 +20,7 @@ from hatui.observe.events import (
     RejectedSeen,
     RouterEvent,
     SplitBrain,
+    VipConflict,
     VipEvent,
 )
 from hatui.observe.model import (
@@ -32,6 +33,7 @@ from hatui.observe.model import (
     RouterView,
     SenderView,
 )
+from hatui.observe.vipviews import VipView
 from hatui.types import WallUs, us_to_ms, us_to_s
 
 Json = dict[str, object]
@@ -47,6 +49,7 @@ def snapshot_to_json(snap: ObserverSnapshot) -> Json:
         "arp": [_arp(a) for a in snap.arp],
         "carp": [_carp(c) for c in snap.carp],
         "counters": _counters(snap.counters),
+        "vips": [vip_to_json(v) for v in snap.vips],
     }
 
 
@@ -115,6 +118,21 @@ def event_to_json(ev: Event) -> Json:
                     "old_mac": ev.old_mac,
                     "expected_mac": ev.expected_mac,
                     "gratuitous": ev.gratuitous,
+                }
+            )
+            if ev.gap_us is not None:
+                out["gap_ms"] = us_to_ms(ev.gap_us)
+            if ev.source is not None:
+                out["source"] = ev.source
+        case VipConflict():
+            out.update(
+                {
+                    "ip": ev.ip,
+                    "macs": list(ev.macs),
+                    "ips": list(ev.ips),
+                    "last": [us_to_s(t) for t in ev.last],
+                    "since": us_to_s(ev.since),
+                    "source": ev.source,
                 }
             )
         case CarpSeen():
@@ -262,6 +280,51 @@ def _arp(a: ArpView) -> Json:
         "owner_changes": a.owner_changes,
         "vip": a.vip,
         "virtual_mac": a.virtual_mac,
+    } | ({"source": a.source} if a.source is not None else {})
+
+
+def _t(t: WallUs | None) -> float | None:
+    return None if t is None else us_to_s(t)
+
+
+def vip_to_json(v: VipView) -> Json:
+    """One row of the document's `vips`: a VIP, its owner, moves and conflict."""
+    move = v.last_move
+    c = v.conflict
+    return {
+        "interface": v.interface,
+        "ip": v.ip,
+        "source": str(v.source),
+        "why": v.why,
+        "found": _t(v.found),
+        "mac": v.mac,
+        "owner_ip": v.owner_ip,
+        "since": _t(v.since),
+        "announcements": v.announcements,
+        "last_announcement": _t(v.last_announcement),
+        "requests": v.requests,
+        "last_request": _t(v.last_request),
+        "answers": v.answers,
+        "last_answer": _t(v.last_answer),
+        "last_answer_mac": v.last_answer_mac,
+        "moves": v.moves,
+        "last_move": None
+        if move is None
+        else {
+            "time": us_to_s(move.time),
+            "from_mac": move.from_mac,
+            "to_mac": move.to_mac,
+            "gap_ms": us_to_ms(move.gap_us),
+            "announced": move.announced,
+        },
+        "conflict": None
+        if c is None
+        else {
+            "macs": list(c.macs),
+            "ips": list(c.ips),
+            "last": [us_to_s(t) for t in c.last],
+            "since": us_to_s(c.since),
+        },
     }
 
 

@@ -340,6 +340,36 @@ def _transition_families(data: Gathered) -> Iterator[Metric]:
     yield from (last, count, effective, weight, near)
 
 
+def _vip_families(snap: ObserverSnapshot) -> Iterator[Metric]:
+    """Every VIP heard (observe/vips.py): owner, conflict, moves and the last move's gap."""
+    labels = ["interface", "vip"]
+    owner = GaugeMetricFamily(
+        "hatui_vip_owner_info",
+        "The MAC answering for a VIP, and its own IP",
+        labels=[*labels, "mac", "ip"],
+    )
+    conflict = GaugeMetricFamily(
+        "hatui_vip_conflict", "1 while two MACs answer for a VIP", labels=labels
+    )
+    moves = CounterMetricFamily("hatui_vip_moves", "Owner changes of a VIP", labels=labels)
+    gap = GaugeMetricFamily(
+        "hatui_vip_last_move_gap_seconds",
+        "From the old owner's last answer to the new owner's first, at the last move",
+        labels=labels,
+    )
+    for v in snap.vips:
+        if not v.interface:  # listed, never heard
+            continue
+        key = [v.interface, v.ip]
+        if v.mac is not None:
+            owner.add_metric([*key, v.mac, v.owner_ip or ""], 1)
+        conflict.add_metric(key, 1 if v.conflict is not None else 0)
+        moves.add_metric(key, v.moves)
+        if v.last_move is not None:
+            gap.add_metric(key, v.last_move.gap_us / 1e6)
+    yield from (owner, conflict, moves, gap)
+
+
 def _lan_families(data: Gathered) -> Iterator[Metric]:
     snap = data.lan
     assert snap is not None
@@ -393,6 +423,7 @@ def _lan_families(data: Gathered) -> Iterator[Metric]:
         gap.add_metric([key[0], key[1], key[2], str(key[3])], seconds)
     yield from (master, priority, interval, age, down, senders, split, stale, mismatch, foreign)
     yield from (adverts, changes, gap, near)
+    yield from _vip_families(snap)
     frames = CounterMetricFamily("hatui_frames", "Frames the watcher decoded or rejected")
     frames.add_metric([], snap.counters.frames)
     rejected = CounterMetricFamily(

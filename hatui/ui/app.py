@@ -107,6 +107,7 @@ class HatuiApp(App[int]):
         Binding("question_mark", "help", "help", id="help"),
         Binding("o", "sort", "sort", id="sort"),
         Binding("t", "timeline", "timeline", show=False, id="timeline"),
+        Binding("v", "vips", "VIPs", show=False, id="vips"),  # the header says (v)
         Binding("m", "zoom", "zoom", show=False, id="zoom"),
         Binding("plus", f"priority_step({STEP})", f"+{STEP}", id="priority.up"),
         Binding("minus", f"priority_step({-STEP})", f"-{STEP}", id="priority.down"),
@@ -379,6 +380,7 @@ class HatuiApp(App[int]):
             self._pending_obs = None
             self.query_one(RoutersTable).show(self.observer.routers)
             self._draw_header()
+            self._draw_vips()
             self._draw_detail()
             # The screen update that follows costs about as much again (measured).
             cost = 2 * (time.monotonic() - start)
@@ -388,6 +390,12 @@ class HatuiApp(App[int]):
         self.query_one("#header", TextPane).set_text(
             header(self.feed.mode, self.feed.source, self.observer, self.note)
         )
+
+    def _draw_vips(self) -> None:
+        from hatui.ui.screens.vips import VipsScreen
+
+        if isinstance(self.screen, VipsScreen):
+            self.screen.show(self.observer)
 
     def _log_events(self, rows: list[EventRow]) -> None:
         logw = self.query_one("#log", RichLog)
@@ -467,6 +475,11 @@ class HatuiApp(App[int]):
         width = max(20, min(120, self.size.width - 30))
         text = timeline(router, self.observer.failovers, self._marked, self.observer.time, width)
         self.push_screen(TimelineScreen(f"VRID {router.vrid} timeline (t, Esc: close)", text))
+
+    def action_vips(self) -> None:
+        from hatui.ui.screens.vips import VipsScreen
+
+        self.push_screen(VipsScreen(self.observer))
 
     def action_sort(self) -> None:
         table = self.query_one(RoutersTable)
@@ -582,20 +595,25 @@ async def _run(feed: Feed) -> int:
     return app.exit_code if code is None else code
 
 
-def run_watch_ui(interfaces: list[str], duration: float | None, metrics: str | None = None) -> int:
+def run_watch_ui(
+    interfaces: list[str],
+    duration: float | None,
+    metrics: str | None = None,
+    vips: tuple[str, ...] = (),
+) -> int:
     from hatui.clock import SystemClock
     from hatui.observe.observer import Observer
     from hatui.runtime.watch import Watch
     from hatui.ui.feeds import LiveWatchFeed
 
-    watch = Watch(interfaces=interfaces, observer=Observer(), clock=SystemClock())
+    watch = Watch(interfaces=interfaces, observer=Observer(vips=vips), clock=SystemClock())
     return asyncio.run(_run(LiveWatchFeed(watch, duration, metrics=metrics)))
 
 
-def run_read_ui(path: str, speed: float | None) -> int:
+def run_read_ui(path: str, speed: float | None, vips: tuple[str, ...] = ()) -> int:
     from hatui.ui.feeds import ReplayFeed
 
-    return asyncio.run(_run(ReplayFeed(path, speed)))
+    return asyncio.run(_run(ReplayFeed(path, speed, vips=vips)))
 
 
 def run_serve_ui(args: argparse.Namespace, node_argv: list[str]) -> int:

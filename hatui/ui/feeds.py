@@ -360,9 +360,10 @@ class ReplayFeed(Feed):
 
     mode = Mode.READ
 
-    def __init__(self, path: str, speed: float | None = None) -> None:
+    def __init__(self, path: str, speed: float | None = None, vips: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.path = path
+        self.vips = vips
         self.source = path
         self.speed = speed
         self._done: tuple[Json, list[Json]] | None = None
@@ -376,10 +377,15 @@ class ReplayFeed(Feed):
             PcapReader(self.path).close()  # an unreadable file fails now, as one line
 
     def _replay_all(self) -> tuple[Json, list[Json]]:
+        from hatui.observe.observer import Observer
         from hatui.runtime.replay import replay
 
         events: list[Json] = []
-        result = replay(self.path, on_events=lambda evs: events.extend(map(event_to_json, evs)))
+        result = replay(
+            self.path,
+            observer=Observer(vips=self.vips),
+            on_events=lambda evs: events.extend(map(event_to_json, evs)),
+        )
         return live_document(result.snapshot, events=False), events
 
     async def run(self, post: Post) -> None:
@@ -401,7 +407,7 @@ class ReplayFeed(Feed):
         from hatui.runtime.replay import REPLAY_INTERFACE
 
         loop = asyncio.get_running_loop()
-        obs = Observer()
+        obs = Observer(vips=self.vips)
         reader = PcapReader(self.path)
         start = loop.time()
         first: int | None = None

@@ -79,6 +79,57 @@ class ArpRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class VipRow:
+    """One row of the VIPs view: the document's `vips` entry (docs/json.md)."""
+
+    interface: str
+    ip: str
+    source: str
+    why: str
+    mac: str
+    owner_ip: str
+    since: float | None
+    announcements: int
+    requests: int
+    answers: int
+    last_answer_mac: str
+    moves: int
+    move_at: float | None
+    move_gap_ms: float | None
+    move_from: str
+    conflict: tuple[str, ...]  # the two MACs while both answer
+    conflict_since: float | None
+
+
+def _opt_float(x: Any) -> float | None:
+    return None if x is None else float(x)
+
+
+def vip_row(v: Json) -> VipRow:
+    move = v.get("last_move") or {}
+    c = v.get("conflict") or {}
+    return VipRow(
+        interface=str(v.get("interface", "")),
+        ip=str(v.get("ip", "")),
+        source=str(v.get("source", "")),
+        why=str(v.get("why", "")),
+        mac=str(v.get("mac") or ""),
+        owner_ip=str(v.get("owner_ip") or ""),
+        since=_opt_float(v.get("since")),
+        announcements=int(v.get("announcements", 0)),
+        requests=int(v.get("requests", 0)),
+        answers=int(v.get("answers", 0)),
+        last_answer_mac=str(v.get("last_answer_mac") or ""),
+        moves=int(v.get("moves", 0)),
+        move_at=_opt_float(move.get("time")),
+        move_gap_ms=_opt_float(move.get("gap_ms")),
+        move_from=str(move.get("from_mac") or ""),
+        conflict=tuple(str(m) for m in c.get("macs", ())),
+        conflict_since=_opt_float(c.get("since")),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RouterRow:
     key: str  # interface/family/vrid: the row key in the table
     interface: str
@@ -149,6 +200,7 @@ class ObserverView:
     failovers: tuple[FailoverRow, ...]
     arp: dict[str, ArpRow]  # by IP: who answers ARP / ND for it
     counters: Counters
+    vips: tuple[VipRow, ...] = ()
     # Light views (`observer_view(doc, light=True)`) leave senders, history and intervals
     # out of `routers` (the table never shows them) and parse them here for `router(key)`.
     raw: dict[str, Json] | None = None
@@ -404,7 +456,13 @@ def observer_view(doc: Json, *, light: bool = False) -> ObserverView:
         others=tuple((k, int(c[k])) for k in ("carp", "hsrp", "glbp") if c.get(k)),
     )
     return ObserverView(
-        time=now, routers=routers, failovers=failovers, arp=arp, counters=counters, raw=raw
+        time=now,
+        routers=routers,
+        failovers=failovers,
+        arp=arp,
+        counters=counters,
+        vips=tuple(vip_row(v) for v in doc.get("vips", [])),
+        raw=raw,
     )
 
 

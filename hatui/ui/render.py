@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from rich.table import Table
 from rich.text import Text
 
 from hatui.styles import EVENT_STYLE, STATE_STYLE, STATUS_STYLE
@@ -20,6 +21,7 @@ from hatui.ui.model import (
     Mode,
     ObserverView,
     RouterRow,
+    VipRow,
 )
 
 STATUS_LABEL = {"ok": "ok", "stale": "STALE", "split_brain": "SPLIT BRAIN", "mismatch": "mismatch"}
@@ -452,9 +454,49 @@ def header(mode: Mode, source: str, view: ObserverView, note: str = "") -> Text:
         out.append(clock(view.time), style="dim")
     out.append("\n")
     out.append_text(counters(view.counters))
+    out.append_text(vip_alert(view.vips))
     if note:
         out.append("  " + note, style="bold red" if note.startswith("stopped") else "bold")
     return out
+
+
+def vip_alert(vips: tuple[VipRow, ...]) -> Text:
+    """Every VIP two MACs answer for, as an alert (`v` shows them all)."""
+    clash = [v.ip for v in vips if v.conflict]
+    if not clash:
+        return Text()
+    return Text("  VIP CONFLICT " + " ".join(clash) + " (v)", style="bold white on red")
+
+
+def _ago(now: float, t: float | None) -> str:
+    return "-" if t is None else f"{max(0.0, now - t):.1f}s ago"
+
+
+def vips_table(vips: tuple[VipRow, ...], now: float) -> Table:
+    """The VIPs view: address, source, owner (MAC and its own IP), since, last move and its
+    gap, conflict."""
+    table = Table(expand=True, box=None, header_style="bold")
+    for col in ("if", "VIP", "source", "owner MAC", "answered by", "since", "last move", "gap",
+                "conflict"):  # fmt: skip
+        table.add_column(col, no_wrap=True)
+    for v in vips:
+        move = "-" if v.move_at is None else f"{_ago(now, v.move_at)} from {v.move_from}"
+        gap = "-" if v.move_gap_ms is None else f"{v.move_gap_ms:.1f} ms"
+        clash = (
+            Text(" vs ".join(v.conflict), style="bold white on red") if v.conflict else Text("-")
+        )
+        table.add_row(
+            v.interface or "(not heard)",
+            v.ip,
+            v.source,
+            v.mac or "-",
+            v.owner_ip or "?",
+            _ago(now, v.since),
+            move,
+            gap,
+            clash,
+        )
+    return table
 
 
 def counters(c: Counters) -> Text:

@@ -236,10 +236,11 @@ class Observer:
         return found[0]
 
 
-def start_observer(lab: Lab, octet: int = 9) -> Observer:
+def start_observer(lab: Lab, octet: int = 9, args: Sequence[str] = ()) -> Observer:
     host = lab.add_host("o", octet, silent=True)
     name = f"o-watch-{len(lab.procs)}.log"
-    proc = lab.spawn(host, [*HATUI, "--watch", "eth0", "--headless", "--json"], log=name)
+    argv = [*HATUI, "--watch", "eth0", "--headless", "--json", *args]
+    proc = lab.spawn(host, argv, log=name)
     obs = Observer(lab=lab, host=host, proc=proc, log=lab.workdir / name)
     time.sleep(0.6)  # python start-up and the capture socket
     assert proc.poll() is None, obs.log.read_text()

@@ -545,7 +545,7 @@ def test_garp_refresh_repeats_for_as_long_as_master() -> None:
     refreshes: list[int] = []
     while (now := r.deadline()) is not None and now <= t0 + 10_000_000:
         out = r.handle(TimerFired(), now)
-        refreshes += [now - t0 for a in out if a == SendGarp(vips=VIPS, count=2, interval_us=0)]
+        refreshes += [now - t0 for a in out if a == SendGarp(vips=VIPS, count=2)]
     assert refreshes == [3_000_000, 6_000_000, 9_000_000]
 
 
@@ -570,7 +570,7 @@ def test_default_second_garp_burst_comes_5s_after_becoming_master(
     while (now := r.deadline()) is not None and now <= t0 + 12_000_000:
         out = r.handle(TimerFired(), now)
         garps += [(now - t0, a) for a in out if isinstance(a, SendGarp)]
-    assert garps == [(5_000_000, SendGarp(vips=VIPS, count=5, interval_us=0))]
+    assert garps == [(5_000_000, SendGarp(vips=VIPS, count=5))]
 
 
 # -- Shutdown (RFC 5798 6.4.3) ---------------------------------------------------------

@@ -17,6 +17,8 @@ Tab                  move between panels; m maximizes the focused one
 o                    sort by VRID / by status (worst first)
 t                    timeline of the selected router: masters, priority, failovers,
                      near failovers (~), ARP owner changes, each failover's why
+v                    VIPs: every VIP (advertised, listed, or announced by ARP/ND),
+                     its owner MAC and that MAC's own IP, last move and gap, conflicts
 q                    quit
 
 Only the master advertises: backups are shown only when heard (elections,
