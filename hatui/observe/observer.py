@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import assert_never
 
 from hatui.codec.frames import (
@@ -25,9 +24,8 @@ from hatui.codec.frames import (
     VrrpAdvert,
     virtual_mac,
 )
-from hatui.observe.carp import as_vrrp, carp_interval_us, carp_view, carp_vmac
+from hatui.observe.carp import CarpModel
 from hatui.observe.events import (
-    CarpSeen,
     Event,
     EventKind,
     GlbpSeen,
@@ -36,8 +34,6 @@ from hatui.observe.events import (
 )
 from hatui.observe.hsrp import HsrpModel
 from hatui.observe.model import (
-    CarpInfo,
-    CarpView,
     Counters,
     Failover,
     ObserverSnapshot,
@@ -46,41 +42,15 @@ from hatui.observe.model import (
 )
 from hatui.observe.ownership import ArpKey, ArpTable
 from hatui.observe.routers import RouterRules
-from hatui.observe.rules import RATE_WINDOW_US, REJECT_EVENT_EVERY_US, interval_us
-from hatui.observe.state import RouterKey, RouterState, SenderState
+from hatui.observe.rules import REJECT_EVENT_EVERY_US
+from hatui.observe.state import RouterKey, RouterState
 from hatui.observe.views import router_view
 from hatui.observe.vips import VipLedger
 from hatui.types import US_PER_MS, WallUs
 
 _NEVER = 1 << 62  # a deadline that never comes
-_CARP_SENDERS = 16  # exact intervals remembered per CARP group
-
-
-def _no_vip(_key: RouterKey, _ip: str) -> None:
-    """CARP adverts list no addresses: nothing to reference-count."""
-
 
 _UNSPECIFIED_V4 = "0.0.0.0"  # ARP probes (RFC 5227) claim nothing
-
-
-@dataclass(slots=True, kw_only=True)
-class _Carp:
-    ip: str
-    mac: str
-    advbase: int
-    advskew: int
-    adverts: int
-    first_seen: int
-    last_seen: int
-    demote: int = 0
-    master: CarpInfo | None = None  # the master's advbase, advskew and demotion
-    # The last frame and what the rules were fed for it: the codec shares one object per
-    # identical frame, so a repeat skips rebuilding both.
-    frame: CarpAdvert | None = None
-    advert: VrrpAdvert | None = None
-    # Each sender's exact interval (advbase + advskew/256 s, in us; the rules see it in
-    # centiseconds): the CARP wait beside a timeout's gap is three of them. Bounded.
-    intervals: dict[str, int] = field(default_factory=dict)
 
 
 class Observer:
@@ -113,22 +83,13 @@ class Observer:
         self._vip_refs: dict[ArpKey, dict[RouterKey, int]] = {}
         self._arp = ArpTable(other_limit=arp_limit)
         self._vips = VipLedger(listed=vips, on_change=self._arp.mark_vip)
-        self._carp: dict[tuple[str, Family, int], _Carp] = {}
-        self._carp_limit = carp_limit
-        # CARP groups run through the VRRP rules (observe/carp.py), in their own table so
-        # a VHID never collides with a VRID of the same number.
-        self._carp_routers: dict[RouterKey, RouterState] = {}
-        # id(a group's last CARP frame) -> its record, router and interface (fast path)
-        self._carp_fast: dict[int, tuple[_Carp, RouterState, str]] = {}
-        self._carp_rules = RouterRules(
+        self._carp = CarpModel(
+            group_limit=carp_limit,
             history_limit=history_limit,
             sender_limit=sender_limit,
             failover_limit=event_limit,
-            on_vip_added=_no_vip,
-            on_vip_removed=_no_vip,
-            protocol=Protocol.CARP,
-            timeout_wait=self._carp_wait,
         )
+        self._glbp_limit = carp_limit
         self._clock = -_NEVER  # latest time seen: frames never move the model backwards
         self._deadline = _NEVER  # a lower bound on every router's next deadline
         self._frames = 0
@@ -160,54 +121,23 @@ class Observer:
             self._clock = t
         self._frames += 1
         early = self._advance(t) if t > self._deadline else None
+        # Steady state: a repeated advert of a quiet master (or an HSRP speaker's hello)
+        # is only counted; `out` then holds at most a near failover it ended.
+        out: list[Event] = []
         if type(frame) is VrrpAdvert:
             r = self._routers.get((interface, frame.family, frame.vrid))
-            if r is not None and frame.src_ip == r.fast_ip:
-                m = r.master
-                # Steady state: the master again, every field as before (RFC 5798 6.4.3:
-                # only the master advertises). The codec memoises identical frames, so
-                # the identity test usually settles it; else compare cheapest-first.
-                same = frame is r.fast_frame
-                if not same and (
-                    frame.priority == m.priority
-                    and frame.interval_cs == m.interval_cs
-                    and frame.addresses == m.addresses
-                    and frame.link.src_mac == m.mac
-                    and frame.version == m.version
-                    and frame.auth is m.auth
-                    and frame.auth_type == m.auth_type
-                    and frame.auth_data == m.auth_data
-                    and frame.dst_ip == m.dst_ip
-                    and frame.checksum_form is m.checksum_form
-                ):
-                    r.fast_frame = frame
-                    same = True
-                if same:
-                    self._vrrp += 1
-                    gap = t - m.last_seen
-                    r.intervals.append(gap)
-                    if gap >= r.near_after:  # two adverts missed: a near failover
-                        near: list[Event] = [self._rules.near(r, gap, t)]
-                        self._events.extend(near)
-                        early = near if early is None else early + near
-                    m.last_seen = t
-                    m.adverts += 1
-                    r.last_seen = t
-                    r.adverts += 1
-                    rate = r.rate
-                    rate.append(t)
-                    if rate[0] <= t - RATE_WINDOW_US:  # keep about one window (routers.py)
-                        rate.popleft()
-                    return early if early is not None else []
+            if r is not None and self._rules.heard(r, frame, t, out, None):
+                self._vrrp += 1
+            else:
+                out = self._dispatch(interface, frame, t)
         elif type(frame) is HsrpHello and self._hsrp.steady(interface, frame, t):
-            # Standbys say hello as often as actives: their repeats take this path too.
-            self._n_hsrp += 1
-            return early if early is not None else []
-        elif type(frame) is CarpAdvert and self._carp_steady(interface, frame, t):
+            self._n_hsrp += 1  # standbys say hello as often as actives: theirs count here
+        elif type(frame) is CarpAdvert and self._carp.steady(interface, frame, t, out):
             self._n_carp += 1
-            return early if early is not None else []
-        out = self._dispatch(interface, frame, t)
-        self._events.extend(out)
+        else:
+            out = self._dispatch(interface, frame, t)
+        if out:
+            self._events.extend(out)
         if early is not None:
             early.extend(out)
             return early
@@ -261,7 +191,9 @@ class Observer:
                 return self._answer(interface, frame.target_ip, mac, t, frame.gratuitous, announced)
             case CarpAdvert():
                 self._n_carp += 1
-                return self._carp_advert(interface, frame, t)
+                out, deadline = self._carp.advert(interface, frame, t)
+                self._deadline = min(self._deadline, deadline)
+                return out
             case HsrpHello():
                 self._n_hsrp += 1
                 out = self._hsrp.hello(interface, frame, t)
@@ -276,109 +208,9 @@ class Observer:
             case _:
                 assert_never(frame)
 
-    def _carp_advert(self, interface: str, frame: CarpAdvert, t: int) -> list[Event]:
-        key = (interface, frame.family, frame.vhid)
-        c = self._carp.get(key)
-        if c is not None and frame is c.frame:
-            c.adverts += 1
-            c.last_seen = t
-            return self._carp_model(key, c, frame, t)
-        if c is not None:
-            c.ip, c.mac, c.advbase, c.advskew, c.demote = (
-                frame.src_ip,
-                frame.link.src_mac,
-                frame.advbase,
-                frame.advskew,
-                frame.demote,
-            )
-            c.adverts += 1
-            c.last_seen = t
-            return self._carp_model(key, c, frame, t)
-        if len(self._carp) >= self._carp_limit:
-            return []
-        c = self._carp[key] = _Carp(
-            ip=frame.src_ip,
-            mac=frame.link.src_mac,
-            advbase=frame.advbase,
-            advskew=frame.advskew,
-            demote=frame.demote,
-            adverts=1,
-            first_seen=t,
-            last_seen=t,
-        )
-        seen: list[Event] = [
-            CarpSeen(
-                time=WallUs(t),
-                kind=EventKind.CARP_SEEN,
-                protocol=Protocol.CARP,
-                interface=interface,
-                family=frame.family,
-                vhid=frame.vhid,
-                ip=frame.src_ip,
-                mac=frame.link.src_mac,
-                detail=f"{interface} {frame.family} CARP vhid {frame.vhid} from {frame.src_ip}"
-                " (CARP, not VRRP: same protocol 112, modelled as a CARP group)",
-            )
-        ]
-        return seen + self._carp_model(key, c, frame, t)
-
-    def _carp_steady(self, interface: str, frame: CarpAdvert, t: int) -> bool:
-        """Steady state, as VRRP's in feed_frame: the quiet master's last advert again (the
-        codec's shared object, found by identity; `c` holds it, so its id stays its own)."""
-        found = self._carp_fast.get(id(frame))
-        if found is None:
-            return False
-        c, r, iface = found
-        if (
-            c.frame is not frame
-            or iface != interface
-            or r.fast_ip != frame.src_ip
-            or c.advert is not r.fast_frame
-        ):
-            return False
-        c.adverts += 1
-        c.last_seen = t
-        m = r.master
-        r.intervals.append(t - m.last_seen)
-        m.last_seen = t
-        m.adverts += 1
-        r.last_seen = t
-        r.adverts += 1
-        rate = r.rate
-        rate.append(t)
-        if rate[0] <= t - RATE_WINDOW_US:
-            rate.popleft()
-        return True
-
-    def _carp_model(self, key: RouterKey, c: _Carp, frame: CarpAdvert, t: int) -> list[Event]:
-        r = self._carp_routers.get(key)
-        if frame is c.frame and c.advert is not None:
-            advert = c.advert
-        else:
-            if c.frame is not None:
-                self._carp_fast.pop(id(c.frame), None)
-            advert = as_vrrp(frame)
-            c.frame, c.advert = frame, advert
-            c.intervals.pop(frame.src_ip, None)
-            c.intervals[frame.src_ip] = carp_interval_us(frame.advbase, frame.advskew)
-            if len(c.intervals) > _CARP_SENDERS:
-                del c.intervals[next(iter(c.intervals))]  # the longest unchanged
-        if r is None:
-            r = self._carp_routers[key] = self._carp_rules.new_router(
-                key, carp_vmac(frame.vhid), advert, t
-            )
-        out = self._carp_rules.advert(r, advert, t)
-        self._lower_deadline(r, t)
-        if r.master.ip == frame.src_ip:
-            c.master = CarpInfo(advbase=frame.advbase, advskew=frame.advskew, demote=frame.demote)
-            if r.fast_ip is not None:
-                r.fast_frame = advert  # the master's fields are this advert's now
-        self._carp_fast[id(frame)] = (c, r, key[0])
-        return out
-
     def _glbp_hello(self, interface: str, frame: GlbpHello, t: int) -> list[Event]:
         key = (interface, frame.family, frame.group)
-        if key in self._glbp or len(self._glbp) >= self._carp_limit:
+        if key in self._glbp or len(self._glbp) >= self._glbp_limit:
             return []
         self._glbp.add(key)
         return [
@@ -495,19 +327,8 @@ class Observer:
     def _advance(self, now: int) -> list[Event]:
         """Fire every deadline before `now`, in time order."""
         out: list[Event] = []
-        nxt = _NEVER
-        for routers, rules in (
-            (self._routers, self._rules),
-            (self._carp_routers, self._carp_rules),
-        ):
-            deadline = rules.deadline
-            for r in routers.values():
-                d = deadline(r)
-                if now > d:
-                    rules.expire(r, now, out)
-                    d = deadline(r)
-                if d < nxt:
-                    nxt = d
+        nxt = self._rules.expire_due(self._routers.values(), now, out)
+        nxt = min(nxt, self._carp.expire(now, out))
         if self._hsrp:
             out.extend(self._hsrp.expire(now))
             nxt = min(nxt, self._hsrp.deadline())
@@ -528,59 +349,23 @@ class Observer:
             for k in sorted(self._routers, key=lambda k: (k[0], k[1].value, k[2]))
         )
         arp = self._arp.views(self._vips.sources())
-        if self._hsrp or self._carp_routers:
-            carp_routers = [
-                carp_view(router_view(r, now), self._carp_master(k), arp)
-                for k, r in self._carp_routers.items()
-            ]
+        if self._hsrp or self._carp:
             routers = tuple(
                 sorted(
-                    (*routers, *self._hsrp.views(now), *carp_routers),
+                    (*routers, *self._hsrp.views(now), *self._carp.views(now, arp)),
                     key=lambda r: (r.interface, r.family.value, r.vrid, r.protocol.value),
                 )
             )
-        carp = tuple(
-            CarpView(
-                interface=k[0],
-                family=k[1],
-                vhid=k[2],
-                ip=c.ip,
-                mac=c.mac,
-                advbase=c.advbase,
-                advskew=c.advskew,
-                demote=c.demote,
-                adverts=c.adverts,
-                first_seen=WallUs(c.first_seen),
-                last_seen=WallUs(c.last_seen),
-            )
-            for k, c in sorted(
-                self._carp.items(), key=lambda kv: (kv[0][0], kv[0][1].value, kv[0][2])
-            )
-        )
         return ObserverSnapshot(
             time=now,
             routers=routers,
             failovers=self.failovers(),
             events=tuple(self._events),
             arp=arp,
-            carp=carp,
+            carp=self._carp.groups(),
             counters=self.counters(),
             vips=self._vips.views(),
         )
-
-    def _carp_wait(self, r: RouterState, w: SenderState) -> int:
-        """Three of the new CARP master's intervals, exactly (for the figure beside a gap)."""
-        c = self._carp.get(r.key)
-        exact = c.intervals.get(w.ip) if c is not None else None
-        return 3 * (exact if exact is not None else interval_us(w.interval_cs))
-
-    def _carp_master(self, key: RouterKey) -> CarpInfo:
-        c = self._carp.get(key)
-        if c is None:
-            return CarpInfo(advbase=0, advskew=0, demote=0)
-        if c.master is None:
-            return CarpInfo(advbase=c.advbase, advskew=c.advskew, demote=c.demote)
-        return c.master
 
     def vip_claims(self, now: WallUs) -> list[VipClaim]:
         """Every router's VIPs with its master, in `snapshot(now).routers` order, without
@@ -590,15 +375,8 @@ class Observer:
             ((k[0], k[1].value, k[2], Protocol.VRRP.value), r.master.ip, r.master.addresses)
             for k, r in self._routers.items()
         ]
-        if self._hsrp or self._carp_routers:
-            arp = self._arp.views()
-            others = (
-                *self._hsrp.views(now),
-                *(
-                    carp_view(router_view(r, now), self._carp_master(k), arp)
-                    for k, r in self._carp_routers.items()
-                ),
-            )
+        if self._hsrp or self._carp:
+            others = (*self._hsrp.views(now), *self._carp.views(now, self._arp.views()))
             rows += (
                 ((v.interface, v.family.value, v.vrid, v.protocol.value), v.master_ip, v.vips)
                 for v in others
@@ -627,7 +405,7 @@ class Observer:
     def failovers(self) -> tuple[Failover, ...]:
         """Every protocol's failovers in the order they happened."""
         vrrp = self._rules.failovers()
-        others = (*self._hsrp.failovers(), *self._carp_rules.failovers())
+        others = (*self._hsrp.failovers(), *self._carp.failovers())
         if not others:
             return vrrp
         return tuple(sorted((*vrrp, *others), key=lambda f: f.new_first_advert))
@@ -639,4 +417,4 @@ class Observer:
 
     @property
     def router_count(self) -> int:
-        return len(self._routers) + len(self._hsrp) + len(self._carp_routers)
+        return len(self._routers) + len(self._hsrp) + len(self._carp)

@@ -4,7 +4,7 @@ mismatches and staleness, applied to the mutable records in `state`."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from hatui.codec.frames import Protocol, VrrpAdvert
 from hatui.observe.events import (
@@ -93,6 +93,55 @@ class RouterRules:
 
     # -- adverts --------------------------------------------------------------------------
 
+    def heard(
+        self, r: RouterState, frame: VrrpAdvert, t: int, ev: list[Event], s: SenderState | None
+    ) -> bool:
+        """Count one advert: the master's gap (and the near failover it may be), the
+        sender's and the router's counts, the rate's window. `advert` counts every advert
+        here, giving its sender `s`, before the advert's fields apply.
+
+        With `s` None this is the one steady-state fast path: the quiet master's advert
+        again, every field as before (RFC 5798 6.4.3: only the master advertises), so no
+        rule but counting applies. The codec memoises identical frames, so identity
+        usually settles it; a fresh object is compared cheapest field first and is then
+        the one identity finds. False: not that, for `advert` (tests/observe/
+        test_fast_paths.py: a memo hit, a miss and `advert` alone agree)."""
+        m = r.master
+        if s is None:
+            if frame.src_ip != r.fast_ip:
+                return False
+            if frame is not r.fast_frame:
+                if not (
+                    frame.priority == m.priority
+                    and frame.interval_cs == m.interval_cs
+                    and frame.addresses == m.addresses
+                    and frame.link.src_mac == m.mac
+                    and frame.version == m.version
+                    and frame.auth is m.auth
+                    and frame.auth_type == m.auth_type
+                    and frame.auth_data == m.auth_data
+                    and frame.dst_ip == m.dst_ip
+                    and frame.checksum_form is m.checksum_form
+                ):
+                    return False
+                r.fast_frame = frame
+            s = m
+        if s is m and r.adverts:
+            gap = t - s.last_seen
+            r.intervals.append(gap)
+            if gap >= r.near_after and not r.stale and s.priority > 0 and frame.priority > 0:
+                ev.append(self.near(r, gap, t))
+        s.last_seen = t
+        s.adverts += 1
+        r.last_seen = t
+        r.adverts += 1
+        rate = r.rate
+        rate.append(t)
+        # Drop at most one stamp that left the window: the deque holds about one window.
+        if rate[0] <= t - RATE_WINDOW_US:
+            rate.popleft()
+        return True
+
     def advert(self, r: RouterState, frame: VrrpAdvert, t: int) -> list[Event]:
         """The general (slow) path for one advert; returns the events in order."""
         ev: list[Event] = []
@@ -106,26 +155,15 @@ class RouterRules:
             if is_unicast(frame.dst_ip):
                 s.peers = (frame.dst_ip,)
             self._add_sender(r, s)
+            self.heard(r, frame, t, ev, s)
             config_changed = True
         else:
             prev_priority = s.priority
             # A run of adverts ends with priority 0 or a silence beyond 1.5 intervals.
             if s.priority == 0 or t - s.last_seen > active_us(s.interval_cs):
                 s.run_start = t
-            if s is r.master:
-                gap = t - s.last_seen
-                r.intervals.append(gap)
-                if gap >= r.near_after and not r.stale and s.priority > 0 and frame.priority > 0:
-                    ev.append(self.near(r, gap, t))
+            self.heard(r, frame, t, ev, s)
             config_changed = self._fields(r, s, frame, t, ev)
-        s.last_seen = t
-        s.adverts += 1
-        r.last_seen = t
-        r.adverts += 1
-        rate = r.rate
-        rate.append(t)
-        if rate[0] <= t - RATE_WINDOW_US:
-            rate.popleft()
         if first:
             ev.append(self._router_event(r, s, t, EventKind.NEW_ROUTER, "new router: master"))
         if frame.priority == OWNER_PRIORITY and prev_priority != OWNER_PRIORITY and not first:
@@ -471,6 +509,21 @@ class RouterRules:
                     if r.checked_until <= end < d:
                         d = end
         return d
+
+    def expire_due(self, routers: Iterable[RouterState], now: int, out: list[Event]) -> int:
+        """`expire` every router with a deadline before `now`; returns the earliest
+        deadline left. A quiet router's deadline is `deadline`'s first case, read here
+        without the call: the scan visits every router each time the earliest passes."""
+        deadline = self.deadline
+        nxt = _NEVER
+        for r in routers:
+            d = r.master.last_seen + r.stale_after if r.fast_ip is not None else deadline(r)
+            if now > d:
+                self.expire(r, now, out)
+                d = deadline(r)
+            if d < nxt:
+                nxt = d
+        return nxt
 
     def expire(self, r: RouterState, now: int, out: list[Event]) -> None:
         """Apply every deadline of r before `now`; events carry the deadline's time."""
