@@ -8,7 +8,7 @@ EXIT_USAGE = 2
 
 
 class HatuiError(Exception):
-    """An error the CLI prints as one line; `exit_code` follows DESIGN.md."""
+    """An error the CLI prints as one line; `exit_code` follows docs/cli.md."""
 
     exit_code = EXIT_RUNTIME
 

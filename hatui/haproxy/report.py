@@ -24,7 +24,7 @@ Json = dict[str, Any]
 
 
 def view_to_json(view: HaproxyView) -> Json:
-    """DESIGN.md's contract: socket, frontends (name, status, binds, sessions), backends
+    """docs/json.md's contract: socket, frontends (name, status, binds, sessions), backends
     (name, status, servers (name, status, check)); plus status, VIPs and alerts."""
     out: Json = {"socket": view.socket, "time": view.time_us / 1e6}
     match view.outcome:

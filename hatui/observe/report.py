@@ -1,7 +1,7 @@
-"""The JSON contract of DESIGN.md: snapshots and events as plain, json.dumps-able dicts.
+"""The JSON contract of docs/json.md: snapshots and events as plain, json.dumps-able dicts.
 
 Times are float seconds since the epoch, gaps float milliseconds. Fields may be added;
-none of DESIGN.md's may be renamed or dropped.
+none of docs/json.md's may be renamed or dropped.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Json = dict[str, Any]
 
 
 class ObserverDoc(Message):
-    """A DESIGN.md document (`snapshot_to_json`); only the newest one matters.
+    """A JSON document (docs/json.md, `snapshot_to_json`); only the newest one matters.
 
     A live feed passes a function that builds it: a snapshot the console skips (coalesced,
     or waiting out a slow redraw) is then never converted to JSON."""

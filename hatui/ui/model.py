@@ -408,7 +408,7 @@ def _router(r: Json, now: float, *, full: bool = True) -> RouterRow:
 
 
 def observer_view(doc: Json, *, light: bool = False) -> ObserverView:
-    """The view of one DESIGN.md document (`snapshot_to_json`, plus live counters).
+    """The view of one JSON document (docs/json.md) (`snapshot_to_json`, plus live counters).
 
     `light`: table rows only; `router(key)` parses the full router on demand."""
     now = float(doc.get("time", 0.0))

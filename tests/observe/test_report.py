@@ -1,4 +1,4 @@
-"""The JSON document follows DESIGN.md's schema key by key and survives json.dumps."""
+"""The JSON document follows docs/json.md's schema key by key and survives json.dumps."""
 
 from __future__ import annotations
 
