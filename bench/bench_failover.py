@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hatui.lab import Host, Keepalived, Lab, crash_keepalived, start_keepalived, unique_prefix
-from tests.integration.nodelab import (
+from hatui.lab.nodes import (
     VIP,
     HatuiNode,
     Pkt,

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hatui.adapters.control import request
 from hatui.lab import Host, Lab, start_keepalived, unique_prefix
-from tests.integration.nodelab import start_hatui
+from hatui.lab.nodes import start_hatui
 from tests.ui.test_serve_console import many_conf
 
 VRID = 1

@@ -1,5 +1,5 @@
 """tshark is the oracle for the FRR captures: real FRR vrrpd 8.4 routers recorded in a
-namespace lab (tests/corpus/frr_lab.py, by hand; the tests read the committed pcaps).
+namespace lab (hatui/lab/frr.py, by hand; the tests read the committed pcaps).
 For every capture the master chain, the gaps and the VIPs derived from tshark's fields
 match `hatui --read FILE --json` (gaps within 5 ms), the causes are what the lab staged,
 and a takeover is credited at the new master's first advert: FRR's whole-centisecond
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.corpus import frr_lab
+from hatui.lab import frr as frr_lab
 from tests.corpus.test_oracle import GAP_TOLERANCE_MS, chain_of, hatui_read, tshark
 
 HERE = Path(__file__).parent

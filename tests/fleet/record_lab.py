@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from hatui.lab import Lab, unique_prefix
+from hatui.lab.nodes import wait_for
 from tests.integration.fleetlab import record_answers, start_fleet_lab, state_of
-from tests.integration.nodelab import wait_for
 
 DATA = Path(__file__).parent / "data"
 

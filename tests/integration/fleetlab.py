@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hatui.lab import Host, Lab
-from tests.conftest import require
-from tests.integration.nodelab import (
+from hatui.lab.nodes import (
     HATUI,
     HatuiNode,
     flags,
@@ -23,6 +22,7 @@ from tests.integration.nodelab import (
     vrrp_conf,
     wait_for,
 )
+from tests.conftest import require
 
 RULES = Path(__file__).resolve().parents[2] / "prometheus"
 SCRAPE = "500ms"

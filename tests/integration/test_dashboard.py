@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from hatui.lab import Lab
+from hatui.lab.nodes import wait_for
 from tests.integration.fleetlab import FleetLab, start_fleet_lab, state_of
-from tests.integration.nodelab import wait_for
 
 pytestmark = pytest.mark.netns
 DASHBOARD = Path(__file__).resolve().parents[2] / "grafana" / "hatui.json"

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from hatui.lab import Lab
+from hatui.lab.nodes import HATUI, wait_for
 from tests.integration.fleetlab import FleetLab, start_fleet_lab, state_of
-from tests.integration.nodelab import HATUI, wait_for
 
 pytestmark = pytest.mark.netns
 VIP = "192.0.2.100"

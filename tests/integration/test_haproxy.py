@@ -16,10 +16,10 @@ from typing import Any
 from hatui.adapters.control import request
 from hatui.adapters.haproxy import HaproxyPoller
 from hatui.lab import Haproxy, Lab, haproxy_config, start_haproxy, start_web
+from hatui.lab.nodes import VIP, HatuiNode, flags, read_json_lines, start_hatui, wait_for
 from hatui.ui.screenshots import app_for, serve_feed
 from hatui.ui.widgets.proxies import HaproxyPanel
 from tests.conftest import require, require_root
-from tests.integration.nodelab import VIP, HatuiNode, flags, read_json_lines, start_hatui, wait_for
 from tests.integration.test_node_lanview import lan_views
 
 CHECK_MS = 200  # down after two failed checks: 0.4-0.6 s

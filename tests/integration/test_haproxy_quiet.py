@@ -12,8 +12,8 @@ from typing import Any
 
 from hatui.adapters.haproxy import locate
 from hatui.lab import Lab
+from hatui.lab.nodes import HatuiNode, read_json_lines, start_hatui, wait_for
 from tests.conftest import require
-from tests.integration.nodelab import HatuiNode, read_json_lines, start_hatui, wait_for
 
 COUNT = 40
 POLL_S = 1.0  # the haproxy poll's period (hatui.adapters.haproxy.POLL_S)

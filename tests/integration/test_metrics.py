@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from hatui.lab import Host, Lab
+from hatui.lab.nodes import HATUI, flags, has_vip, start_hatui, start_observer, wait_for
 from tests.conftest import require
-from tests.integration.nodelab import HATUI, flags, has_vip, start_hatui, start_observer, wait_for
 
 pytestmark = pytest.mark.netns
 RULES = Path(__file__).resolve().parents[2] / "prometheus"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 
 from hatui.lab import Lab
+from hatui.lab.nodes import HATUI, VIP, flags, has_vip
 from tests.conftest import require_root
-from tests.integration.nodelab import HATUI, VIP, flags, has_vip
 
 
 def _run_in(lab: Lab, ns_argv: list[str]) -> subprocess.CompletedProcess[str]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from hatui.adapters.control import request
 from hatui.lab import Lab, start_keepalived
+from hatui.lab.nodes import start_hatui, vrrp_conf, wait_for
 from tests.conftest import require_keepalived
-from tests.integration.nodelab import start_hatui, vrrp_conf, wait_for
 
 
 def _conf(lab: Lab, name: str, vrid: int, vip: str) -> tuple[str, Path, Path]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from hatui.lab import Lab
-from tests.integration.nodelab import flags, start_hatui
+from hatui.lab.nodes import flags, start_hatui
 
 
 def test_serve_json_stream_ends_with_the_document(lab: Lab) -> None:

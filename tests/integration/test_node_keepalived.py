@@ -8,8 +8,7 @@ import time
 import pytest
 
 from hatui.lab import Lab, crash_keepalived, start_keepalived
-from tests.conftest import require_keepalived
-from tests.integration.nodelab import (
+from hatui.lab.nodes import (
     VIP,
     flags,
     has_vip,
@@ -18,6 +17,7 @@ from tests.integration.nodelab import (
     vrrp_conf,
     wait_for,
 )
+from tests.conftest import require_keepalived
 
 # (version, advert_int s, auth, unicast). One v2 case at 1 s; the rest v3 at 0.1 s.
 CASES = {

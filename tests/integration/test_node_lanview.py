@@ -11,8 +11,8 @@ from pathlib import Path
 
 from hatui.adapters.control import request
 from hatui.lab import Lab
+from hatui.lab.nodes import HatuiNode, flags, start_hatui, wait_for
 from hatui.runtime.lanview import NICE, RESTART_S
-from tests.integration.nodelab import HatuiNode, flags, start_hatui, wait_for
 from tests.ui.ptyconsole import alive
 
 

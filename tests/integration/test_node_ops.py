@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 from hatui.lab import Lab, start_keepalived
-from tests.conftest import require_keepalived, require_root
-from tests.integration.nodelab import (
+from hatui.lab.nodes import (
     VIP,
     HatuiNode,
     Observer,
@@ -17,6 +16,7 @@ from tests.integration.nodelab import (
     vrrp_conf,
     wait_for,
 )
+from tests.conftest import require_keepalived, require_root
 
 MASTER_DOWN_100_MS = 360.9  # RFC 5798 6.1: 3 * 100 ms + (256 - 100) * 100 ms / 256
 SKEW_100_MS = 60.9

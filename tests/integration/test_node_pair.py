@@ -6,8 +6,7 @@ import signal
 import time
 
 from hatui.lab import Lab
-from tests.conftest import require_root
-from tests.integration.nodelab import (
+from hatui.lab.nodes import (
     VIP,
     flags,
     has_vip,
@@ -15,6 +14,7 @@ from tests.integration.nodelab import (
     start_observer,
     wait_for,
 )
+from tests.conftest import require_root
 
 # RFC 5798 6.1 at 0.1 s: Skew_Time = (256 - P) * 100 ms / 256, Master_Down = 3 * 100 ms + Skew.
 SKEW_100_MS = 60.9

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from hatui.lab import Lab, start_keepalived
+from hatui.lab.nodes import Wire, has_vip, start_hatui, vrrp_conf, wait_for
 from tests.conftest import require_keepalived
-from tests.integration.nodelab import Wire, has_vip, start_hatui, vrrp_conf, wait_for
 
 pytestmark = pytest.mark.netns
 

@@ -7,8 +7,8 @@ import signal
 import subprocess
 
 from hatui.lab import Host, Lab, start_keepalived
+from hatui.lab.nodes import HATUI, start_hatui, vrrp_conf, wait_for
 from tests.conftest import require_keepalived
-from tests.integration.nodelab import HATUI, start_hatui, vrrp_conf, wait_for
 
 VIRTUAL = """    virtual_routes {
         198.51.100.0/24 via 192.0.2.1 dev eth0

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from hatui.lab import Lab, start_keepalived
+from hatui.lab.nodes import start_hatui, start_observer, wait_for
 from tests.conftest import require_keepalived
-from tests.integration.nodelab import start_hatui, start_observer, wait_for
 
 SAMPLES = Path(__file__).parents[1] / "config" / "samples"
 

@@ -6,8 +6,8 @@ import shutil
 import subprocess
 
 from hatui.lab import Lab
+from hatui.lab.nodes import flags, has_vip, start_hatui, wait_for
 from tests.conftest import require, require_root
-from tests.integration.nodelab import flags, has_vip, start_hatui, wait_for
 
 
 def test_rt_priority_runs_the_node_sched_rr(lab: Lab) -> None:

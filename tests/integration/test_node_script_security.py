@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from hatui.lab import Lab
-from tests.integration.nodelab import HATUI, has_vip, start_hatui, vrrp_conf, wait_for
+from hatui.lab.nodes import HATUI, has_vip, start_hatui, vrrp_conf, wait_for
 
 
 def _script(directory: Path, mode: int, out: Path) -> Path:

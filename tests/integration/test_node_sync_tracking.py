@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hatui.lab import Lab
-from tests.integration.nodelab import start_hatui, wait_for
+from hatui.lab.nodes import start_hatui, wait_for
 
 
 def test_group_track_file_faults_both_members_and_runs_group_notify(lab: Lab) -> None:

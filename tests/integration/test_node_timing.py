@@ -8,8 +8,8 @@ import subprocess
 import time
 
 from hatui.lab import Lab
+from hatui.lab.nodes import flags, has_vip, start_hatui, wait_for
 from tests.conftest import require, require_root
-from tests.integration.nodelab import flags, has_vip, start_hatui, wait_for
 
 
 def test_advert_period_does_not_drift(lab: Lab) -> None:

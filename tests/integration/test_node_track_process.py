@@ -7,7 +7,7 @@ import signal
 import uuid
 
 from hatui.lab import Lab
-from tests.integration.nodelab import has_vip, start_hatui, vrrp_conf, wait_for
+from hatui.lab.nodes import has_vip, start_hatui, vrrp_conf, wait_for
 
 
 def test_a_tracked_process_going_away_puts_the_node_in_fault_and_back(lab: Lab) -> None:

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from hatui.lab import Host, Lab, crash_keepalived, start_keepalived
-from tests.conftest import require, require_keepalived
-from tests.integration.nodelab import (
+from hatui.lab.nodes import (
     HATUI,
     VIP,
     start_hatui,
@@ -19,6 +18,7 @@ from tests.integration.nodelab import (
     vrrp_conf,
     wait_for,
 )
+from tests.conftest import require, require_keepalived
 
 VMAC = "00:00:5e:00:01:33"
 FRR = Path("/usr/lib/frr")

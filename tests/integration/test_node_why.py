@@ -14,8 +14,7 @@ from html import escape
 import pytest
 
 from hatui.lab import Lab, start_keepalived
-from tests.conftest import require, require_keepalived
-from tests.integration.nodelab import (
+from hatui.lab.nodes import (
     HATUI,
     has_vip,
     start_hatui,
@@ -23,6 +22,7 @@ from tests.integration.nodelab import (
     vrrp_conf,
     wait_for,
 )
+from tests.conftest import require, require_keepalived
 from tests.test_incident import chromium_dom
 
 pytestmark = pytest.mark.netns

@@ -20,8 +20,7 @@ from typing import Any
 
 from hatui.demo import L2_VIP, start_l2_pair
 from hatui.lab import Host, Lab, crash_keepalived, start_keepalived
-from tests.conftest import require, require_keepalived, require_root
-from tests.integration.nodelab import (
+from hatui.lab.nodes import (
     Observer,
     has_vip,
     read_json_lines,
@@ -29,6 +28,7 @@ from tests.integration.nodelab import (
     vrrp_conf,
     wait_for,
 )
+from tests.conftest import require, require_keepalived, require_root
 
 VIP = "192.0.2.60"
 VIP6 = "2001:db8::60"

@@ -17,16 +17,7 @@ import time
 import pytest
 
 from hatui.lab import Lab
-from tests.conftest import require, require_root
-from tests.integration.nodelab import (
-    VIP,
-    flags,
-    has_vip,
-    start_observer,
-    vrrp_conf,
-    wait_for,
-)
-from tests.reliability.rlab import (
+from hatui.lab.faults import (
     INTERVAL_S,
     drop_vrrp,
     figure,
@@ -42,6 +33,15 @@ from tests.reliability.rlab import (
     vip_holders,
     wait_converged,
 )
+from hatui.lab.nodes import (
+    VIP,
+    flags,
+    has_vip,
+    start_observer,
+    vrrp_conf,
+    wait_for,
+)
+from tests.conftest import require, require_root
 
 SLACK_S = 1.0  # process start-up and scheduling on a loaded CI runner
 RECOVER_S = master_down_s(100) + INTERVAL_S + SLACK_S

@@ -15,9 +15,9 @@ from pathlib import Path
 from hatui.codec.build import build_vrrp_frame
 from hatui.codec.frames import Family
 from hatui.lab import Lab
+from hatui.lab.faults import figure, masters, start_node, wait_converged
+from hatui.lab.nodes import VIP, flags, has_vip, start_observer, wait_for
 from tests.conftest import require_root
-from tests.integration.nodelab import VIP, flags, has_vip, start_observer, wait_for
-from tests.reliability.rlab import figure, masters, start_node, wait_converged
 
 STRANGER_IP, STRANGER_MAC = "192.0.2.66", "02:00:00:00:00:66"
 FLOOD = 20_000
@@ -163,6 +163,6 @@ def test_stranger_with_priority_255_takes_over_and_is_visible(lab: Lab) -> None:
 
 
 def _json_lines(path: Path) -> list[dict[str, object]]:
-    from tests.integration.nodelab import read_json_lines
+    from hatui.lab.nodes import read_json_lines
 
     return read_json_lines(path)

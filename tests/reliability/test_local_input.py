@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from hatui.lab import Lab
+from hatui.lab.faults import start_node, wait_converged
+from hatui.lab.nodes import flags, has_vip
 from tests.conftest import require_root
-from tests.integration.nodelab import flags, has_vip
-from tests.reliability.rlab import start_node, wait_converged
 
 HATUI = [sys.executable, "-m", "hatui"]
 GOOD = """vrrp_instance VI_1 {

@@ -14,9 +14,9 @@ import time
 import pytest
 
 from hatui.lab import Lab
+from hatui.lab.faults import figure, master_down_s, start_node
+from hatui.lab.nodes import VIP, flags, has_vip, start_observer, wait_for
 from tests.conftest import require_root
-from tests.integration.nodelab import VIP, flags, has_vip, start_observer, wait_for
-from tests.reliability.rlab import figure, master_down_s, start_node
 
 # RFC 5798 6.4.2: a backup hearing priority 0 takes over after Skew_Time (60.9 ms at P=100).
 SKEW_100_MS = 60.9

@@ -15,9 +15,9 @@ import sys
 import time
 
 from hatui.lab import Lab
+from hatui.lab.faults import figure, outbound_capture, start_node
+from hatui.lab.nodes import flags, has_vip, wait_for
 from tests.conftest import require, require_root
-from tests.integration.nodelab import flags, has_vip, wait_for
-from tests.reliability.rlab import figure, outbound_capture, start_node
 
 HATUI = [sys.executable, "-m", "hatui"]
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import pytest
 
 from hatui.lab import Lab, remove_leftovers
+from hatui.lab.nodes import HatuiNode, flags, has_vip, start_hatui, wait_for
 from tests.conftest import require_root
-from tests.integration.nodelab import HatuiNode, flags, has_vip, start_hatui, wait_for
 from tests.ui.ptyconsole import alive
 from tests.ui.ttyconsole import GOAL_S, LIMIT_S, ROOT, TtyConsole, children, exit_time
 

@@ -16,8 +16,7 @@ import pytest
 
 from hatui.adapters.control import request
 from hatui.lab import Lab, start_keepalived
-from tests.conftest import require
-from tests.integration.nodelab import (
+from hatui.lab.nodes import (
     flags,
     has_vip,
     start_hatui,
@@ -25,6 +24,7 @@ from tests.integration.nodelab import (
     vrrp_conf,
     wait_for,
 )
+from tests.conftest import require
 from tests.ui.ptyconsole import PtyConsole, alive
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from hatui.lab import Lab
+from hatui.lab.nodes import flags, has_vip, start_hatui, wait_for
 from tests.conftest import require
-from tests.integration.nodelab import flags, has_vip, start_hatui, wait_for
 from tests.ui.ptyconsole import alive
 from tests.ui.ttyconsole import GOAL_S, LIMIT_S, children
 

@@ -5,7 +5,7 @@ With FRR_LAB_LOGS=DIR set, the lab's FRR logs and configs are kept in DIR/NAME.
 
 Regenerate by hand, as root (under two minutes):
 
-    PYTHONPATH=$PWD python -m tests.corpus.frr_lab tests/corpus [NAME ...]
+    PYTHONPATH=$PWD python -m hatui.lab.frr tests/corpus [NAME ...]
 
 Each recording: router a (.11, priority 150) starts and masters, router b (.12, priority
 100) joins, a's vrrpd dies (SIGKILL, or SIGTERM where the name says so) and b takes over;
@@ -27,11 +27,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from hatui.lab import Host, Lab, unique_prefix
+from hatui.lab.nodes import wait_for
 
 FRR = Path("/usr/lib/frr")
 VRID = 51
@@ -56,14 +56,6 @@ RECORDINGS = {
     # v2's Skew_Time does not scale with the interval (v3's does): 2 s tells them apart.
     "frr_v2_ipv4_2s_kill": Recording(2, 4, signal.SIGKILL, False, 2000),
 }
-
-
-def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"frr_lab: timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 class Router:
@@ -155,7 +147,7 @@ def record(name: str, rec: Recording, out: Path) -> Path:
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:
-        raise SystemExit("usage: python -m tests.corpus.frr_lab OUTDIR [NAME ...]")
+        raise SystemExit("usage: python -m hatui.lab.frr OUTDIR [NAME ...]")
     names = sys.argv[2:] or list(RECORDINGS)
     if unknown := [n for n in names if n not in RECORDINGS]:
         raise SystemExit(

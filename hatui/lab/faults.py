@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hatui.lab import Host, Lab
-from tests.integration.nodelab import HATUI, HatuiNode, has_vip, start_hatui, wait_for
+from hatui.lab.nodes import HATUI, HatuiNode, has_vip, start_hatui, wait_for
 
 # RFC 5798 6.1 at v3 0.1 s: Master_Down_Interval = 3 * 100 ms + (256 - P) * 100 ms / 256.
 INTERVAL_S = 0.1
