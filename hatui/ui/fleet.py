@@ -23,6 +23,7 @@ from hatui.errors import EXIT_OK
 from hatui.fleet.model import Alert, FleetView, Instance, Node, Router
 from hatui.runtime.fleet import FleetState
 from hatui.styles import STATE_STYLE
+from hatui.ui.exitguard import ExitGuard
 from hatui.ui.render import Column
 from hatui.ui.widgets.tables import Cells, KeyedTable
 
@@ -231,5 +232,22 @@ class FleetApp(App[int]):
 
 
 def run_fleet_ui(source: FleetSource, *, duration: float | None = None) -> int:
-    code = FleetApp(source, duration=duration).run()
+    """The fleet console; a hangup or a stop signal ends it within ExitGuard's bound, as
+    every console (it has nothing to clean up: it only reads)."""
+    app = FleetApp(source, duration=duration)
+
+    async def main() -> int | None:
+        loop = asyncio.get_running_loop()
+        guard = ExitGuard(
+            lambda _deadline: True,
+            lambda: loop.call_soon_threadsafe(app.exit, EXIT_OK),
+            lambda: EXIT_OK if app.return_code is None else app.return_code,
+        )
+        guard.install()
+        try:
+            return await app.run_async()
+        finally:
+            guard.uninstall()
+
+    code = asyncio.run(main())
     return EXIT_OK if code is None else code

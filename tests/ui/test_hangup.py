@@ -186,6 +186,14 @@ def test_read_console_leaves(end: str) -> None:
     run_console("read", setup_read(), end)
 
 
+@pytest.mark.parametrize("end", [e for e in ENDS if e != "stalled"])
+def test_fleet_console_leaves(end: str) -> None:
+    """Over a Prometheus that refuses (a closed port): it shows that and keeps waiting. (It
+    draws too seldom to fill a stalled terminal; the guard is the one every console has.)"""
+    argv = [*HATUI, "--fleet", "http://127.0.0.1:9"]
+    run_console("fleet", Setup(argv, _shows(b"refused"), _nothing), end)
+
+
 @pytest.mark.netns
 @pytest.mark.parametrize("end", ENDS)
 def test_watch_console_leaves(lab: Lab, end: str) -> None:
