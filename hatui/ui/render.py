@@ -472,29 +472,34 @@ def _ago(now: float, t: float | None) -> str:
     return "-" if t is None else f"{max(0.0, now - t):.1f}s ago"
 
 
+def _gap(ms: float) -> str:
+    """A move's gap: milliseconds to the tenth below 10 s, seconds above."""
+    return f"{ms:.1f} ms" if ms < 10_000 else f"{ms / 1000:.2f} s"
+
+
 def vips_table(vips: tuple[VipRow, ...], now: float) -> Table:
     """The VIPs view: address, source, owner (MAC and its own IP), since, last move and its
     gap, conflict."""
-    table = Table(expand=True, box=None, header_style="bold")
-    for col in ("if", "VIP", "source", "owner MAC", "answered by", "since", "last move", "gap",
-                "conflict"):  # fmt: skip
-        table.add_column(col, no_wrap=True)
+    table = Table(expand=True, box=None, header_style="bold", padding=(0, 1, 0, 0))
+    # Addresses and MACs keep their width; the last move and a conflict wrap when narrow.
+    several = len({v.interface for v in vips}) > 1
+    if several:
+        table.add_column("if", no_wrap=True, min_width=5)
+    for col, width in (("VIP", 15), ("source", 9), ("owner MAC", 17), ("answered by", 15)):
+        table.add_column(col, no_wrap=True, min_width=width)
+    table.add_column("since", no_wrap=True, min_width=6)
+    table.add_column("last move", ratio=1, min_width=10, overflow="fold")
+    table.add_column("gap", no_wrap=True, min_width=8, justify="right")
+    table.add_column("conflict", min_width=8, overflow="fold")
     for v in vips:
         move = "-" if v.move_at is None else f"{_ago(now, v.move_at)} from {v.move_from}"
-        gap = "-" if v.move_gap_ms is None else f"{v.move_gap_ms:.1f} ms"
+        gap = "-" if v.move_gap_ms is None else _gap(v.move_gap_ms)
         clash = (
             Text(" vs ".join(v.conflict), style="bold white on red") if v.conflict else Text("-")
         )
+        cells = [v.ip, v.source, v.mac or "-", v.owner_ip or "?", _ago(now, v.since)]
         table.add_row(
-            v.interface or "(not heard)",
-            v.ip,
-            v.source,
-            v.mac or "-",
-            v.owner_ip or "?",
-            _ago(now, v.since),
-            move,
-            gap,
-            clash,
+            *([v.interface or "(not heard)"] if several else []), *cells, move, gap, clash
         )
     return table
 

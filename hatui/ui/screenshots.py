@@ -52,6 +52,18 @@ async def _haproxy(pilot: Pilot[int]) -> None:
     await pilot.pause()
 
 
+async def _timeline(pilot: Pilot[int]) -> None:
+    await pilot.pause()
+    await pilot.press("t")  # the selected router's timeline
+    await pilot.pause()
+
+
+async def _vips(pilot: Pilot[int]) -> None:
+    await pilot.pause()
+    await pilot.press("v")  # every VIP on the LAN, its owner, moves and conflicts
+    await pilot.pause()
+
+
 @dataclass(frozen=True, slots=True)
 class Shot:
     name: str
@@ -93,6 +105,8 @@ SHOTS = (
     Shot("confirm", serve_feed, _release),
     Shot("split-brain", split_feed),
     Shot("detail", watch_feed, _detail),
+    Shot("timeline", watch_feed, _timeline),
+    Shot("vips", watch_feed, _vips),
     Shot("vendors", vendors_feed, _hsrp_row),
     Shot("haproxy", serve_feed, _haproxy, scenario.haproxy_story),
     # A default SSH terminal on a node of 255 instances beside a stopped haproxy.
