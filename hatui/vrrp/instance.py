@@ -52,6 +52,9 @@ class Instance:
         # The lower-priority master whose adverts we are discarding to preempt it, until
         # an advert resets our Master_Down_Timer again: says why the timer ran out.
         self._preempting: HeardAdvert | None = None
+        # This BACKUP term's Master_Down_Timer was last armed by a master's advert, not by
+        # entering BACKUP: only then is a late advert a near failover (an election is not).
+        self._master_heard = False
         self._wants_master = False  # sync group: our Master_Down_Timer expired
         self._group_fault: str | None = None  # sync group: FAULT imposed by another member
         self._change: PriorityChange | None = None  # the last priority change: a why
@@ -151,7 +154,7 @@ class Instance:
         """A master's advert that came with the Master_Down_Timer within one interval of
         expiry: how long the master was silent, and the margin left."""
         due = self._timers.get(TimerKind.MASTER_DOWN)
-        if due is None or due - now >= self._master_adver_interval_us:
+        if not self._master_heard or due is None or due - now >= self._master_adver_interval_us:
             return None
         down = self._master_down_interval()
         return act.NearFailover(

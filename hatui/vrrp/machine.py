@@ -317,6 +317,7 @@ class Router(Instance):
             self._preempting = None
             near = self._near_failover(advert, now)  # before the reset below
             self._arm_master_down(now)
+            self._master_heard = True
             return out if near is None else [*out, near]
         self._preempting = self._last_advert
         detail = f"priority {advert.priority} from {advert.src_ip}, ours {local}"
@@ -520,6 +521,7 @@ class Router(Instance):
         self._garp.clear()
         self._wants_master = False
         self._preempting = None
+        self._master_heard = False
         self._state = new
         self._since = now
         self._cause = cause

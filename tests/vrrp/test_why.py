@@ -148,3 +148,17 @@ def test_master_down_timer_within_one_interval_of_expiry_is_a_near_failover() ->
     assert near.master_down_us == 300_000 + 156 * 100_000 // 256 == 360_937
     assert (near.silence_us, near.margin_us) == (300_000, 60_937)
     assert r.state is State.BACKUP
+
+
+def test_a_first_master_heard_late_in_the_startup_wait_is_no_near_failover() -> None:
+    """Every node starts BACKUP and waits Master_Down_Interval: the elected master's first
+    advert reaches the others near the end of their wait. That is an election, not a
+    master gone silent; only a timer armed by a master's advert counts."""
+    r = backup(spec(name="VI_1", priority=100, version=3, advert_int_us=100_000), now=1_000_000)
+    heard = advert(priority=150, version=3, interval_cs=10)
+    due = r.deadline()
+    assert due is not None
+    out = r.handle(AdvertReceived(advert=heard), MonoUs(due - 10_000))  # 10 ms from expiry
+    assert not [a for a in out if isinstance(a, NearFailover)]
+    out = r.handle(AdvertReceived(advert=heard), MonoUs(due + 290_000))  # then silent 300 ms
+    assert [a for a in out if isinstance(a, NearFailover)]
