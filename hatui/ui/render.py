@@ -406,7 +406,10 @@ def _node_wording(kind: str, instance: str, detail: str) -> tuple[str, str, bool
         return f"{detail} {instance}", "", False  # "release VI_1"
     if kind == "node_log":
         return instance, detail, False  # the message says what: "VI_3: lower priority ..."
-    return f"{kind.removeprefix('node_')} {instance}", detail, False  # "error VI_1: ..."
+    what = kind.removeprefix("node_").replace("_", " ")  # "error VI_1: ...", "near failover"
+    if detail.lower().startswith(what + ": "):  # the detail's own head says it again
+        detail = detail[len(what) + 2 :]
+    return f"{what} {instance}", detail, False
 
 
 def _lan_wording(kind: str, where: str, detail: str) -> tuple[str, str, bool]:

@@ -37,6 +37,12 @@ T = 1_700_000_000.123
         ("node_command", "VI_1", "release", "22:13:20 release VI_1"),
         ("node_error", "VI_1", "add VIP failed: boom", "22:13:20 error VI_1: add VIP failed: boom"),
         ("node_log", "VI_1", "lower priority advert", "22:13:20 VI_1: lower priority advert"),
+        (
+            "node_near_failover",
+            "VI_2",
+            "near failover: no advert from 192.0.2.12 for 304 ms",
+            "22:13:20 near failover VI_2: no advert from 192.0.2.12 for 304 ms",
+        ),
         ("haproxy_server", "", "web/w2 UP -> DOWN", "22:13:20 server: web/w2 UP -> DOWN"),
         (
             "master_change",
