@@ -316,22 +316,21 @@ async def _lan_view(args: argparse.Namespace) -> int:
 async def _serve_headless(args: argparse.Namespace) -> int:
     from hatui.headless import NodeEventPrinter, print_document
     from hatui.runtime.daemon import Supervision
+    from hatui.runtime.nodespec import load_spec
     from hatui.runtime.parent import PARENT_ENV, bind_to_parent
-    from hatui.runtime.serve import Serve, load_spec
+    from hatui.runtime.serve import Serve
     from hatui.runtime.status import node_status_to_json
 
     bind_to_parent()  # a console's node child stops with the console, even a killed one
     spec = load_spec(args)
     supervision = Supervision(i.name for i in spec.instances)
     console_child = bool(os.environ.get(PARENT_ENV))
-    # The LAN view: the log's LAN events, the LAN's metrics and documents. A console's
-    # node needs it only for metrics: the console watches the LAN itself.
-    # A headless node's LAN view also follows the local haproxy (its log lines and the
-    # document's `haproxy`), so the node's own process never polls or joins.
+    # The host's LAN view, always: the log's LAN events, the LAN's metrics and documents,
+    # and the LAN of every console (they subscribe to it). A headless node's LAN view also
+    # follows the local haproxy (its log lines and the document's `haproxy`), so the
+    # node's own process never polls or joins; a console still polls its own haproxy.
     lan = (
-        None
-        if console_child and not args.metrics
-        else ["--json"] * args.json
+        ["--json"] * args.json
         + ["-v"] * args.verbose
         + ([] if console_child or args.haproxy == NO_HAPROXY else ["--lan-haproxy"])
         + (["--haproxy", args.haproxy] if args.haproxy else [])
