@@ -178,13 +178,15 @@ class LanStream:
 
     The first document's events are the history. When the LAN view goes away (it died; its
     node starts it again), the console says so (`lan_view_lost`) and reconnects; once back
-    (`lan_view_back`), the new history adds only what the console has not shown yet."""
+    (`lan_view_back`), the new history adds only what is newer than the log, and routers
+    already shown are not announced as new again."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.connected = False
         self._last_event = float("-inf")  # the time of the newest LAN event posted
         self._known = False  # a document arrived before: a reconnect, not a start
+        self._shown: set[tuple[object, ...]] = set()  # routers the console has shown
 
     async def run(self, post: Post, stop: asyncio.Event) -> None:
         """Post the LAN until `stop` is set, through the LAN view's restarts."""
@@ -199,7 +201,7 @@ class LanStream:
                     return
                 self.connected = True
                 if said_lost:
-                    post(EventsArrived([_lan_event("lan_view_back", "the LAN view is back")]))
+                    post(EventsArrived([_lan_event("lan_view_back", "LAN view back")]))
                     said_lost = False
                 self._deliver(first, post)
                 while (msg := await _next_or_stop(stream, stop)) is not None:
@@ -211,7 +213,11 @@ class LanStream:
                 # A console starting beside a node that is starting its LAN view waits
                 # a moment before it calls the LAN view lost.
                 if not said_lost and (was or loop.time() - started > LAN_QUIET_S):
-                    detail = f"{exc}; reconnecting" if was else f"no LAN view yet ({exc})"
+                    detail = (
+                        f"LAN view lost, reconnecting ({exc})"
+                        if was
+                        else f"no LAN view yet, waiting for it ({exc})"
+                    )
                     post(EventsArrived([_lan_event("lan_view_lost", detail)]))
                     said_lost = True
             finally:
@@ -223,15 +229,11 @@ class LanStream:
         doc = msg.get("document")
         if isinstance(doc, dict):
             history = [e for e in doc.get("events") or () if isinstance(e, dict)]
-            if history:
-                if self._known:  # a reconnect: what is newer than the log, new routers aside
-                    history = [
-                        e
-                        for e in history
-                        if _time(e) > self._last_event and e.get("kind") != "new_router"
-                    ]
-                self._post_events(history, None, post)
+            if self._known:  # a reconnect: only what is newer than the log
+                history = [e for e in history if _time(e) > self._last_event]
+            self._post_events(history, None, post)
             self._known = True
+            self._shown.update(_key(r) for r in doc.get("routers") or () if isinstance(r, dict))
             post(ObserverDoc(doc))
             return
         events = [e for e in msg.get("events") or () if isinstance(e, dict)]
@@ -240,10 +242,19 @@ class LanStream:
         self._post_events(events, build, post)
 
     def _post_events(self, events: list[Json], news: Callable[[], Json] | None, post: Post) -> None:
+        # A restarted LAN view meets every router anew: a router already shown is not
+        # announced twice.
+        events = [e for e in events if e.get("kind") != "new_router" or _key(e) not in self._shown]
         if not events:
             return
+        self._shown.update(_key(e) for e in events if e.get("kind") == "new_router")
         self._last_event = max(self._last_event, max(_time(e) for e in events))
         post(EventsArrived(events, news))
+
+
+def _key(obj: Json) -> tuple[object, ...]:
+    """Which router a document row or an event is about."""
+    return (obj.get("interface"), obj.get("family"), obj.get("vrid"), obj.get("protocol"))
 
 
 LAN_RETRY_S = 0.5  # how soon a console tries the LAN view's socket again

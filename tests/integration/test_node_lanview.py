@@ -11,7 +11,8 @@ from pathlib import Path
 
 from hatui.adapters.control import request
 from hatui.lab import Lab
-from hatui.runtime.lanview import NICE, RESTART_S
+from hatui.runtime.lanproc import RESTART_S
+from hatui.runtime.lanview import NICE
 from tests.integration.nodelab import HatuiNode, flags, start_hatui, wait_for
 from tests.ui.ptyconsole import alive
 

@@ -261,7 +261,7 @@ async def test_a_console_without_a_lan_view_says_so_after_a_while(socket_path: s
             if posted:
                 break
         assert [e["kind"] for e in posted[0].events] == ["lan_view_lost"]
-        assert "no LAN view yet" in posted[0].events[0]["detail"]
+        assert "no LAN view yet, waiting" in posted[0].events[0]["detail"]
     finally:
         stop.set()
         await asyncio.wait_for(task, 3)
