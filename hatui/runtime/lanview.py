@@ -15,8 +15,9 @@ It answers on a Unix socket (mode 0600) beside the control socket, in JSON lines
 (adapters/lanclient.py has the protocol and the client). Its node asks it for documents
 and metrics; consoles subscribe to it directly, so the node relays nothing. With no
 subscriber it reads what queued every LAN_VIEW_READ_S (its node's own adverts would
-otherwise wake it per frame); while consoles follow it, every LAN_VIEW_LIVE_READ_S, and it
-sends events the moment it decodes them, documents at its ticks.
+otherwise wake it per frame) under SCHED_IDLE; while consoles follow it, every
+LAN_VIEW_LIVE_READ_S at nice LIVE_NICE (follow_priority), and it sends events the moment it
+decodes them, with the rows they are about, and documents every DOC_EVERY_S.
 """
 
 from __future__ import annotations
@@ -50,8 +51,12 @@ from hatui.runtime.watch import (
 log = logging.getLogger(__name__)
 
 NICE = 19  # where SCHED_IDLE is refused (and ignored under it)
+LIVE_NICE = 10  # while consoles follow it: a serving console's own niceness (ui/feeds.py)
 _QUEUE = 32  # lines a slow subscriber may lag before it loses the oldest
-_DOC_EVERY_US = round(TICK_S * 0.9 * 1e6)  # documents at the ticks, not at each early snapshot
+# Documents to consoles this often: news (events with their rows) goes at once, and a
+# console redraws a document of 255 routers only every few ticks anyway (ui/app.py
+# ROUTINE_SHARE); building one costs this process about 20 ms it does not read frames.
+DOC_EVERY_S = 0.2
 
 
 def _line(obj: dict[str, Any]) -> bytes:
@@ -122,7 +127,7 @@ class LanViewServer:
         if not self._queues:
             return
         now = self.watch.clock.mono_us()
-        if self._last_doc is not None and now - self._last_doc < _DOC_EVERY_US:
+        if self._last_doc is not None and now - self._last_doc < DOC_EVERY_S * 1e6 - TICK_S * 1e5:
             return
         self._last_doc = now
         # The history went in each subscriber's first line; the stream carries what is new.
@@ -167,6 +172,8 @@ class LanViewServer:
         # The first line and joining the subscribers happen in one step of the loop: no
         # event falls between the history and the stream, none comes twice.
         queue.put_nowait(_line({"ok": True, "document": self.document()}))
+        if not self._queues:
+            follow_priority(live=True)
         self._queues.add(queue)
         self._writers.add(writer)
         self.watch.read_every_s = LAN_VIEW_LIVE_READ_S
@@ -179,6 +186,7 @@ class LanViewServer:
             self._writers.discard(writer)
             if not self._queues:
                 self.watch.read_every_s = LAN_VIEW_READ_S
+                follow_priority(live=False)
 
 
 def lower_priority() -> None:
@@ -194,6 +202,19 @@ def lower_priority() -> None:
             os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
     with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, 0, NICE)
+
+
+def follow_priority(*, live: bool) -> None:
+    """While consoles follow it, this process runs as a serving console does: SCHED_OTHER
+    at nice LIVE_NICE, behind its node (a node's wake-up preempts it at once; its weight is
+    a tenth of the node's) but no longer behind everything else, as SCHED_IDLE is: a busy
+    terminal or a neighbour would hold a console's news back. With nobody following:
+    SCHED_IDLE at nice NICE again."""
+    policy = os.SCHED_OTHER if live else os.SCHED_IDLE
+    with contextlib.suppress(OSError):
+        os.sched_setscheduler(0, policy, os.sched_param(0))
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, LIVE_NICE if live else NICE)
 
 
 def ignore_terminal_signals() -> None:

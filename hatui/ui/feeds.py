@@ -19,7 +19,7 @@ import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.message import Message
 
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from hatui.runtime.child import NodeChild
 
 Json = dict[str, Any]
+_T = TypeVar("_T")
 Post = Callable[[Message], object]
 PUBLISH_S = 0.1  # snapshots at most 10 per second, as the watch runtime publishes them
 CONSOLE_NICE = 10  # the serving console's niceness above its node's
@@ -203,7 +204,7 @@ class LanStream:
                 if said_lost:
                     post(EventsArrived([_lan_event("lan_view_back", "LAN view back")]))
                     said_lost = False
-                self._deliver(first, post)
+                self._deliver_first(first, post)
                 while (msg := await _next_or_stop(stream, stop)) is not None:
                     self._deliver(msg, post)
                 return
@@ -225,21 +226,26 @@ class LanStream:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), LAN_RETRY_S)
 
-    def _deliver(self, msg: Json, post: Post) -> None:
-        doc = msg.get("document")
-        if isinstance(doc, dict):
-            history = [e for e in doc.get("events") or () if isinstance(e, dict)]
-            if self._known:  # a reconnect: only what is newer than the log
-                history = [e for e in history if _time(e) > self._last_event]
-            self._post_events(history, None, post)
-            self._known = True
-            self._shown.update(_key(r) for r in doc.get("routers") or () if isinstance(r, dict))
-            post(ObserverDoc(doc))
+    def _deliver_first(self, msg: lanclient.LanDocument | lanclient.LanEvents, post: Post) -> None:
+        """A subscription's first line: the document, whose events are the history."""
+        if isinstance(msg, lanclient.LanEvents):
+            self._deliver(msg, post)
             return
-        events = [e for e in msg.get("events") or () if isinstance(e, dict)]
-        news = msg.get("news")
-        build = (lambda: news) if isinstance(news, dict) else None
-        self._post_events(events, build, post)
+        doc = msg.parse()
+        history = [e for e in doc.get("events") or () if isinstance(e, dict)]
+        if self._known:  # a reconnect: only what is newer than the log
+            history = [e for e in history if _time(e) > self._last_event]
+        self._post_events(history, None, post)
+        self._known = True
+        self._shown.update(_key(r) for r in doc.get("routers") or () if isinstance(r, dict))
+        post(ObserverDoc(doc))
+
+    def _deliver(self, msg: lanclient.LanDocument | lanclient.LanEvents, post: Post) -> None:
+        if isinstance(msg, lanclient.LanEvents):
+            news = msg.news
+            self._post_events(msg.events, (lambda: news) if news is not None else None, post)
+        else:
+            post(ObserverDoc(msg.parse))  # parsed only if the console draws it
 
     def _post_events(self, events: list[Json], news: Callable[[], Json] | None, post: Post) -> None:
         # A restarted LAN view meets every router anew: a router already shown is not
@@ -270,7 +276,7 @@ def _lan_event(kind: str, detail: str) -> Json:
     return {"time": time.time(), "kind": kind, "detail": detail}
 
 
-async def _next_or_stop(stream: AsyncIterator[Json], stop: asyncio.Event) -> Json | None:
+async def _next_or_stop(stream: AsyncIterator[_T], stop: asyncio.Event) -> _T | None:
     """The stream's next object, or None once `stop` is set (or the stream ended)."""
     nxt = asyncio.ensure_future(anext(stream))
     halt = asyncio.ensure_future(stop.wait())

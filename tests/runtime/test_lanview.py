@@ -21,7 +21,7 @@ from hatui.adapters import lanclient
 from hatui.clock import ManualClock
 from hatui.observe.observer import Observer
 from hatui.runtime.lanproc import LanView
-from hatui.runtime.lanview import LanViewServer
+from hatui.runtime.lanview import DOC_EVERY_S, LanViewServer
 from hatui.runtime.metrics import Exporter
 from hatui.runtime.watch import LAN_VIEW_LIVE_READ_S, LAN_VIEW_READ_S, Watch
 from tests.observe.factory import MS, A, B, advert, at
@@ -153,18 +153,30 @@ async def test_the_stream_starts_with_the_history_then_events_at_once(tmp_path: 
     one, two = lanclient.subscribe(path), lanclient.subscribe(path)
     try:
         first = await asyncio.wait_for(anext(one), 2)
-        history = first["document"]["events"]
+        assert isinstance(first, lanclient.LanDocument)
+        history = first.parse()["events"]
         assert [e["kind"] for e in history] == ["new_router"] and history[0]["vrid"] == 51
         await asyncio.wait_for(anext(two), 2)
         assert server.subscribers == 2 and watch.read_every_s == LAN_VIEW_LIVE_READ_S
         _hear(watch, 100, B, 52)  # no tick: the event comes as soon as it is decoded
         for stream in (one, two):  # every console gets the same line
             news = await asyncio.wait_for(anext(stream), 2)
-            assert [e["kind"] for e in news["events"]] == ["new_router"]
-            assert [r["vrid"] for r in news["news"]["routers"]] == [52]
+            assert isinstance(news, lanclient.LanEvents) and news.news is not None
+            assert [e["kind"] for e in news.events] == ["new_router"]
+            assert [r["vrid"] for r in news.news["routers"]] == [52]
         watch.tick()  # the document, at the tick, without the events already sent
-        doc = (await asyncio.wait_for(anext(one), 2))["document"]
+        later = await asyncio.wait_for(anext(one), 2)
+        assert isinstance(later, lanclient.LanDocument)
+        doc = later.parse()
         assert doc["events"] == [] and [r["vrid"] for r in doc["routers"]] == [51, 52]
+        assert json.loads(later.raw)["document"] == doc  # the fast path reads what a parse does
+        queued = lambda: sorted(q.qsize() for q in server._queues)  # noqa: E731
+        before = queued()  # ticks queue synchronously: compare around them
+        watch.tick()  # within DOC_EVERY_S of the last: no document
+        assert queued() == before
+        watch.clock.advance(round(DOC_EVERY_S * 1e6))  # type: ignore[attr-defined]
+        watch.tick()
+        assert queued() == [n + 1 for n in before]
     finally:
         await one.aclose()
         await two.aclose()
