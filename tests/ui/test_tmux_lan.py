@@ -17,9 +17,10 @@ import pytest
 
 from hatui.lab import Lab
 from hatui.runtime.lanproc import RESTART_S
+from hatui.runtime.lanview import LIVE_NICE, NICE
 from tests.conftest import require
 from tests.integration.nodelab import flags, has_vip, start_hatui, wait_for
-from tests.integration.test_node_lanview import lan_views
+from tests.integration.test_node_lanview import lan_views, nice_of
 from tests.ui.ptyconsole import PtyConsole
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
@@ -62,6 +63,8 @@ def test_two_consoles_see_the_same_lan_and_live_through_the_lan_views_restart(
         for session in sessions:
             wait_for(lambda s=session: both <= routers_shown(s), 15, f"{session}: both routers")
         (view,) = lan_views(node)
+        # Followed, it runs as a serving console does (nice 10), no longer under SCHED_IDLE.
+        assert os.sched_getscheduler(view) == os.SCHED_OTHER and nice_of(view) == LIVE_NICE
         os.kill(view, signal.SIGKILL)
         for session in sessions:
             try:
@@ -83,6 +86,11 @@ def test_two_consoles_see_the_same_lan_and_live_through_the_lan_views_restart(
             # The new LAN view's history holds new_router lines already shown: not again.
             assert len(re.findall(r"new 52", text)) == 1, text
             assert "lan view lost" in text.lower() and node.state() == "MASTER"
+        for session in sessions:
+            subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        (view,) = lan_views(node)
+        wait_for(lambda: os.sched_getscheduler(view) == os.SCHED_IDLE, 5, "SCHED_IDLE again")
+        assert nice_of(view) == NICE
     finally:
         for session in sessions:
             subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
