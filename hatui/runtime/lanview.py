@@ -29,6 +29,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from hatui.adapters.control import allowed, offer, peer_uid, pump
@@ -36,6 +37,7 @@ from hatui.adapters.lanclient import COMMANDS
 from hatui.errors import RuntimeFault
 from hatui.haproxy.join import HaproxyView
 from hatui.observe.events import Event
+from hatui.observe.model import ObserverSnapshot
 from hatui.observe.report import event_to_json, routers_to_json
 from hatui.runtime.document import live_document
 from hatui.runtime.lanmetrics import LanCounters, lan_data, lan_exposition
@@ -53,6 +55,7 @@ log = logging.getLogger(__name__)
 NICE = 19  # where SCHED_IDLE is refused (and ignored under it)
 LIVE_NICE = 10  # while consoles follow it: a serving console's own niceness (ui/feeds.py)
 _QUEUE = 32  # lines a slow subscriber may lag before it loses the oldest
+SLICE = 32  # routers written per turn of the loop: about 1.5 ms
 # Documents to consoles this often: news (events with their rows) goes at once, and a
 # console redraws a document of 255 routers only every few ticks anyway (ui/app.py
 # ROUTINE_SHARE); building one costs this process about 20 ms it does not read frames.
@@ -61,6 +64,21 @@ DOC_EVERY_S = 0.2
 
 def _line(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+
+
+_NO_ROUTERS = b'"routers":[]'
+
+
+def document_line(
+    snap: ObserverSnapshot, stats: CaptureStats, haproxy: HaproxyView | None, routers: bytes
+) -> bytes:
+    """The stream's document line of `snap`, its routers already written (`routers`: their
+    JSON objects joined by commas): the line `live_document` gives, built in slices."""
+    rest = _line({"ok": True, "document": live_document(replace(snap, routers=()), stats, haproxy)})
+    # The document's second key (after a number): the first `"routers":[]` of the line.
+    head, sep, tail = rest.partition(_NO_ROUTERS)
+    assert sep, "a document without its routers key"
+    return head + b'"routers":[' + routers + b"]" + tail
 
 
 class LanViewServer:
@@ -75,6 +93,7 @@ class LanViewServer:
         self._queues: set[asyncio.Queue[bytes]] = set()
         self._writers: set[asyncio.StreamWriter] = set()  # the subscribers', hung up on close
         self._last_doc: int | None = None  # when the stream's last document went
+        self._building: asyncio.Future[None] | None = None
         self.haproxy: Callable[[], HaproxyView | None] = lambda: None  # --lan-haproxy
 
     async def start(self) -> None:
@@ -97,6 +116,8 @@ class LanViewServer:
                 os.unlink(self.path)
         for writer in list(self._writers):
             writer.close()
+        if self._building is not None:
+            self._building.cancel()
 
     @property
     def subscribers(self) -> int:
@@ -124,15 +145,30 @@ class LanViewServer:
         offer(self._queues, _line(out))
 
     def snapshot(self, get: SnapshotGetter, stats: CaptureStats) -> None:
-        if not self._queues:
+        if not self._queues or (self._building is not None and not self._building.done()):
             return
         now = self.watch.clock.mono_us()
         if self._last_doc is not None and now - self._last_doc < DOC_EVERY_S * 1e6 - TICK_S * 1e5:
             return
         self._last_doc = now
         # The history went in each subscriber's first line; the stream carries what is new.
-        doc = live_document(get(), stats, self.haproxy(), events=False)
-        offer(self._queues, _line({"ok": True, "document": doc}))
+        # The snapshot is taken now; its JSON is written a slice of routers at a time, so
+        # frames are read (and news sent) in between.
+        snap = replace(get(), events=())
+        self._building = asyncio.ensure_future(
+            self._send_document(snap, replace(stats), self.haproxy())
+        )
+
+    async def _send_document(
+        self, snap: ObserverSnapshot, stats: CaptureStats, haproxy: HaproxyView | None
+    ) -> None:
+        parts = []
+        for start in range(0, len(snap.routers), SLICE):
+            rows = routers_to_json(snap.time, snap.routers[start : start + SLICE])["routers"]
+            parts.append(json.dumps(rows, separators=(",", ":"))[1:-1].encode())
+            await asyncio.sleep(0)
+        if self._queues:
+            offer(self._queues, document_line(snap, stats, haproxy, b",".join(parts)))
 
     # -- the socket -----------------------------------------------------------------------
 

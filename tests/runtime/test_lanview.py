@@ -7,6 +7,7 @@ process split itself is tested in tests/integration/test_node_lanview.py."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import stat
@@ -20,10 +21,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from hatui.adapters import lanclient
 from hatui.clock import ManualClock
 from hatui.observe.observer import Observer
+from hatui.observe.report import routers_to_json
+from hatui.runtime.document import live_document
 from hatui.runtime.lanproc import LanView
-from hatui.runtime.lanview import DOC_EVERY_S, LanViewServer
+from hatui.runtime.lanview import DOC_EVERY_S, SLICE, LanViewServer, document_line
 from hatui.runtime.metrics import Exporter
-from hatui.runtime.watch import LAN_VIEW_LIVE_READ_S, LAN_VIEW_READ_S, Watch
+from hatui.runtime.watch import LAN_VIEW_LIVE_READ_S, LAN_VIEW_READ_S, CaptureStats, Watch
 from tests.observe.factory import MS, A, B, advert, at
 from tests.runtime.test_node import many
 
@@ -170,19 +173,40 @@ async def test_the_stream_starts_with_the_history_then_events_at_once(tmp_path: 
         doc = later.parse()
         assert doc["events"] == [] and [r["vrid"] for r in doc["routers"]] == [51, 52]
         assert json.loads(later.raw)["document"] == doc  # the fast path reads what a parse does
-        queued = lambda: sorted(q.qsize() for q in server._queues)  # noqa: E731
-        before = queued()  # ticks queue synchronously: compare around them
+        built = server._building
         watch.tick()  # within DOC_EVERY_S of the last: no document
-        assert queued() == before
+        assert server._building is built
         watch.clock.advance(round(DOC_EVERY_S * 1e6))  # type: ignore[attr-defined]
         watch.tick()
-        assert queued() == [n + 1 for n in before]
+        assert server._building is not built
+        assert isinstance(await asyncio.wait_for(anext(one), 2), lanclient.LanDocument)
     finally:
         await one.aclose()
         await two.aclose()
     await _until(lambda: server.subscribers == 0, "the server to notice the consoles leave")
     assert watch.read_every_s == LAN_VIEW_READ_S  # nobody follows: reads what queued, rarely
     await server.close()
+
+
+def test_a_document_written_in_slices_is_the_documents_json() -> None:
+    """The stream's documents are written a slice of routers at a time: the line must be
+    the document the one-shot builder gives (the first answer's path)."""
+    watch = _watch()
+    for vrid in range(1, SLICE + 9):
+        _hear(watch, 0, A, vrid)
+    _hear(watch, 100, B, 7, priority=200)
+    snap = dataclasses.replace(watch.observer.snapshot(watch.clock.wall_us()), events=())
+    assert len(snap.routers) > SLICE
+    rows = [
+        json.dumps(routers_to_json(snap.time, snap.routers[i : i + SLICE])["routers"])[1:-1]
+        for i in range(0, len(snap.routers), SLICE)
+    ]
+    stats = CaptureStats(kernel_drops=3)
+    line = document_line(snap, stats, None, ",".join(rows).encode())
+    assert line.startswith(lanclient.DOCUMENT_PREFIX) and line.endswith(b"}\n")
+    assert json.loads(line) == {"ok": True, "document": live_document(snap, stats)}
+    empty = dataclasses.replace(snap, routers=())
+    assert json.loads(document_line(empty, stats, None, b""))["document"]["routers"] == []
 
 
 async def test_a_stream_ends_with_lan_view_gone_when_it_closes(tmp_path: Path) -> None:
