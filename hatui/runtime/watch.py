@@ -32,7 +32,7 @@ READ_BATCH = 512  # frames per read for a watcher: fewer wake-ups under load
 # each, and it costs a third less (7.7 % -> 5.3 % of a core). Frames keep kernel stamps.
 LAN_VIEW_READ_S = 0.05
 # ... and this often while consoles follow it: news reaches a screen within a few ms.
-LAN_VIEW_LIVE_READ_S = 0.005
+LAN_VIEW_LIVE_READ_S = 0.002
 EARLY_US = 20_000  # a frame that made news publishes a snapshot before the tick, this often
 
 
