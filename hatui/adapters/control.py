@@ -137,7 +137,6 @@ class ControlServer:
         self._node_subscribers: set[asyncio.Queue[bytes]] = set()
         self._clients: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self.node_joined = asyncio.Event()  # a node-only subscriber waits for its first line
-        self.joined = asyncio.Event()  # a full-stream subscriber arrived
 
     async def start(self) -> None:
         """Create the directory and socket (mode 0600), replacing a stale socket file."""
@@ -185,13 +184,8 @@ class ControlServer:
 
     def publish(self, status: dict[str, Any]) -> None:
         """Queue a status snapshot for every full-stream subscriber."""
-        self.publish_raw(_line({"ok": True, "status": status}))
-
-    def publish_raw(self, line: bytes) -> None:
-        """Queue an encoded line (`{"ok": true, "status": ...}` and a newline) for every
-        full-stream subscriber."""
         if self._subscribers:
-            offer(self._subscribers, line)
+            offer(self._subscribers, _line({"ok": True, "status": status}))
 
     def publish_node(self, status_json: bytes) -> None:
         """Queue the node's status, already encoded as JSON, for every subscriber (a
@@ -294,7 +288,6 @@ class ControlServer:
         gone = asyncio.ensure_future(reader.read())
         try:
             if full:
-                self.joined.set()
                 writer.write(_line({"ok": True, "status": await self.handler.status()}))
                 await writer.drain()
             self.node_joined.set()
