@@ -12,8 +12,10 @@ control socket does (adapters/control.py): one request per connection,
                         events (the history), then, as the LAN view decodes them,
                         {"ok": true, "events": [...], "news": {...}} (`news`: the routers
                         the events are about, as `routers_to_json` writes them; absent
-                        when they name no VRRP router) and, at its ticks, documents
-                        without events {"ok": true, "document": {...}}
+                        when they name no VRRP router), documents without events
+                        {"ok": true, "document": {...}} every DOC_EVERY_S, and, when it
+                        follows the local haproxy, each poll {"ok": true, "haproxy":
+                        {...}} (the last one right after the first document)
 
 Errors are {"ok": false, "error": "one line"}. This module imports no capture: a console
 is a client of the LAN view, never a capture of its own.
@@ -45,6 +47,14 @@ class LanEvents:
 
     events: list[Json]
     news: Json | None
+
+
+@dataclass(frozen=True, slots=True)
+class LanHaproxyPoll:
+    """One of the LAN view's polls of the local haproxy (adapters/haproxy.py's
+    `poll_to_json`): a console's haproxy panel follows them."""
+
+    poll: Json
 
 
 @dataclass(slots=True)
@@ -137,8 +147,12 @@ def metrics_text(path: str) -> bytes | None:
     return text.encode() if isinstance(text, str) else None
 
 
-async def subscribe(path: str) -> AsyncGenerator[LanDocument | LanEvents, None]:
-    """The LAN view's stream: documents (the first with the history) and events. Ends with
+LanMessage = LanDocument | LanEvents | LanHaproxyPoll
+
+
+async def subscribe(path: str) -> AsyncGenerator[LanMessage, None]:
+    """The LAN view's stream: documents (the first with the history), events, haproxy
+    polls. Ends with
     LanViewGone when the LAN view goes away (or cannot be reached)."""
     reader, writer = await _open(path, "subscribe")
     try:
@@ -151,6 +165,9 @@ async def subscribe(path: str) -> AsyncGenerator[LanDocument | LanEvents, None]:
                 yield LanDocument(line)
                 continue
             obj = parse_answer(line)
+            if isinstance(obj.get("haproxy"), dict):
+                yield LanHaproxyPoll(obj["haproxy"])
+                continue
             if isinstance(obj.get("document"), dict):
                 yield LanDocument(line, obj["document"])
                 continue

@@ -33,6 +33,7 @@ from dataclasses import replace
 from typing import Any
 
 from hatui.adapters.control import allowed, offer, peer_uid, pump
+from hatui.adapters.haproxy import Poll, poll_to_json
 from hatui.adapters.lanclient import COMMANDS
 from hatui.errors import RuntimeFault
 from hatui.haproxy.join import HaproxyView
@@ -95,6 +96,7 @@ class LanViewServer:
         self._last_doc: int | None = None  # when the stream's last document went
         self._building: asyncio.Future[None] | None = None
         self.haproxy: Callable[[], HaproxyView | None] = lambda: None  # --lan-haproxy
+        self._last_poll: bytes | None = None  # the last haproxy poll, as a stream line
 
     async def start(self) -> None:
         # The control socket's folder (/run/hatui), which the node may not have made yet.
@@ -132,6 +134,12 @@ class LanViewServer:
         watch = self.watch
         snap = watch.observer.snapshot(watch.clock.wall_us())
         return lan_exposition(lan_data(snap, self.counters, watch.stats.kernel_drops))
+
+    def on_haproxy_poll(self, poll: Poll) -> None:
+        """A poll of the local haproxy (--lan-haproxy): to the consoles that follow."""
+        self._last_poll = _line({"ok": True, "haproxy": poll_to_json(poll)})
+        if self._queues:
+            offer(self._queues, self._last_poll)
 
     # -- Sink ---------------------------------------------------------------------------
 
@@ -208,6 +216,8 @@ class LanViewServer:
         # The first line and joining the subscribers happen in one step of the loop: no
         # event falls between the history and the stream, none comes twice.
         queue.put_nowait(_line({"ok": True, "document": self.document()}))
+        if self._last_poll is not None:
+            queue.put_nowait(self._last_poll)
         if not self._queues:
             follow_priority(live=True)
         self._queues.add(queue)

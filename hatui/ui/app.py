@@ -584,14 +584,20 @@ def run_serve_ui(args: argparse.Namespace, node_argv: list[str]) -> int:
     preflight(spec)
     source = ", ".join(sorted({i.interface for i in spec.instances}))
     feed = ServeFeed(NodeChild(node_argv), args.control, source, args.duration)
+    if args.haproxy != "none":  # the node's LAN view polls haproxy for the panel
+        HatuiApp.haproxy_source = feed.lan.haproxy_source
     return asyncio.run(_run(feed))
 
 
-def run_attach_ui(control_path: str) -> int:
+def run_attach_ui(control_path: str, *, haproxy: bool = True) -> int:
+    """The console of a running node; with `haproxy`, its panel follows the LAN view's
+    polls of the local haproxy."""
     from hatui.ui.feeds import AttachFeed
 
     async def main() -> int:
         feed = AttachFeed(control_path)
+        if haproxy:
+            HatuiApp.haproxy_source = feed.lan.haproxy_source
         await feed.connect()
         return await _run(feed)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import time
 from abc import ABC, abstractmethod
@@ -42,9 +43,11 @@ from hatui.vrrp.inputs import (
 )
 
 if TYPE_CHECKING:
+    from hatui.adapters.haproxy import Poll
     from hatui.observe.observer import Observer
     from hatui.runtime.child import NodeChild
 
+log = logging.getLogger(__name__)
 Json = dict[str, Any]
 _T = TypeVar("_T")
 Post = Callable[[Message], object]
@@ -188,6 +191,8 @@ class LanStream:
         self._last_event = float("-inf")  # the time of the newest LAN event posted
         self._known = False  # a document arrived before: a reconnect, not a start
         self._shown: set[tuple[object, ...]] = set()  # routers the console has shown
+        self.last_poll: Poll | None = None  # the LAN view's last haproxy poll
+        self.on_poll: Callable[[Poll], object] | None = None
 
     async def run(self, post: Post, stop: asyncio.Event) -> None:
         """Post the LAN until `stop` is set, through the LAN view's restarts."""
@@ -226,9 +231,9 @@ class LanStream:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), LAN_RETRY_S)
 
-    def _deliver_first(self, msg: lanclient.LanDocument | lanclient.LanEvents, post: Post) -> None:
+    def _deliver_first(self, msg: lanclient.LanMessage, post: Post) -> None:
         """A subscription's first line: the document, whose events are the history."""
-        if isinstance(msg, lanclient.LanEvents):
+        if not isinstance(msg, lanclient.LanDocument):
             self._deliver(msg, post)
             return
         doc = msg.parse()
@@ -240,12 +245,31 @@ class LanStream:
         self._shown.update(_key(r) for r in doc.get("routers") or () if isinstance(r, dict))
         post(ObserverDoc(doc))
 
-    def _deliver(self, msg: lanclient.LanDocument | lanclient.LanEvents, post: Post) -> None:
+    def _deliver(self, msg: lanclient.LanMessage, post: Post) -> None:
         if isinstance(msg, lanclient.LanEvents):
             news = msg.news
             self._post_events(msg.events, (lambda: news) if news is not None else None, post)
-        else:
+        elif isinstance(msg, lanclient.LanDocument):
             post(ObserverDoc(msg.parse))  # parsed only if the console draws it
+        else:
+            self._haproxy_poll(msg.poll)
+
+    def _haproxy_poll(self, obj: Json) -> None:
+        from hatui.adapters.haproxy import poll_from_json
+
+        try:
+            poll = poll_from_json(obj)
+        except (KeyError, TypeError, ValueError) as exc:  # a LAN view of another version
+            log.warning("a haproxy poll from the LAN view that does not read: %r", exc)
+            return
+        self.last_poll = poll
+        if self.on_poll is not None:
+            self.on_poll(poll)
+
+    def haproxy_source(self) -> LanHaproxy:
+        """The console's haproxy panel, fed by the LAN view's polls (the app's
+        HaproxySource): the LAN view polls the local haproxy, the console never does."""
+        return LanHaproxy(self)
 
     def _post_events(self, events: list[Json], news: Callable[[], Json] | None, post: Post) -> None:
         # A restarted LAN view meets every router anew: a router already shown is not
@@ -256,6 +280,22 @@ class LanStream:
         self._shown.update(_key(e) for e in events if e.get("kind") == "new_router")
         self._last_event = max(self._last_event, max(_time(e) for e in events))
         post(EventsArrived(events, news))
+
+
+class LanHaproxy:
+    """The LAN view's haproxy polls as a HaproxySource (ui/app.py)."""
+
+    def __init__(self, lan: LanStream) -> None:
+        self.lan = lan
+
+    async def run(self, on_poll: Callable[[Poll], object], stop: asyncio.Event) -> None:
+        if self.lan.last_poll is not None:
+            on_poll(self.lan.last_poll)
+        self.lan.on_poll = on_poll
+        try:
+            await stop.wait()
+        finally:
+            self.lan.on_poll = None
 
 
 def _key(obj: Json) -> tuple[object, ...]:
