@@ -343,10 +343,20 @@ async def follow(
     goes (the LAN view going only says so and reconnects)."""
     node_task = asyncio.ensure_future(node.run(post, stop))
     lan_task = asyncio.ensure_future(lan.run(post, stop))
+    loop = asyncio.get_running_loop()
+    end = None if duration is None else loop.time() + duration
+    pending = {node_task, lan_task}
     try:
-        done, _ = await asyncio.wait({node_task}, timeout=duration)
-        if node_task in done and not stop.is_set():
-            node_task.result()  # the node's RuntimeFault, if it went
+        while node_task in pending and not stop.is_set():
+            left = None if end is None else max(0.0, end - loop.time())
+            done, pending = await asyncio.wait(
+                pending, timeout=left, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:
+                return  # `duration` passed
+            for task in done:
+                if not stop.is_set():
+                    task.result()  # the node's RuntimeFault when it went; a bug, as it is
     finally:
         stop.set()
         for task in (node_task, lan_task):
