@@ -128,8 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--haproxy",
         metavar="SOCKET",
         help="watch/serve/attach: the local haproxy's stats socket, read-only (default: the "
-        "`stats socket` of /etc/haproxy/haproxy.cfg); `none`: this node runs no haproxy "
-        "(no polls, no haproxy events, no haproxy panel)",
+        "`stats socket` of /etc/haproxy/haproxy.cfg; a node's LAN view polls it for every "
+        "console); `none`: this node runs no haproxy (no polls, no haproxy events, no "
+        "haproxy panel)",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
     # A serving node's LAN view (runtime/lanview.py): started by the node, never by hand.
