@@ -32,7 +32,7 @@ from typing import Any
 
 SUFFIX = ".lan"  # the LAN view's socket: the control socket's path plus this
 ANSWER_TIMEOUT_S = 2.0
-MAX_ANSWER = 64 * 1024 * 1024  # a document of 255 routers and their ARP owners: ~0.5 MB
+MAX_ANSWER = 64 * 1024 * 1024  # a document of hundreds of routers and their ARP owners
 COMMANDS = ("document", "metrics", "subscribe")
 
 Json = dict[str, Any]
@@ -59,8 +59,9 @@ class LanHaproxyPoll:
 
 @dataclass(slots=True)
 class LanDocument:
-    """A document line, parsed only when asked (a console skips most of them: ~0.3 MB of
-    JSON at 255 routers, several ms to parse, ten times a second)."""
+    """A document line, parsed only when asked: a console skips most of them (it draws a
+    document of every router only as often as its redraws allow), and parsing one of
+    hundreds of routers costs the console's loop as much as a redraw."""
 
     raw: bytes
     _doc: Json | None = field(default=None, repr=False)

@@ -56,10 +56,10 @@ log = logging.getLogger(__name__)
 NICE = 19  # where SCHED_IDLE is refused (and ignored under it)
 LIVE_NICE = 10  # while consoles follow it: a serving console's own niceness (ui/feeds.py)
 _QUEUE = 32  # lines a slow subscriber may lag before it loses the oldest
-SLICE = 32  # routers written per turn of the loop: about 1.5 ms
+SLICE = 32  # routers written per turn of the loop: frames are read between slices
 # Documents to consoles this often: news (events with their rows) goes at once, and a
-# console redraws a document of 255 routers only every few ticks anyway (ui/app.py
-# ROUTINE_SHARE); building one costs this process about 20 ms it does not read frames.
+# console redraws a document of every router only every few ticks anyway (ui/app.py
+# ROUTINE_SHARE); its snapshot holds this process from reading frames meanwhile.
 DOC_EVERY_S = 0.2
 
 

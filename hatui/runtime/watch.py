@@ -31,7 +31,7 @@ READ_BATCH = 512  # frames per read for a watcher: fewer wake-ups under load
 # node's own adverts (2,550/s at 255 instances) then wake it 20 times a second, not for
 # each, and it costs a third less (7.7 % -> 5.3 % of a core). Frames keep kernel stamps.
 LAN_VIEW_READ_S = 0.05
-# ... and this often while consoles follow it: news reaches a screen within a few ms.
+# ... and this often while consoles follow it: their news waits for no batch.
 LAN_VIEW_LIVE_READ_S = 0.002
 EARLY_US = 20_000  # a frame that made news publishes a snapshot before the tick, this often
 
