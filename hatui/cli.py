@@ -40,24 +40,30 @@ modes:
   hatui --demo                        a namespace lab with three nodes, and the console on it (root)
   hatui -c FILE --config-test         check a keepalived.conf: FILE:LINE: message, exit 2 on error
   hatui --attach                      the console attached to a running headless node
+  hatui --fleet URL [--fleet-match '{job="hatui"}']   every node, pair and LAN router a
+                                      Prometheus server holds, read-only (--headless --json)
   hatui ctl status|priority|release|pause|resume|garp|reload ...   steer a running node
 """
 
 EPILOG = """\
 examples:
   hatui --read capture.pcap --json | jq '.failovers'
+  hatui --read capture.pcap --report incident.html --node-log a.json --node-log b.json
   hatui --watch eth0 --headless --json --duration 60
   hatui --serve -c /etc/keepalived/keepalived.conf --headless --metrics 9650
   hatui ctl reload                     re-read keepalived.conf without a flap (or SIGHUP)
   hatui ctl release VI_1
   hatui --watch eth0 --haproxy /run/haproxy/admin.sock   the VRRP view and haproxy together
+  hatui --fleet http://prometheus:9090 --headless --json | jq '.alerts'
 
 console keys (serve and attach; each one that can move a VIP asks first):
   + / -  priority override up/down by 10    p  set priority    r  release mastership
   s      stop / resume advertising          g  gratuitous ARP  o  sort   ?  help   q  quit
+  t      timeline of the selected router (every mode)
 
-signals: a console stops cleanly on SIGTERM, SIGINT and SIGHUP (terminal gone); a headless
-node stops cleanly on SIGTERM and SIGINT and reloads its config on SIGHUP, as keepalived.
+signals: a console stops cleanly on SIGTERM, SIGINT and SIGHUP (terminal gone) and exits
+within 2 s, 0 (1 if its node had not stopped by then); a headless node stops cleanly on
+SIGTERM and SIGINT and reloads its config on SIGHUP, as keepalived.
 
 exit codes: 0 ok, 1 runtime error, 2 usage or config error
 """
@@ -67,6 +73,9 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """One line, not a usage dump: DESIGN.md's error convention."""
         self.exit(EXIT_USAGE, f"hatui: {message} (see hatui --help)\n")
+
+
+NODE_GROUP = "node from flags (--serve without -c)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mode.add_argument("--attach", action="store_true", help="console for a running headless node")
     mode.add_argument("--config-test", action="store_true", help="check the config given with -c")
+    mode.add_argument(
+        "--fleet", metavar="URL", help="the fleet as the Prometheus server at URL holds it"
+    )
+    p.add_argument(
+        "--fleet-match",
+        metavar="SELECTOR",
+        default="",
+        help="with --fleet: only series matching this label selector, e.g. '{job=\"hatui\"}'",
+    )
     p.add_argument("-c", "--config", metavar="FILE", help="keepalived.conf to run or check")
     p.add_argument(
         "--config-id", metavar="ID", help="keepalived's -i: use the config lines prefixed @ID"
@@ -104,6 +122,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         metavar="X",
         help="with --read: replay in capture time at X times real speed",
+    )
+    p.add_argument(
+        "--report",
+        metavar="OUT.html",
+        help="with --read: write a self-contained incident report (HTML, inline SVG timeline)",
+    )
+    p.add_argument(
+        "--node-log",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="with --report (repeatable): a node's `--serve --headless --json` log to merge",
     )
     p.add_argument(
         "--control",
@@ -138,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     # ... which also follows the local haproxy (a headless node's; a console polls its own).
     p.add_argument("--lan-haproxy", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--version", action="version", version=f"hatui {__version__}")
-    node = p.add_argument_group("node from flags (--serve without -c)")
+    node = p.add_argument_group(NODE_GROUP)
     node.add_argument("--interface", metavar="IF")
     node.add_argument("--vrid", type=int, metavar="N")
     node.add_argument("--priority", type=int, metavar="P", default=100)
@@ -177,6 +207,8 @@ def run_read(args: argparse.Namespace) -> int:
     from hatui.observe.report import snapshot_to_json
     from hatui.runtime.replay import replay
 
+    if args.report:
+        return run_report(args)
     if not args.json and not args.headless and sys.stdout.isatty():
         from hatui.ui.app import run_read_ui
 
@@ -189,6 +221,28 @@ def run_read(args: argparse.Namespace) -> int:
         print_summary(doc)
     if result.truncated:
         print(f"hatui: {args.read}: capture ends in a truncated record", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """`--read FILE --report OUT.html [--node-log FILE ...]`: one HTML page, then a line
+    saying where it is."""
+    from pathlib import Path
+
+    from hatui.incident import read_node_log, render
+    from hatui.observe.report import snapshot_to_json
+    from hatui.runtime.replay import replay
+
+    logs = [(Path(p).name.split(".")[0], read_node_log(p)) for p in args.node_log]
+    result = replay(args.read)
+    page = render(snapshot_to_json(result.snapshot), logs, source=Path(args.read).name)
+    try:
+        Path(args.report).write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--report {args.report}: {exc.strerror or exc}") from None
+    if result.truncated:
+        print(f"hatui: {args.read}: capture ends in a truncated record", file=sys.stderr)
+    print(f"hatui: report written to {args.report}")
     return EXIT_OK
 
 
@@ -262,14 +316,9 @@ def _lan_holders(watch: Watch) -> Callable[[], tuple[VipHolder, ...]]:
 
 
 def _exporter(args: argparse.Namespace) -> Exporter | None:
-    """The --metrics endpoint, bound (a port in use fails here, as one line), or None."""
-    if not args.metrics:
-        return None
-    from hatui.runtime.metrics import Exporter
+    from hatui.runtime.metrics import bind
 
-    exporter = Exporter(args.metrics)
-    exporter.start()
-    return exporter
+    return bind(args.metrics)
 
 
 def run_watch(args: argparse.Namespace) -> int:
@@ -409,37 +458,30 @@ def run_serve(args: argparse.Namespace) -> int:
     return run_serve_ui(args, node_argv(args))
 
 
+# Besides the "node from flags" group, the flags a serving console hands its node child.
+NODE_CHILD_FLAGS = frozenset(
+    {"config", "config_id", "rt_priority", "metrics", "haproxy", "verbose"}
+)
+
+
 def node_argv(args: argparse.Namespace) -> list[str]:
-    """The headless node a serving console starts: the same node, from the same flags."""
+    """The headless node a serving console starts: the same node, from the same flags,
+    read back from the parser's own definitions (one place names a flag)."""
+    parser = build_parser()
+    group = next(g for g in parser._action_groups if g.title == NODE_GROUP)
+    wanted = NODE_CHILD_FLAGS | {a.dest for a in group._group_actions}
     argv = ["--serve", "--headless", "--control", args.control]
-    if args.config:
-        argv += ["-c", args.config]
-        if args.config_id:
-            argv += ["--config-id", args.config_id]
-    else:
-        argv += ["--interface", args.interface, "--vrid", str(args.vrid)]
-        argv += ["--priority", str(args.priority), "--advert-int", str(args.advert_int)]
-        argv += [f"--vip={vip}" for vip in args.vip]
-        argv += [f"--unicast-peer={peer}" for peer in args.unicast_peer]
-        if args.vrrp_version is not None:
-            argv += ["--vrrp-version", str(args.vrrp_version)]
-        if args.unicast_src:
-            argv += ["--unicast-src", args.unicast_src]
-        if args.auth_pass:
-            argv += [f"--auth-pass={args.auth_pass}"]
-        if args.nopreempt:
-            argv.append("--nopreempt")
-        argv += ["--preempt-delay", str(args.preempt_delay), "--checksum", args.checksum]
-        if args.name:
-            argv += ["--name", args.name]
-    if args.rt_priority is not None:
-        argv += ["--rt-priority", str(args.rt_priority)]
-    if args.metrics:
-        argv += ["--metrics", args.metrics]
-    if args.haproxy:
-        argv += ["--haproxy", args.haproxy]
-    if args.verbose:
-        argv.append("-v")
+    for action in parser._actions:
+        value = getattr(args, action.dest, None)
+        if action.dest not in wanted or value is None or value == action.default:
+            continue
+        flag = action.option_strings[-1]
+        if isinstance(action, argparse._StoreTrueAction):
+            argv.append(flag)
+        elif isinstance(action, argparse._AppendAction):
+            argv += [f"{flag}={v}" for v in value]
+        else:
+            argv.append(f"{flag}={value}")
     return argv
 
 
@@ -469,11 +511,43 @@ def _console_follows_haproxy(args: argparse.Namespace) -> None:
     HatuiApp.haproxy_source = lambda: HaproxyPoller(args.haproxy)
 
 
+def run_fleet(args: argparse.Namespace) -> int:
+    """The fleet console, or (headless) one document or summary from one refresh."""
+    from hatui.adapters.prometheus import Prometheus
+    from hatui.runtime.fleet import FleetPoller
+
+    poller = FleetPoller(Prometheus(args.fleet), args.fleet_match)
+    if not (args.headless or args.json):
+        from hatui.ui.fleet import run_fleet_ui
+
+        return run_fleet_ui(poller, duration=args.duration)
+    from hatui.errors import RuntimeFault
+    from hatui.fleet.report import view_lines, view_to_json
+    from hatui.headless import print_document
+
+    state = poller.refresh()
+    if state.view is None:
+        raise RuntimeFault(state.error)
+    if args.json:
+        print_document(
+            view_to_json(state.view, source=poller.prometheus.url, queries=state.queries)
+        )
+    else:
+        print("\n".join(view_lines(state.view)))
+    return EXIT_OK
+
+
 def dispatch(args: argparse.Namespace) -> int:
+    if args.fleet_match and not args.fleet:
+        raise UsageError("--fleet-match goes with --fleet URL")
     if args.metrics and not (args.watch or args.serve):
         raise UsageError("--metrics works with --watch and --serve")
     if args.haproxy and not (args.watch or args.serve or args.attach):
         raise UsageError("--haproxy goes with --watch, --serve or --attach")
+    if args.report and not args.read:
+        raise UsageError("--report goes with --read FILE")
+    if args.node_log and not args.report:
+        raise UsageError("--node-log goes with --read FILE --report OUT.html")
     # A plain watch console polls the local haproxy itself; serve and attach consoles
     # follow the LAN view's polls (hatui/ui/app.py's entry points).
     if not (args.headless or args.json) and args.watch and args.haproxy != NO_HAPROXY:
@@ -484,6 +558,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return run_config_test(args)
     if args.read:
         return run_read(args)
+    if args.fleet:
+        return run_fleet(args)
     if args.watch:
         return run_watch(args)
     if args.serve:

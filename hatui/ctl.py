@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from rich.console import Console
@@ -79,6 +80,20 @@ def render_status(status: dict[str, Any], console: Console) -> None:
             str(inst.get("master_ip") or "-"),
         )
     console.print(table)
+    for inst in status.get("instances", []):
+        last = inst.get("last_transition")
+        if not isinstance(last, dict):
+            continue
+        counts = ", ".join(f"{k} {v}" for k, v in (inst.get("transitions") or {}).items())
+        when = datetime.fromtimestamp(float(last.get("time", 0)), tz=UTC).strftime("%H:%M:%S")
+        console.print(
+            f"{inst.get('name')}: last {last.get('from')} -> {last.get('to')} at {when} UTC"
+            f" [{last.get('reason')}]; transitions {counts or '-'};"
+            f" near failovers {inst.get('near_failovers', 0)}",
+            markup=False,
+            highlight=False,
+        )
+        console.print(f"  why: {last.get('why')}", markup=False, highlight=False, style="dim")
 
 
 def _call(path: str, obj: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -22,6 +23,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from hatui.errors import EXIT_OK, RuntimeFault
 from hatui.lab import (
@@ -37,6 +39,7 @@ from hatui.lab import (
 )
 
 ADVERT_INT = 1  # seconds: slow enough to watch a failover happen (3.6 s)
+STOP_S = 5.0  # how long the lab's processes get to stop cleanly before they are killed
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,16 +191,37 @@ def run_demo(args: argparse.Namespace) -> int:
     finally:
         for sig in stops:  # a second hangup must not cut the cleanup short
             signal.signal(sig, signal.SIG_IGN)
-        with contextlib.suppress(OSError):  # stdout may be gone (a closed pipe, a hangup)
-            print("hatui demo: stopping nodes and removing the lab", flush=True)
-        for proc in list(lab.procs):
-            with contextlib.suppress(Exception):  # whatever happens, close() runs
-                lab.stop(proc, signal.SIGTERM, timeout=5)
+        if _takes_output(sys.stdout):  # gone (a hangup) or stalled: a write would hang
+            with contextlib.suppress(OSError):
+                print("hatui demo: stopping nodes and removing the lab", flush=True)
+        stop_all(lab)
         lab.close()
         signal.signal(signal.SIGINT, previous)
         for sig, handler in stops.items():
             signal.signal(sig, handler)
 
 
+def stop_all(lab: Lab, timeout: float = STOP_S) -> None:
+    """SIGTERM every process of the lab at once (nodes send priority 0), then wait for all
+    of them together: the demo leaves as fast as its slowest process stops."""
+    procs = [proc for proc in lab.procs if proc.poll() is None]
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):  # lab.close() kills it
+            proc.wait(max(0.0, deadline - time.monotonic()))
+
+
+def _takes_output(stream: TextIO) -> bool:
+    try:
+        _, ready, _ = select.select([], [stream], [], 0)
+    except (OSError, ValueError):
+        return False
+    return bool(ready)
+
+
 def _stop(sig: int, _frame: object) -> None:
-    raise SystemExit(128 + sig)
+    # Asked to stop (SIGTERM) or the terminal gone (SIGHUP): a clean stop, as the console's.
+    raise SystemExit(EXIT_OK)

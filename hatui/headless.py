@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from hatui.haproxy.events import HaproxyEvent
 from hatui.haproxy.join import HaproxyView
 from hatui.haproxy.report import event_to_json as haproxy_event_to_json
-from hatui.observe.events import Event
+from hatui.observe.events import Event, MasterChange
 from hatui.observe.report import event_to_json
 from hatui.runtime.watch import CaptureStats, SnapshotGetter
 from hatui.styles import EVENT_SEVERITY, EVENT_STYLE, STATUS_STYLE
@@ -41,8 +41,16 @@ def stamp(time_us: int) -> str:
 
 
 def event_line(ev: Event) -> str:
-    """One greppable line: time, kind, then the detail (which names interface and VRID)."""
-    return f"{stamp(ev.time)} {ev.kind}: {ev.detail}"
+    """One greppable line: time, kind, then the detail (which names interface and VRID);
+    a master change adds its reason and why beside it."""
+    return f"{stamp(ev.time)} {ev.kind}: {ev.detail}{why_suffix(ev)}"
+
+
+def why_suffix(ev: Event) -> str:
+    """The reason and why beside a master change's line, else nothing."""
+    if isinstance(ev, MasterChange) and ev.why:
+        return f" [{ev.reason}] why: {ev.why}"
+    return ""
 
 
 class TextSink:
@@ -59,7 +67,8 @@ class TextSink:
     def events(self, events: Sequence[Event]) -> None:
         for ev in events:
             if self.journal:
-                self.out.write(f"<{EVENT_SEVERITY.get(ev.kind, 6)}>{ev.kind}: {ev.detail}\n")
+                severity = EVENT_SEVERITY.get(ev.kind, 6)
+                self.out.write(f"<{severity}>{ev.kind}: {ev.detail}{why_suffix(ev)}\n")
             else:
                 self.console.print(event_line(ev), style=EVENT_STYLE.get(ev.kind, ""), markup=False)
         if self.journal:
@@ -102,14 +111,18 @@ class NodeEventPrinter:
         self.to_json = node_event_to_json
 
     def __call__(self, ev: NodeEvent) -> None:
-        if ev.kind == "log" and not self.json_lines:
-            return
+        if ev.kind == "log" and not self.json_lines and not ev.why:
+            return  # a priority change (it has a why) is part of the node's story
         if self.json_lines:
             obj = self.to_json(ev)
             self.out.write(json.dumps(obj) + "\n")
             self.out.flush()
             return
         line = f"{ev.instance}: {ev.detail} [{ev.state}, priority {ev.priority}]"
+        if ev.kind == "transition" and ev.why:
+            line += f" [{ev.reason}] why: {ev.why}"
+        elif ev.why:
+            line += f" why: {ev.why}"
         lines = [(EVENT_SEVERITY.get(f"node_{ev.kind}", 6), line)]
         if ev.kind == "transition" and ev.state in ("MASTER", "BACKUP", "FAULT"):
             severity = 4 if ev.state == "FAULT" else 5
@@ -229,6 +242,8 @@ def print_summary(doc: dict[str, object], out: TextIO | None = None) -> None:
                 f"{f['from']} -> {f['to']}  {f['cause']}, gap {f['gap_ms']:.1f} ms",
                 markup=False,
             )
+            if f.get("why"):
+                console.print(f"    {f['reason']}: {f['why']}", markup=False, style="dim")
     events = doc.get("events", [])
     assert isinstance(events, list)
     findings = [e for e in events if e["kind"] not in ("new_router", "master_change")]

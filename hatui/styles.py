@@ -20,6 +20,8 @@ STATE_STYLE: dict[str, str] = {
 # Keyed by the event's kind as it appears in JSON: observer kinds and the node's node_* kinds.
 EVENT_STYLE: dict[str, str] = {
     "master_change": "bold yellow",
+    "near_failover": "yellow",
+    "node_near_failover": "yellow",
     "split_brain": "bold red",
     "split_brain_healed": "green",
     "stale": "red",
@@ -58,6 +60,8 @@ EVENT_SEVERITY: dict[str, int] = {
     "lan_view_lost": 4,
     "stale": 4,
     "mismatch": 4,
+    "near_failover": 4,
+    "node_near_failover": 4,
     "master_change": 5,
     "release": 5,
     "node_transition": 5,

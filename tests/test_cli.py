@@ -139,3 +139,28 @@ def test_help_works(args: list[str]) -> None:
     proc = hatui(*args)
     assert proc.returncode == 0
     assert "hatui" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--interface", "eth0", "--vrid", "51", "--priority", "150", "--vip", "192.0.2.100/24",
+         "--vip", "192.0.2.101/24", "--advert-int", "0.1", "--vrrp-version", "3",
+         "--unicast-peer", "192.0.2.12", "--unicast-src", "192.0.2.11", "--auth-pass", "s3cret",
+         "--nopreempt", "--preempt-delay", "2", "--name", "VI_X", "--checksum", "plain",
+         "--rt-priority", "10", "--metrics", "127.0.0.1:9650", "-v"],
+        ["-c", "/etc/keepalived/keepalived.conf", "--config-id", "a"],
+    ],
+)  # fmt: skip
+def test_a_serving_consoles_node_child_gets_the_same_node(flags: list[str]) -> None:
+    """The child's flags, parsed again, define the same node as the console's."""
+    from hatui.cli import NODE_CHILD_FLAGS, NODE_GROUP, build_parser, node_argv
+
+    parser = build_parser()
+    mine = parser.parse_args(["--serve", "--control", "/tmp/x.sock", "--duration", "5", *flags])
+    child = parser.parse_args(node_argv(mine))
+    group = next(g for g in parser._action_groups if g.title == NODE_GROUP)
+    for dest in NODE_CHILD_FLAGS | {a.dest for a in group._group_actions}:
+        assert getattr(child, dest) == getattr(mine, dest), dest
+    assert (child.serve, child.headless, child.control) == (True, True, "/tmp/x.sock")
+    assert child.duration is None  # the console's own: it stops the node itself

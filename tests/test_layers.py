@@ -49,7 +49,7 @@ def test_pure_layers_load_no_io_libraries() -> None:
     code = (
         "import sys\nimport hatui.codec.decode, hatui.codec.build, hatui.observe.observer, "
         "hatui.observe.report, hatui.vrrp.machine, hatui.vrrp.sim, hatui.haproxy.join, "
-        "hatui.haproxy.events, hatui.haproxy.report\n"
+        "hatui.haproxy.events, hatui.haproxy.report, hatui.fleet.parse, hatui.fleet.report\n"
         "print(','.join(sorted(m for m in ('textual','rich','scapy','pyroute2','asyncio') "
         "if m in sys.modules)))"
     )

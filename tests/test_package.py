@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(argv: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, timeout=600, **kw)  # type: ignore[call-overload]
+    # A PYTHONPATH naming a source tree (with its editable install's metadata) would make the
+    # clean venv's pip find hatui already installed and skip it.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env, **kw)  # type: ignore[call-overload]
 
 
 def test_wheel_in_a_clean_venv(tmp_path: Path) -> None:

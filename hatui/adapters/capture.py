@@ -234,7 +234,7 @@ class Packet(NamedTuple):
     """One received frame with the kernel's receive timestamp.
 
     A NamedTuple: built once per frame on the live hot path, where a frozen dataclass's
-    __init__ would cost a noticeable share of the per-frame budget at 51,000 adverts/s.
+    __init__ would cost a noticeable share of the per-frame budget at full advert rate.
     """
 
     time: WallUs

@@ -37,7 +37,7 @@ from hatui.vrrp.inputs import SendGarp as SendGarpCommand
 log = logging.getLogger(__name__)
 
 MAX_LINE = 64 * 1024  # a request
-MAX_REPLY = 64 * 1024 * 1024  # a status: 255 instances and their LAN are ~0.5 MB
+MAX_REPLY = 64 * 1024 * 1024  # a status with hundreds of instances and their LAN
 INSTANCE_COMMANDS = ("priority", "release", "pause", "resume", "garp")
 COMMANDS = ("status", "subscribe", "reload", *INSTANCE_COMMANDS)
 _SUBSCRIBER_QUEUE = 8  # a slow subscriber loses old snapshots, never holds memory

@@ -22,7 +22,7 @@ from pyroute2.netlink.rtnl.rtmsg import rtmsg
 from hatui.adapters.netlink import NetlinkFailure, Rtnl, ifindex
 from hatui.codec.frames import Family
 from hatui.errors import RuntimeFault
-from hatui.vrrp.spec import RouteSpec, RuleSpec
+from hatui.vrrp.spec import Nexthop, RouteSpec, RuleSpec
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def _route_msg(r: RouteSpec) -> Any:
         msg["scope"] = r.scope
     else:
         # As `ip route add`: a unicast route with no gateway is on the link.
-        direct = r.kind == "unicast" and r.via is None
+        direct = r.kind == "unicast" and r.via is None and not r.nexthops
         msg["scope"] = RT_SCOPE_LINK if direct and r.family is Family.IPV4 else RT_SCOPE_UNIVERSE
     msg["flags"] = RTNH_F_ONLINK if r.onlink else 0
     attrs: list[tuple[str, Any]] = [("RTA_TABLE", r.table)]
@@ -68,8 +68,20 @@ def _route_msg(r: RouteSpec) -> Any:
         attrs.append(("RTA_OIF", ifindex(r.dev)))
     if r.metric is not None:
         attrs.append(("RTA_PRIORITY", r.metric))
+    if r.nexthops:
+        attrs.append(("RTA_MULTIPATH", [_nexthop(h) for h in r.nexthops]))
     msg["attrs"] = attrs
     return msg
+
+
+def _nexthop(h: Nexthop) -> dict[str, Any]:
+    """One struct rtnexthop of RTA_MULTIPATH; its hops field is the weight less one."""
+    return {
+        "flags": RTNH_F_ONLINK if h.onlink else 0,
+        "hops": h.weight - 1,
+        "oif": ifindex(h.dev) if h.dev else 0,
+        "attrs": [("RTA_GATEWAY", h.via)] if h.via else [],
+    }
 
 
 def _rule_msg(r: RuleSpec) -> Any:

@@ -92,6 +92,18 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
+def result_text(status: int | None, elapsed_s: float, timeout_s: float) -> str:
+    """A check run's evidence: "exit 1", "killed by signal 9", "timed out after 2 s" (no
+    status after the whole timeout), "could not run" (no status sooner)."""
+    if status is None:
+        if elapsed_s >= timeout_s * 0.99:
+            return f"timed out after {timeout_s:g} s"
+        return "could not run"
+    if status < 0:  # asyncio's returncode for a signal
+        return f"killed by signal {-status}"
+    return f"exit {status}"
+
+
 class ScriptChecker:
     """Runs one `vrrp_script` every interval and reports rise/fall transitions.
 
@@ -108,6 +120,7 @@ class ScriptChecker:
         self.ok: bool | None = None
         self.runs = 0
         self.timeouts = 0
+        self.last_result = ""  # the last run's evidence: "exit 1", "timed out after 2 s"
         self._streak = 0  # >0 consecutive successes, <0 consecutive failures
         self._task: asyncio.Task[None] | None = None
 
@@ -123,6 +136,7 @@ class ScriptChecker:
             if self.strict:
                 raise RuntimeFault(f"vrrp_script {self.spec.name}: {problem}")
             log.warning("vrrp_script %s: %s; marking it failed", self.spec.name, problem)
+            self.last_result = problem
             self._set(False)
             return
         self._task = asyncio.get_running_loop().create_task(self._loop(argv))
@@ -132,11 +146,13 @@ class ScriptChecker:
         interval = self.spec.interval_us / 1e6
         next_run = loop.time()
         while True:
+            started = loop.time()
             status = await run_command(argv, self.timeout_s, run_as=self.spec.run_as)
             self.runs += 1
             if status is None:
                 self.timeouts += 1
                 log.info("vrrp_script %s timed out or could not run", self.spec.name)
+            self.last_result = result_text(status, loop.time() - started, self.timeout_s)
             self.record(status == 0)
             # Runs start every interval, like keepalived; a slow script delays the next.
             next_run = max(next_run + interval, loop.time())

@@ -158,7 +158,7 @@ class GarpSender:
         self.sock = sock
         self.sent = 0
         # Frames by (address, MAC): a mass takeover announces hundreds of VIPs five times
-        # over, and building a frame parses its addresses (~40 us each in Python).
+        # over, and building a frame parses its addresses.
         self._frames: dict[tuple[str, str | None], bytes] = {}
 
     def _send(self, frame: bytes, what: str) -> bool:

@@ -6,6 +6,7 @@ import ipaddress
 import re
 
 from hatui.config.diagnostics import Diagnostics, shorten
+from hatui.config.fallback import KEEPALIVED, would
 from hatui.config.lexer import Token
 from hatui.config.tree import Stmt
 from hatui.config.values import fail, int_value, ip_value
@@ -32,19 +33,20 @@ def _addresses(tok: Token, keyword: str) -> list[tuple[str, int]]:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
-        fail(tok, f"{keyword}: '{shorten(tok.text)}' is not an IP address")
+        fail(
+            tok,
+            f"{keyword}: '{shorten(tok.text)}' is not an IP address; {KEEPALIVED} would "
+            "skip this address",
+        )
     bits = 32 if ip.version == 4 else 128
     # keepalived.conf(5): no /LEN means a host address.
-    prefixlen = (
-        int_value(
-            Token(text=length, file=tok.file, line=tok.line),
-            f"{keyword} {address} prefix length",
-            0,
-            bits,
-        )
-        if length
-        else bits
-    )
+    prefixlen = bits
+    if length:
+        length_tok = Token(text=length, file=tok.file, line=tok.line)
+        try:
+            prefixlen = int_value(length_tok, f"{keyword} {address} prefix length", 0, bits)
+        except ConfigError as e:
+            raise would(e, f"add {address}/{bits}") from None
     if last is None:
         return [(str(ip), prefixlen)]
     step_bits = 8 if ip.version == 4 else 16
@@ -123,7 +125,7 @@ def read_peers(block: tuple[Stmt, ...], diag: Diagnostics) -> list[tuple[str, To
             try:
                 peer = ip_value(word, "unicast_peer")
             except ConfigError as e:
-                diag.add(e)
+                diag.add(would(e, "skip this peer"))
                 continue
             if peer in seen:
                 diag.warn(f"unicast_peer {peer} listed twice", word.file, word.line)

@@ -4,6 +4,7 @@ vrrp_track_process, each read as keepalived 2.2.7 reads it."""
 from __future__ import annotations
 
 from hatui.config.diagnostics import Diagnostics
+from hatui.config.fallback import SCRIPT, follows, for_keyword, misplaced_block, would
 from hatui.config.lexer import Token
 from hatui.config.security import ScriptLine
 from hatui.config.tree import Stmt
@@ -32,7 +33,7 @@ def read_script(stmt: Stmt, diag: Diagnostics) -> tuple[ScriptSpec, ScriptLine]:
     command: str | None = None
     command_at = stmt.key
     user: tuple[Token, Token | None] | None = None
-    for line in block:
+    for n, line in enumerate(block):
         key = line.key
         try:
             match line.name:
@@ -65,10 +66,13 @@ def read_script(stmt: Stmt, diag: Diagnostics) -> tuple[ScriptSpec, ScriptLine]:
                     diag.warn(
                         "'init_fail' ignored: hatui does not implement it", key.file, key.line
                     )
+                case _ if line.block is not None:
+                    fail(key, misplaced_block(line, f"vrrp_script {name}", block[n + 1 :]))
                 case _:
-                    diag.warn(f"unknown keyword '{line.name}' ignored", key.file, key.line)
+                    diag.warn(follows(f"unknown keyword '{line.name}' ignored"), key.file, key.line)
         except ConfigError as e:
-            diag.add(e)
+            value = line.args[0].text if line.args else ""
+            diag.add(would(e, for_keyword(SCRIPT, line.name, value)))
     if command is None:
         fail(stmt.key, f"vrrp_script {name} has no script")
     spec = ScriptSpec(
@@ -103,7 +107,7 @@ def read_track_file(stmt: Stmt, diag: Diagnostics) -> TrackFileSpec:
             elif line.name == "init_file":
                 diag.warn("'init_file' ignored: hatui does not implement it", key.file, key.line)
             else:
-                diag.warn(f"unknown keyword '{line.name}' ignored", key.file, key.line)
+                diag.warn(follows(f"unknown keyword '{line.name}' ignored"), key.file, key.line)
         except ConfigError as e:
             diag.add(e)
     if path is None:
@@ -157,7 +161,7 @@ def read_track_process(stmt: Stmt, diag: Diagnostics) -> TrackProcessSpec:
                 case "full_command":
                     fields["full_command"] = True
                 case _:
-                    diag.warn(f"unknown keyword '{line.name}' ignored", key.file, key.line)
+                    diag.warn(follows(f"unknown keyword '{line.name}' ignored"), key.file, key.line)
         except ConfigError as e:
             diag.add(e)
     if "process" not in fields:

@@ -24,6 +24,11 @@ class Diagnostics:
         self.warnings.append(str(ConfigError(message, file, line)))
 
 
+class MissingValue(ConfigError):
+    """A keyword without its value: keepalived 2.2.7 stops at such a line, so no message
+    says what it would run instead."""
+
+
 def shorten(text: str, limit: int = 40) -> str:
     """Quote a user's text in a message without pasting megabytes of it."""
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -6,6 +6,7 @@ import ipaddress
 from dataclasses import dataclass, field, replace
 
 from hatui.config.diagnostics import Diagnostics
+from hatui.config.fallback import GLOBAL, follows, for_keyword, misplaced_block, would
 from hatui.config.lexer import Token
 from hatui.config.tree import Stmt
 from hatui.config.values import arg, boolean, fail, integer, ip_value, text, timer
@@ -101,7 +102,7 @@ def _group(stmt: Stmt, version: int) -> str:
     return address
 
 
-def _apply(g: Globals, stmt: Stmt, diag: Diagnostics) -> Globals:
+def _apply(g: Globals, stmt: Stmt, diag: Diagnostics, after: tuple[Stmt, ...]) -> Globals:
     name, key = stmt.name, stmt.key
     match name:
         case "router_id":
@@ -165,16 +166,19 @@ def _apply(g: Globals, stmt: Stmt, diag: Diagnostics) -> Globals:
         case _ if name in _REASON:
             diag.warn(f"'{name}' ignored: {_REASON[name]}", key.file, key.line)
             return g
+        case _ if stmt.block is not None:
+            fail(key, misplaced_block(stmt, "global_defs", after))
         case _:
-            diag.warn(f"unknown keyword '{name}' ignored", key.file, key.line)
+            diag.warn(follows(f"unknown keyword '{name}' ignored"), key.file, key.line)
             return g
 
 
 def read_global_defs(g: Globals, block: tuple[Stmt, ...], diag: Diagnostics) -> Globals:
     """Fold one `global_defs` block into `g`; a bad line is reported and skipped."""
-    for stmt in block:
+    for n, stmt in enumerate(block):
         try:
-            g = _apply(g, stmt, diag)
+            g = _apply(g, stmt, diag, block[n + 1 :])
         except ConfigError as e:
-            diag.add(e)
+            value = stmt.args[0].text if stmt.args else ""
+            diag.add(would(e, for_keyword(GLOBAL, stmt.name, value)))
     return g

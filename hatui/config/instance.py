@@ -8,12 +8,21 @@ from dataclasses import dataclass, field
 
 from hatui.config.addresses import read_peers, read_vips
 from hatui.config.diagnostics import Diagnostics
+from hatui.config.fallback import (
+    INSTANCE,
+    KEEPALIVED,
+    follows,
+    for_keyword,
+    misplaced_block,
+    would,
+)
 from hatui.config.globaldefs import DAY_US
 from hatui.config.lexer import Token
 from hatui.config.routes import read_routes, read_rules
 from hatui.config.security import ScriptLine
+from hatui.config.tracklines import track_lines
 from hatui.config.tree import Stmt
-from hatui.config.values import arg, boolean, fail, int_value, integer, ip_value, timer
+from hatui.config.values import arg, boolean, fail, integer, ip_value, timer
 from hatui.errors import ConfigError
 from hatui.types import US_PER_S
 from hatui.vrrp.spec import InitialState, NotifySpec, RouteSpec, RuleSpec, TrackRef, Vip
@@ -111,28 +120,6 @@ def _block(stmt: Stmt) -> tuple[Stmt, ...]:
     return stmt.block
 
 
-def track_lines(stmt: Stmt, lo: int, hi: int) -> list[tuple[Token, int | None]]:
-    """`NAME [weight N]` lines of a track_* block; `reverse` is refused, not ignored."""
-    out: list[tuple[Token, int | None]] = []
-    for line in _block(stmt):
-        words = [line.key, *line.args]
-        weight: int | None = None
-        rest = words[1:]
-        if rest and rest[0].text == "weight":
-            if len(rest) < 2:
-                fail(rest[0], f"{stmt.name}: weight needs a value")
-            weight = int_value(rest[1], f"{stmt.name} weight", lo, hi)
-            rest = rest[2:]
-        if rest and rest[0].text in ("reverse", "no_reverse", "noreverse"):
-            if rest[0].text == "reverse":
-                fail(rest[0], f"not supported by hatui: '{stmt.name}' weight reverse")
-            rest = rest[1:]
-        if rest or line.block is not None:
-            fail(line.key, f"{stmt.name}: expected NAME [weight N], got '{line.key.text} ...'")
-        out.append((line.key, weight))
-    return out
-
-
 def notify_line(label: str, stmt: Stmt, diag: Diagnostics) -> ScriptLine:
     """`notify_* SCRIPT [user [group]]`: keepalived reads the words after the script as
     the user and group it runs as."""
@@ -158,20 +145,32 @@ def _authentication(d: Draft, stmt: Stmt, diag: Diagnostics) -> None:
     kind: str | None = None
     for line in _block(stmt):
         if line.name == "auth_type":
-            kind = arg(line).text.upper()
+            kind = arg(line).text  # keepalived compares it as written, in capitals
             if kind == "AH":
-                fail(line.key, "not supported by hatui: auth_type AH")
+                fail(
+                    line.key,
+                    f"not supported by hatui: auth_type AH; {KEEPALIVED} would authenticate "
+                    "with an IPsec AH header",
+                )
             if kind != "PASS":
-                fail(line.args[0], f"auth_type: expected PASS or AH, got '{line.args[0].text}'")
+                fail(
+                    line.args[0],
+                    f"auth_type: expected PASS or AH, got '{line.args[0].text}'; {KEEPALIVED} "
+                    "would run this instance without authentication",
+                )
         elif line.name == "auth_pass":
             secret = arg(line).text
             if len(secret.encode()) > 8:
                 # RFC 3768 5.3.10: 8 octets; keepalived truncates and says so.
-                diag.warn("auth_pass truncated to 8 characters", line.key.file, line.key.line)
+                diag.warn(
+                    follows("auth_pass truncated to 8 characters"), line.key.file, line.key.line
+                )
                 secret = secret.encode()[:8].decode(errors="ignore")
             d.auth_pass = secret
         else:
-            diag.warn(f"unknown keyword '{line.name}' ignored", line.key.file, line.key.line)
+            diag.warn(
+                follows(f"unknown keyword '{line.name}' ignored"), line.key.file, line.key.line
+            )
     if kind is None:
         if d.auth_pass is not None:
             diag.warn("auth_pass without auth_type PASS ignored", stmt.key.file, stmt.key.line)
@@ -203,7 +202,8 @@ def _version(d: Draft, s: Stmt, _: Diagnostics) -> None:
 
 
 def _state(d: Draft, s: Stmt, _: Diagnostics) -> None:
-    word = arg(s).text.upper()
+    # keepalived compares the word as written: `state master` starts as BACKUP there.
+    word = arg(s).text
     if word not in ("MASTER", "BACKUP"):
         fail(s.args[0], f"state: expected MASTER or BACKUP, got '{s.args[0].text}'")
     d.state = InitialState(word)
@@ -382,7 +382,7 @@ def read_instance(stmt: Stmt, diag: Diagnostics) -> Draft | None:
         diag.add(e)
         return None
     d = Draft(name=stmt.args[0].text, at=stmt.key)
-    for line in block:
+    for n, line in enumerate(block):
         key = line.key
         try:
             if line.name in UNSUPPORTED:
@@ -391,8 +391,11 @@ def read_instance(stmt: Stmt, diag: Diagnostics) -> Draft | None:
                 HANDLERS[line.name](d, line, diag)
             elif line.name in IGNORED:
                 diag.warn(f"'{line.name}' ignored: {IGNORED[line.name]}", key.file, key.line)
+            elif line.block is not None:
+                fail(key, misplaced_block(line, f"vrrp_instance {d.name}", block[n + 1 :]))
             else:
-                diag.warn(f"unknown keyword '{line.name}' ignored", key.file, key.line)
+                diag.warn(follows(f"unknown keyword '{line.name}' ignored"), key.file, key.line)
         except ConfigError as e:
-            diag.add(e)
+            value = line.args[0].text if line.args else ""
+            diag.add(would(e, for_keyword(INSTANCE, line.name, value)))
     return d

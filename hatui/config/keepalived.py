@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from hatui.config.addresses import read_vips
 from hatui.config.blocks import block_of, read_script, read_track_file, read_track_process
 from hatui.config.diagnostics import Diagnostics
+from hatui.config.fallback import KEEPALIVED, follows
 from hatui.config.fifos import notify_users, read_fifos, who_runs
 from hatui.config.globaldefs import Globals, read_global_defs
 from hatui.config.instance import Draft, read_instance
@@ -149,7 +150,7 @@ def _read(path: str, diag: Diagnostics, config_id: str | None) -> NodeSpec | Non
                 case name if name in IGNORED_BLOCKS:
                     diag.warn(f"not supported by hatui: {name} ignored", key.file, key.line)
                 case name:
-                    diag.warn(f"unknown keyword '{name}' ignored", key.file, key.line)
+                    diag.warn(follows(f"unknown keyword '{name}' ignored"), key.file, key.line)
         except ConfigError as e:
             diag.add(e)
     try:
@@ -171,7 +172,8 @@ def _read(path: str, diag: Diagnostics, config_id: str | None) -> NodeSpec | Non
         first = defined.setdefault(d.name, d)
         if first is not d:
             diag.error(
-                f"duplicate vrrp_instance '{d.name}' (first at {first.at.where})",
+                f"duplicate vrrp_instance '{d.name}' (first at {first.at.where}); "
+                f"{KEEPALIVED} would ignore this one",
                 d.at.file,
                 d.at.line,
             )

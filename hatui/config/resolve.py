@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from hatui.codec.frames import Family
 from hatui.config.diagnostics import Diagnostics
+from hatui.config.fallback import KEEPALIVED, follows
 from hatui.config.globaldefs import Globals
 from hatui.config.instance import Draft
 from hatui.config.lexer import Token
@@ -16,6 +17,7 @@ from hatui.types import US_PER_CS, US_PER_S
 from hatui.vrrp.spec import InitialState, InstanceSpec, ScriptSpec, TrackRef
 
 MAX_V3_ADVERT_US = 40_950_000  # 12-bit centisecond field (RFC 5798 5.2.7)
+_WITHOUT = f"; {KEEPALIVED} would run this instance without it"
 
 
 def _advert(d: Draft, version: int, diag: Diagnostics) -> int:
@@ -24,19 +26,32 @@ def _advert(d: Draft, version: int, diag: Diagnostics) -> int:
         rounded = max(US_PER_S, (us + US_PER_S // 2) // US_PER_S * US_PER_S)
         if at is not None:
             diag.warn(
-                f"VRRPv2 advert_int {at.text} must be whole seconds: rounded to "
-                f"{rounded // US_PER_S}",
+                follows(
+                    f"VRRPv2 advert_int {at.text} must be whole seconds: rounded to "
+                    f"{rounded // US_PER_S}"
+                ),
                 at.file,
                 at.line,
             )
         return rounded
     if version == 3:
         if us > MAX_V3_ADVERT_US and at is not None:
-            fail(at, f"advert_int {at.text} out of range 0.01..40.95 for VRRPv3")
+            fail(
+                at,
+                f"advert_int {at.text} out of range 0.01..40.95 for VRRPv3; {KEEPALIVED} "
+                "would advertise every 40.95 s",
+            )
         if us % US_PER_CS:
             rounded = max(US_PER_CS, (us + US_PER_CS // 2) // US_PER_CS * US_PER_CS)
             if at is not None:
-                diag.warn(f"VRRPv3 advert_int {at.text} rounded to centiseconds", at.file, at.line)
+                diag.warn(
+                    follows(
+                        f"VRRPv3 advert_int {at.text} rounded to centiseconds "
+                        f"({rounded // US_PER_CS / 100:g})"
+                    ),
+                    at.file,
+                    at.line,
+                )
             return rounded
     return us
 
@@ -68,7 +83,13 @@ def finish_instance(
     if d.vrid is None:
         error(f"{where} has no virtual_router_id", d.at)
     if not d.vips:
-        error(f"{where} has no virtual_ipaddress", d.at)
+        # keepalived runs such an instance, if it has what it cannot do without.
+        runs = d.interface is not None and d.vrid is not None
+        error(
+            f"{where} has no virtual_ipaddress"
+            + (f"; {KEEPALIVED} would run it with none" if runs else ""),
+            d.at,
+        )
         return None
     family = d.vips[0][0].family
     for vip, at in d.vips[1:]:
@@ -112,7 +133,11 @@ def finish_instance(
         diag.warn("vrrp_strict does not allow authentication: ignored", d.auth.file, d.auth.line)
         auth_pass = None
     if not d.preempt and d.state is InitialState.MASTER and d.preempt_at is not None:
-        diag.warn("nopreempt has no effect with state MASTER", d.preempt_at.file, d.preempt_at.line)
+        diag.warn(
+            follows("nopreempt has no effect with state MASTER: cleared"),
+            d.preempt_at.file,
+            d.preempt_at.line,
+        )
     track_interfaces: list[TrackRef] = []
     for ref in d.track_interfaces:
         if ref.name == d.interface:
@@ -128,7 +153,9 @@ def finish_instance(
     for t in d.track_scripts:
         script = scripts.get(t.name.text)
         if script is None:
-            error(f"track_script '{t.name.text}' is not defined by any vrrp_script", t.name)
+            error(
+                f"track_script '{t.name.text}' is not defined by any vrrp_script{_WITHOUT}", t.name
+            )
             continue
         # keepalived.conf(5): no weight here means the script's own weight.
         weight = script.weight if t.weight is None else t.weight
@@ -136,14 +163,20 @@ def finish_instance(
     track_files: list[TrackRef] = []
     for t in d.track_files:
         if t.name.text not in files:
-            error(f"track_file '{t.name.text}' is not defined by any vrrp_track_file", t.name)
+            error(
+                f"track_file '{t.name.text}' is not defined by any vrrp_track_file{_WITHOUT}",
+                t.name,
+            )
             continue
         weight = files[t.name.text] if t.weight is None else t.weight
         track_files.append(TrackRef(name=t.name.text, weight=weight))
     track_processes: list[TrackRef] = []
     for t in d.track_processes:
         if t.name.text not in (processes or {}):
-            error(f"track_process '{t.name.text}' is not defined by any vrrp_track_process", t.name)
+            error(
+                f"track_process '{t.name.text}' is not defined by any vrrp_track_process{_WITHOUT}",
+                t.name,
+            )
             continue
         weight = (processes or {})[t.name.text] if t.weight is None else t.weight
         track_processes.append(TrackRef(name=t.name.text, weight=weight))

@@ -7,9 +7,11 @@ from dataclasses import dataclass, replace
 
 from hatui.config.blocks import named_block
 from hatui.config.diagnostics import Diagnostics
-from hatui.config.instance import notify_line, track_lines
+from hatui.config.fallback import follows, misplaced_block
+from hatui.config.instance import notify_line
 from hatui.config.lexer import Token
 from hatui.config.security import ScriptLine
+from hatui.config.tracklines import track_lines
 from hatui.config.tree import Stmt
 from hatui.config.values import boolean, fail
 from hatui.errors import ConfigError
@@ -56,7 +58,7 @@ def read_sync_group(stmt: Stmt, diag: Diagnostics) -> GroupRead:
     keep_weights = False
     priority_changes: bool | None = None
     tracks: dict[str, list[tuple[Token, int | None]]] = {}
-    for line in block:
+    for n, line in enumerate(block):
         key = line.key
         try:
             if line.name == "group":
@@ -81,8 +83,10 @@ def read_sync_group(stmt: Stmt, diag: Diagnostics) -> GroupRead:
             elif line.name in _GROUP_IGNORED:
                 why = _GROUP_IGNORED[line.name]
                 diag.warn(f"'{line.name}' ignored: {why}", key.file, key.line)
+            elif line.block is not None:
+                fail(key, misplaced_block(line, f"vrrp_sync_group {name}", block[n + 1 :]))
             else:
-                diag.warn(f"unknown keyword '{line.name}' ignored", key.file, key.line)
+                diag.warn(follows(f"unknown keyword '{line.name}' ignored"), key.file, key.line)
         except ConfigError as e:
             diag.add(e)
     if not members:

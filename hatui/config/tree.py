@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hatui.config.diagnostics import Diagnostics
+from hatui.config.fallback import KEEPALIVED
 from hatui.config.lexer import Token
 
 
@@ -39,7 +40,11 @@ def build_tree(tokens: list[Token], diag: Diagnostics) -> tuple[Stmt, ...]:
         here = stack[-1].children if stack else top
         if tok.is_close:
             if not stack:
-                diag.error("unexpected '}' with no open block", tok.file, tok.line)
+                diag.error(
+                    f"unexpected '}}' with no open block; {KEEPALIVED} would ignore it",
+                    tok.file,
+                    tok.line,
+                )
             else:
                 done = stack.pop()
                 if done.key is not None:
@@ -71,7 +76,12 @@ def build_tree(tokens: list[Token], diag: Diagnostics) -> tuple[Stmt, ...]:
     while stack:
         # Keep the unclosed block's content so --config-test still checks it.
         done = stack.pop()
-        diag.error("unterminated block: '{' has no matching '}'", done.brace.file, done.brace.line)
+        diag.error(
+            f"unterminated block: '{{' has no matching '}}'; {KEEPALIVED} would close it at "
+            "the end of the file",
+            done.brace.file,
+            done.brace.line,
+        )
         if done.key is not None:
             parent = stack[-1].children if stack else top
             parent.append(Stmt(key=done.key, args=done.args, block=tuple(done.children)))

@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 from typing import NoReturn
 
-from hatui.config.diagnostics import shorten
+from hatui.config.diagnostics import MissingValue, shorten
 from hatui.config.lexer import Token
 from hatui.config.tree import Stmt
 from hatui.errors import ConfigError
@@ -27,7 +27,7 @@ def fail(tok: Token, message: str) -> NoReturn:
 def arg(stmt: Stmt, index: int = 0) -> Token:
     """The `index`th word after the keyword, or an error at the keyword."""
     if index >= len(stmt.args):
-        fail(stmt.key, f"{stmt.name}: missing value")
+        raise MissingValue(f"{stmt.name}: missing value", stmt.key.file, stmt.key.line)
     return stmt.args[index]
 
 
@@ -47,7 +47,8 @@ def integer(stmt: Stmt, lo: int, hi: int, index: int = 0) -> int:
 
 
 def _seconds(us: int) -> str:
-    return f"{Decimal(us) / US_PER_S:f}".rstrip("0").rstrip(".") or "0"
+    text = f"{Decimal(us) / US_PER_S:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def timer_value(tok: Token, keyword: str, lo_us: int, hi_us: int) -> int:

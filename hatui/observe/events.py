@@ -24,6 +24,7 @@ class EventKind(StrEnum):
     VIP_FOREIGN_MAC = "vip_foreign_mac"
     ARP_OWNER_CHANGE = "arp_owner_change"
     OWNER_CLAIM = "owner_claim"  # a sender starts advertising priority 255 on a live VRID
+    NEAR_FAILOVER = "near_failover"  # the master fell silent 2+ intervals and stayed master
     CARP_SEEN = "carp_seen"
     GLBP_SEEN = "glbp_seen"
     REJECTED = "rejected"
@@ -36,6 +37,27 @@ class Cause(StrEnum):
     TIMEOUT = "timeout"  # the old master went silent for its Master_Down_Interval
     RELEASE = "release"  # the old master sent priority 0 (RFC 5798 6.4.3)
     PREEMPT = "preempt"  # a higher priority took over while the old master still advertised
+
+
+class Reason(StrEnum):
+    """RFC 8347 new-master-reason, then hatui's own names for the rest."""
+
+    NOT_MASTER = "not-master"  # RFC 8347: no master change (the first master heard, a backup)
+    PRIORITY = "priority"  # RFC 8347: master on priority alone (the address owner, at once)
+    PREEMPTED = "preempted"  # RFC 8347: a higher priority displaced a master still advertising
+    NO_RESPONSE = "no-response"  # RFC 8347: the master fell silent for Master_Down_Interval
+    RELEASED = "released"  # the master sent priority 0 (shutdown, operator release)
+    FAULT = "fault"  # a node leaves MASTER for FAULT (link down, a weight-0 tracker)
+    OPERATOR = "operator"  # a node's operator paused it (no priority 0 advert)
+    SYNC_GROUP = "sync-group"  # a node followed its vrrp_sync_group
+
+
+REASON_OF_CAUSE = {
+    Cause.FIRST: Reason.NOT_MASTER,
+    Cause.TIMEOUT: Reason.NO_RESPONSE,
+    Cause.RELEASE: Reason.RELEASED,
+    Cause.PREEMPT: Reason.PREEMPTED,
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,6 +98,33 @@ class MasterChange(Event):
     # master's priority for a timeout, its Skew_Time after a release; None for a preempt).
     # Information only: implementations differ (FRR, Cisco) and the wire decides.
     rfc_us: int | None = None
+    why: str = ""  # the evidence, one line (observe/reason.py)
+    from_priority: int | None = None  # the old master's last advertised priority
+    to_priority: int | None = None  # the new master's first
+
+    @property
+    def reason(self) -> Reason:
+        """RFC 8347's new-master-reason for this change."""
+        return REASON_OF_CAUSE[self.cause]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NearFailover(Event):
+    """The master missed two or more adverts in a row and stayed master: how close the
+    backups came. `master_down_us` is the Master_Down_Interval of the highest backup
+    heard (else of the master's own priority: the shortest any lower backup could run)."""
+
+    ip: str
+    mac: str
+    priority: int
+    last_advert: WallUs  # its advert before the silence
+    silence_us: int  # from that advert to the next
+    master_down_us: int
+
+    @property
+    def margin_us(self) -> int:
+        """How far short of a takeover the silence stopped."""
+        return self.master_down_us - self.silence_us
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from hatui.codec.frames import Family, HsrpHello, HsrpOp, HsrpState, Protocol
 from hatui.observe.events import Cause, Event, EventKind, RouterEvent
 from hatui.observe.model import Failover, HsrpInfo, MasterTerm, RouterView, SenderView, Status
+from hatui.observe.reason import wire_why
 from hatui.observe.rules import RATE_WINDOW_US, rfc_note
 from hatui.types import US_PER_MS, US_PER_S, WallUs
 
@@ -258,6 +259,22 @@ class HsrpModel:
             cause=cause,
             rfc_us=rfc,
             protocol=Protocol.HSRP,
+            from_priority=old.priority,
+            to_priority=w.priority,
+            why=wire_why(
+                label=g.label,
+                cause=cause,
+                old_ip=old.ip,
+                old_priority=old.priority,
+                old_last=old.active_last,
+                new_ip=w.ip,
+                new_priority=w.priority,
+                at=t,
+                interval_us=old.hello_ms * US_PER_MS,
+                rfc_us=rfc,
+                wait="RFC 2281 hold time",
+                release="resigned",
+            ),
         )
         self._failovers.append(failover)
         note = rfc_note(cause, gap, rfc, "RFC 2281 hold time")

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from hatui.codec.frames import ChecksumForm, Family, Protocol
-from hatui.observe.events import Cause, Event, EventKind, MasterChange
+from hatui.observe.events import REASON_OF_CAUSE, Cause, Event, EventKind, MasterChange, Reason
 from hatui.types import WallUs
 
 
@@ -68,6 +68,14 @@ class Failover:
     cause: Cause
     rfc_us: int | None = None  # the RFC's expected gap for this cause (information only)
     protocol: Protocol = Protocol.VRRP
+    why: str = ""  # the wire's evidence, one line (observe/reason.py)
+    from_priority: int | None = None  # the old master's last advertised priority
+    to_priority: int | None = None  # the new master's first
+
+    @property
+    def reason(self) -> Reason:
+        """RFC 8347's new-master-reason for this failover."""
+        return REASON_OF_CAUSE[self.cause]
 
     def event(self, detail: str) -> MasterChange:
         """The master_change event that reports this failover, at the new master's first
@@ -88,6 +96,9 @@ class Failover:
             gap_us=self.gap_us,
             cause=self.cause,
             rfc_us=self.rfc_us,
+            why=self.why,
+            from_priority=self.from_priority,
+            to_priority=self.to_priority,
             detail=detail,
         )
 
@@ -130,6 +141,7 @@ class RouterView:
     protocol: Protocol = Protocol.VRRP
     hsrp: HsrpInfo | None = None  # HSRP's own terms
     carp: CarpInfo | None = None  # CARP's own terms
+    near_failovers: int = 0  # the master silent 2+ intervals, no takeover (events.NearFailover)
 
 
 class VipClaim(NamedTuple):

@@ -181,7 +181,12 @@ class Observer:
                     same = True
                 if same:
                     self._vrrp += 1
-                    r.intervals.append(t - m.last_seen)
+                    gap = t - m.last_seen
+                    r.intervals.append(gap)
+                    if gap >= r.near_after:  # two adverts missed: a near failover
+                        near: list[Event] = [self._rules.near(r, gap, t)]
+                        self._events.extend(near)
+                        early = near if early is None else early + near
                     m.last_seen = t
                     m.adverts += 1
                     r.last_seen = t

@@ -10,11 +10,13 @@ from collections.abc import Sequence
 
 from hatui.codec.frames import Auth
 from hatui.observe.events import (
+    REASON_OF_CAUSE,
     CarpSeen,
     Event,
     FieldChange,
     GlbpSeen,
     MasterChange,
+    NearFailover,
     RejectedSeen,
     RouterEvent,
     SplitBrain,
@@ -77,8 +79,24 @@ def event_to_json(ev: Event) -> Json:
                     "new_first_advert": us_to_s(ev.new_first_advert),
                     "gap_ms": us_to_ms(ev.gap_us),
                     "cause": str(ev.cause),
+                    "reason": str(ev.reason),
+                    "why": ev.why or ev.detail,
+                    "from_priority": ev.from_priority,
+                    "to_priority": ev.to_priority,
                 }
                 | _rfc(ev.gap_us, ev.rfc_us)
+            )
+        case NearFailover():
+            out.update(
+                {
+                    "ip": ev.ip,
+                    "mac": ev.mac,
+                    "priority": ev.priority,
+                    "last_advert": us_to_s(ev.last_advert),
+                    "silence_ms": us_to_ms(ev.silence_us),
+                    "master_down_ms": us_to_ms(ev.master_down_us),
+                    "margin_ms": us_to_ms(ev.margin_us),
+                }
             )
         case RouterEvent():
             out.update({"ip": ev.ip, "mac": ev.mac, "priority": ev.priority})
@@ -163,6 +181,7 @@ def _vrrp_router(r: RouterView) -> Json:
         "history": [_term(h) for h in r.history],
         "mismatches": list(r.mismatches),
         "split_brain": list(r.split_brain) if r.split_brain is not None else None,
+        "near_failovers": r.near_failovers,
     }
 
 
@@ -198,6 +217,7 @@ def _term(t: MasterTerm) -> Json:
         "since": us_to_s(t.since),
         "until": us_to_s(t.until) if t.until is not None else None,
         "cause": str(t.cause),
+        "reason": str(REASON_OF_CAUSE[t.cause]),
     }
 
 
@@ -213,6 +233,10 @@ def _failover(f: Failover) -> Json:
         "new_first_advert": us_to_s(f.new_first_advert),
         "gap_ms": us_to_ms(f.gap_us),
         "cause": str(f.cause),
+        "reason": str(f.reason),
+        "why": f.why,
+        "from_priority": f.from_priority,
+        "to_priority": f.to_priority,
         "from_mac": f.from_mac,
         "to_mac": f.to_mac,
     } | _rfc(f.gap_us, f.rfc_us)

@@ -12,11 +12,13 @@ from hatui.observe.events import (
     Event,
     EventKind,
     FieldChange,
+    NearFailover,
     RouterEvent,
     SplitBrain,
 )
 from hatui.observe.mismatch import check_config, report_mismatch
 from hatui.observe.model import Failover, MasterTerm
+from hatui.observe.reason import wire_why
 from hatui.observe.rules import (
     OWNER_PRIORITY,
     RATE_WINDOW_US,
@@ -26,6 +28,7 @@ from hatui.observe.rules import (
     is_unicast,
     master_down_us,
     ms_text,
+    near_after_us,
     rfc_note,
     skew_us,
     stale_after_us,
@@ -110,7 +113,10 @@ class RouterRules:
             if s.priority == 0 or t - s.last_seen > active_us(s.interval_cs):
                 s.run_start = t
             if s is r.master:
-                r.intervals.append(t - s.last_seen)
+                gap = t - s.last_seen
+                r.intervals.append(gap)
+                if gap >= r.near_after and not r.stale and s.priority > 0 and frame.priority > 0:
+                    ev.append(self.near(r, gap, t))
             config_changed = self._fields(r, s, frame, t, ev)
         s.last_seen = t
         s.adverts += 1
@@ -196,6 +202,7 @@ class RouterRules:
         where = r.label
         if frame.priority != s.priority:
             if master and frame.priority != 0:  # priority 0 is reported as a release
+                r.fall = (s.priority, frame.priority, t)
                 old, new = str(s.priority), str(frame.priority)
                 ev.append(
                     FieldChange(
@@ -299,7 +306,21 @@ class RouterRules:
                 cause=r.term_cause,
             )
         )
-        r.master, r.term_since, r.term_cause = w, t, cause
+        why = wire_why(
+            label=r.label,
+            cause=cause,
+            old_ip=old.ip,
+            old_priority=old.priority,
+            old_last=old.last_seen,
+            new_ip=w.ip,
+            new_priority=w.priority,
+            at=t,
+            interval_us=interval_us(old.interval_cs),
+            rfc_us=rfc,
+            wait=_WAIT.get(r.protocol),
+            fall=r.fall,
+        )
+        r.master, r.term_since, r.term_cause, r.fall = w, t, cause, None
         rec = FailoverRecord(
             key=r.key,
             from_ip=old.ip,
@@ -311,6 +332,9 @@ class RouterRules:
             cause=cause,
             rfc_us=rfc,
             protocol=r.protocol,
+            why=why,
+            from_priority=old.priority,
+            to_priority=w.priority,
         )
         self._failovers.append(rec)
         r.last_failover = rec
@@ -399,6 +423,35 @@ class RouterRules:
         r.fast_frame = None  # fields may have changed: the next fast frame re-compares
         r.checked_until = now
         r.stale_after = stale_after_us(m.version, m.interval_cs)
+        r.near_after = near_after_us(m.interval_cs)
+
+    def near(self, r: RouterState, gap: int, t: int) -> NearFailover:
+        """The master's advert at `t` ends a silence of `gap` (a near failover): count it
+        and say how close the highest backup heard came to its Master_Down_Interval."""
+        m = r.master
+        r.near += 1
+        backups = [o.priority for o in r.senders.values() if o is not m and o.priority > 0]
+        prio = max(backups) if backups else m.priority
+        down = master_down_us(m.version, m.interval_cs, prio)
+        whose = f"backup priority {prio}" if backups else f"priority {prio}"
+        missed = round(gap / interval_us(m.interval_cs)) - 1
+        return NearFailover(
+            time=WallUs(t),
+            kind=EventKind.NEAR_FAILOVER,
+            interface=r.key[0],
+            family=r.key[1],
+            vrid=r.key[2],
+            protocol=r.protocol,
+            ip=m.ip,
+            mac=m.mac,
+            priority=m.priority,
+            last_advert=WallUs(t - gap),
+            silence_us=gap,
+            master_down_us=down,
+            detail=f"{r.label}: near failover: master {m.ip} silent {gap / 1000:.1f} ms"
+            f" ({missed} adverts missed), Master_Down_Interval ({whose})"
+            f" {down / 1000:.1f} ms, {(down - gap) / 1000:.1f} ms short; still master",
+        )
 
     # -- time -----------------------------------------------------------------------------
 

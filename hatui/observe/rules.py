@@ -63,6 +63,12 @@ def rfc_note(cause: Cause, gap_us: int, rfc_us: int | None, wait: str | None = N
     return f"; took over {abs(delta) / 1000:.1f} ms {side} the {what}"
 
 
+def near_after_us(interval_cs: int) -> int:
+    """The gap between a master's adverts that is a near failover: two adverts missed
+    in a row (three intervals), less half an interval for jitter."""
+    return interval_us(interval_cs) * 5 // 2
+
+
 def active_us(interval_cs: int) -> int:
     """How long after its last advert a sender still counts as advertising."""
     return interval_us(interval_cs) * ACTIVE_NUM // ACTIVE_DEN

@@ -12,6 +12,7 @@ from hatui.observe.rules import active_us, ip_rank
 from hatui.types import WallUs
 
 RouterKey = tuple[str, Family, int]
+_NEVER_NEAR = 1 << 62
 
 
 @dataclass(slots=True, kw_only=True)
@@ -101,6 +102,9 @@ class FailoverRecord:
     cause: Cause
     rfc_us: int | None = None  # the RFC's wait for this cause, as information
     protocol: Protocol = Protocol.VRRP
+    why: str = ""
+    from_priority: int | None = None  # the old master's last advertised priority
+    to_priority: int | None = None  # the new master's first
 
 
 @dataclass(slots=True, kw_only=True)
@@ -134,6 +138,10 @@ class RouterState:
     checked_until: int = 0  # runs that ended before this were already accounted for
     stale_after: int = 0  # the master's stale threshold, cached for the deadline scan
     protocol: Protocol = Protocol.VRRP  # VRRP, or CARP fed through the same rules
+    # The master's last priority change in its term (old, new, when): the why of a preempt.
+    fall: tuple[int, int, int] | None = None
+    near: int = 0  # near failovers: the master silent 2+ intervals, no takeover
+    near_after: int = _NEVER_NEAR  # the master's gap that is a near failover, cached
 
     @property
     def label(self) -> str:

@@ -33,6 +33,9 @@ def failover_view(f: FailoverRecord) -> Failover:
         cause=f.cause,
         rfc_us=f.rfc_us,
         protocol=f.protocol,
+        why=f.why,
+        from_priority=f.from_priority,
+        to_priority=f.to_priority,
     )
 
 
@@ -103,4 +106,5 @@ def router_view(r: RouterState, now: int) -> RouterView:
         mismatches=r.mismatches,
         split_brain=split,
         protocol=r.protocol,
+        near_failovers=r.near,
     )

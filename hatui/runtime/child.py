@@ -108,6 +108,13 @@ class NodeChild:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.proc.pid, signal.SIGTERM)
 
+    def stop_by(self, deadline: float) -> bool:
+        """SIGTERM and wait until `deadline` (monotonic), from any thread; True once stopped."""
+        self._terminate()
+        while self.running and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self.running
+
     async def stop_async(self, timeout: float = STOP_TIMEOUT_S) -> int | None:
         """SIGTERM (masters send priority 0, VIPs go) and wait without blocking the loop."""
         self._terminate()

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 NODE_REFRESH_S = 0.5  # the node-only stream's steady pace: countdowns at 0.1 s resolution
 NODE_NEWS_S = 0.05  # how soon a node event (transition, command) follows the last line
-SLICE = 16  # rows built per turn of the event loop: about 0.7 ms, under the advert jitter
+SLICE = 16  # rows built per turn of the event loop: a slice stays under the advert jitter
 EVENT_BACKLOG = 500
 
 
@@ -136,7 +136,8 @@ class NodeControl:
             now = self.clock.mono_us()
             for name in names[start : start + SLICE]:
                 status = self.node.router(name).status(now)
-                rows.append(json.dumps(router_to_json(status, self.specs[name], now)))
+                history = self.node.history(name)
+                rows.append(json.dumps(router_to_json(status, self.specs[name], now, history)))
             await asyncio.sleep(0)  # the node's timers run between slices
         counters = json.dumps(dict(sorted(self.node.counters.items())))
         return f'"instances":[{",".join(rows)}],"counters":{counters}'.encode()

@@ -100,6 +100,11 @@ def lan_families(data: LanData) -> Iterator[Metric]:
         "hatui_router_master_change", "Master changes by cause", labels=[*ROUTER_LABELS, "cause"]
     )
     gap = gauge("hatui_router_last_failover_gap_seconds", "Silence between the last two masters")
+    near = CounterMetricFamily(
+        "hatui_router_near_failover",
+        "Near failovers: the master silent 2+ adverts in a row, no takeover",
+        labels=ROUTER_LABELS,
+    )
     owners = {(a.interface, a.ip): a.mac for a in snap.arp}
     now = snap.time
     for r in snap.routers:
@@ -117,12 +122,13 @@ def lan_families(data: LanData) -> Iterator[Metric]:
         answered = [owners.get((r.interface, v)) for v in r.vips]
         foreign.add_metric(labels, sum(1 for mac in answered if mac and mac != r.master_mac))
         adverts.add_metric(labels, r.adverts)
+        near.add_metric(labels, r.near_failovers)
     for (key, cause), count in sorted(data.changes.items()):
         changes.add_metric([key[0], key[1], key[2], str(key[3]), cause], count)
     for key, seconds in sorted(data.last_gap_s.items()):
         gap.add_metric([key[0], key[1], key[2], str(key[3])], seconds)
     yield from (master, priority, interval, age, down, senders, split, stale, mismatch, foreign)
-    yield from (adverts, changes, gap)
+    yield from (adverts, changes, gap, near)
     frames = CounterMetricFamily("hatui_frames", "Frames the watcher decoded or rejected")
     frames.add_metric([], snap.counters.frames)
     rejected = CounterMetricFamily(

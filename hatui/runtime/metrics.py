@@ -196,6 +196,7 @@ class Exporter(Collector):
             for name in self.node.instance_names():
                 router = self.node.router(name)
                 spec = router.spec
+                history = self.node.history(name)
                 instances.append(
                     {
                         "iname": name,
@@ -205,6 +206,12 @@ class Exporter(Collector):
                         "state": str(router.state),
                         "priority": router.effective_priority,
                         "stats": dict(self.node.instance_stats(name)),
+                        "last_transition": None
+                        if history.last is None
+                        else history.last.time / 1e6,
+                        "transitions": history.transitions,
+                        "near_failovers": history.near_failovers,
+                        "trackers": {t.name: t.contribution for t in router.trackers},
                     }
                 )
                 for tracker in router.trackers:
@@ -241,6 +248,16 @@ class Exporter(Collector):
             yield from lan_families(data.lan)
 
 
+def bind(listen: str | None) -> Exporter | None:
+    """The --metrics endpoint of this process, bound now (a port in use fails here, as one
+    line, before anything else starts), or None without --metrics."""
+    if not listen:
+        return None
+    exporter = Exporter(listen)
+    exporter.start()
+    return exporter
+
+
 def _node_families(data: Gathered) -> Iterator[Metric]:
     up = GaugeMetricFamily("keepalived_up", "Status of the VRRP daemon (hatui's node)")
     up.add_metric([], 1)
@@ -269,9 +286,51 @@ def _node_families(data: Gathered) -> Iterator[Metric]:
     yield state
     yield prio
     yield from counters.values()
+    yield from _transition_families(data)
     script = GaugeMetricFamily(
         "keepalived_script_status", "Tracker script status: 1 good, 0 bad", labels=["name"]
     )
     for name, ok in sorted(data.scripts.items()):
         script.add_metric([name], 1 if ok else 0)
     yield script
+
+
+def _transition_families(data: Gathered) -> Iterator[Metric]:
+    """Why and when instances changed state (labels as the keepalived exporter's)."""
+    labels3 = ["iname", "intf", "vrid"]
+    last = GaugeMetricFamily(
+        "hatui_instance_last_transition_timestamp_seconds",
+        "When the instance last changed state (seconds since the epoch)",
+        labels=labels3,
+    )
+    count = CounterMetricFamily(
+        "hatui_instance_transitions",
+        "State changes, by the state entered",
+        labels=[*labels3, "to"],
+    )
+    effective = GaugeMetricFamily(
+        "hatui_instance_effective_priority",
+        "Priority adverts carry: base or operator override plus trackers",
+        labels=labels3,
+    )
+    weight = GaugeMetricFamily(
+        "hatui_tracker_weight",
+        "Each tracked object's current contribution to the instance's priority",
+        labels=[*labels3, "tracker"],
+    )
+    near = CounterMetricFamily(
+        "hatui_instance_near_failover",
+        "Times the instance's Master_Down timer was within one interval of expiry",
+        labels=labels3,
+    )
+    for inst in data.instances:
+        labels = [inst["iname"], inst["intf"], inst["vrid"]]
+        if inst["last_transition"] is not None:
+            last.add_metric(labels, inst["last_transition"])
+        for to, n in sorted(inst["transitions"].items()):
+            count.add_metric([*labels, to], n)
+        effective.add_metric(labels, inst["priority"])
+        for tracker, part in sorted(inst["trackers"].items()):
+            weight.add_metric([*labels, tracker], part)
+        near.add_metric(labels, inst["near_failovers"])
+    yield from (last, count, effective, weight, near)

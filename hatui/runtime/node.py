@@ -58,10 +58,34 @@ class NodeEvent:
 
     time: WallUs
     instance: str
-    kind: str  # transition | command | discard | log | error
+    kind: str  # transition | command | discard | log | error | near_failover
     detail: str
     state: str
     priority: int
+    reason: str = ""  # a transition's RFC 8347 new-master-reason (docs/json.md)
+    why: str = ""  # the evidence, one line: a transition's, a priority change's
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LastTransition:
+    """An instance's last state change: when (wall clock), what, and why."""
+
+    time: WallUs
+    old: str
+    new: str
+    cause: str
+    reason: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstanceHistory:
+    """What an instance's transitions add to its status: the last one, counts by the
+    state entered, near failovers (its Master_Down timer within an interval of expiry)."""
+
+    last: LastTransition | None
+    transitions: dict[str, int]
+    near_failovers: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,12 +93,13 @@ class NodeStatus:
     routers: tuple[RouterStatus, ...]
     counters: dict[str, int]
     now: MonoUs
+    histories: dict[str, InstanceHistory] = field(default_factory=dict)
 
 
 class Counts(dict[str, int]):
     """Counters that read 0 until first counted, as a Counter does, and count at dict
     speed: Counter defines __delitem__ in Python, which sends every store through a
-    Python slot wrapper (twice the cost of a dict's, three stores an advert)."""
+    Python slot wrapper, and the steady path stores several counts an advert."""
 
     def __missing__(self, key: str) -> int:
         return 0
@@ -87,6 +112,9 @@ class _Instance:
     # pri_zero_sent/_rcvd, become_master, release_master, garp_rounds, discard_<reason>.
     stats: Counts = field(default_factory=lambda: Counts())
     deadline: MonoUs | None = None  # the router's deadline as last entered in the heap
+    last: LastTransition | None = None
+    transitions: Counts = field(default_factory=lambda: Counts())  # by the state entered
+    fast: bool = True  # outside a sync group: the pacer's fast path may serve it
 
 
 class Node:
@@ -113,10 +141,10 @@ class Node:
             one = _Instance(Router(ispec, primary_ip=primary_ips[ispec.name]))
             self._instances[ispec.name] = one
             self._by_key[(ispec.interface, ispec.family, ispec.vrid)] = one
-        self._groups = _sync_groups(spec)
+        self._set_groups(spec)
         self.own_ips = frozenset(primary_ips.values())
         self.pacer: Pacer[_Instance] = Pacer(
-            clock, scheduler, fire=self._fire, send=self._send_fast, fast=self._fast
+            clock, scheduler, fire=self._fire, send=self._send, failed=self._failed
         )
         self._starts: list[Handle] = []
         self.running = False
@@ -199,11 +227,15 @@ class Node:
             if any(t.name == interface for t in spec.track_interfaces):
                 self._apply(one, inp.TrackChanged(kind="interface", name=interface, ok=up))
 
-    def track(self, kind: inp.TrackKind, name: str, ok: bool, value: int = 0) -> None:
-        """A tracked script, file or process reported; every instance tracking it hears it."""
+    def track(
+        self, kind: inp.TrackKind, name: str, ok: bool, value: int = 0, detail: str = ""
+    ) -> None:
+        """A tracked script, file or process reported; every instance tracking it hears it.
+        `detail` is the evidence ("exit 1", "timed out after 2 s")."""
+        change = inp.TrackChanged(kind=kind, name=name, ok=ok, value=value, detail=detail)
         for one in self._instances.values():
             if any(t.name == name for t in one.router.spec.tracked(kind)):
-                self._apply(one, inp.TrackChanged(kind=kind, name=name, ok=ok, value=value))
+                self._apply(one, change)
 
     def reload(self, spec: NodeSpec) -> list[str]:
         """Run `spec` from now on, as keepalived reloads: unchanged instances are left
@@ -226,14 +258,17 @@ class Node:
                 self.io.close_instance(one.router.spec)
             raise
         changes = [f"{name}: added" for name in fresh]
-        for name, ispec in old.items():
-            if name not in new or not live_change(ispec, new[name]):
-                self._close(name)
-                changes.append(f"{name}: {'removed' if name not in new else 'restarted'}")
-                if name in new:
-                    fresh[name] = self._open(new[name])
+        going = [n for n, ispec in old.items() if n not in new or not live_change(ispec, new[n])]
+        # Every one shuts down while its sync group can still find all its members.
+        for name in going:
+            self._apply(self._instances[name], inp.Shutdown())
+        for name in going:
+            self._close(name)
+            changes.append(f"{name}: {'removed' if name not in new else 'restarted'}")
+            if name in new:
+                fresh[name] = self._open(new[name])
         self.spec = spec
-        self._groups = _sync_groups(spec)
+        self._set_groups(spec)
         for name, ispec in new.items():
             kept = self._instances.get(name)
             if kept is not None and not same_config(kept.router.spec, ispec):
@@ -246,11 +281,17 @@ class Node:
             self._by_key[(s.interface, s.family, s.vrid)] = one
         # Config order, as at start-up, so reports and status read the same after a reload.
         self._instances = {name: self._instances[name] for name in new}
+        self._set_groups(spec)  # the new instances' fast flags too
         self.own_ips = self.own_ips | {one.router.primary_ip for one in fresh.values()}
         if self.running:
             for one in fresh.values():
                 self._apply(one, inp.Startup())
         return changes
+
+    def _set_groups(self, spec: NodeSpec) -> None:
+        self._groups = _sync_groups(spec)
+        for name, one in self._instances.items():
+            one.fast = name not in self._groups
 
     def _open(self, ispec: InstanceSpec) -> _Instance:
         primary = self.io.open_instance(ispec)
@@ -261,9 +302,8 @@ class Node:
             raise
 
     def _close(self, name: str) -> None:
-        """Shut one instance down (priority 0 if master, VIPs removed) and forget it."""
+        """Forget an instance that has shut down (priority 0 if master, VIPs removed)."""
         one = self._instances[name]
-        self._apply(one, inp.Shutdown())  # while its sync group can still find it
         del self._instances[name]
         spec = one.router.spec
         del self._by_key[(spec.interface, spec.family, spec.vrid)]
@@ -279,10 +319,19 @@ class Node:
             routers=tuple(one.router.status(now) for one in self._instances.values()),
             counters=dict(self.counters),
             now=now,
+            histories={name: self.history(name) for name in self._instances},
         )
 
     def instance_stats(self, name: str) -> Counts:
         return self._instances[name].stats
+
+    def history(self, name: str) -> InstanceHistory:
+        one = self._instances[name]
+        return InstanceHistory(
+            last=one.last,
+            transitions=dict(one.transitions),
+            near_failovers=one.stats["near_failover"],
+        )
 
     def states(self) -> dict[str, tuple[str, int]]:
         """Each instance's state and effective priority, cheaply (systemd's STATUS=)."""
@@ -413,28 +462,51 @@ class Node:
                     self._announce(one, action, vips, True)
             case act.Notify(state=state, priority=priority):
                 self.io.notify(spec, state, priority)
-            case act.Transition(old=old, new=new, cause=cause):
+            case act.Transition(old=old, new=new, cause=cause, reason=reason, why=why):
                 if new is State.MASTER:
                     one.stats["become_master"] += 1
                 elif old is State.MASTER:
                     one.stats["release_master"] += 1
                 prio = one.router.effective_priority
-                log.info("%s: %s -> %s (%s), priority %d", spec.name, old, new, cause, prio)
-                self._emit(one, "transition", f"{old} -> {new} ({cause})")
+                one.transitions[str(new)] += 1
+                one.last = LastTransition(
+                    time=self.clock.wall_us(),
+                    old=str(old),
+                    new=str(new),
+                    cause=cause,
+                    reason=str(reason),
+                    why=why,
+                )
+                log.info(
+                    "%s: %s -> %s (%s), priority %d [%s] why: %s",
+                    spec.name, old, new, cause, prio, reason, why,
+                )  # fmt: skip
+                self._emit(one, "transition", f"{old} -> {new} ({cause})", str(reason), why)
             case act.WantMaster(cause=cause):
                 log.debug("%s: asks its sync group for MASTER (%s)", spec.name, cause)
+            case act.NearFailover():
+                one.stats["near_failover"] += 1
+                detail = (
+                    f"near failover: no advert from {action.ip} (priority {action.priority})"
+                    f" for {action.silence_us / 1000:.0f} ms, Master_Down timer"
+                    f" {action.margin_us / 1000:.0f} ms from expiry (Master_Down_Interval"
+                    f" {action.master_down_us / 1000:.0f} ms)"
+                )
+                log.info("%s: %s", spec.name, detail)
+                self._emit(one, "near_failover", detail)
             case act.Discard(reason=reason, detail=detail):
                 self.counters[f"discard_{reason}"] += 1
                 one.stats[f"discard_{reason}"] += 1
                 log.debug("%s: discarded advert: %s", spec.name, detail)
-            case act.Log(level=level, message=message):
+            case act.Log(level=level, message=message, why=why):
                 log.log(
                     logging.WARNING if level == act.LogLevel.WARNING else logging.INFO,
-                    "%s: %s",
+                    "%s: %s%s",
                     spec.name,
                     message,
+                    f" why: {why}" if why else "",
                 )
-                self._emit(one, "log", message)
+                self._emit(one, "log", message, why=why)
             case _:
                 assert_never(action)
 
@@ -442,17 +514,9 @@ class Node:
         """The pacer's call: run an instance's due timers through its state machine."""
         self._process(one, _TIMER_FIRED, when)
 
-    def _fast(self, one: _Instance) -> bool:
-        """The fast path skips the action list that a sync group's coordinator reads."""
-        return one.router.spec.name not in self._groups
-
-    def _send_fast(self, one: _Instance, advert: act.SendAdvert) -> None:
-        try:
-            self._send(one, advert)
-        except Exception as exc:  # as _run_now: the timer runs on regardless
-            self._failed(one, advert, exc)
-
-    def _emit(self, one: _Instance, kind: str, detail: str) -> None:
+    def _emit(
+        self, one: _Instance, kind: str, detail: str, reason: str = "", why: str = ""
+    ) -> None:
         event = NodeEvent(
             time=self.clock.wall_us(),
             instance=one.router.spec.name,
@@ -460,6 +524,8 @@ class Node:
             detail=detail,
             state=str(one.router.state),
             priority=one.router.effective_priority,
+            reason=reason,
+            why=why,
         )
         for listener in self.listeners:
             listener(event)

@@ -77,9 +77,11 @@ class FastPath(Protocol):
 
 
 class Timed(Protocol):
-    """One instance on the timeline: its machine and its deadline as last entered."""
+    """One instance on the timeline: its machine, its deadline as last entered, and
+    whether the fast path may serve it (a sync group's coordinator needs every input)."""
 
     deadline: MonoUs | None
+    fast: bool
 
     @property
     def router(self) -> FastPath: ...
@@ -100,8 +102,8 @@ class Pacer(Generic[E]):
     """One timer for every instance's deadlines, and the queue of deferred effects.
 
     `fire(entry, when)` runs an entry's due timers through its state machine at `when`;
-    `send(entry, advert)` sends an advert the fast path produced; `fast(entry)` says
-    whether the fast path may serve the entry (the node's sync groups need every input)."""
+    `send(entry, advert)` sends an advert the fast path produced, and `failed(entry,
+    advert, exc)` hears of a send that raised (the timer runs on regardless)."""
 
     def __init__(
         self,
@@ -110,11 +112,11 @@ class Pacer(Generic[E]):
         *,
         fire: Callable[[E, MonoUs], None],
         send: Callable[[E, SendAdvert], None],
-        fast: Callable[[E], bool],
+        failed: Callable[[E, SendAdvert, Exception], None],
     ) -> None:
         self.clock = clock
         self.scheduler = scheduler
-        self._fire_cb, self._send, self._fast = fire, send, fast
+        self._fire_cb, self._send, self._failed = fire, send, failed
         # Every deadline in one heap; an entry is stale once its instance's deadline moved.
         self._due: list[tuple[MonoUs, int, E]] = []
         self._held: deque[tuple[MonoUs, E]] = deque()  # due timers left for the next wake-up
@@ -213,7 +215,7 @@ class Pacer(Generic[E]):
                 continue
             in_step += 1
             when = at if now - at < router.spec.advert_int_us // 2 else max(at, now)
-            if self._fast(entry):
+            if entry.fast:
                 sent = router.advert_fired(when)
                 if sent is not None:
                     # The heap first, so that whatever the send does finds it consistent.
@@ -222,7 +224,10 @@ class Pacer(Generic[E]):
                         heapq.heappop(due)
                     else:
                         heapq.heapreplace(due, (entry.deadline, next(seq), entry))
-                    self._send(entry, sent)
+                    try:
+                        self._send(entry, sent)
+                    except Exception as exc:
+                        self._failed(entry, sent, exc)
                     continue
             heapq.heappop(due)
             entry.deadline = None

@@ -50,9 +50,9 @@ LAST_WORD_S = 0.15  # a LAN view hears the shutdown's adverts within a tick (0.1
 def precise_event_loop() -> asyncio.AbstractEventLoop:
     """An event loop whose timers wake within tens of microseconds.
 
-    The default loop's epoll rounds every timeout up to a whole millisecond, and the
-    router re-arms the Adver_Timer from when it fired, so adverts came every ~101 ms at
-    0.1 s and Master_Down fired up to 1 ms late. select() takes a microsecond timeout;
+    The default loop's epoll rounds every timeout up to a whole millisecond: each
+    advert and Master_Down would fire up to a millisecond late, and the Adver_Timer,
+    re-armed from when it fired, would drift by as much. select() takes a microsecond timeout;
     a node watches a handful of descriptors, far below its FD_SETSIZE limit.
     """
     return asyncio.SelectorEventLoop(selectors.SelectSelector())
@@ -124,12 +124,10 @@ class Serve:
             self.lan = LanView(path, argv + [f"--watch={i}" for i in interfaces])
         for warning in warnings + apply_scheduling(self.spec):
             log.warning("%s", warning)
-        if self.metrics_listen:
-            # Bound before any VIP is touched: a port in use stops us here, as one line.
-            from hatui.runtime.metrics import Exporter
+        if self.metrics_listen:  # bound before any VIP is touched
+            from hatui.runtime.metrics import bind
 
-            self.metrics = Exporter(self.metrics_listen)
-            self.metrics.start()
+            self.metrics = bind(self.metrics_listen)
         self.notifier = Notifier(self.spec)
         self.io = RealNodeIO(self.spec, notifier=self.notifier)
         for vip in self.io.remove_leftovers():

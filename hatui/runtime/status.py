@@ -7,7 +7,7 @@ monotonic stamps, which mean nothing to another process.
 
 from __future__ import annotations
 
-from hatui.runtime.node import NodeEvent, NodeStatus
+from hatui.runtime.node import InstanceHistory, NodeEvent, NodeStatus
 from hatui.vrrp.spec import InstanceSpec
 from hatui.vrrp.status import RouterStatus
 
@@ -18,8 +18,32 @@ def _ms(us: int) -> float:
     return round(us / 1000, 3)
 
 
-def router_to_json(r: RouterStatus, spec: InstanceSpec, now: int) -> Json:
+def history_to_json(h: InstanceHistory) -> Json:
+    """The last transition (wall-clock `time`, `from`, `to`, `cause`, `reason`, `why`),
+    `transitions` by the state entered, and `near_failovers`."""
+    last = h.last
     return {
+        "last_transition": None
+        if last is None
+        else {
+            "time": last.time / 1e6,
+            "from": last.old,
+            "to": last.new,
+            "cause": last.cause,
+            "reason": last.reason,
+            "why": last.why,
+        },
+        "transitions": dict(sorted(h.transitions.items())),
+        "near_failovers": h.near_failovers,
+    }
+
+
+def router_to_json(
+    r: RouterStatus, spec: InstanceSpec, now: int, history: InstanceHistory | None = None
+) -> Json:
+    """One instance; with its `history`, the keys of `history_to_json` too."""
+    extra = history_to_json(history) if history is not None else {}
+    return extra | {
         "name": r.name,
         "interface": spec.interface,
         "vrid": r.vrid,
@@ -72,7 +96,10 @@ def router_to_json(r: RouterStatus, spec: InstanceSpec, now: int) -> Json:
 def node_status_to_json(status: NodeStatus, specs: dict[str, InstanceSpec]) -> Json:
     """`{"instances": [...], "counters": {...}}` for every instance of a node."""
     return {
-        "instances": [router_to_json(r, specs[r.name], status.now) for r in status.routers],
+        "instances": [
+            router_to_json(r, specs[r.name], status.now, status.histories.get(r.name))
+            for r in status.routers
+        ],
         "counters": dict(sorted(status.counters.items())),
     }
 
@@ -86,4 +113,4 @@ def node_event_to_json(ev: NodeEvent) -> Json:
         "detail": ev.detail,
         "state": ev.state,
         "priority": ev.priority,
-    }
+    } | ({"reason": ev.reason or None, "why": ev.why} if ev.reason or ev.why else {})

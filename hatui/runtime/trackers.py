@@ -67,9 +67,7 @@ class Trackers:
         used_scripts = {t.name for i in spec.instances for t in i.track_scripts}
         used_files = {t.name for i in spec.instances for t in i.track_files}
         self.checkers = [
-            ScriptChecker(s, lambda name, ok: track("script", name, ok))
-            for s in spec.scripts
-            if s.name in used_scripts
+            ScriptChecker(s, self._script_changed) for s in spec.scripts if s.name in used_scripts
         ]
         self.files = {f.name: f.path for f in spec.track_files if f.name in used_files}
         used_procs = {t.name for i in spec.instances for t in i.track_processes}
@@ -78,6 +76,11 @@ class Trackers:
         self._proc_task: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._last: dict[str, int | None] = {}
+
+    def _script_changed(self, name: str, ok: bool) -> None:
+        """A script's rise or fall, with its last run's evidence (exit status, timeout)."""
+        detail = next((c.last_result for c in self.checkers if c.spec.name == name), "")
+        self.track("script", name, ok, detail=detail)
 
     def start(self) -> None:
         for checker in self.checkers:
@@ -101,7 +104,7 @@ class Trackers:
                     q.count,
                     "OK" if changed else "failing",
                 )
-                self.track("process", q.spec.name, changed)
+                self.track("process", q.spec.name, changed, detail=f"{q.count} running")
 
     async def _processes_forever(self) -> None:
         loop = asyncio.get_running_loop()
@@ -115,7 +118,8 @@ class Trackers:
             if name in self._last and self._last[name] == value:
                 continue
             self._last[name] = value
-            self.track("file", name, value is not None, value or 0)
+            detail = "" if value is not None else f"{path} unreadable"
+            self.track("file", name, value is not None, value or 0, detail=detail)
 
     async def _poll_forever(self) -> None:
         while True:

@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 TICK_S = 0.1  # stale / split-brain checks and snapshot publishing, at most 10 per second
 READ_BATCH = 512  # frames per read for a watcher: fewer wake-ups under load
 # A serving node's LAN view reads what queued this often instead of waking per frame: its
-# node's own adverts (2,550/s at 255 instances) then wake it 20 times a second, not for
-# each, and it costs a third less (7.7 % -> 5.3 % of a core). Frames keep kernel stamps.
+# node's own adverts then wake it 20 times a second, not once each. Frames keep their
+# kernel stamps, so the model's times are the wire's.
 LAN_VIEW_READ_S = 0.05
 # ... and this often while consoles follow it: their news waits for no batch.
 LAN_VIEW_LIVE_READ_S = 0.002

@@ -17,7 +17,6 @@ import contextlib
 import gc
 import itertools
 import logging
-import signal
 import time
 from collections import deque
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from hatui.haproxy.join import VipHolder, holders
 from hatui.haproxy.report import event_to_json as haproxy_event_to_json
 from hatui.haproxy.track import Tracker
 from hatui.ui import proxies
+from hatui.ui.exitguard import ExitGuard
 from hatui.ui.feeds import Feed
 from hatui.ui.messages import EventsArrived, FeedEnded, HaproxyPolled, NodeDoc, ObserverDoc
 from hatui.ui.model import (
@@ -57,6 +57,8 @@ from hatui.ui.render import NODE_TITLE, detail, event_line, header, log_line
 from hatui.ui.screens.confirm import ConfirmScreen
 from hatui.ui.screens.help import HelpScreen
 from hatui.ui.screens.priority import PriorityScreen
+from hatui.ui.screens.timeline import TimelineScreen
+from hatui.ui.timeline import timeline
 from hatui.ui.widgets.panes import DetailPane, EventLog, TextPane
 from hatui.ui.widgets.proxies import HaproxyPanel
 from hatui.ui.widgets.tables import KeyedTable, NodePanel, RoutersTable
@@ -82,6 +84,7 @@ NEWS_SHARE = 0.5  # ...but redraws for news never take more than about half a co
 SHORT_ROWS = 30  # below this many rows, with the haproxy panel, panels give up rows
 STEP = 10  # `+` / `-` priority step
 RECENT_EVENTS = 30  # events the detail pane shows in full while the log has focus
+TIMELINE_EVENTS = 5000  # router events kept for the `t` timeline
 QUIT_WAIT_S = 5.0  # how long quitting waits for a node to release its VIPs
 COMMAND_ACTIONS = frozenset({"priority_step", "set_priority", "release", "pause_resume", "garp"})
 
@@ -103,6 +106,7 @@ class HatuiApp(App[int]):
         Binding("ctrl+c", "quit_console", "quit", show=False, priority=True),
         Binding("question_mark", "help", "help", id="help"),
         Binding("o", "sort", "sort", id="sort"),
+        Binding("t", "timeline", "timeline", show=False, id="timeline"),
         Binding("m", "zoom", "zoom", show=False, id="zoom"),
         Binding("plus", f"priority_step({STEP})", f"+{STEP}", id="priority.up"),
         Binding("minus", f"priority_step({-STEP})", f"-{STEP}", id="priority.down"),
@@ -130,6 +134,8 @@ class HatuiApp(App[int]):
         self._detail_proxy: str | None = None  # the haproxy row the detail pane shows
         self._detail_events = False  # the log has focus: the detail pane shows its events
         self._recent: deque[Text] = deque(maxlen=RECENT_EVENTS)
+        # What the `t` timeline marks, per router (bounded: the newest are kept).
+        self._marked: deque[EventRow] = deque(maxlen=TIMELINE_EVENTS)
         self.render_s = render_s
         self.observer: ObserverView = EMPTY_OBSERVER
         self.node: NodeView | None = None
@@ -388,6 +394,7 @@ class HatuiApp(App[int]):
         for row in rows:
             logw.write(log_line(row))
         self._recent.extend(event_line(row) for row in rows)
+        self._marked.extend(row for row in rows if row.key)
         if self._detail_events:
             self._draw_detail()
 
@@ -449,6 +456,17 @@ class HatuiApp(App[int]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.can_command))
+
+    def action_timeline(self) -> None:
+        """The selected router's timeline: masters, priority, failovers, near failovers."""
+        key = self.query_one(RoutersTable).selected_key
+        router = self.observer.router(key) if key is not None else None
+        if router is None:
+            self.notify("no virtual router selected", severity="warning")
+            return
+        width = max(20, min(120, self.size.width - 30))
+        text = timeline(router, self.observer.failovers, self._marked, self.observer.time, width)
+        self.push_screen(TimelineScreen(f"VRID {router.vrid} timeline (t, Esc: close)", text))
 
     def action_sort(self) -> None:
         table = self.query_one(RoutersTable)
@@ -538,19 +556,26 @@ class HatuiApp(App[int]):
 
 
 async def _run(feed: Feed) -> int:
-    """Open the feed (errors propagate before the screen changes), then run the console."""
+    """Open the feed (errors propagate before the screen changes), then run the console.
+
+    SIGHUP, SIGTERM, SIGINT and a terminal that goes away stop it as `q` does, and the
+    process leaves within ExitGuard's bound even if the terminal is gone or stalled: the
+    exit code is the app's (0, or 1 after a feed error), 1 if the mode's cleanup (a serving
+    node's clean stop) had not finished by then."""
     feed.open()
     try:
         app = HatuiApp(feed)
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            # A dropped SSH session must still let a serving node release its VIPs.
-            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(app.action_quit_console()))
+
+        def quit_console() -> None:
+            loop.call_soon_threadsafe(lambda: asyncio.ensure_future(app.action_quit_console()))
+
+        guard = ExitGuard(feed.before_exit, quit_console, lambda: app.exit_code)
+        guard.install()
         try:
             code = await app.run_async()
         finally:
-            for sig in (signal.SIGTERM, signal.SIGHUP):
-                loop.remove_signal_handler(sig)
+            guard.uninstall()
             feed.stop.set()
     finally:
         feed.close()

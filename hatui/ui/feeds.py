@@ -78,6 +78,12 @@ class Feed(ABC):
     def close(self) -> None:  # noqa: B027 - most feeds hold nothing once the app is gone
         """Release what `open()` took, after the app has exited (also after errors)."""
 
+    def before_exit(self, deadline: float) -> bool:
+        """The process is about to leave without its normal shutdown (hatui/ui/exitguard.py):
+        do, from any thread and until `deadline` (monotonic), only what must not be skipped.
+        True once done. What the kernel releases on exit (sockets, files) is left to it."""
+        return True
+
 
 class NodeStream:
     """A node's control socket as console messages: its status and events (the node's
@@ -407,6 +413,13 @@ class ServeFeed(Feed):
     def close(self) -> None:
         self.child.stop()
         self.child.cleanup()
+
+    def before_exit(self, deadline: float) -> bool:
+        """The node stops as on `q`: masters send priority 0 and drop their VIPs."""
+        stopped = self.child.stop_by(deadline)
+        if stopped:
+            self.child.cleanup()
+        return stopped
 
 
 class AttachFeed(Feed):

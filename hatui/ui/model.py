@@ -65,6 +65,8 @@ class FailoverRow:
     gap_ms: float
     cause: str
     rfc_gap_ms: float | None = None  # the RFC's expected gap for the cause (information)
+    reason: str = ""  # RFC 8347's new-master-reason
+    why: str = ""  # the wire's evidence, one line
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,6 +105,7 @@ class RouterRow:
     split_brain: tuple[str, ...]
     protocol: str = "vrrp"
     auth_verifiable: bool = True
+    near_failovers: int = 0  # the master silent 2+ adverts, no takeover
     # HSRP: the standby router, the hold time, the group's expected virtual MAC
     standby: tuple[str, str, int] | None = None  # ip, mac, priority
     hold_ms: float | None = None
@@ -230,6 +233,10 @@ class EventRow:
     kind: str
     where: str  # "eth0 vrid 51", "VI_1", or ""
     detail: str
+    reason: str = ""  # master changes: RFC 8347's new-master-reason (docs/json.md)
+    why: str = ""  # master changes: the evidence, one line
+    key: str = ""  # the router's row key, for events about one router
+    priority: int | None = None  # the master's priority as of this event, when it says
 
 
 def router_key(interface: str, family: str, vrid: int, protocol: str = "vrrp") -> str:
@@ -315,6 +322,7 @@ def _router(r: Json, now: float, *, full: bool = True) -> RouterRow:
     if r.get("advbase") is not None:
         carp = (int(r["advbase"]), int(r.get("advskew", 0)), int(r.get("demote", 0)))
     return RouterRow(
+        near_failovers=int(r.get("near_failovers") or 0),
         protocol=str(r.get("protocol", "vrrp")),
         auth_verifiable=bool(r.get("auth_verifiable", True)),
         standby=standby,
@@ -369,6 +377,8 @@ def observer_view(doc: Json, *, light: bool = False) -> ObserverView:
             gap_ms=float(f.get("gap_ms", 0.0)),
             cause=str(f.get("cause", "")),
             rfc_gap_ms=None if f.get("rfc_gap_ms") is None else float(f["rfc_gap_ms"]),
+            reason=str(f.get("reason") or ""),
+            why=str(f.get("why") or ""),
         )
         for f in doc.get("failovers", [])
     )
@@ -458,4 +468,36 @@ def event_row(e: Json) -> EventRow:
         kind=str(e.get("kind", "?")),
         where=where,
         detail=str(e.get("detail", "")),
+        reason=str(e.get("reason") or ""),
+        why=str(e.get("why") or ""),
+        key=_event_key(e),
+        priority=_event_priority(e),
     )
+
+
+def _event_key(e: Json) -> str:
+    vrid = e.get("vrid")
+    if e.get("instance") or not e.get("interface") or not isinstance(vrid, int):
+        return ""
+    return router_key(
+        str(e["interface"]), str(e.get("family", "")), vrid, str(e.get("protocol", "vrrp"))
+    )
+
+
+def _event_priority(e: Json) -> int | None:
+    """The master's priority after this event: a new router's, a priority change's new
+    value, a new master's first, 0 after a release."""
+    match e.get("kind"):
+        case "new_router":
+            value = e.get("priority")
+        case "priority_change":
+            value = e.get("new")
+        case "master_change":
+            value = e.get("to_priority")
+        case "release":
+            value = 0
+        case _:
+            value = None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else None

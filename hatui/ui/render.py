@@ -130,7 +130,7 @@ def router_cells(r: RouterRow) -> dict[str, str | Text]:
     return {
         "vrid": Text(str(r.vrid), justify="right"),
         "proto": Text(r.proto_label, style=PROTO_STYLE.get(r.protocol, "")),
-        "status": status_cell(r.status),
+        "status": _status_near(r),
         "master": r.master_ip,
         "prio": Text(_prio_text(r), justify="right"),
         "age": age_cell(r),
@@ -141,6 +141,14 @@ def router_cells(r: RouterRow) -> dict[str, str | Text]:
         "auth": AUTH_SHORT.get(r.auth, r.auth),
         "where": f"{r.interface} {'v6' if r.family == 'ipv6' else 'v4'}",
     }
+
+
+def _status_near(r: RouterRow) -> Text:
+    """The status, and "~N" when the master came near a failover N times."""
+    out = status_cell(r.status)
+    if r.near_failovers:
+        out.append(f" ~{r.near_failovers}", style="yellow")
+    return out
 
 
 def _prio_text(r: RouterRow) -> str:
@@ -223,6 +231,8 @@ def _vrrp_head(r: RouterRow) -> Text:
     # Short enough for the pane's 44 columns at 80x24.
     out.append(f"master {r.master_ip} prio {r.priority}, every {r.interval_ms:g} ms\n")
     out.append(f"Master_Down_Interval {r.master_down_ms:.1f} ms\n")
+    if r.near_failovers:
+        out.append(f"near failovers {r.near_failovers} (master silent 2+ adverts)\n", "yellow")
     if not r.auth_verifiable:
         out.append(f"auth {r.auth}: an observer cannot verify it\n", style="yellow")
     return out
@@ -304,6 +314,9 @@ def _history(out: Text, view: ObserverView, r: RouterRow) -> None:
                 # Information only: the wire decides; implementations differ from the RFC.
                 out.append(f" RFC {f.rfc_gap_ms:.1f}", style="dim")
             out.append("\n")
+            if f.why:
+                # The evidence after the router's label, which the pane already names.
+                out.append(f"         {f.why.partition(': ')[2]}\n", style="dim")
 
 
 def _owners(out: Text, view: ObserverView, r: RouterRow) -> None:
@@ -331,6 +344,8 @@ def event_line(e: EventRow) -> Text:
     if e.kind.startswith("node_"):
         out.append(f"{e.where}: ", style="bold")
     out.append(e.detail or e.kind, style=style)
+    if e.why and e.why != e.detail:
+        out.append(f"  why: {e.why}", style="dim")
     return out
 
 

@@ -77,11 +77,9 @@ class LiveWatchFeed(Feed):
         self.exporter: Exporter | None = None
 
     def open(self) -> None:
-        if self.metrics_listen:
-            from hatui.runtime.metrics import Exporter
+        from hatui.runtime.metrics import bind
 
-            self.exporter = Exporter(self.metrics_listen)
-            self.exporter.start()
+        self.exporter = bind(self.metrics_listen)
         try:
             self.watch.open()
         except BaseException:

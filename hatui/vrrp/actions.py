@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
+from hatui.observe.events import Reason
 from hatui.vrrp.spec import Vip
 from hatui.vrrp.state import State
 
@@ -68,11 +69,15 @@ class Notify:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Transition:
-    """A state change, for the log and the UI."""
+    """A state change, for the log and the UI. `reason` (RFC 8347's new-master-reason,
+    docs/json.md) and `why` (the evidence, one line) annotate it: equality is old, new
+    and cause."""
 
     old: State
     new: State
     cause: str
+    reason: Reason = field(default=Reason.NOT_MASTER, compare=False)
+    why: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +89,18 @@ class WantMaster:
     """
 
     cause: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NearFailover:
+    """A backup's Master_Down_Timer was within one advert interval of expiry when the
+    master's advert reset it: how close this node came to taking over."""
+
+    ip: str  # the master heard
+    priority: int
+    silence_us: int  # since the master's advert before this one
+    master_down_us: int  # the Master_Down_Interval the timer ran
+    margin_us: int  # how far from expiry the timer was
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,8 +117,18 @@ class Log:
 
     level: LogLevel
     message: str
+    why: str = field(default="", compare=False)  # a priority change's evidence
 
 
 Action = (
-    SendAdvert | AddVips | RemoveVips | SendGarp | Notify | Transition | WantMaster | Discard | Log
+    SendAdvert
+    | AddVips
+    | RemoveVips
+    | SendGarp
+    | Notify
+    | Transition
+    | WantMaster
+    | Discard
+    | Log
+    | NearFailover
 )

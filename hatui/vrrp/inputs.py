@@ -60,6 +60,7 @@ class TrackChanged:
     name: str
     ok: bool
     value: int = 0
+    detail: str = ""  # the evidence: "exit 1", "timed out after 2 s", "killed by signal 9"
 
     def __post_init__(self) -> None:
         if self.kind not in TRACK_KINDS:

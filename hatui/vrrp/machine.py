@@ -62,6 +62,7 @@ from collections import deque
 from typing import assert_never
 
 from hatui.codec.frames import VrrpAdvert
+from hatui.observe.events import Reason
 from hatui.types import MonoUs
 from hatui.vrrp import actions as act
 from hatui.vrrp import inputs as inp
@@ -72,6 +73,7 @@ from hatui.vrrp.state import State
 from hatui.vrrp.status import HeardAdvert, RouterStatus, TimerKind
 from hatui.vrrp.timing import cs_to_us, master_down_us, skew_us
 from hatui.vrrp.validate import validate
+from hatui.vrrp.why import PriorityChange, ms, track_text
 
 # The allow-list: any other change is a bug in this module, not a network event.
 TRANSITIONS: frozenset[tuple[State, State]] = frozenset(
@@ -126,6 +128,7 @@ class Router:
         self._wants_master = False  # sync group: our Master_Down_Timer expired
         self._group_fault: str | None = None  # sync group: FAULT imposed by another member
         self._advert_memo: tuple[int, InstanceSpec, act.SendAdvert] | None = None
+        self._change: PriorityChange | None = None  # the last priority change: a why
         # garp_interval: the rounds still to send, each from a GARP_ROUND timer.
         self._rounds: deque[tuple[Vip, ...]] = deque()
 
@@ -235,7 +238,12 @@ class Router:
             case inp.Shutdown():
                 if self._state is State.INIT:
                     return []
-                return self._enter(State.INIT, now, "shutdown", priority0=True)
+                if self._state is State.MASTER:
+                    why = f"{self._name}: shutdown: priority 0 advert sent, VIPs removed"
+                    return self._enter(
+                        State.INIT, now, "shutdown", priority0=True, reason=Reason.RELEASED, why=why
+                    )
+                return self._enter(State.INIT, now, "shutdown")
             case inp.LinkChanged(up=up):
                 if up == self._link_up:
                     return []
@@ -276,7 +284,8 @@ class Router:
         if faults:
             return self._enter(State.FAULT, now, f"startup: {faults[0]}")
         if self._is_owner() and self._may_take_over():
-            return self._enter(State.MASTER, now, "startup")
+            why = f"{self._name}: address owner (priority 255): master at startup"
+            return self._enter(State.MASTER, now, "startup", reason=Reason.PRIORITY, why=why)
         return self._enter(State.BACKUP, now, "startup")
 
     # -- timers -----------------------------------------------------------------------
@@ -307,7 +316,7 @@ class Router:
                     self._wants_master = True
                     self._arm_master_down(now)
                     return [act.WantMaster(cause=self._takeover_cause(now))]
-                return self._enter(State.MASTER, now, self._takeover_cause(now))
+                return self._take_over(now)
             case TimerKind.ADVERT:
                 self._arm(TimerKind.ADVERT, now, self._spec.advert_int_us)
                 return [self._advert(self._effective())]
@@ -341,6 +350,62 @@ class Router:
             silent_ms = (now - heard.at) / 1000
             return f"master_down timer: no advert from {heard.ip} for {silent_ms:.0f} ms"
         return "master_down timer"
+
+    def _take_over(self, now: MonoUs) -> list[act.Action]:
+        """Enter MASTER as the Master_Down_Timer ran out, with the reason and evidence."""
+        cause = self._takeover_cause(now)
+        name, local, heard = self._name, self._effective(), self._last_advert
+        mdi = self._master_down_interval()
+        if heard is not None and heard.priority == 0:
+            reason = Reason.RELEASED
+            why = (
+                f"{name}: {heard.ip} sent priority 0; took over {ms(now - heard.at)} ms later"
+                f" (Skew_Time {ms(self._skew())} ms): released, priority {local}"
+            )
+        elif self._preempting is not None:
+            low, reason = self._preempting, Reason.PREEMPTED
+            ch = self._change
+            rise = ""
+            if ch is not None and ch.after > ch.before and ch.after > low.priority:
+                rise = f"{ch.text()}, "
+            why = (
+                f"{name}: {rise}priority {local} above {low.ip}'s {low.priority}: preempted"
+                f" after Master_Down_Interval {ms(mdi)} ms"
+            )
+        elif heard is not None:
+            reason = Reason.NO_RESPONSE
+            why = (
+                f"{name}: no advert from {heard.ip} (priority {heard.priority}) for"
+                f" {ms(now - heard.at)} ms, Master_Down_Interval {ms(mdi)} ms: no-response,"
+                f" priority {local}"
+            )
+        else:
+            reason = Reason.NO_RESPONSE
+            why = (
+                f"{name}: no master heard for Master_Down_Interval {ms(mdi)} ms after"
+                f" {self._cause}: no-response, priority {local}"
+            )
+        return self._enter(State.MASTER, now, cause, reason=reason, why=why)
+
+    def _preempted_why(self, advert: VrrpAdvert, local: int, now: MonoUs) -> str:
+        """Why a higher advert displaces us: our own priority fall in this term, if any."""
+        name, ch = self._name, self._change
+        since = self._since
+        if ch is not None and ch.after < ch.before and since is not None and ch.at >= since:
+            return (
+                f"{name}: {ch.text()}, below {advert.src_ip}'s {advert.priority}: preempted,"
+                f" {ms(now - ch.at)} ms"
+            )
+        if advert.priority == local:
+            return f"{name}: {advert.src_ip} has our priority {local}, higher address: preempted"
+        return (
+            f"{name}: {advert.src_ip} advertises priority {advert.priority}, above ours"
+            f" {local}: preempted"
+        )
+
+    @property
+    def _name(self) -> str:
+        return self._spec.name
 
     def _arm(self, kind: TimerKind, now: MonoUs, after_us: int) -> None:
         self._timers[kind] = MonoUs(now + after_us)
@@ -393,7 +458,19 @@ class Router:
                 self._master_adver_interval_us = cs_to_us(advert.interval_cs)
             self._wants_master = False  # a master is alive: keepalived's wantstate BACKUP
             self._preempting = None
+            due = self._timers.get(TimerKind.MASTER_DOWN)
+            down = self._master_down_interval()
             self._arm_master_down(now)
+            if due is not None and due - now < self._master_adver_interval_us:
+                # The timer was within one interval of expiry: a near failover.
+                near = act.NearFailover(
+                    ip=advert.src_ip,
+                    priority=advert.priority,
+                    silence_us=down - (due - now),
+                    master_down_us=down,
+                    margin_us=due - now,
+                )
+                return [*out, near]
             return out
         self._preempting = self._last_advert
         detail = f"priority {advert.priority} from {advert.src_ip}, ours {local}"
@@ -437,7 +514,8 @@ class Router:
                 cause = f"equal priority advert from higher address {advert.src_ip}"
             # keepalived higher_prio_send_advert: our GARPs were the last the LAN heard.
             last = [self._advert(local)] if self._spec.higher_prio_send_advert else []
-            return last + self._enter(State.BACKUP, now, cause)
+            why = self._preempted_why(advert, local, now)
+            return last + self._enter(State.BACKUP, now, cause, reason=Reason.PREEMPTED, why=why)
         return self._lower_advert(advert, local, now)
 
     def _lower_advert(self, advert: VrrpAdvert, local: int, now: MonoUs) -> list[act.Action]:
@@ -476,14 +554,16 @@ class Router:
     def _on_track(self, event: inp.TrackChanged, now: MonoUs) -> list[act.Action]:
         before = self._effective()
         old_faults = self._faults()
+        old = self._tracking.get(event.kind, event.name)
         status = self._tracking.update(event)
-        if status is None:
+        if status is None or old is None:
             return [_log(act.LogLevel.WARNING, f"{event.kind} {event.name} is not tracked")]
         verb = "recovers" if event.ok else "fails"
         cause = f"tracked {event.kind} {event.name} {verb}"
-        out = self._priority_log(before, cause)
+        what = track_text(event, old, status)
+        out = self._priority_log(before, cause, now, what)
         if self._faults() != old_faults:
-            out += self._reassess_fault(now, cause)
+            out += self._reassess_fault(now, cause, f"{self._name}: {what}")
         return out
 
     def _faults(self) -> tuple[str, ...]:
@@ -501,17 +581,17 @@ class Router:
                     # The group agreed to our own request (WantMaster).
                     if not self._wants_master or not self._may_take_over():
                         return []
-                    return self._enter(State.MASTER, now, self._takeover_cause(now))
+                    return self._take_over(now)
                 if not self._may_take_over():
                     message = f"not following {event.cause}: operator hold or pause"
                     return [_log(act.LogLevel.WARNING, message)]
-                return self._enter(State.MASTER, now, event.cause)
+                return self._follow(State.MASTER, now, event.cause)
             case State.BACKUP:
                 if self._group_fault is not None:
                     self._group_fault = None
                     return self._reassess_fault(now, event.cause)
                 if self._state is State.MASTER:
-                    return self._enter(State.BACKUP, now, event.cause)
+                    return self._follow(State.BACKUP, now, event.cause)
                 return []
             case State.FAULT:
                 self._group_fault = event.cause
@@ -521,28 +601,38 @@ class Router:
             case _:
                 assert_never(event.state)
 
-    def _reassess_fault(self, now: MonoUs, cause: str) -> list[act.Action]:
+    def _follow(self, new: State, now: MonoUs, cause: str) -> list[act.Action]:
+        why = f"{self._name}: {cause}"
+        return self._enter(new, now, cause, reason=Reason.SYNC_GROUP, why=why)
+
+    def _reassess_fault(self, now: MonoUs, cause: str, why: str = "") -> list[act.Action]:
         faulty = bool(self._faults())
+        why = why or f"{self._name}: {cause}"
         if faulty and self._state in (State.BACKUP, State.MASTER):
-            return self._enter(State.FAULT, now, cause)
+            why += f" -> FAULT, priority {self._effective()}"
+            return self._enter(State.FAULT, now, cause, reason=Reason.FAULT, why=why)
         if not faulty and self._state is State.FAULT:
             if self._is_owner() and self._may_take_over():
-                return self._enter(State.MASTER, now, cause)
-            return self._enter(State.BACKUP, now, cause)
+                why += " -> address owner (priority 255): master"
+                return self._enter(State.MASTER, now, cause, reason=Reason.PRIORITY, why=why)
+            return self._enter(State.BACKUP, now, cause, why=why)
         return []
 
     def _set_override(self, value: int | None, now: MonoUs, cause: str) -> list[act.Action]:
         before = self._effective()
         self._override = value
-        return self._priority_log(before, cause)
+        return self._priority_log(before, cause, now, cause)
 
-    def _priority_log(self, before: int, cause: str) -> list[act.Action]:
+    def _priority_log(self, before: int, cause: str, now: MonoUs, what: str) -> list[act.Action]:
         # A master's next advert carries the new priority; a backup's Skew_Time and
         # Master_Down_Interval are computed from it on the next reset.
         after = self._effective()
         if after == before:
             return []
-        out: list[act.Action] = [_log(act.LogLevel.INFO, f"priority {before} -> {after} ({cause})")]
+        self._change = PriorityChange(what=what, before=before, after=after, at=now)
+        message = f"priority {before} -> {after} ({cause})"
+        why = f"{self._name}: {self._change.text()}"
+        out: list[act.Action] = [act.Log(level=act.LogLevel.INFO, message=message, why=why)]
         if self._spec.notify_priority_changes and self._state is not State.INIT:
             # keepalived send_instance_priority_notifies: a FIFO line, no script.
             state = "MASTER_PRIORITY" if self._state is State.MASTER else "BACKUP_PRIORITY"
@@ -573,14 +663,22 @@ class Router:
     def _release(self, now: MonoUs) -> list[act.Action]:
         self._hold = True
         if self._state is State.MASTER:
-            return self._enter(State.BACKUP, now, "operator release", priority0=True)
+            why = f"{self._name}: operator release: priority 0 advert sent, holding BACKUP"
+            return self._enter(
+                State.BACKUP, now, "operator release", priority0=True,
+                reason=Reason.RELEASED, why=why,
+            )  # fmt: skip
         self._timers.pop(TimerKind.MASTER_DOWN, None)
         return [_log(act.LogLevel.INFO, "operator release: holding until resume")]
 
     def _pause(self, now: MonoUs) -> list[act.Action]:
         self._paused = True
         if self._state is State.MASTER:
-            return self._enter(State.BACKUP, now, "operator pause")
+            why = (
+                f"{self._name}: operator pause: adverts stop without priority 0; peers take"
+                " over after their Master_Down_Interval"
+            )
+            return self._enter(State.BACKUP, now, "operator pause", reason=Reason.OPERATOR, why=why)
         self._timers.pop(TimerKind.MASTER_DOWN, None)
         return [_log(act.LogLevel.INFO, "operator pause: not taking over until resume")]
 
@@ -590,7 +688,9 @@ class Router:
         out = self._set_override(None, now, "operator resume")
         if self._state is State.BACKUP:
             if self._is_owner():
-                return out + self._enter(State.MASTER, now, "operator resume (address owner)")
+                cause = "operator resume (address owner)"
+                why = f"{self._name}: {cause}: priority 255, master at once"
+                return out + self._enter(State.MASTER, now, cause, reason=Reason.PRIORITY, why=why)
             if TimerKind.MASTER_DOWN not in self._timers:
                 self._arm_master_down(now)
         return out
@@ -598,13 +698,26 @@ class Router:
     # -- entering a state -------------------------------------------------------------
 
     def _enter(
-        self, new: State, now: MonoUs, cause: str, *, priority0: bool = False
+        self,
+        new: State,
+        now: MonoUs,
+        cause: str,
+        *,
+        priority0: bool = False,
+        reason: Reason | None = None,
+        why: str = "",
     ) -> list[act.Action]:
-        """The one place a state changes: the ordered actions of leaving and entering."""
+        """The one place a state changes: the ordered actions of leaving and entering.
+        `reason` defaults to fault for FAULT, else not-master; `why` to the cause."""
         old = self._state
         if (old, new) not in TRANSITIONS:
             raise AssertionError(f"transition {old} -> {new} is not allowed")
-        out: list[act.Action] = [act.Transition(old=old, new=new, cause=cause)]
+        if reason is None:
+            reason = Reason.FAULT if new is State.FAULT else Reason.NOT_MASTER
+        why = why or f"{self._name}: {cause}, priority {self._effective()}"
+        out: list[act.Action] = [
+            act.Transition(old=old, new=new, cause=cause, reason=reason, why=why)
+        ]
         if old is State.MASTER:
             if priority0:
                 # RFC 5798 6.4.3 (shutdown) / operator release: backups wait only Skew_Time.
@@ -691,11 +804,17 @@ class Router:
             raise ValueError(f"{new.name}: reload changes its identity; restart the instance")
         validate(new, self._primary_ip)
         old_vips = self._all_vips
+        before = self._effective()
         self._spec = new
         self._all_vips = new.vips + new.excluded_vips
         self._addresses = tuple(v.address for v in new.vips)
         self._tracking.respec(new)
-        out: list[act.Action] = [_log(act.LogLevel.INFO, "reloaded")]
+        after = self._effective()
+        why = ""
+        if after != before:
+            self._change = PriorityChange(what="reload", before=before, after=after, at=now)
+            why = f"{self._name}: {self._change.text()}"
+        out: list[act.Action] = [act.Log(level=act.LogLevel.INFO, message="reloaded", why=why)]
         if self._vips_held:
             gone = tuple(v for v in old_vips if v not in self._all_vips)
             added = tuple(v for v in self._all_vips if v not in old_vips)
@@ -705,7 +824,7 @@ class Router:
             if added:
                 out.append(act.AddVips(vips=added))
                 out += self._burst(self._spec.garp.master_repeat, now, added)
-        return out + self._reassess_fault(now, "reload")
+        return out + self._reassess_fault(now, "reload", why)
 
     # -- status -----------------------------------------------------------------------
 

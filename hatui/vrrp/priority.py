@@ -104,6 +104,9 @@ class Tracking:
         self._total += new.contribution - old.contribution
         return new
 
+    def get(self, kind: TrackKind, name: str) -> TrackerStatus | None:
+        return self._objects.get((kind, name))
+
     def total(self) -> int:
         """The sum of every object's contribution."""
         return self._total

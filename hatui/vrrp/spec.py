@@ -164,6 +164,25 @@ class NotifySpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Nexthop:
+    """One path of a multipath route (`nexthop via ADDR [dev IF] [weight N] [onlink]`)."""
+
+    via: str | None = None
+    dev: str | None = None
+    weight: int = 1  # 1..256 as `ip route` writes it; the kernel holds weight - 1
+    onlink: bool = False
+
+    def __str__(self) -> str:
+        words = ["nexthop"]
+        for key, value in (("via", self.via), ("dev", self.dev)):
+            if value is not None:
+                words += [key, value]
+        if self.weight != 1:
+            words += ["weight", str(self.weight)]
+        return " ".join([*words, "onlink"] if self.onlink else words)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RouteSpec:
     """A route of virtual_routes / static_routes (the `ip route add` shapes keepalived
     documents); `source` is the FILE:LINE that error messages name."""
@@ -177,6 +196,9 @@ class RouteSpec:
     metric: int | None = None
     scope: int | None = None  # None: link for a gateway-less unicast route, else global
     onlink: bool = False
+    # Two or more paths (keepalived's `via A or B` and `nexthop ...`); `via` and `dev`
+    # are then None.
+    nexthops: tuple[Nexthop, ...] = ()
     source: str = ""
 
     @property
@@ -192,6 +214,7 @@ class RouteSpec:
             words += ["table", str(self.table)]
         if self.metric is not None:
             words += ["metric", str(self.metric)]
+        words += [str(nh) for nh in self.nexthops]
         return " ".join(words)
 
 

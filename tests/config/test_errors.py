@@ -21,6 +21,9 @@ vrrp_instance VI_1 {{
 """
 
 
+K = "keepalived 2.2.7"
+
+
 def write(tmp_path: Path, name: str, text: str | bytes) -> str:
     path = tmp_path / name
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -44,17 +47,25 @@ def first_error(path: str) -> str:
 
 def test_unterminated_block_points_at_the_unmatched_brace(tmp_path: Path) -> None:
     p = write(tmp_path, "k.conf", "global_defs {\n  router_id a\n}\n" + instance()[:-2])
-    assert first_error(p) == f"{p}:4: unterminated block: '{{' has no matching '}}'"
+    assert first_error(p) == (
+        f"{p}:4: unterminated block: '{{' has no matching '}}'; keepalived 2.2.7 would close "
+        "it at the end of the file"
+    )
 
 
 def test_stray_closing_brace(tmp_path: Path) -> None:
     p = write(tmp_path, "k.conf", instance() + "}\n")
-    assert first_error(p) == f"{p}:9: unexpected '}}' with no open block"
+    assert first_error(p) == (
+        f"{p}:9: unexpected '}}' with no open block; keepalived 2.2.7 would ignore it"
+    )
 
 
 def test_bad_number(tmp_path: Path) -> None:
     p = write(tmp_path, "k.conf", instance().replace("priority 100", "priority 1OO"))
-    assert first_error(p) == f"{p}:4: priority: '1OO' is not a valid number"
+    assert first_error(p) == (
+        f"{p}:4: priority: '1OO' is not a valid number; keepalived 2.2.7 would run this "
+        "instance at priority 100"
+    )
 
 
 def test_out_of_range_vrid(tmp_path: Path) -> None:
@@ -69,7 +80,10 @@ def test_absurd_number_is_out_of_range_not_a_crash(tmp_path: Path) -> None:
 
 def test_undefined_track_script(tmp_path: Path) -> None:
     p = write(tmp_path, "k.conf", instance(extra="    track_script {\n        chk_nope\n    }\n"))
-    assert first_error(p) == f"{p}:9: track_script 'chk_nope' is not defined by any vrrp_script"
+    assert first_error(p) == (
+        f"{p}:9: track_script 'chk_nope' is not defined by any vrrp_script; keepalived 2.2.7 "
+        "would run this instance without it"
+    )
 
 
 def test_include_loop_is_reported_at_the_include_line(tmp_path: Path) -> None:
@@ -111,14 +125,24 @@ def test_use_vmac_with_a_mac_address_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("extra", "what"),
     [
-        ("    use_vmac_addr\n", "use_vmac_addr"),
-        ("    track_bfd {\n        bfd1\n    }\n", "track_bfd"),
-        ("    authentication {\n        auth_type AH\n    }\n", "auth_type AH"),
+        (
+            "    use_vmac_addr\n",
+            "use_vmac_addr; keepalived 2.2.7 would add a VMAC interface for each VIP on "
+            "another interface",
+        ),
+        (
+            "    track_bfd {\n        bfd1\n    }\n",
+            "track_bfd; keepalived 2.2.7 would track these BFD sessions",
+        ),
+        (
+            "    authentication {\n        auth_type AH\n    }\n",
+            "auth_type AH; keepalived 2.2.7 would authenticate with an IPsec AH header",
+        ),
     ],
 )
 def test_unsupported_features_are_errors(tmp_path: Path, extra: str, what: str) -> None:
     p = write(tmp_path, "k.conf", instance(extra=extra))
-    line = 9 if what == "auth_type AH" else 8
+    line = 9 if what.startswith("auth_type AH") else 8
     assert first_error(p) == f"{p}:{line}: not supported by hatui: {what}"
 
 
@@ -139,7 +163,10 @@ def test_same_vrid_with_disjoint_unicast_peers_is_allowed(tmp_path: Path) -> Non
 
 def test_duplicate_instance_name(tmp_path: Path) -> None:
     p = write(tmp_path, "k.conf", instance() + instance(vrid=52))
-    assert first_error(p) == f"{p}:9: duplicate vrrp_instance 'VI_1' (first at {p}:1)"
+    assert first_error(p) == (
+        f"{p}:9: duplicate vrrp_instance 'VI_1' (first at {p}:1); keepalived 2.2.7 would "
+        "ignore this one"
+    )
 
 
 def test_instance_needs_interface_vrid_and_vips(tmp_path: Path) -> None:
@@ -178,7 +205,10 @@ def test_mixed_families_in_virtual_ipaddress(tmp_path: Path) -> None:
 
 def test_bad_vip(tmp_path: Path) -> None:
     p = write(tmp_path, "k.conf", instance().replace("192.0.2.100/24", "192.0.2.300/24"))
-    assert first_error(p) == f"{p}:6: virtual_ipaddress: '192.0.2.300/24' is not an IP address"
+    assert first_error(p) == (
+        f"{p}:6: virtual_ipaddress: '192.0.2.300/24' is not an IP address; {K} would skip "
+        "this address"
+    )
 
 
 def test_unknown_sync_group_member(tmp_path: Path) -> None:
@@ -231,14 +261,16 @@ def test_check_config_collects_every_error(tmp_path: Path) -> None:
     result = check_config(p)
     assert result.spec is None
     assert [str(e) for e in result.errors] == [
-        f"{p}:25: unexpected '}}' with no open block",
-        f"{p}:2: vrrp_version 4 out of range 2..3",
+        f"{p}:25: unexpected '}}' with no open block; {K} would ignore it",
+        f"{p}:2: vrrp_version 4 out of range 2..3; {K} would ignore this line (VRRP version 2)",
         f"{p}:6: virtual_router_id 0 out of range 1..255",
-        f"{p}:11: priority 300 out of range 1..255",
+        f"{p}:11: priority 300 out of range 1..255; {K} would run this instance at priority 100",
         f"{p}:12: not supported by hatui: use_vmac with a MAC address",
-        f"{p}:17: advert_int: 'fast' is not a valid time in seconds",
+        f"{p}:17: advert_int: 'fast' is not a valid time in seconds; {K} would ignore this line "
+        "and advertise every 1 s",
         f"{p}:4: vrrp_instance VI_1 has no virtual_router_id",
-        f"{p}:19: track_script 'chk_missing' is not defined by any vrrp_script",
+        f"{p}:19: track_script 'chk_missing' is not defined by any vrrp_script; {K} would run "
+        "this instance without it",
     ]
 
 
@@ -254,11 +286,11 @@ def test_unknown_keywords_warn_with_line_and_spec_is_built(tmp_path: Path) -> No
     assert result.errors == ()
     assert result.spec is not None and result.spec.instances[0].name == "VI_1"
     expected = (
-        f"{p}:2: unknown keyword 'frobnicate' ignored",
+        f"{p}:2: unknown keyword 'frobnicate' ignored, as {K} does",
         f"{p}:3: 'smtp_server' ignored: hatui sends no mail",
-        f"{p}:12: unknown keyword 'colour' ignored",
+        f"{p}:12: unknown keyword 'colour' ignored, as {K} does",
         f"{p}:14: LVS configuration ignored: hatui runs VRRP only",
-        f"{p}:18: unknown keyword 'mystery_block' ignored",
+        f"{p}:18: unknown keyword 'mystery_block' ignored, as {K} does",
     )
     assert result.warnings == expected
     assert result.spec.warnings == expected
@@ -274,8 +306,8 @@ def test_keepalived_style_fixups_are_warnings(tmp_path: Path) -> None:
     result = check_config(p)
     assert result.errors == ()
     assert result.warnings == (
-        f"{p}:11: auth_pass truncated to 8 characters",
-        f"{p}:8: VRRPv2 advert_int 0.4 must be whole seconds: rounded to 1",
+        f"{p}:11: auth_pass truncated to 8 characters, as {K} does",
+        f"{p}:8: VRRPv2 advert_int 0.4 must be whole seconds: rounded to 1, as {K} does",
         f"{p}:1: track_interface eth0 is the instance's own interface: ignored",
     )
     assert result.spec is not None
@@ -299,7 +331,10 @@ def test_v3_drops_authentication_with_a_warning(tmp_path: Path) -> None:
 
 def test_v3_interval_limit(tmp_path: Path) -> None:
     p = write(tmp_path, "k.conf", instance(extra="    version 3\n    advert_int 41\n"))
-    assert first_error(p) == f"{p}:9: advert_int 41 out of range 0.01..40.95 for VRRPv3"
+    assert first_error(p) == (
+        f"{p}:9: advert_int 41 out of range 0.01..40.95 for VRRPv3; {K} would advertise every "
+        "40.95 s"
+    )
 
 
 def test_sync_group_zeroes_member_weights_as_keepalived(tmp_path: Path) -> None:
@@ -324,7 +359,7 @@ def test_sync_group_zeroes_member_weights_as_keepalived(tmp_path: Path) -> None:
 def test_lvs_id_is_an_unknown_keyword_as_keepalived_2_says(tmp_path: Path) -> None:
     # keepalived 2.2.7: "Unknown keyword 'lvs_id'" (router_id replaced it in 1.x).
     p = write(tmp_path, "k.conf", "global_defs {\n    lvs_id LVS_A\n}\n" + instance())
-    assert check_config(p).warnings == (f"{p}:2: unknown keyword 'lvs_id' ignored",)
+    assert check_config(p).warnings == (f"{p}:2: unknown keyword 'lvs_id' ignored, as {K} does",)
 
 
 def test_every_sync_group_keyword_has_an_effect_or_warns(tmp_path: Path) -> None:

@@ -460,3 +460,23 @@ def test_use_vmac_names_and_mistakes(tmp_path: Path) -> None:
     path.write_text(conf(extra="    use_vmac much-too-long-name\n"))
     (error,) = check_config(str(path)).errors
     assert "use_vmac: 'much-too-long-name' is not a valid interface name" in str(error)
+
+
+def test_garp_defaults_are_keepalived_defaults(tmp_path: Path) -> None:
+    # keepalived.conf(5): vrrp_garp_master_delay "(default: 5)", vrrp_garp_master_repeat
+    # "(default: 5)", vrrp_garp_lower_prio_delay "(default: vrrp_garp_master_delay)",
+    # vrrp_garp_lower_prio_repeat "(default: vrrp_garp_master_repeat)".
+    garp = one(tmp_path, conf()).garp
+    assert (garp.master_delay_us, garp.master_repeat) == (5_000_000, 5)
+    assert (garp.lower_delay_us, garp.lower_repeat) == (5_000_000, 5)
+    assert garp.refresh_us == 0  # vrrp_garp_master_refresh: "(default: 0 (no refreshing))"
+
+
+def test_instance_strict_mode_spares_only_the_address_owners_accept(tmp_path: Path) -> None:
+    # keepalived.conf(5), priority: "If no_accept is configured (or vrrp_strict which also
+    # sets no_accept mode), then unless the vrrp_instance has priority 255, the system will
+    # not receive packets addressed to the VIPs": an owner in strict mode keeps accepting.
+    dropped = "vrrp_instance VI_1: strict mode's no_accept ignored"
+    backup = warnings_of(tmp_path, conf(extra="    strict_mode on\n    priority 254\n"))
+    assert backup[0].startswith(dropped)
+    assert warnings_of(tmp_path, conf(extra="    strict_mode on\n    priority 255\n")) == ()

@@ -118,4 +118,7 @@ def test_config_id_flag_selects_lines_at_config_test(tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     bad = subprocess.run([*argv, "low"], capture_output=True, text=True, timeout=30)
     assert bad.returncode == 2
-    assert bad.stderr.strip().endswith(f"{path}:14: priority 999 out of range 1..255")
+    assert bad.stderr.strip().endswith(
+        f"{path}:14: priority 999 out of range 1..255; keepalived 2.2.7 would run this "
+        "instance at priority 100"
+    )

@@ -98,7 +98,9 @@ def test_servers_down_then_haproxy_down_on_master_and_backup(lab: Lab) -> None:
     assert "connection refused" in events(master, "haproxy_unreachable")[0]["detail"]
     assert events(master, "haproxy_alert_cleared")  # unserved gave way to down
 
-    for node in (master, backup):
+    # The backup first: stopped after the master, it would take the VIP over (priority 0)
+    # and, its servers down, rightly raise the unserved alert in its last document.
+    for node in (backup, master):
         lab.stop(node.proc, signal.SIGTERM)
     doc_a = json.loads(master.output().strip().splitlines()[-1])
     doc_b = json.loads(backup.output().strip().splitlines()[-1])

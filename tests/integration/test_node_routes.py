@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 
-from hatui.lab import Host, Lab
+from hatui.lab import Host, Lab, start_keepalived
+from tests.conftest import require_keepalived
 from tests.integration.nodelab import HATUI, start_hatui, vrrp_conf, wait_for
 
 VIRTUAL = """    virtual_routes {
@@ -138,3 +140,69 @@ def test_promote_secondaries_is_set_while_running_and_put_back(lab: Lab) -> None
     node.proc.send_signal(signal.SIGTERM)
     assert node.proc.wait(10) == 0, node.output()
     assert lab.sh(a, f"cat {key}").strip() == "0"
+
+
+MULTIPATH = (
+    "    virtual_routes {\n"
+    "        198.51.100.0/25 via 192.0.2.252 or 192.0.2.253\n"
+    "        198.51.100.128/25 nexthop via 192.0.2.1 dev eth0 weight 3"
+    " nexthop via 192.0.2.2 dev eth0 onlink\n"
+    "        198.51.100.64/26 via 192.0.2.3 or 192.0.2.4 dev eth0\n"
+    "    }\n"
+)
+
+
+def shown(lab: Lab, host: Host, dst: str) -> str:
+    """`ip route show DST` without the protocol, which differs between hatui and keepalived."""
+    text = lab.sh(host, f"ip route show {dst}")
+    return "\n".join(re.sub(r" proto \S+", "", x).rstrip() for x in text.splitlines())
+
+
+def test_multipath_routes_follow_master_as_keepalived_installs_them(lab: Lab) -> None:
+    # keepalived itself, in the next namespace, installs the same lines (its own VRID): the
+    # kernel's rendering of both is the oracle, not hatui's reading of the syntax.
+    require_keepalived()
+    a, k = lab.add_host("a", 11), lab.add_host("k", 12)
+    static = "static_routes {\n    198.51.100.0/26 via 192.0.2.5 or 192.0.2.6\n}\n"
+    text = vrrp_conf("a", 150).replace("    virtual_ipaddress", MULTIPATH + "    virtual_ipaddress")
+    node = start_hatui(lab, a, conf=static + text)
+    ka_text = vrrp_conf("k", 150, vrid=52, vip="192.0.2.101")
+    start_keepalived(
+        lab, k, ka_text.replace("    virtual_ipaddress", MULTIPATH + "    virtual_ipaddress")
+    )
+    static_paths = (
+        "\n\tnexthop via 192.0.2.5 dev eth0 weight 1\n\tnexthop via 192.0.2.6 dev eth0 weight 1"
+    )
+    assert shown(lab, a, "198.51.100.0/26") == "198.51.100.0/26" + static_paths
+    assert shown(lab, a, "198.51.100.0/25") == ""  # not before MASTER
+    wait_for(lambda: node.state() == "MASTER", 5, "MASTER")
+    wait_for(lambda: shown(lab, k, "198.51.100.128/25"), 10, "keepalived's routes")
+    for dst in ("198.51.100.0/25", "198.51.100.128/25"):
+        assert shown(lab, a, dst) == shown(lab, k, dst)
+    assert shown(lab, a, "198.51.100.0/25") == (
+        "198.51.100.0/25\n\tnexthop via 192.0.2.252 dev eth0 weight 1"
+        "\n\tnexthop via 192.0.2.253 dev eth0 weight 1"
+    )
+    assert shown(lab, a, "198.51.100.128/25") == (
+        "198.51.100.128/25\n\tnexthop via 192.0.2.1 dev eth0 weight 3"
+        "\n\tnexthop via 192.0.2.2 dev eth0 weight 1 onlink"
+    )
+    # `or ... dev`: hatui gives each path the device, as its warning says; keepalived sends
+    # the device beside the paths and the kernel refuses that route.
+    assert shown(lab, a, "198.51.100.64/26") == (
+        "198.51.100.64/26\n\tnexthop via 192.0.2.3 dev eth0 weight 1"
+        "\n\tnexthop via 192.0.2.4 dev eth0 weight 1"
+    )
+    assert shown(lab, k, "198.51.100.64/26") == ""
+    refused = "Netlink: error: Invalid argument(22), type=RTM_NEWROUTE"
+    ka_log = lab.workdir / "k-ka.log"
+    wait_for(lambda: refused in ka_log.read_text(), 5, "keepalived's refused route")
+    assert ka_log.read_text().count(refused) == 1
+    node.ctl("pause", "VI_51")
+    wait_for(lambda: node.state() == "BACKUP", 5, "BACKUP")
+    assert shown(lab, a, "198.51.100.0/25") == shown(lab, a, "198.51.100.128/25") == ""
+    assert shown(lab, a, "198.51.100.64/26") == ""
+    assert shown(lab, a, "198.51.100.0/26") == "198.51.100.0/26" + static_paths
+    node.proc.send_signal(signal.SIGTERM)
+    assert node.proc.wait(10) == 0, node.output()
+    assert ours(lab, a) == ("", "")

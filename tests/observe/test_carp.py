@@ -130,3 +130,22 @@ def test_vhid_and_vrid_of_one_number_are_two_rows() -> None:
     run(obs, merge(series(0, 3, S, carp(A)), series(0, 3, S, advert(B, vrid=7))))
     doc = _doc(obs, 2 * S)
     assert [(r["protocol"], r["vrid"]) for r in doc["routers"]] == [("carp", 7), ("vrrp", 7)]
+
+
+def test_members_advskews_differ_by_design_not_a_mismatch() -> None:
+    # CARP elects by advskew (carp(4): the lower skew advertises more often and wins), so
+    # the members' intervals differ on purpose; VRRP's 'same interval' rule is not CARP's.
+    obs = Observer()
+    events = run(
+        obs,
+        merge(
+            series(0, 4, S + 100 * S // 256, carp(B, advskew=100)),  # 0 .. 4.17 s
+            series(5 * S + 300 * MS, 10, S, carp(A, advskew=0)),
+        ),
+    )
+    assert [str(e.kind) for e in events if str(e.kind) != "carp_seen"] == [
+        "new_router",
+        "master_change",
+    ]
+    (r,) = _doc(obs, 14 * S)["routers"]
+    assert (r["master"]["ip"], r["status"]) == (A, "ok")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
+from hatui.codec.frames import Family, VrrpAdvert
 from hatui.observe.events import Cause, MasterChange
 from hatui.observe.model import Status
 from hatui.observe.observer import Observer
 
-from .factory import MS, A, B, S, advert, at, kinds, merge, run, series
+from .factory import MS, VIP, A, B, S, advert, at, cap, kinds, merge, run, series
 
 SKEW_100 = (256 - 100) * S // 256  # v2 Skew_Time of a priority-100 backup: 609375 us
 DOWN_100 = 3 * S + SKEW_100  # its Master_Down_Interval: 3609375 us
@@ -30,6 +33,25 @@ def test_steady_state_one_event_and_exact_rate() -> None:
     assert r.master_down_us == 3 * S + (256 - 150) * S // 256
     assert not r.unicast and not r.virtual_mac
     assert [s.ip for s in r.senders] == [A]
+
+
+@pytest.mark.parametrize(
+    ("version", "skew", "down", "stale"),
+    [
+        # RFC 3768 6.1 (v2): Skew_Time = (256 - Priority) / 256 s at any interval.
+        (2, 609_375, 9_609_375, 9 * S + 255 * S // 256),
+        # RFC 5798 6.1 (v3): Skew_Time = (256 - Priority) * Master_Adver_Interval / 256.
+        (3, 1_828_125, 10_828_125, 9 * S + 255 * 3 * S // 256),
+    ],
+)
+def test_view_timings_at_three_seconds_follow_each_versions_rfc(
+    version: int, skew: int, down: int, stale: int
+) -> None:
+    obs = Observer()
+    run(obs, series(0, 5, 3 * S, advert(A, priority=100, interval_cs=300, version=version)))
+    r = obs.snapshot(at(12 * S)).routers[0]
+    # The master's own priority (100) as a backup's, and the lowest backup (1) for stale.
+    assert (r.skew_us, r.master_down_us, r.stale_after_us) == (skew, down, stale)
 
 
 def test_rate_v3_ten_per_second() -> None:
@@ -81,6 +103,37 @@ def test_release_then_takeover_after_skew() -> None:
     assert (mc.cause, mc.gap_us, mc.from_ip, mc.to_ip) == (Cause.RELEASE, 609_375, A, B)
 
 
+def test_repeated_priority_zero_in_a_split_brain_is_one_release() -> None:
+    # A leaving master may repeat its priority 0 advert. While B also advertises (a split
+    # brain), each repeat takes the general path: still one release.
+    obs = Observer()
+    release = 14 * S + 500 * MS
+    items = merge(
+        series(0, 15, S, advert(A, priority=150)),
+        series(10 * S + 500 * MS, 10, S, advert(B, priority=100)),
+        series(release + 200 * MS, 3, 10 * MS, advert(A, priority=0)),
+    )
+    events = run(obs, items)
+    assert [k for k in kinds(events) if k[0] == "release"] == [("release", release + 200 * MS)]
+
+
+def test_third_router_after_a_takeover_leaves_the_gap_alone() -> None:
+    # A dies; B (100) takes over; C (99) fires its own timer 390 us later, before it hears
+    # B, and sends one advert. The failover's gap is B's first advert less A's last.
+    obs = Observer()
+    c = "192.0.2.13"
+    takeover = 10 * S + DOWN_100
+    items = merge(
+        series(0, 11, S, advert(A, priority=150)),
+        series(takeover, 5, S, advert(B, priority=100)),
+        [cap(takeover + 390, advert(c, priority=99))],
+    )
+    run(obs, items)
+    (f,) = obs.snapshot(at(takeover + 4 * S)).failovers
+    assert (f.from_ip, f.to_ip, f.gap_us) == (A, B, DOWN_100)
+    assert f.old_last_advert == at(10 * S)
+
+
 def test_preempt_back_by_higher_priority() -> None:
     obs = Observer()
     back = 20 * S + 300 * MS  # A returns and, after its own wait, advertises
@@ -111,6 +164,46 @@ def test_preempt_race_gives_negative_gap_and_no_flap() -> None:
     assert f.cause is Cause.PREEMPT
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "vip", "version", "interval_cs", "family"),
+    [
+        (B, A, VIP, 2, 200, Family.IPV4),  # v2 at 2 s
+        ("fe80::12", "fe80::11", "2001:db8::100", 3, 10, Family.IPV6),  # v3 at 0.1 s
+    ],
+)
+def test_preempt_race_gap_counts_from_the_in_flight_advert(
+    old: str, new: str, vip: str, version: int, interval_cs: int, family: Family
+) -> None:
+    # The old master's advert sent before it heard its successor arrives 7 ms after the
+    # successor's first: the old master's last advert is then 7 ms after the new one's
+    # first, so the gap (new first - old last) is -7 ms, and no failover goes back.
+    every = interval_cs * 10 * MS
+    back = 20 * every + every * 3 // 10  # the new master speaks 30 % into an interval
+
+    def from_(ip: str, priority: int) -> VrrpAdvert:
+        return advert(
+            ip,
+            priority=priority,
+            vips=(vip,),
+            version=version,
+            interval_cs=interval_cs,
+            family=family,
+        )
+
+    items = merge(
+        series(0, 21, every, from_(old, 100)),
+        series(back, 10, every, from_(new, 150)),
+        [cap(back + 7 * MS, from_(old, 100))],
+    )
+    obs = Observer()
+    events = run(obs, items)
+    assert kinds(events) == [("new_router", 0), ("master_change", back)]
+    (f,) = obs.snapshot(at(back + 9 * every)).failovers
+    assert (f.from_ip, f.to_ip, f.cause) == (old, new, Cause.PREEMPT)
+    assert (f.old_last_advert, f.new_first_advert) == (at(back + 7 * MS), at(back))
+    assert f.gap_us == -7 * MS
+
+
 def test_short_election_overlap_no_split_brain_no_flap() -> None:
     obs = Observer()
     # Both start; B speaks first, A (higher) 200 ms later; B sends once more, then hears A.
@@ -124,6 +217,29 @@ def test_short_election_overlap_no_split_brain_no_flap() -> None:
     assert kinds(events) == [("new_router", 0), ("master_change", 200 * MS)]
     r = obs.snapshot(at(19 * S + 200 * MS)).routers[0]
     assert (r.master_ip, r.status, r.split_brain) == (A, Status.OK, None)
+
+
+def test_equal_priority_the_higher_address_stays_master() -> None:
+    # RFC 5798 6.4.3: at equal priority the higher primary address wins. B (.12) is
+    # master; A (.11), at the same priority, speaks twice (a restart): it does not win.
+    obs = Observer()
+    items = merge(
+        series(0, 20, S, advert(B, priority=100)),
+        series(5 * S + 300 * MS, 2, S, advert(A, priority=100)),
+    )
+    events = run(obs, items)
+    assert kinds(events) == [("new_router", 0)]
+    assert obs.snapshot(at(19 * S)).routers[0].master_ip == B
+
+
+def test_equal_priority_a_higher_address_takes_over() -> None:
+    obs = Observer()
+    items = merge(
+        series(0, 20, S, advert(A, priority=100)),
+        series(5 * S + 300 * MS, 15, S, advert(B, priority=100)),
+    )
+    (mc,) = master_changes(run(obs, items))
+    assert (mc.from_ip, mc.to_ip, mc.cause) == (A, B, Cause.PREEMPT)
 
 
 def test_lower_priority_overlap_changes_nothing() -> None:

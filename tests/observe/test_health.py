@@ -151,3 +151,61 @@ def test_matching_config_is_ok() -> None:
     events = run(obs, items)
     assert _mismatches(events) == []
     assert obs.snapshot(at(15 * S)).routers[0].status is Status.OK
+
+
+def split_kinds(events: list) -> list[tuple[str, int]]:  # type: ignore[type-arg]
+    return [k for k in kinds(events) if k[0].startswith("split_brain")]
+
+
+def test_election_overlap_at_different_intervals_is_not_split_brain() -> None:
+    # A (priority 150) advertises every 3 s, B (100) every 1 s. B starts at 9.1 s and,
+    # as RFC 5798 6.4.3 has it, stands down when it hears A's next advert at 12 s: it sent
+    # 3 adverts in the meantime (a common span of 2 s), which is an election, not a split.
+    obs = Observer()
+    items = merge(
+        series(0, 11, 3 * S, advert(A, priority=150, interval_cs=300)),
+        series(9 * S + 100 * MS, 3, S, advert(B, priority=100)),
+    )
+    events = run(obs, items)
+    events += obs.tick(at(31 * S))
+    assert split_kinds(events) == []
+    assert obs.snapshot(at(30 * S)).routers[0].split_brain is None
+
+
+def test_split_brain_at_different_intervals_waits_for_the_larger_interval() -> None:
+    # The same pair, but B never stands down: both advertise past A's 3 s interval.
+    obs = Observer()
+    b_start = 9 * S + 100 * MS
+    items = merge(
+        series(0, 11, 3 * S, advert(A, priority=150, interval_cs=300)),
+        series(b_start, 22, S, advert(B, priority=100)),  # 9.1 .. 30.1
+    )
+    early = run(obs, [c for c in items if c.time < at(b_start + 3 * S)])
+    assert split_kinds(early) == []
+    events = run(obs, [c for c in items if c.time >= at(b_start + 3 * S)])
+    # At A's advert at 15 s both have advertised since 9.1 s up to 14.1 s: 5 s > 3 s.
+    assert split_kinds(events)[0] == ("split_brain", 15 * S)
+    sb = next(e for e in events if isinstance(e, SplitBrain))
+    assert (sb.ips, sb.since) == ((A, B), at(b_start))
+
+
+def test_split_brain_after_a_release_counts_from_the_new_run() -> None:
+    # B releases (priority 0) and half a second later advertises again: its new run
+    # starts then, not at its first advert before the release.
+    obs = Observer()
+    items = merge(
+        series(0, 31, S, advert(A, priority=150)),
+        series(10 * S + 500 * MS, 4, S, advert(B, priority=100)),  # 10.5 .. 13.5
+        [series(14 * S + 500 * MS, 1, S, advert(B, priority=0))[0]],
+        series(15 * S, 10, S, advert(B, priority=100)),  # 15.0 .. 24.0
+    )
+    events = run(obs, items)
+    # The second split: both advertising since 15.0; with both adverts of 17.0 in, the
+    # common span is 17 - 15 = 2 s, past one interval (at 16.0 it was exactly one).
+    assert split_kinds(events)[:3] == [
+        ("split_brain", 12 * S + 500 * MS),
+        ("split_brain_healed", 14 * S + 500 * MS),
+        ("split_brain", 17 * S),
+    ]
+    second = [e for e in events if isinstance(e, SplitBrain)][2]
+    assert second.since == at(15 * S)

@@ -31,3 +31,16 @@ def test_an_owner_from_the_start_is_not_an_alarm() -> None:
     obs = Observer()
     events = [e for item in series(0, 5, S, advert(A, priority=255)) for e in obs.feed(item)]
     assert kinds(events, EventKind.OWNER_CLAIM) == []
+
+
+def test_a_claim_is_flagged_once_while_the_old_master_keeps_advertising() -> None:
+    # The old master does not stand down (it does not hear C, or refuses it): C's every
+    # advert goes through the general path, and still the claim is one event.
+    obs = Observer()
+    stream = merge(
+        series(0, 20, S, advert(A, priority=150)),
+        series(10 * S + 400_000, 8, S, advert(C, priority=255)),
+    )
+    events = [e for item in stream for e in obs.feed(item)]
+    claims = kinds(events, EventKind.OWNER_CLAIM)
+    assert [(c.ip, c.time - T0) for c in claims] == [(C, 10 * S + 400_000)]

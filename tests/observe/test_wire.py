@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hatui.codec.frames import Family, RejectReason
+from hatui.codec.frames import Family, RejectReason, VrrpAdvert
 from hatui.observe.events import CarpSeen, RejectedSeen, VipEvent
 from hatui.observe.model import Status
 from hatui.observe.observer import Observer
@@ -200,3 +200,88 @@ def test_unicast_copy_per_peer_is_one_advert() -> None:
     assert r.adverts == 11 and r.adverts_per_s == 1.0
     assert set(r.intervals_us) == {S}
     assert r.unicast_peers == (B, "192.0.2.13")
+
+
+def test_owner_change_names_the_mac_that_answered_before() -> None:
+    """The frames fed are the oracle: A's MAC answered, then B's GARPs, then a rogue."""
+    obs = Observer()
+    takeover = 10 * S + 3_609_575
+    rogue = "02:00:00:00:00:66"
+    items = merge(
+        series(0, 11, S, advert(A)),
+        series(takeover, 5, S, advert(B, priority=100)),
+        [cap(5 * S, arp(VIP, mac_of(A)))],
+        [cap(takeover + 50, arp(VIP, mac_of(B), gratuitous=True))],
+        [cap(takeover + 2 * S + 50, arp(VIP, rogue))],
+    )
+    changes = [e for e in run(obs, items) if isinstance(e, VipEvent)]
+    assert [(str(e.kind), e.mac, e.old_mac, e.gratuitous) for e in changes] == [
+        ("arp_owner_change", mac_of(B), mac_of(A), True),
+        ("arp_owner_change", rogue, mac_of(B), False),
+        ("vip_foreign_mac", rogue, mac_of(B), False),
+    ]
+    assert "(was " + mac_of(A) in changes[0].detail
+
+
+def test_ipv6_owner_change_names_the_mac_that_answered_before() -> None:
+    obs = Observer()
+    vip6 = "2001:db8::100"
+
+    def v6(src: str, priority: int, mac: str) -> VrrpAdvert:
+        return advert(
+            src,
+            priority=priority,
+            version=3,
+            family=Family.IPV6,
+            vips=(vip6,),
+            interval_cs=10,
+            mac=mac,
+        )
+
+    takeover = 1 * S + 360_937  # v3 at 0.1 s, priority 100: 3 * 0.1 s + Skew_Time
+    items = merge(
+        series(0, 11, 100 * MS, v6("fe80::11", 150, mac_of(A))),
+        series(takeover, 5, 100 * MS, v6("fe80::12", 100, mac_of(B))),
+        [cap(500 * MS, na(vip6, mac_of(A)))],
+        [cap(takeover + 50, na(vip6, mac_of(B)))],
+    )
+    changes = [e for e in run(obs, items) if isinstance(e, VipEvent)]
+    assert [(str(e.kind), e.mac, e.old_mac) for e in changes] == [
+        ("arp_owner_change", mac_of(B), mac_of(A))
+    ]
+
+
+def test_garps_from_another_mac_within_a_second_are_another_burst() -> None:
+    # A fast failover: A's GARPs, then B's 200 ms later. Two MACs, two bursts, although no
+    # second passed between them (a burst is one MAC's GARPs < 1 s apart).
+    obs = Observer()
+    items = merge(
+        series(0, 10, S, advert(A)),
+        series(100, 3, 10 * MS, arp(VIP, mac_of(A), gratuitous=True)),
+        series(200 * MS, 3, 10 * MS, arp(VIP, mac_of(B), gratuitous=True)),
+    )
+    run(obs, items)
+    (entry,) = obs.snapshot(at(9 * S)).arp
+    assert (entry.mac, entry.garps, entry.garp_bursts, entry.owner_changes) == (
+        mac_of(B),
+        6,
+        2,
+        1,
+    )
+
+
+def test_unicast_reassertion_within_an_interval_is_a_new_advert() -> None:
+    # RFC 9568 6.4.3: a master hearing a lower priority advertises at once. Over unicast
+    # it sends one copy per peer; the capture missed the copy to B, and the copy to C 0.7 s
+    # after the periodic pair is a new advert, not another copy of that pair.
+    obs = Observer()
+    c = "192.0.2.13"
+    items = merge(
+        series(0, 5, S, advert(A, dst=B)),
+        series(20, 5, S, advert(A, dst=c)),
+        [cap(2 * S + 700 * MS + 20, advert(A, dst=c))],
+    )
+    run(obs, items)
+    r = obs.snapshot(at(4 * S + 20)).routers[0]
+    (sender,) = r.senders
+    assert (r.adverts, sender.adverts) == (6, 6)  # five periodic ones and the reassertion

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hatui.runtime.node import Node
+from hatui.runtime.pacing import Pacer
 from hatui.vrrp.state import State
 
 AFTER_MASTER_CALLS = 5
@@ -25,24 +26,28 @@ class InjectedFault(RuntimeError):
     """The exception this wrapper raises; its name shows up in the node's log."""
 
 
-def _arm(name: str) -> None:
-    original: Callable[..., Any] = getattr(Node, name)
+def _arm(cls: type[Any], name: str, node_of: Callable[[Any], Node]) -> None:
+    original: Callable[..., Any] = getattr(cls, name)
     seen = {"calls": 0}
 
-    def patched(self: Node, *args: Any) -> Any:
-        if any(self.router(n).state is State.MASTER for n in self.instance_names()):
+    def patched(self: Any, *args: Any) -> Any:
+        node = node_of(self)
+        if any(node.router(n).state is State.MASTER for n in node.instance_names()):
             seen["calls"] += 1
             if seen["calls"] == AFTER_MASTER_CALLS:
-                raise InjectedFault(f"injected fault in Node.{name}")
+                raise InjectedFault(f"injected fault in {cls.__name__}.{name}")
         return original(self, *args)
 
-    setattr(Node, name, patched)
+    setattr(cls, name, patched)
 
 
 def main(argv: list[str]) -> int:
     mode, sep, *rest = argv
     assert sep == "--", "usage: inject MODE -- HATUI-ARGS"
-    _arm({"timer": "_on_timer", "frame": "on_frame"}[mode])
+    if mode == "timer":  # the node's one timer, which the pacer owns
+        _arm(Pacer, "_on_timer", lambda pacer: pacer._fire_cb.__self__)
+    else:
+        _arm(Node, "on_frame", lambda node: node)
     from hatui.cli import main as hatui_main
 
     return hatui_main(rest)

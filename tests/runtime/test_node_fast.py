@@ -236,3 +236,33 @@ def test_counts_read_zero_until_counted_and_list_only_what_was_counted() -> None
         "become_master": 1,
         "garp_rounds": 5,
     }
+
+
+def test_a_reload_into_a_sync_group_takes_its_members_off_the_fast_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fast path skips the action list a sync group's coordinator reads: once a reload
+    puts the masters in a group, none of their adverts may take it, and out of it again
+    they all do."""
+    node, io, sched = many(4, alike=True)
+    served: list[str] = []
+    fired = Router.advert_fired
+
+    def counted(self: Router, now: MonoUs) -> act.SendAdvert | None:
+        served.append(self.spec.name)
+        return fired(self, now)
+
+    monkeypatch.setattr(Router, "advert_fired", counted)
+    node.start()
+    sched.run_until(2_000_000)
+    assert {r.state for r in node.status().routers} == {State.MASTER}
+    assert served
+    specs = [replace(s, sync_group="G") for s in node.spec.instances]
+    node.reload(NodeSpec(instances=tuple(specs)))
+    served.clear()
+    sent = len(io.sent)
+    sched.run_until(3_000_000)
+    assert served == [] and len(io.sent) > sent  # advertising, through handle()
+    node.reload(NodeSpec(instances=tuple(replace(s, sync_group=None) for s in specs)))
+    sched.run_until(4_000_000)
+    assert sorted(set(served)) == sorted(s.name for s in specs)

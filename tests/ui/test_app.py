@@ -312,3 +312,40 @@ async def test_a_changed_row_is_the_only_line_rendered_again() -> None:
         await pilot.pause()
         assert rendered == ["4"]  # the cursor moved: the two lines were restyled, not rebuilt
         assert table.selected_key == "eth0/ipv4/2"
+
+
+async def test_t_opens_the_selected_routers_timeline() -> None:
+    """VRID 51 of the pair scenario: .11 masters, releases at 20 s, .12 takes over, .11
+    preempts back at 40 s. The timeline shows both masters, two failovers and their why."""
+    from rich.text import Text
+
+    from hatui.ui.screens.timeline import TimelineScreen
+
+    app = HatuiApp(watch_feed(), render_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.query_one(RoutersTable).select_key("eth0/ipv4/51")
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, TimelineScreen)
+        text = app.screen.text
+        assert isinstance(text, Text)
+        plain = text.plain
+        assert "Timeline of VRID 51" in plain
+        lines = plain.splitlines()
+        (a,) = [x for x in lines if x.startswith("master 192.0.2.11")]
+        (b,) = [x for x in lines if x.startswith("master 192.0.2.12")]
+        # .11 holds the start and the end, .12 the middle: the columns do not overlap.
+        cols_a = {i for i, c in enumerate(a) if c == "█"}
+        cols_b = {i for i, c in enumerate(b) if c == "█"}
+        assert cols_a and cols_b and min(cols_a) < min(cols_b) < max(cols_a)
+        assert len(cols_a & cols_b) <= 2  # a failover's column may be shared
+        (marks,) = [x for x in lines if x.startswith("events")]
+        assert marks.count("F") == 2
+        assert "192.0.2.11 -> 192.0.2.12  released" in plain
+        assert "192.0.2.12 -> 192.0.2.11  preempted" in plain
+        assert "sent priority 0" in plain  # the why of the release
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, TimelineScreen)

@@ -133,6 +133,20 @@ def test_master_is_agreed_only_when_every_member_wants_it() -> None:
     assert step.inputs == (("VI_2", go(S.MASTER, "VI_2", agreed)),)
 
 
+def test_of_three_members_two_wanting_master_is_not_enough() -> None:
+    # keepalived vrrp_sync.c vrrp_sync_can_goto_master: "Only sync to master if everyone
+    # wants to, i.e. prefer backup state to avoid thrashing". With three members, one
+    # other wanting MASTER is not every other.
+    g = SyncGroup("G", ("VI_1", "VI_2", "VI_3"))
+    want = [WantMaster(cause="master_down timer")]
+    wanting = Member(state=S.BACKUP, wants_master=True)
+    step = g.follow("VI_1", want, view(VI_1=wanting, VI_2=wanting, VI_3=B))
+    assert step.inputs == () and step.entered is None
+    step = g.follow("VI_3", want, view(VI_1=wanting, VI_2=wanting, VI_3=wanting))
+    agreed = "sync group G: every member wants MASTER"
+    assert step.inputs == (("VI_3", go(S.MASTER, "VI_3", agreed)),)
+
+
 def test_a_member_entering_master_moves_the_others_once() -> None:
     g = SyncGroup("G", ("VI_1", "VI_2", "VI_3"))
     g.follow(
@@ -160,6 +174,19 @@ def test_a_master_falling_back_takes_the_group_to_backup() -> None:
     )
     assert step.inputs == (("VI_1", go(S.BACKUP, "VI_2", "sync group G: VI_2 left MASTER")),)
     assert step.entered is S.BACKUP
+
+
+def test_a_master_shutting_down_does_not_move_the_group() -> None:
+    # A member stopping (MASTER -> INIT: its priority 0 advert hands its VRID over) is not
+    # the group falling back: the other members stay MASTER (module rule "Loops").
+    g = SyncGroup("G", ("VI_1", "VI_2"))
+    g.follow("VI_1", [Transition(old=S.BACKUP, new=S.MASTER, cause="x")], view(VI_1=M, VI_2=B))
+    init = Member(state=S.INIT)
+    step = g.follow(
+        "VI_2", [Transition(old=S.MASTER, new=S.INIT, cause="shutdown")], view(VI_1=M, VI_2=init)
+    )
+    assert step.inputs == () and step.entered is None
+    assert g.state is S.MASTER
 
 
 def test_fault_holds_the_group_until_no_member_has_a_fault_of_its_own() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hatui.codec.frames import Auth
+from hatui.codec.frames import Auth, Family
 from hatui.types import MonoUs
 from hatui.vrrp.actions import (
     AddVips,
@@ -27,7 +27,7 @@ from hatui.vrrp.inputs import (
     TimerFired,
 )
 from hatui.vrrp.machine import TRANSITIONS, Router
-from hatui.vrrp.spec import GarpSpec, InitialState
+from hatui.vrrp.spec import GarpSpec, InitialState, Vip
 from hatui.vrrp.state import State
 from hatui.vrrp.status import TimerKind
 
@@ -117,6 +117,20 @@ def test_backup_priority_zero_takes_over_after_skew() -> None:
     now = r.deadline()
     assert now is not None
     assert r.handle(TimerFired(), now) == entering_master(f"master {PEER} released (priority 0)")
+
+
+def test_a_released_master_is_no_longer_named_master() -> None:
+    # RFC 5798 6.4.2: priority 0 means the master stopped participating; until a backup
+    # takes over (Skew_Time later) there is no master, and the status says so.
+    r = backup()
+    r.handle(AdvertReceived(advert=advert(priority=150)), us(1_000_000))
+    assert r.status(us(1_000_000)).master_ip == PEER
+    r.handle(AdvertReceived(advert=advert(priority=0)), us(2_000_000))
+    assert r.status(us(2_000_000)).master_ip is None
+    now = r.deadline()
+    assert now is not None
+    r.handle(TimerFired(), now)
+    assert r.status(now).master_ip == ME
 
 
 @pytest.mark.parametrize(("priority", "preempt"), [(50, False), (150, True), (100, True)])
@@ -239,6 +253,27 @@ def test_preempt_delay_starts_afresh_after_leaving_master() -> None:
     assert out == [Log(level=LogLevel.INFO, message=STARTED)]
 
 
+def test_preempt_delay_starts_afresh_after_a_term_as_master() -> None:
+    # keepalived 2.2.7 vrrp_state_backup: each BACKUP term starts preempt_delay at its own
+    # first lower-priority master; a delay that ran out in an earlier term counts for none.
+    r = backup(spec(preempt_delay_us=10_000_000))
+    low = AdvertReceived(advert=advert(priority=50))
+    r.handle(low, us(1_000_000))  # the delay runs to 11 s
+    for t in range(2, 12):
+        r.handle(low, us(t * 1_000_000))
+    for _ in range(2):  # the delay's end, then the Master_Down_Timer
+        now = r.deadline()
+        assert now is not None
+        r.handle(TimerFired(), now)
+    assert (r.state, now) == (S.MASTER, 10_000_000 + MDI_100)  # preempted after the delay
+    now = us(10_000_000 + MDI_100)
+    r.handle(AdvertReceived(advert=advert(priority=150)), us(now + 1))
+    assert r.state is S.BACKUP
+    later = us(now + 2_000_000)
+    assert r.handle(low, later) == [Log(level=LogLevel.INFO, message=STARTED)]
+    assert r.status(later).preempt_until == later + 10_000_000
+
+
 # -- MASTER (RFC 5798 6.4.3, RFC 9568) -------------------------------------------------
 
 
@@ -259,6 +294,31 @@ def test_master_hearing_priority_zero_advertises_at_once() -> None:
         SendAdvert(priority=100, interval_cs=100, addresses=ADDRS)
     ]
     assert r.deadline() == now + 1_000_000
+
+
+def test_v3_ipv6_master_hearing_priority_zero_advertises_at_once_and_rearms() -> None:
+    # RFC 5798 6.4.3: "If the Priority in the ADVERTISEMENT is zero, then: Send an
+    # ADVERTISEMENT; Reset the Adver_Timer to Advertisement_Interval". A priority 0 is
+    # lower than any priority, yet it is not the lower-priority case (no GARP, no notify).
+    vip6 = Vip(address="2001:db8::100", prefixlen=64)
+    s = spec(vips=(vip6,), version=3, advert_int_us=500_000, priority=200)
+    r, t0 = master(s, ip="fe80::11")
+    now = us(t0 + 120_000)
+    leaving = advert(
+        src="fe80::12",
+        priority=0,
+        interval_cs=50,
+        version=3,
+        family=Family.IPV6,
+        dst_ip="ff02::12",
+        addresses=("2001:db8::100",),
+    )
+    assert r.handle(AdvertReceived(advert=leaving), now) == [
+        SendAdvert(priority=200, interval_cs=50, addresses=("2001:db8::100",))
+    ]
+    assert r.state is S.MASTER
+    assert r.status(now).next_timer is TimerKind.ADVERT
+    assert r.deadline() == now + 500_000
 
 
 def test_master_hearing_higher_priority_steps_down() -> None:
@@ -477,6 +537,18 @@ def test_garp_second_burst_and_refresh() -> None:
     assert r.status(us(t0)).next_timer is TimerKind.ADVERT
 
 
+def test_garp_refresh_repeats_for_as_long_as_master() -> None:
+    # keepalived.conf(5) vrrp_garp_master_refresh: "minimum time interval for refreshing
+    # gratuitous ARPs while MASTER": a period, not a single late burst.
+    garp = GarpSpec(master_delay_us=0, refresh_us=3_000_000, refresh_repeat=2)
+    r, t0 = master(spec(garp=garp))
+    refreshes: list[int] = []
+    while (now := r.deadline()) is not None and now <= t0 + 10_000_000:
+        out = r.handle(TimerFired(), now)
+        refreshes += [now - t0 for a in out if a == SendGarp(vips=VIPS, count=2, interval_us=0)]
+    assert refreshes == [3_000_000, 6_000_000, 9_000_000]
+
+
 def test_no_second_burst_when_delay_is_zero() -> None:
     r, _ = master(spec(garp=GarpSpec(master_delay_us=0)))
     for _ in range(10):
@@ -485,6 +557,20 @@ def test_no_second_burst_when_delay_is_zero() -> None:
         assert r.handle(TimerFired(), now) == [
             SendAdvert(priority=100, interval_cs=100, addresses=ADDRS)
         ]
+
+
+@pytest.mark.parametrize(("version", "interval_us"), [(2, 1_000_000), (3, 300_000)])
+def test_default_second_garp_burst_comes_5s_after_becoming_master(
+    version: int, interval_us: int
+) -> None:
+    # keepalived.conf(5): vrrp_garp_master_delay, "delay for second set of gratuitous ARPs
+    # after transition to MASTER ... (default: 5)", of vrrp_garp_master_repeat (default 5).
+    r, t0 = master(spec(version=version, advert_int_us=interval_us))
+    garps: list[tuple[int, SendGarp]] = []
+    while (now := r.deadline()) is not None and now <= t0 + 12_000_000:
+        out = r.handle(TimerFired(), now)
+        garps += [(now - t0, a) for a in out if isinstance(a, SendGarp)]
+    assert garps == [(5_000_000, SendGarp(vips=VIPS, count=5, interval_us=0))]
 
 
 # -- Shutdown (RFC 5798 6.4.3) ---------------------------------------------------------

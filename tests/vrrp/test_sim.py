@@ -176,3 +176,45 @@ def test_v2_password_mismatch_means_two_masters_and_auth_discards() -> None:
     assert sorted(lan.masters()) == ["a", "b"]
     reasons = {r.action.reason for r in lan.records(Discard) if isinstance(r.action, Discard)}
     assert reasons == {DiscardReason.AUTH}
+
+
+def test_preempt_delay_after_restart_holds_off_then_preempts_v3() -> None:
+    # keepalived.conf(5) preempt_delay: "the time in seconds to delay preempting compared
+    # to if preempt_delay is not specified", counted from the lower-priority master first
+    # heard; the delay must hold while that master keeps advertising every 100 ms.
+    delay = 2_000_000
+    lan = Lan()
+    a_spec = spec(priority=150, version=3, advert_int_us=100_000, preempt_delay_us=delay)
+    lan.add("a", Router(a_spec, primary_ip=A))
+    lan.add("b", Router(spec(priority=100, version=3, advert_int_us=100_000), primary_ip=B))
+    lan.start()
+    lan.run_until(2_000_000)
+    lan.crash("a")
+    lan.run_until(4_000_000)
+    assert lan.masters() == ["b"]
+    lan.restart("a")
+    restarted = lan.now
+    lan.run_until(restarted + 10_000_000)
+    assert lan.masters() == ["a"]
+    first_heard = min(r.at for r in lan.records(SendAdvert, "b") if r.at >= restarted)
+    down = 300_000 + (256 - 150) * 100_000 // 256  # RFC 5798 6.1, v3 at 0.1 s: 341406 us
+    took = took_over_at(lan, "a") - first_heard
+    # No sooner than the delay plus the wait without it, less the interval in which the
+    # delay's end falls; never later than both in full.
+    assert delay + down - 100_000 <= took <= delay + down
+
+
+def test_the_address_owner_takes_over_at_startup_without_waiting() -> None:
+    # RFC 5798 6.4.1: priority 255 goes to Master at startup, sending an advert at once;
+    # the running master (priority 100) hears it and steps down (6.4.3).
+    vips = (Vip(address="2001:db8::100", prefixlen=64),)
+    lan = Lan()
+    lan.add("owner", Router(spec(vips=vips, version=3, priority=255), primary_ip="fe80::11"))
+    lan.add("b", Router(spec(vips=vips, version=3, priority=100), primary_ip="fe80::12"))
+    lan.start("b")
+    lan.run_until(10_000_000)
+    assert lan.masters() == ["b"]
+    lan.start("owner")
+    assert took_over_at(lan, "owner") == 10_000_000
+    lan.run_until(10_000_001)
+    assert lan.masters() == ["owner"]

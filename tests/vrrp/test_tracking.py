@@ -153,3 +153,29 @@ def test_unknown_tracked_object_is_logged() -> None:
     assert r.handle(TrackChanged(kind="script", name="nope", ok=False), us(1)) == [
         Log(level=LogLevel.WARNING, message="script nope is not tracked")
     ]
+
+
+# keepalived.conf(5), priority: "if an instance has priority 255 configured, the priority
+# cannot be reduced by track_scripts, track_process etc, and likewise track_scripts etc
+# cannot increase the priority to 255 if the configured priority is not 255."
+
+
+def test_trackers_cannot_raise_an_instance_to_the_owners_255() -> None:
+    r = Router(spec(priority=250, track_scripts=(TrackRef(name="chk", weight=10),)), primary_ip=ME)
+    out = r.handle(Startup(), us(0))
+    assert out[0] == Transition(old=S.INIT, new=S.BACKUP, cause="startup")  # not the owner
+    now = r.deadline()
+    assert now == 3_000_000 + 2 * 1_000_000 // 256  # RFC 3768 6.1 at priority 254
+    out = r.handle(TimerFired(), now)
+    assert SendAdvert(priority=254, interval_cs=100, addresses=ADDRS) in out
+
+
+def test_trackers_cannot_lower_the_owner() -> None:
+    r = Router(spec(priority=255, track_scripts=(TrackRef(name="chk", weight=-20),)), primary_ip=ME)
+    assert r.handle(Startup(), us(0))[0] == Transition(old=S.INIT, new=S.MASTER, cause="startup")
+    assert r.handle(TrackChanged(kind="script", name="chk", ok=False), us(10)) == []
+    now = r.deadline()
+    assert now is not None
+    assert r.handle(TimerFired(), now) == [
+        SendAdvert(priority=255, interval_cs=100, addresses=ADDRS)
+    ]

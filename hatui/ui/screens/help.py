@@ -15,6 +15,8 @@ Tab                  move between panels; m maximizes the focused one
                      (haproxy panel: the detail pane shows the proxy's servers;
                      events: the detail pane shows the newest in full)
 o                    sort by VRID / by status (worst first)
+t                    timeline of the selected router: masters, priority, failovers,
+                     near failovers (~), ARP owner changes, each failover's why
 q                    quit
 
 Only the master advertises: backups are shown only when heard (elections,

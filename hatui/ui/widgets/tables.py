@@ -42,7 +42,7 @@ class KeyedTable(ScrollView, can_focus=True):
 
     Each row's rendered line is kept until one of its shown cells changes, and only the
     lines of changed rows (and the cursor's old and new rows) are repainted: a DataTable
-    re-renders every visible cell on any update, ~0.3 ms a cell. Columns have fixed widths
+    re-renders every visible cell on any update. Columns have fixed widths
     chosen from the widget's width (`fit_columns`): an update never re-measures a column,
     and at narrow widths the least important columns are dropped instead of the table
     scrolling sideways."""

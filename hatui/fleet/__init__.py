@@ -1,0 +1,1 @@
+"""The fleet: every node, VRRP instance and LAN router a Prometheus server holds (pure)."""
