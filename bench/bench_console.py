@@ -182,7 +182,8 @@ def _lan_view_feed(path: Path) -> tuple[Any, subprocess.Popen[bytes]]:
     """A LAN view on eth0 at `path`, and a console feed that follows it alone."""
     import asyncio
 
-    from hatui.ui.feeds import Feed, LanStream
+    from hatui.ui.feeds import Feed
+    from hatui.ui.lanstream import LanStream
     from hatui.ui.model import Mode
 
     view = subprocess.Popen(
@@ -223,7 +224,7 @@ def _trace(trace: dict[str, list[Any]]) -> None:
 
     Watch._publish_events = pub  # type: ignore[method-assign]
     try:  # with --lan-view: when the LAN view's events reach the console
-        from hatui.ui.feeds import LanStream
+        from hatui.ui.lanstream import LanStream
     except ImportError:
         pass
     else:

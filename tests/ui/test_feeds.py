@@ -23,7 +23,8 @@ from hatui.runtime.lanview import LanViewServer
 from hatui.runtime.watch import CaptureStats, Watch
 from hatui.ui import scenario
 from hatui.ui.app import HatuiApp, run_read_ui
-from hatui.ui.feeds import AttachFeed, LanStream, ReplayFeed, split_status
+from hatui.ui.feeds import AttachFeed, ReplayFeed, split_status
+from hatui.ui.lanstream import LanStream
 from hatui.ui.messages import EventsArrived, NodeDoc, ObserverDoc
 from hatui.ui.watchfeed import UiSink
 from hatui.ui.widgets.tables import NodePanel, RoutersTable
