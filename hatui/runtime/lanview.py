@@ -60,7 +60,7 @@ SLICE = 32  # routers written per turn of the loop: frames are read between slic
 # Documents to consoles this often: news (events with their rows) goes at once, and a
 # console redraws a document of every router only every few ticks anyway (ui/app.py
 # ROUTINE_SHARE); its snapshot holds this process from reading frames meanwhile.
-DOC_EVERY_S = 0.2
+DOC_EVERY_S = 0.5
 
 
 def _line(obj: dict[str, Any]) -> bytes:
