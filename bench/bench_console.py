@@ -3,7 +3,7 @@ start-up time to the first frame. Needs root (a namespace lab; nothing touches t
 own interfaces). Prints figures; not a test.
 
 Run: sudo python bench/bench_console.py [--seconds 20] [--size 100x30] [--flip S]
-     [--pythonpath DIR] [--trace]
+     [--pythonpath DIR] [--trace] [--lan-view]
 
 A silent observer host runs the real console (`--watch eth0`, a LiveWatchFeed) on a pseudo-
 terminal whose output is drained, so the screen is rendered and written as over SSH. A sender
@@ -13,7 +13,11 @@ console, instrumented from outside (a subclass, a wrapper of the routers table's
 logs when the routers table shows each new priority (after the screen refresh that draws
 it), its CPU time over the steady window, the kernel drops of its capture socket, and when
 its first frame was drawn. `--pythonpath` runs
-the console from another tree (e.g. an older commit, for before/after figures). `--trace`
+the console from another tree (e.g. an older commit, for before/after figures). `--lan-view`
+runs the path of a serving or attached console instead: a LAN view process
+(`hatui --lan-view`, SCHED_IDLE, as a node starts it) captures and decodes, and the console
+follows its socket (ui/feeds.py's LanStream) and captures nothing; the LAN view's CPU is
+printed too. `--trace`
 prints where the slowest flips spent their time: published by the watcher, handled by the
 app, in the routers table, on screen; the full draws and garbage collections meanwhile.
 """
@@ -75,7 +79,6 @@ def inner(args: argparse.Namespace) -> int:
     from hatui.observe.observer import Observer
     from hatui.runtime.watch import Watch
     from hatui.ui.app import HatuiApp
-    from hatui.ui.feeds import LiveWatchFeed
     from hatui.ui.widgets.tables import RoutersTable
 
     key = f"eth0/ipv4/{MARK}"
@@ -93,6 +96,8 @@ def inner(args: argparse.Namespace) -> int:
 
     import hatui.ui.app as app_module
 
+    lan_probe: list[Any] = []  # the LAN view's CPU seconds, with --lan-view
+
     class Bench(HatuiApp):
         # CSS_PATH is relative to the defining module: point it back at the console's.
         CSS_PATH = str(Path(app_module.__file__).with_name("hatui.tcss"))
@@ -105,9 +110,13 @@ def inner(args: argparse.Namespace) -> int:
 
         def _cpu_start(self) -> None:
             res["cpu0"], res["wall0"] = time.process_time(), time.monotonic()
+            if lan_probe:
+                res["lan0"] = lan_probe[0]()
 
         def _cpu_end(self) -> None:
             res["cpu1"], res["wall1"] = time.process_time(), time.monotonic()
+            if lan_probe:
+                res["lan1"] = lan_probe[0]()
             res["drops"] = self.observer.counters.kernel_drops
             res["frames"] = self.observer.counters.frames
             res["routers"] = len(self.observer.routers)
@@ -140,18 +149,69 @@ def inner(args: argparse.Namespace) -> int:
 
     RoutersTable.show = shown  # type: ignore[method-assign]
 
-    watch = Watch(interfaces=["eth0"], observer=Observer(), clock=SystemClock())
-    feed = LiveWatchFeed(watch)
-    feed.open()
-    Bench(feed).run()
+    if args.lan_view:
+        feed, view = _lan_view_feed(Path(args.inner).with_name("bench.sock.lan"))
+
+        def lan_cpu() -> float:
+            fields = Path(f"/proc/{view.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        lan_probe.append(lan_cpu)
+        try:
+            Bench(feed).run()
+        finally:
+            view.terminate()
+            view.wait(5)
+    else:
+        try:
+            from hatui.ui.watchfeed import LiveWatchFeed
+        except ImportError:  # a tree from before ui/watchfeed.py
+            from hatui.ui.feeds import LiveWatchFeed  # type: ignore[attr-defined,no-redef]
+
+        watch = Watch(interfaces=["eth0"], observer=Observer(), clock=SystemClock())
+        feed = LiveWatchFeed(watch)
+        feed.open()
+        Bench(feed).run()
     res["seen"] = seen
     res["trace"] = trace
     Path(args.inner).write_text(json.dumps(res))
     return 0
 
 
+def _lan_view_feed(path: Path) -> tuple[Any, subprocess.Popen[bytes]]:
+    """A LAN view on eth0 at `path`, and a console feed that follows it alone."""
+    import asyncio
+
+    from hatui.ui.feeds import Feed
+    from hatui.ui.lanstream import LanStream
+    from hatui.ui.model import Mode
+
+    view = subprocess.Popen(
+        [sys.executable, "-m", "hatui", "--lan-view", str(path), "--watch", "eth0", "--headless"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    end = time.monotonic() + 10
+    while not path.exists() and time.monotonic() < end:
+        time.sleep(0.05)
+
+    class LanFeed(Feed):
+        mode = Mode.ATTACH
+        source = str(path)
+
+        async def run(self, post: Any) -> None:
+            await LanStream(str(path)).run(post, self.stop)
+
+        async def command(self, instance: str, command: Any) -> str:
+            return await asyncio.sleep(0, "")
+
+    return LanFeed(), view
+
+
 def _trace(trace: dict[str, list[Any]]) -> None:
-    """Record when the watcher publishes events, and every garbage collection."""
+    """Record when the watcher publishes events (with --lan-view: when they reach the
+    console), and every garbage collection."""
     import gc
 
     from hatui.runtime.watch import Watch
@@ -163,6 +223,18 @@ def _trace(trace: dict[str, list[Any]]) -> None:
         publish_events(self, events)
 
     Watch._publish_events = pub  # type: ignore[method-assign]
+    try:  # with --lan-view: when the LAN view's events reach the console
+        from hatui.ui.lanstream import LanStream
+    except ImportError:
+        pass
+    else:
+        post_events = LanStream._post_events
+
+        def arrived(self: LanStream, *a: Any) -> None:
+            trace["pub"].append(time.monotonic())
+            post_events(self, *a)
+
+        LanStream._post_events = arrived  # type: ignore[method-assign]
     started: list[float] = [0.0]
 
     def collected(phase: str, info: dict[str, int]) -> None:
@@ -228,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", default="100x30")
     ap.add_argument("--pythonpath", default="", help="run the console from this tree")
     ap.add_argument("--trace", action="store_true", help="where the slowest flips' time went")
+    ap.add_argument("--lan-view", action="store_true", help="the console follows a LAN view")
     ap.add_argument("--inner", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.inner:
@@ -275,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
                     "--cpu-from",
                     str(args.cpu_from),
                     *(["--trace"] if args.trace else []),
+                    *(["--lan-view"] if args.lan_view else []),
                 ]
             ),
             stdin=slave,
@@ -329,6 +403,9 @@ def main(argv: list[str] | None = None) -> int:
             f"p99 {p99:.1f} ms, max {lat[-1]:.1f} ms ({len(lat)}/{len(sent)} flips shown)"
         )
     print(f"CPU share (steady window): {cpu:.1f}% of one core")
+    if "lan1" in res:
+        lan = (res["lan1"] - res["lan0"]) / (res["wall1"] - res["wall0"]) * 100
+        print(f"LAN view's CPU share (steady window): {lan:.1f}% of one core")
     print(f"kernel drops: {res['drops']}, frames {res['frames']}, routers {res['routers']}")
     print(f"start-up to first frame: {(res['first_frame'] - t0) * 1000:.0f} ms")
     print(f"terminal output: {drained[0] / 1e6:.1f} MB")

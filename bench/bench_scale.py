@@ -100,6 +100,7 @@ class Daemon:
         self.proc: subprocess.Popen[bytes] | None = None
         self.startup_s: float | None = None
         self.ka_pid: int | None = None
+        self.quit_s: float | None = None  # the console: from `q` to its exit
 
     def start(self) -> None:
         control = str(self.lab.workdir / f"{self.kind}.sock")
@@ -166,8 +167,12 @@ class Daemon:
     def stop(self) -> None:
         assert self.proc is not None
         if self.console is not None:
+            self.console.type("\x1b")  # a dialog the last key opened
+            time.sleep(0.3)
             self.console.type("q")
-            self.proc.wait(20)
+            t0 = time.monotonic()
+            self.proc.wait(60)
+            self.quit_s = time.monotonic() - t0
             self.console.close()
         else:
             self.lab.stop(self.proc, timeout=20)

@@ -17,6 +17,7 @@ from hatui import __version__
 from hatui.errors import EXIT_OK, EXIT_USAGE, HatuiError, UsageError
 
 if TYPE_CHECKING:
+    from hatui.adapters.haproxy import Poll
     from hatui.haproxy.join import VipHolder
     from hatui.headless import HaproxyLog
     from hatui.runtime.metrics import Exporter
@@ -157,8 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--haproxy",
         metavar="SOCKET",
         help="watch/serve/attach: the local haproxy's stats socket, read-only (default: the "
-        "`stats socket` of /etc/haproxy/haproxy.cfg); `none`: this node runs no haproxy "
-        "(no polls, no haproxy events, no haproxy panel)",
+        "`stats socket` of /etc/haproxy/haproxy.cfg; a node's LAN view polls it for every "
+        "console); `none`: this node runs no haproxy (no polls, no haproxy events, no "
+        "haproxy panel)",
     )
     p.add_argument(
         "--vips",
@@ -259,9 +261,12 @@ def run_report(args: argparse.Namespace) -> int:
 
 @contextlib.asynccontextmanager
 async def _following_haproxy(
-    args: argparse.Namespace, holders: Callable[[], tuple[VipHolder, ...]]
+    args: argparse.Namespace,
+    holders: Callable[[], tuple[VipHolder, ...]],
+    also: Callable[[Poll], object] | None = None,
 ) -> AsyncIterator[HaproxyLog]:
-    """Polls the local haproxy beside a headless mode, off its timers' path."""
+    """Polls the local haproxy beside a headless mode, off its timers' path; each poll
+    goes to the log, and to `also` (a LAN view's consoles)."""
     from hatui.adapters.haproxy import HaproxyPoller
     from hatui.headless import HaproxyLog
 
@@ -270,7 +275,14 @@ async def _following_haproxy(
         yield follow  # never polled: no events, and no `haproxy` in the document
         return
     stop = asyncio.Event()
-    task = asyncio.create_task(HaproxyPoller(args.haproxy).run(follow, stop))
+    on_poll: Callable[[Poll], object] = follow
+    if also is not None:
+
+        def on_poll(poll: Poll) -> None:
+            follow(poll)
+            also(poll)
+
+    task = asyncio.create_task(HaproxyPoller(args.haproxy).run(on_poll, stop))
     try:
         yield follow
     finally:
@@ -367,7 +379,9 @@ async def _lan_view(args: argparse.Namespace) -> int:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with contextlib.AsyncExitStack() as stack:
         if args.lan_haproxy:  # its polls and joins cost this process, never the node
-            haproxy = await stack.enter_async_context(_following_haproxy(args, _lan_holders(watch)))
+            haproxy = await stack.enter_async_context(
+                _following_haproxy(args, _lan_holders(watch), server.on_haproxy_poll)
+            )
             server.haproxy = lambda: haproxy.view
         try:
             await server.start()
@@ -381,24 +395,22 @@ async def _lan_view(args: argparse.Namespace) -> int:
 async def _serve_headless(args: argparse.Namespace) -> int:
     from hatui.headless import NodeEventPrinter, print_document
     from hatui.runtime.daemon import Supervision
-    from hatui.runtime.parent import PARENT_ENV, bind_to_parent
-    from hatui.runtime.serve import Serve, load_spec
+    from hatui.runtime.nodespec import load_spec
+    from hatui.runtime.parent import bind_to_parent
+    from hatui.runtime.serve import Serve
     from hatui.runtime.status import node_status_to_json
 
     bind_to_parent()  # a console's node child stops with the console, even a killed one
     spec = load_spec(args)
     supervision = Supervision(i.name for i in spec.instances)
-    console_child = bool(os.environ.get(PARENT_ENV))
-    # The LAN view: the log's LAN events, the LAN's metrics and documents. A console's
-    # node needs it only for metrics: the console watches the LAN itself.
-    # A headless node's LAN view also follows the local haproxy (its log lines and the
-    # document's `haproxy`), so the node's own process never polls or joins.
+    # The host's LAN view, always: the log's LAN events, the LAN's metrics and documents,
+    # and the LAN of every console (they subscribe to it). It also follows the local
+    # haproxy (its log lines, the document's `haproxy`, the consoles' haproxy panels), so
+    # the node's own process never polls or joins.
     lan = (
-        None
-        if console_child and not args.metrics
-        else ["--json"] * args.json
+        ["--json"] * args.json
         + ["-v"] * args.verbose
-        + ([] if console_child or args.haproxy == NO_HAPROXY else ["--lan-haproxy"])
+        + ([] if args.haproxy == NO_HAPROXY else ["--lan-haproxy"])
         + (["--haproxy", args.haproxy] if args.haproxy else [])
     )
     serve = Serve(
@@ -463,7 +475,9 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 # Besides the "node from flags" group, the flags a serving console hands its node child.
-NODE_CHILD_FLAGS = frozenset({"config", "config_id", "rt_priority", "metrics", "verbose"})
+NODE_CHILD_FLAGS = frozenset(
+    {"config", "config_id", "rt_priority", "metrics", "haproxy", "verbose"}
+)
 
 
 def node_argv(args: argparse.Namespace) -> list[str]:
@@ -506,7 +520,7 @@ def run_config_test(args: argparse.Namespace) -> int:
 
 
 def _console_follows_haproxy(args: argparse.Namespace) -> None:
-    """Live consoles poll the local haproxy on a worker of their own."""
+    """A watch console polls the local haproxy on a worker of its own."""
     from hatui.adapters.haproxy import HaproxyPoller
     from hatui.ui.app import HatuiApp
 
@@ -561,8 +575,9 @@ def dispatch(args: argparse.Namespace) -> int:
         raise UsageError("--report goes with --read FILE")
     if args.node_log and not args.report:
         raise UsageError("--node-log goes with --read FILE --report OUT.html")
-    live = args.watch or args.serve or args.attach
-    if not (args.headless or args.json) and live and args.haproxy != NO_HAPROXY:
+    # A plain watch console polls the local haproxy itself; serve and attach consoles
+    # follow the LAN view's polls (hatui/ui/app.py's entry points).
+    if not (args.headless or args.json) and args.watch and args.haproxy != NO_HAPROXY:
         _console_follows_haproxy(args)
     if args.lan_view:
         return run_lan_view(args)
@@ -583,7 +598,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.attach:
         from hatui.ui.app import run_attach_ui
 
-        return run_attach_ui(args.control)
+        return run_attach_ui(args.control, haproxy=args.haproxy != NO_HAPROXY)
     raise UsageError("choose a mode: --watch IFACE, --serve, --read FILE, --demo (see --help)")
 
 

@@ -5,10 +5,13 @@ Requests are one JSON object per line:
   {"cmd": "priority", "instance": "VI_1", "value": "120" | "+10" | "-10"}
   {"cmd": "release" | "pause" | "resume" | "garp", "instance": "VI_1"}
   {"cmd": "reload"}      re-read the config: {"ok": true, "changes": [...]} or the error
-  {"cmd": "subscribe"}   then one {"ok": true, "status": {...}} line per publish
-  {"cmd": "subscribe", "observer": false}   the node's status only (no LAN document): what
-                         a console that runs its own read-only watcher needs; the first
-                         line comes with the node's next publication
+  {"cmd": "subscribe"}   then one {"ok": true, "status": {...}} line per publish: the
+                         first is `status` (with the LAN view's document as "observer"),
+                         the next ones the node's status alone
+  {"cmd": "subscribe", "observer": false}   the node's status only: what a console reads
+                         (it follows the LAN on the LAN view's socket,
+                         adapters/lanclient.py); the first line comes with the node's
+                         next publication
 Responses are {"ok": true, ...} or {"ok": false, "error": "one line"}. `status` answers
 {"ok": true, "status": handler.status()}. Only root and the node's own user may connect.
 """
@@ -134,7 +137,6 @@ class ControlServer:
         self._node_subscribers: set[asyncio.Queue[bytes]] = set()
         self._clients: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self.node_joined = asyncio.Event()  # a node-only subscriber waits for its first line
-        self.joined = asyncio.Event()  # a full-stream subscriber arrived
 
     async def start(self) -> None:
         """Create the directory and socket (mode 0600), replacing a stale socket file."""
@@ -182,18 +184,16 @@ class ControlServer:
 
     def publish(self, status: dict[str, Any]) -> None:
         """Queue a status snapshot for every full-stream subscriber."""
-        self.publish_raw(_line({"ok": True, "status": status}))
-
-    def publish_raw(self, line: bytes) -> None:
-        """Queue an encoded line (`{"ok": true, "status": ...}` and a newline) for every
-        full-stream subscriber."""
         if self._subscribers:
-            offer(self._subscribers, line)
+            offer(self._subscribers, _line({"ok": True, "status": status}))
 
     def publish_node(self, status_json: bytes) -> None:
-        """Queue the node's status, already encoded as JSON, for node-only subscribers."""
-        if self._node_subscribers:
-            offer(self._node_subscribers, b'{"ok":true,"status":' + status_json + b"}\n")
+        """Queue the node's status, already encoded as JSON, for every subscriber (a
+        full-stream subscriber had the LAN document in its first line only)."""
+        line = b'{"ok":true,"status":' + status_json + b"}\n"
+        for group in (self._node_subscribers, self._subscribers):
+            if group:
+                offer(group, line)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -288,11 +288,9 @@ class ControlServer:
         gone = asyncio.ensure_future(reader.read())
         try:
             if full:
-                self.joined.set()
                 writer.write(_line({"ok": True, "status": await self.handler.status()}))
                 await writer.drain()
-            else:
-                self.node_joined.set()
+            self.node_joined.set()
             await pump(queue, gone, writer)
         finally:
             gone.cancel()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import ipaddress
 import itertools
@@ -21,10 +22,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from hatui.haproxy.config import HaproxyConf, parse_config
+from hatui.haproxy.config import FrontendConf, HaproxyConf, parse_config
 from hatui.haproxy.join import Outcome, Reached, Unreached
-from hatui.haproxy.stats import StatsError, parse_info, parse_stat
+from hatui.haproxy.stats import (
+    Backend,
+    Frontend,
+    Info,
+    Server,
+    Stats,
+    StatsError,
+    parse_info,
+    parse_stat,
+)
 
 log = logging.getLogger(__name__)
 
@@ -261,3 +272,56 @@ def local_addresses() -> frozenset[str]:
             groups = [hexaddr[i : i + 4] for i in range(0, 32, 4)]
             found.add(str(ipaddress.IPv6Address(":".join(groups))))
     return frozenset(found)
+
+
+# -- a poll as JSON: the LAN view sends its polls to the consoles that follow it --------
+
+
+def poll_to_json(poll: Poll) -> dict[str, Any]:
+    """Everything a poll holds, as JSON (`poll_from_json` reads it back)."""
+    out: dict[str, Any] = {"time_us": poll.time_us, "socket": poll.socket}
+    out["local"] = sorted(poll.local)
+    match poll.outcome:
+        case Unreached() as miss:
+            out["outcome"] = {"reached": False, **dataclasses.asdict(miss)}
+        case Reached() as hit:
+            out["outcome"] = {"reached": True, **dataclasses.asdict(hit)}
+    return out
+
+
+def poll_from_json(obj: dict[str, Any]) -> Poll:
+    """A poll from `poll_to_json`'s JSON; KeyError, TypeError or ValueError if it is not."""
+    got = obj["outcome"]
+    outcome: Outcome
+    if got["reached"]:
+        stats, conf = got["stats"], got["config"]
+        outcome = Reached(
+            info=Info(**got["info"]),
+            stats=Stats(
+                frontends=tuple(Frontend(**f) for f in stats["frontends"]),
+                backends=tuple(
+                    Backend(**{**b, "servers": tuple(Server(**s) for s in b["servers"])})
+                    for b in stats["backends"]
+                ),
+            ),
+            config=None
+            if conf is None
+            else HaproxyConf(
+                stats_sockets=tuple(conf["stats_sockets"]),
+                frontends=tuple(
+                    FrontendConf(
+                        name=f["name"], binds=tuple(f["binds"]), backends=tuple(f["backends"])
+                    )
+                    for f in conf["frontends"]
+                ),
+            ),
+            config_path=got["config_path"],
+        )
+    else:
+        outcome = Unreached(status=got["status"], configured=got["configured"], hint=got["hint"])
+    return Poll(
+        time_us=int(obj["time_us"]),
+        socket=str(obj["socket"]),
+        outcome=outcome,
+        local=frozenset(obj["local"]),
+    )

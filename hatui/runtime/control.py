@@ -1,11 +1,10 @@
-"""The node's control socket: `hatui ctl` commands and the streams consoles render.
+"""The node's control socket: `hatui ctl` commands and the node's status stream.
 
-Two streams. The full one (the node's status with "observer" and "events") is what an
-attached console and older clients read: the LAN document comes, ten times a second, from
-the node's LAN-view process (runtime/lanview.py) as bytes that the node passes on without
-parsing. The node-only one is what a serving console reads (it watches the LAN itself,
-read-only). Both build the node's status a few rows at a time between the node's own
-timers, so that a client of 255 instances never delays an advert by more than a slice.
+The stream carries the node alone: its status and its events. Consoles follow the LAN on
+the LAN view's own socket (runtime/lanview.py), so the node relays no LAN document; only
+`status` (and a full subscription's first line) asks the LAN view for one. The status is
+built a few rows at a time between the node's own timers, so that a client of 255
+instances never delays an advert by more than a slice.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from typing import Any
 from hatui.adapters.control import ControlServer, operator_command
 from hatui.clock import Clock
 from hatui.errors import HatuiError
-from hatui.runtime.lanview import LanView, splice_events
+from hatui.runtime.lanproc import LanView
 from hatui.runtime.node import Node, NodeEvent
 from hatui.runtime.status import node_event_to_json, node_status_to_json, router_to_json
 from hatui.vrrp.spec import InstanceSpec
@@ -43,7 +42,6 @@ class NodeControl:
         self.clock = clock
         self.specs: dict[str, InstanceSpec] = {i.name: i for i in node.spec.instances}
         self.server = ControlServer(path, self)
-        self._pending: list[dict[str, object]] = []
         self._node_pending: list[dict[str, object]] = []
         self._news = asyncio.Event()
         self._publishers: list[asyncio.Task[None]] = []
@@ -53,10 +51,7 @@ class NodeControl:
     async def start(self) -> None:
         await self.server.start()
         self.node.listeners.append(self.on_node_event)
-        self._publishers = [
-            asyncio.ensure_future(self._publish_node_loop()),
-            asyncio.ensure_future(self._publish_full_loop()),
-        ]
+        self._publishers = [asyncio.ensure_future(self._publish_node_loop())]
 
     async def stop(self) -> None:
         if self._publishers:
@@ -98,54 +93,19 @@ class NodeControl:
     # -- node listener --------------------------------------------------------------
 
     def on_node_event(self, ev: NodeEvent) -> None:
-        if self.server.subscribers:
-            self._pending.append(node_event_to_json(ev))
-            del self._pending[:-EVENT_BACKLOG]
-        if self.server.node_subscribers:
+        if self.server.node_subscribers or self.server.subscribers:
             self._node_pending.append(node_event_to_json(ev))
             del self._node_pending[:-EVENT_BACKLOG]
             self._news.set()
 
     # -- the streams ------------------------------------------------------------------
 
-    async def _publish_full_loop(self) -> None:
-        """At each of the LAN view's publications: the node's status, its document and
-        the new events (the LAN's and the node's). Without a LAN view, the node alone."""
-        server = self.server
-        while not self._closing:
-            if not server.subscribers:
-                server.joined.clear()
-                await server.joined.wait()
-                continue
-            if self.lan is not None:
-                async for events, doc in self.lan.stream():
-                    if not server.subscribers or self._closing:
-                        break
-                    await self._publish_full(events, doc)
-            if server.subscribers and not self._closing:
-                await self._publish_full(b"[]", None)
-                await asyncio.sleep(NODE_REFRESH_S)
-
-    async def _publish_full(self, lan_events: bytes, doc: bytes | None) -> None:
-        try:
-            body = await self._node_body()
-        except Exception:  # a status bug must not end the stream, nor the node
-            log.exception("building the node status failed")
-            return
-        mine, self._pending = self._pending, []
-        observer = b',"observer":' + doc if doc is not None else b""
-        events = splice_events(lan_events, mine)
-        server = self.server
-        server.publish_raw(
-            b'{"ok":true,"status":{' + body + observer + b',"events":' + events + b"}}\n"
-        )
-
     async def _publish_node_loop(self) -> None:
         server = self.server
         loop = asyncio.get_running_loop()
         last = 0.0
         while not self._closing:
-            if not server.node_subscribers:
+            if not (server.node_subscribers or server.subscribers):
                 server.node_joined.clear()
                 await server.node_joined.wait()  # a new subscriber's first line: now
             else:

@@ -1,19 +1,23 @@
-"""A serving node's LAN view, in a process of its own.
+"""The host's LAN view, in a process of its own: the only unfiltered capture.
 
 The node process captures only its own VRIDs' adverts (a kernel filter, as keepalived's
 socket does) and runs nothing but its state machines, control socket and trackers. What
-every other router on the LAN is doing (the headless log's LAN events, `hatui_router_*`
-metrics, the observer document of `hatui ctl status` and of an attached console) is
-decoded here instead, by a read-only watcher the node starts under SCHED_IDLE:
+every router on the LAN is doing (the headless log's LAN events, `hatui_router_*`
+metrics, the LAN document of `hatui ctl status` and of every console) is decoded here
+instead, by a read-only watcher the node starts (runtime/lanproc.py) under SCHED_IDLE:
 
 - a flood of other routers' adverts costs this process, never the node's timers: the
   kernel schedules the node first, and drops what this process cannot read (counted as
   kernel drops, shown, never silent);
 - this process dying, or being slow, never touches the node; the node starts it again.
 
-The two talk over a Unix socket (mode 0600) beside the control socket: one request per
-connection, a JSON line; the answer is one line (a document, metrics text) or, for a
-subscription, two lines per publication (the new events, then the document).
+It answers on a Unix socket (mode 0600) beside the control socket, in JSON lines
+(adapters/lanclient.py has the protocol and the client). Its node asks it for documents
+and metrics; consoles subscribe to it directly, so the node relays nothing. With no
+subscriber it reads what queued every LAN_VIEW_READ_S (its node's own adverts would
+otherwise wake it per frame) under SCHED_IDLE; while consoles follow it, every
+LAN_VIEW_LIVE_READ_S at nice LIVE_NICE (follow_priority), and it sends events the moment it
+decodes them, with the rows they are about, and documents every DOC_EVERY_S.
 """
 
 from __future__ import annotations
@@ -24,51 +28,75 @@ import json
 import logging
 import os
 import signal
-import socket
-import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
-from hatui.adapters.control import offer, pump
+from hatui.adapters.control import allowed, offer, peer_uid, pump
+from hatui.adapters.haproxy import Poll, poll_to_json
+from hatui.adapters.lanclient import COMMANDS
 from hatui.errors import RuntimeFault
 from hatui.haproxy.join import HaproxyView
 from hatui.observe.events import Event
-from hatui.observe.report import event_to_json
+from hatui.observe.model import ObserverSnapshot
+from hatui.observe.report import event_to_json, routers_to_json
 from hatui.runtime.document import live_document
-from hatui.runtime.parent import PARENT_ENV
-from hatui.runtime.watch import CaptureStats, SnapshotGetter, Watch
+from hatui.runtime.lanmetrics import LanCounters, lan_data, lan_exposition
+from hatui.runtime.watch import (
+    LAN_VIEW_LIVE_READ_S,
+    LAN_VIEW_READ_S,
+    TICK_S,
+    CaptureStats,
+    SnapshotGetter,
+    Watch,
+)
 
 log = logging.getLogger(__name__)
 
-SUFFIX = ".lan"  # the LAN view's socket: the control socket's path plus this
 NICE = 19  # where SCHED_IDLE is refused (and ignored under it)
-ANSWER_TIMEOUT_S = 2.0
-RESTART_S = 5.0  # a LAN view that died starts again after this
-STOP_TIMEOUT_S = 2.0
-EVENT_BACKLOG = 500
-_QUEUE = 4  # publications a slow subscriber may lag before it loses the oldest
-MAX_ANSWER = 64 * 1024 * 1024
-# systemd speaks to the node alone: READY, WATCHDOG and STATUS are the node's word.
-_SUPERVISOR_ENV = frozenset({"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"})
+LIVE_NICE = 10  # while consoles follow it: a serving console's own niceness (ui/feeds.py)
+_QUEUE = 32  # lines a slow subscriber may lag before it loses the oldest
+SLICE = 32  # routers written per turn of the loop: frames are read between slices
+# Documents to consoles this often: news (events with their rows) goes at once, and a
+# console redraws a document of every router only every few ticks anyway (ui/app.py
+# ROUTINE_SHARE); its snapshot holds this process from reading frames meanwhile.
+DOC_EVERY_S = 0.5
 
 
-# -- the LAN view's side ---------------------------------------------------------------
+def _line(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+
+
+_NO_ROUTERS = b'"routers":[]'
+
+
+def document_line(
+    snap: ObserverSnapshot, stats: CaptureStats, haproxy: HaproxyView | None, routers: bytes
+) -> bytes:
+    """The stream's document line of `snap`, its routers already written (`routers`: their
+    JSON objects joined by commas): the line `live_document` gives, built in slices."""
+    rest = _line({"ok": True, "document": live_document(replace(snap, routers=()), stats, haproxy)})
+    # The document's second key (after a number): the first `"routers":[]` of the line.
+    head, sep, tail = rest.partition(_NO_ROUTERS)
+    assert sep, "a document without its routers key"
+    return head + b'"routers":[' + routers + b"]" + tail
 
 
 class LanViewServer:
-    """Answers the node that started this process: documents, metrics, a stream. It is
-    also a watch Sink (the stream's events and documents come from the watch's ticks)."""
+    """Answers its node and the consoles: documents, metrics, a stream. It is also a
+    watch Sink (the stream's events and documents come from the watch)."""
 
     def __init__(self, watch: Watch, path: str) -> None:
-        from hatui.runtime.metrics import LanCounters
-
         self.watch = watch
         self.path = path
         self.counters = LanCounters()  # master changes by cause: metrics
         self._server: asyncio.Server | None = None
         self._queues: set[asyncio.Queue[bytes]] = set()
-        self._events: list[dict[str, object]] = []
+        self._writers: set[asyncio.StreamWriter] = set()  # the subscribers', hung up on close
+        self._last_doc: int | None = None  # when the stream's last document went
+        self._building: asyncio.Future[None] | None = None
         self.haproxy: Callable[[], HaproxyView | None] = lambda: None  # --lan-haproxy
+        self._last_poll: bytes | None = None  # the last haproxy poll, as a stream line
 
     async def start(self) -> None:
         # The control socket's folder (/run/hatui), which the node may not have made yet.
@@ -88,62 +116,123 @@ class LanViewServer:
             self._server = None
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
+        for writer in list(self._writers):
+            writer.close()
+        if self._building is not None:
+            self._building.cancel()
 
-    def document(self) -> dict[str, object]:
+    @property
+    def subscribers(self) -> int:
+        return len(self._queues)
+
+    def document(self, *, events: bool = True) -> dict[str, object]:
         watch = self.watch
         snap = watch.observer.snapshot(watch.clock.wall_us())
-        return live_document(snap, watch.stats, self.haproxy())
+        return live_document(snap, watch.stats, self.haproxy(), events=events)
 
     def metrics(self) -> bytes:
-        from hatui.runtime.metrics import lan_exposition
-
         watch = self.watch
         snap = watch.observer.snapshot(watch.clock.wall_us())
-        return lan_exposition(snap, self.counters, watch.stats.kernel_drops)
+        return lan_exposition(lan_data(snap, self.counters, watch.stats.kernel_drops))
+
+    def on_haproxy_poll(self, poll: Poll) -> None:
+        """A poll of the local haproxy (--lan-haproxy): to the consoles that follow."""
+        self._last_poll = _line({"ok": True, "haproxy": poll_to_json(poll)})
+        if self._queues:
+            offer(self._queues, self._last_poll)
 
     # -- Sink ---------------------------------------------------------------------------
 
     def events(self, events: Sequence[Event]) -> None:
-        if self._queues:
-            self._events += [event_to_json(e) for e in events]
-            del self._events[:-EVENT_BACKLOG]
-
-    def snapshot(self, get: SnapshotGetter, stats: CaptureStats) -> None:
         if not self._queues:
             return
-        # The document's own history goes in a subscriber's first answer (`document`);
-        # the stream carries only what is new.
-        doc = live_document(get(), stats, events=False)
-        events, self._events = self._events, []
-        offer(self._queues, json.dumps(events).encode() + b"\n" + json.dumps(doc).encode() + b"\n")
+        out: dict[str, Any] = {"ok": True, "events": [event_to_json(e) for e in events]}
+        now, views = self.watch.news_views(events)
+        if views:
+            out["news"] = routers_to_json(now, views)
+        offer(self._queues, _line(out))
+
+    def snapshot(self, get: SnapshotGetter, stats: CaptureStats) -> None:
+        if not self._queues or (self._building is not None and not self._building.done()):
+            return
+        now = self.watch.clock.mono_us()
+        if self._last_doc is not None and now - self._last_doc < DOC_EVERY_S * 1e6 - TICK_S * 1e5:
+            return
+        self._last_doc = now
+        # The history went in each subscriber's first line; the stream carries what is new.
+        # The snapshot is taken now; its JSON is written a slice of routers at a time, so
+        # frames are read (and news sent) in between.
+        snap = replace(get(), events=())
+        self._building = asyncio.ensure_future(
+            self._send_document(snap, replace(stats), self.haproxy())
+        )
+
+    async def _send_document(
+        self, snap: ObserverSnapshot, stats: CaptureStats, haproxy: HaproxyView | None
+    ) -> None:
+        parts = []
+        for start in range(0, len(snap.routers), SLICE):
+            rows = routers_to_json(snap.time, snap.routers[start : start + SLICE])["routers"]
+            parts.append(json.dumps(rows, separators=(",", ":"))[1:-1].encode())
+            await asyncio.sleep(0)
+        if self._queues:
+            offer(self._queues, document_line(snap, stats, haproxy, b",".join(parts)))
+
+    # -- the socket -----------------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            request = await reader.readline()
-            cmd = request.strip().decode(errors="replace")
-            if cmd == "document":
-                writer.write(json.dumps(self.document()).encode() + b"\n")
-            elif cmd == "metrics":
-                writer.write(self.metrics())
-            elif cmd == "subscribe":
-                await self._stream(reader, writer)
+            if not allowed(peer_uid(writer.get_extra_info("socket")), os.geteuid()):
+                writer.write(_line({"ok": False, "error": "permission denied"}))
+            else:
+                await self._answer(await reader.readline(), reader, writer)
             await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
             pass
         finally:
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
+    async def _answer(
+        self, raw: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            request = json.loads(raw)
+            cmd = request.get("cmd") if isinstance(request, dict) else None
+        except ValueError:
+            cmd = None
+        if cmd == "document":
+            writer.write(_line({"ok": True, "document": self.document()}))
+        elif cmd == "metrics":
+            writer.write(_line({"ok": True, "metrics": self.metrics().decode()}))
+        elif cmd == "subscribe":
+            await self._stream(reader, writer)
+        else:
+            writer.write(_line({"ok": False, "error": f"expected one of {', '.join(COMMANDS)}"}))
+
     async def _stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         queue: asyncio.Queue[bytes] = asyncio.Queue(_QUEUE)
+        # The first line and joining the subscribers happen in one step of the loop: no
+        # event falls between the history and the stream, none comes twice.
+        queue.put_nowait(_line({"ok": True, "document": self.document()}))
+        if self._last_poll is not None:
+            queue.put_nowait(self._last_poll)
+        if not self._queues:
+            follow_priority(live=True)
         self._queues.add(queue)
-        gone = asyncio.ensure_future(reader.read())  # EOF: the node went away
+        self._writers.add(writer)
+        self.watch.read_every_s = LAN_VIEW_LIVE_READ_S
+        gone = asyncio.ensure_future(reader.read())  # EOF: the console went away
         try:
             await pump(queue, gone, writer)
         finally:
             gone.cancel()
             self._queues.discard(queue)
+            self._writers.discard(writer)
+            if not self._queues:
+                self.watch.read_every_s = LAN_VIEW_READ_S
+                follow_priority(live=False)
 
 
 def lower_priority() -> None:
@@ -161,139 +250,22 @@ def lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, 0, NICE)
 
 
+def follow_priority(*, live: bool) -> None:
+    """While consoles follow it, this process runs as a serving console does: SCHED_OTHER
+    at nice LIVE_NICE, behind its node (a node's wake-up preempts it at once; its weight is
+    a tenth of the node's) but no longer behind everything else, as SCHED_IDLE is: a busy
+    terminal or a neighbour would hold a console's news back. With nobody following:
+    SCHED_IDLE at nice NICE again."""
+    policy = os.SCHED_OTHER if live else os.SCHED_IDLE
+    with contextlib.suppress(OSError):
+        os.sched_setscheduler(0, policy, os.sched_param(0))
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, LIVE_NICE if live else NICE)
+
+
 def ignore_terminal_signals() -> None:
     """Ctrl-C and a hang-up reach the node's whole process group: the node decides (it
     reloads on SIGHUP, stops on SIGINT) and stops this process itself, with SIGTERM,
     once it has asked for the last document."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-
-
-# -- the node's side -------------------------------------------------------------------
-
-
-class LanView:
-    """The node's handle on its LAN-view process: starts it (and again if it dies),
-    asks it for documents and metrics, stops it. Every question has a deadline and an
-    answer of None when the LAN view is not there: the node never waits on it."""
-
-    def __init__(self, path: str, argv: Sequence[str]) -> None:
-        self.path = path
-        self.argv = list(argv)  # hatui's arguments for the child, after `-m hatui`
-        self.proc: asyncio.subprocess.Process | None = None
-        self._keeper: asyncio.Task[None] | None = None
-        self._stopping = False
-
-    async def start(self) -> None:
-        self._keeper = asyncio.ensure_future(self._keep())
-
-    async def _spawn(self) -> asyncio.subprocess.Process:
-        env = {k: v for k, v in os.environ.items() if k not in _SUPERVISOR_ENV}
-        env[PARENT_ENV] = str(os.getpid())  # it stops when we die
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hatui", *self.argv, env=env, stdin=asyncio.subprocess.DEVNULL
-        )
-
-    async def _keep(self) -> None:
-        while not self._stopping:
-            try:
-                self.proc = await self._spawn()
-            except OSError as exc:
-                log.error("cannot start the LAN view: %s; the node goes on", exc)
-                await asyncio.sleep(RESTART_S)
-                continue
-            code = await self.proc.wait()
-            if self._stopping:
-                return
-            log.error(
-                "the LAN view (pid %d) exited with %s; the node goes on, restarting it in %g s",
-                self.proc.pid, code, RESTART_S,
-            )  # fmt: skip
-            await asyncio.sleep(RESTART_S)
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc is not None and self.proc.returncode is None else None
-
-    async def _ask(self, request: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        reader, writer = await asyncio.open_unix_connection(self.path, limit=MAX_ANSWER)
-        writer.write(request + b"\n")
-        await writer.drain()
-        return reader, writer
-
-    async def document(self) -> bytes | None:
-        """The LAN document as JSON bytes, or None (not running yet, or not answering)."""
-        try:
-            async with asyncio.timeout(ANSWER_TIMEOUT_S):
-                reader, writer = await self._ask(b"document")
-                try:
-                    line = await reader.readline()
-                finally:
-                    writer.close()
-        except (OSError, TimeoutError, ValueError) as exc:
-            log.debug("LAN view: no document: %s", exc)
-            return None
-        return line.rstrip(b"\n") or None
-
-    def metrics(self) -> bytes | None:
-        """The LAN families as Prometheus text, for a scrape: blocking, from the HTTP
-        thread, never from the event loop."""
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(ANSWER_TIMEOUT_S)
-                sock.connect(self.path)
-                sock.sendall(b"metrics\n")
-                sock.shutdown(socket.SHUT_WR)
-                chunks = []
-                while chunk := sock.recv(1 << 16):
-                    chunks.append(chunk)
-        except OSError as exc:
-            log.debug("LAN view: no metrics: %s", exc)
-            return None
-        return b"".join(chunks)
-
-    async def stream(self) -> AsyncIterator[tuple[bytes, bytes]]:
-        """(new events, document), as JSON bytes, at each of the LAN view's ticks, until
-        the caller stops iterating or the LAN view goes away."""
-        try:
-            reader, writer = await asyncio.wait_for(self._ask(b"subscribe"), ANSWER_TIMEOUT_S)
-        except (OSError, TimeoutError) as exc:
-            log.debug("LAN view: no stream: %s", exc)
-            return
-        try:
-            while True:
-                events = await reader.readline()
-                doc = await reader.readline()
-                if not doc.endswith(b"\n"):
-                    return
-                yield events.rstrip(b"\n"), doc.rstrip(b"\n")
-        except (OSError, ValueError):
-            return
-        finally:
-            writer.close()
-
-    async def stop(self) -> None:
-        self._stopping = True
-        proc = self.proc
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT_S)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await proc.wait()
-        if self._keeper is not None:
-            self._keeper.cancel()
-            await asyncio.wait({self._keeper}, timeout=1.0)
-
-
-def splice_events(lan: bytes, node: list[dict[str, Any]]) -> bytes:
-    """One JSON array of the LAN view's events (bytes as sent) and the node's own."""
-    if not node:
-        return lan
-    mine = json.dumps(node).encode()
-    if lan in (b"", b"[]"):
-        return mine
-    return lan[:-1] + b"," + mine[1:]

@@ -4,11 +4,15 @@ Node instances use the names and labels of the keepalived exporter people alread
 (mehdy/keepalived-exporter: `keepalived_vrrp_state{iname,intf,vrid,ip_address}`, 0 INIT,
 1 BACKUP, 2 MASTER, 3 FAULT; advert, become_master, release_master, pri_zero and script
 series), so existing dashboards and alert rules keep working. Everything the watcher hears
-on the LAN is `hatui_*` with labels interface, protocol, family, vrid.
+on the LAN is `hatui_*` with labels interface, protocol, family, vrid
+(runtime/lanmetrics.py).
 
-prometheus_client serves HTTP from its own threads; the node's state belongs to the event
-loop. A scrape therefore asks the loop for a copy (one short callback) and builds the
-families in the HTTP thread: a slow or hostile client holds a thread, never the loop.
+The endpoint is a small HTTP server of its own threads: a scrape's body is this process's
+registry as prometheus_client writes it, followed, on a node, by its LAN view's text as
+the LAN view wrote it (`lan_text`): the node never parses nor re-renders the LAN's series,
+and the two sets of family names are disjoint. The node's state belongs to the event loop:
+a scrape asks the loop for a copy (one short callback) and builds the families in the HTTP
+thread, so a slow or hostile client holds a thread, never the loop.
 """
 
 from __future__ import annotations
@@ -17,23 +21,19 @@ import asyncio
 import ipaddress
 import logging
 import threading
-from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, generate_latest, start_http_server
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
 from hatui.errors import RuntimeFault, UsageError
-from hatui.observe.events import Event, MasterChange
-from hatui.runtime.watch import CaptureStats, SnapshotGetter
+from hatui.runtime.lanmetrics import LanCounters, LanData, lan_data, lan_families
 
 if TYPE_CHECKING:
-    from hatui.observe.model import ObserverSnapshot
-    from hatui.runtime.lanview import LanView
     from hatui.runtime.node import Node
     from hatui.runtime.watch import Watch
 
@@ -41,8 +41,6 @@ log = logging.getLogger(__name__)
 
 STATE_VALUE = {"INIT": 0, "BACKUP": 1, "MASTER": 2, "FAULT": 3}
 GATHER_TIMEOUT_S = 5.0
-RouterKey = tuple[str, str, str, int]  # interface, protocol, family, vrid
-ROUTER_LABELS = ["interface", "protocol", "family", "vrid"]
 # keepalived exporter counter (and hatui's own) -> the node's per-instance stat. Not
 # reported: the exporter's packet_len, ip_ttl, invalid_type and addr_list errors, which
 # hatui counts per interface as hatui_frames_rejected{reason} (a bad frame has no instance).
@@ -77,61 +75,74 @@ def parse_listen(text: str) -> tuple[str, int]:
     return addr, number
 
 
-@dataclass
-class LanCounters:
-    """What only events tell: master changes by cause and the last failover's gap."""
-
-    changes: Counter[tuple[RouterKey, str]] = field(default_factory=Counter)
-    last_gap_s: dict[RouterKey, float] = field(default_factory=dict)
-    stats: CaptureStats | None = None
-
-    def events(self, events: Sequence[Event]) -> None:
-        for ev in events:
-            if isinstance(ev, MasterChange) and ev.interface and ev.family and ev.vrid:
-                key = (ev.interface, str(ev.protocol), str(ev.family), ev.vrid)
-                self.changes[(key, str(ev.cause))] += 1
-                self.last_gap_s[key] = ev.gap_us / 1e6
-
-    def snapshot(self, get: SnapshotGetter, stats: CaptureStats) -> None:
-        self.stats = stats  # never calls get(): a scrape builds its own snapshot
-
-
 @dataclass(frozen=True, slots=True)
 class Gathered:
     """A copy of what a scrape reports, taken on the event loop."""
 
-    lan: ObserverSnapshot | None
-    changes: dict[tuple[RouterKey, str], int]
-    last_gap_s: dict[RouterKey, float]
-    kernel_drops: int
+    lan: LanData | None
     instances: list[dict[str, Any]]
     scripts: dict[str, bool]
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    body: Callable[[], bytes]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_GET(self) -> None:
+        if self.path.split("?")[0] not in ("/", "/metrics"):
+            self.send_error(404)
+            return
+        body = self.server.body()
+        self.send_response(200)
+        self.send_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("metrics: " + format, *args)
+
+
+def _server_family(address: str) -> type[_Server]:
+    if ":" not in address:
+        return _Server
+    import socket
+
+    class _Server6(_Server):
+        address_family = socket.AF_INET6
+
+    return _Server6
+
+
 class Exporter(Collector):
-    """The /metrics endpoint of one process: its node and/or its watcher, or a node and
-    the LAN view it runs in another process."""
+    """The /metrics endpoint of one process: its node and/or its watcher, and on a node
+    the text of the LAN view it runs in another process (`lan_text`)."""
 
     def __init__(self, listen: str) -> None:
         self.address, self.port = parse_listen(listen)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.watch: Watch | None = None
         self.node: Node | None = None
-        self.lan_view: LanView | None = None  # a node's LAN, from its LAN-view process
+        self.lan_text: Callable[[], bytes | None] | None = None  # blocking: the HTTP thread
         self.lan = LanCounters()
         self.registry = CollectorRegistry(auto_describe=False)
-        self._server: Any = None
+        self._server: _Server | None = None
         self._lock = threading.Lock()
 
     def start(self) -> None:
         """Bind now, so a port in use fails (one line) before the node touches a VIP."""
         try:
-            self._server, _thread = start_http_server(
-                self.port, addr=self.address, registry=self.registry
-            )
+            server = _server_family(self.address)((self.address, self.port), _Handler)
         except OSError as exc:
             where = f"{self.address}:{self.port}"
             raise RuntimeFault(f"--metrics {where}: {exc.strerror or exc}") from None
+        server.body = self.body
+        self._server = server
+        threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
         self.registry.register(self)
 
     @property
@@ -145,12 +156,12 @@ class Exporter(Collector):
         *,
         watch: Watch | None,
         node: Node | None,
-        lan_view: LanView | None = None,
+        lan_text: Callable[[], bytes | None] | None = None,
     ) -> None:
         """What to report, and the loop that owns it; the watcher's events feed `lan`.
-        A node reports its LAN from `lan_view` (another process) instead of a watch."""
+        A node reports its LAN with `lan_text` (its LAN view's own text) instead."""
         with self._lock:
-            self.loop, self.watch, self.node, self.lan_view = loop, watch, node, lan_view
+            self.loop, self.watch, self.node, self.lan_text = loop, watch, node, lan_text
         if watch is not None:
             watch.sinks.append(self.lan)
 
@@ -160,6 +171,15 @@ class Exporter(Collector):
             self._server.server_close()
             self._server = None
 
+    def body(self) -> bytes:
+        """A scrape's answer, in an HTTP thread: this registry, then the LAN view's text
+        as it came (asked here: its answer never waits on the loop)."""
+        own = bytes(generate_latest(self.registry))
+        with self._lock:
+            lan_text = self.lan_text
+        text = lan_text() if lan_text is not None else None
+        return own + text if text else own
+
     def describe(self) -> list[Metric]:
         return []
 
@@ -167,7 +187,9 @@ class Exporter(Collector):
         """Runs on the event loop."""
         lan = None
         if self.watch is not None:
-            lan = self.watch.observer.snapshot(self.watch.clock.wall_us())
+            snap = self.watch.observer.snapshot(self.watch.clock.wall_us())
+            stats = self.lan.stats
+            lan = lan_data(snap, self.lan, stats.kernel_drops if stats is not None else 0)
         instances: list[dict[str, Any]] = []
         scripts: dict[str, bool] = {}
         if self.node is not None:
@@ -195,15 +217,7 @@ class Exporter(Collector):
                 for tracker in router.trackers:
                     if tracker.kind == "script":
                         scripts[tracker.name] = scripts.get(tracker.name, True) and tracker.ok
-        stats = self.lan.stats
-        return Gathered(
-            lan=lan,
-            changes=dict(self.lan.changes),
-            last_gap_s=dict(self.lan.last_gap_s),
-            kernel_drops=stats.kernel_drops if stats is not None else 0,
-            instances=instances,
-            scripts=scripts,
-        )
+        return Gathered(lan=lan, instances=instances, scripts=scripts)
 
     def collect(self) -> Iterator[Metric]:
         """Runs in an HTTP thread: a copy from the loop, then the families."""
@@ -231,12 +245,7 @@ class Exporter(Collector):
         if self.node is not None:
             yield from _node_families(data)
         if data.lan is not None:
-            yield from _lan_families(data)
-        if self.lan_view is not None:
-            # Asked here, in the HTTP thread: the LAN view's answer never waits on the loop.
-            text = self.lan_view.metrics()
-            if text:
-                yield from text_string_to_metric_families(text.decode())
+            yield from lan_families(data.lan)
 
 
 def bind(listen: str | None) -> Exporter | None:
@@ -247,29 +256,6 @@ def bind(listen: str | None) -> Exporter | None:
     exporter = Exporter(listen)
     exporter.start()
     return exporter
-
-
-class _Families(Collector):
-    def __init__(self, families: list[Metric]) -> None:
-        self.families = families
-
-    def collect(self) -> Iterator[Metric]:
-        return iter(self.families)
-
-
-def lan_exposition(snap: ObserverSnapshot, lan: LanCounters, kernel_drops: int) -> bytes:
-    """The LAN families as Prometheus text: what a LAN-view process hands its node."""
-    data = Gathered(
-        lan=snap,
-        changes=dict(lan.changes),
-        last_gap_s=dict(lan.last_gap_s),
-        kernel_drops=kernel_drops,
-        instances=[],
-        scripts={},
-    )
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Families(list(_lan_families(data))))
-    return bytes(generate_latest(registry))
 
 
 def _node_families(data: Gathered) -> Iterator[Metric]:
@@ -348,99 +334,3 @@ def _transition_families(data: Gathered) -> Iterator[Metric]:
             weight.add_metric([*labels, tracker], part)
         near.add_metric(labels, inst["near_failovers"])
     yield from (last, count, effective, weight, near)
-
-
-def _vip_families(snap: ObserverSnapshot) -> Iterator[Metric]:
-    """Every VIP heard (observe/vips.py): owner, conflict, moves and the last move's gap."""
-    labels = ["interface", "vip"]
-    owner = GaugeMetricFamily(
-        "hatui_vip_owner_info",
-        "The MAC answering for a VIP, and its own IP",
-        labels=[*labels, "mac", "ip"],
-    )
-    conflict = GaugeMetricFamily(
-        "hatui_vip_conflict", "1 while two MACs answer for a VIP", labels=labels
-    )
-    moves = CounterMetricFamily("hatui_vip_moves", "Owner changes of a VIP", labels=labels)
-    gap = GaugeMetricFamily(
-        "hatui_vip_last_move_gap_seconds",
-        "From the old owner's last answer to the new owner's first, at the last move",
-        labels=labels,
-    )
-    for v in snap.vips:
-        if not v.interface:  # listed, never heard
-            continue
-        key = [v.interface, v.ip]
-        if v.mac is not None:
-            owner.add_metric([*key, v.mac, v.owner_ip or ""], 1)
-        conflict.add_metric(key, 1 if v.conflict is not None else 0)
-        moves.add_metric(key, v.moves)
-        if v.last_move is not None:
-            gap.add_metric(key, v.last_move.gap_us / 1e6)
-    yield from (owner, conflict, moves, gap)
-
-
-def _lan_families(data: Gathered) -> Iterator[Metric]:
-    snap = data.lan
-    assert snap is not None
-
-    def gauge(name: str, text: str, extra: Sequence[str] = ()) -> GaugeMetricFamily:
-        return GaugeMetricFamily(name, text, labels=[*ROUTER_LABELS, *extra])
-
-    master = gauge(
-        "hatui_router_master", "The master heard, as labels", ["master_ip", "master_mac"]
-    )
-    priority = gauge("hatui_router_priority", "The master's advertised priority")
-    interval = gauge("hatui_router_advert_interval_seconds", "The master's advert interval")
-    age = gauge("hatui_router_advert_age_seconds", "Time since the master's last advert")
-    down = gauge("hatui_router_master_down_seconds", "RFC Master_Down_Interval for this router")
-    senders = gauge("hatui_router_senders", "Addresses heard advertising (backups speak rarely)")
-    split = gauge("hatui_router_split_brain", "1 while two senders claim master")
-    stale = gauge("hatui_router_stale", "1 while the master is silent past Master_Down_Interval")
-    mismatch = gauge("hatui_router_mismatch", "1 while senders' configs disagree")
-    foreign = gauge("hatui_router_vip_foreign_mac", "VIPs answered (ARP/ND) by another MAC")
-    adverts = CounterMetricFamily("hatui_router_adverts", "Adverts heard", labels=ROUTER_LABELS)
-    changes = CounterMetricFamily(
-        "hatui_router_master_change", "Master changes by cause", labels=[*ROUTER_LABELS, "cause"]
-    )
-    gap = gauge("hatui_router_last_failover_gap_seconds", "Silence between the last two masters")
-    near = CounterMetricFamily(
-        "hatui_router_near_failover",
-        "Near failovers: the master silent 2+ adverts in a row, no takeover",
-        labels=ROUTER_LABELS,
-    )
-    owners = {(a.interface, a.ip): a.mac for a in snap.arp}
-    now = snap.time
-    for r in snap.routers:
-        key: RouterKey = (r.interface, str(r.protocol), str(r.family), r.vrid)
-        labels = [r.interface, key[1], key[2], str(r.vrid)]
-        master.add_metric([*labels, r.master_ip, r.master_mac], 1)
-        priority.add_metric(labels, r.priority)
-        interval.add_metric(labels, r.interval_cs / 100)
-        age.add_metric(labels, max(0, now - r.master_last_advert) / 1e6)
-        down.add_metric(labels, r.master_down_us / 1e6)
-        senders.add_metric(labels, len(r.senders))
-        split.add_metric(labels, 1 if r.status == "split_brain" else 0)
-        stale.add_metric(labels, 1 if r.status == "stale" else 0)
-        mismatch.add_metric(labels, 1 if r.mismatches else 0)
-        answered = [owners.get((r.interface, v)) for v in r.vips]
-        foreign.add_metric(labels, sum(1 for mac in answered if mac and mac != r.master_mac))
-        adverts.add_metric(labels, r.adverts)
-        near.add_metric(labels, r.near_failovers)
-    for (key, cause), count in sorted(data.changes.items()):
-        changes.add_metric([key[0], key[1], key[2], str(key[3]), cause], count)
-    for key, seconds in sorted(data.last_gap_s.items()):
-        gap.add_metric([key[0], key[1], key[2], str(key[3])], seconds)
-    yield from (master, priority, interval, age, down, senders, split, stale, mismatch, foreign)
-    yield from (adverts, changes, gap, near)
-    yield from _vip_families(snap)
-    frames = CounterMetricFamily("hatui_frames", "Frames the watcher decoded or rejected")
-    frames.add_metric([], snap.counters.frames)
-    rejected = CounterMetricFamily(
-        "hatui_frames_rejected", "Frames rejected, by reason", labels=["reason"]
-    )
-    for reason, count in sorted(snap.counters.rejected.items()):
-        rejected.add_metric([reason], count)
-    drops = CounterMetricFamily("hatui_kernel_drops", "Frames the kernel dropped before capture")
-    drops.add_metric([], data.kernel_drops)
-    yield from (frames, rejected, drops)

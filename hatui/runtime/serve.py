@@ -8,10 +8,8 @@ send priority 0, VIPs go, notify_stop runs, sockets close.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import dataclasses
 import gc
 import logging
 import os
@@ -21,21 +19,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hatui.adapters.lanclient import lan_path
 from hatui.adapters.netlink import (
-    IfAddress,
     LinkWatch,
-    check_vip_subnet,
-    ifindex,
-    interface_addresses,
 )
 from hatui.clock import SystemClock
 from hatui.errors import RuntimeFault
 from hatui.runtime.control import NodeControl
 from hatui.runtime.daemon import Supervision
-from hatui.runtime.lanview import SUFFIX, LanView
+from hatui.runtime.lanproc import LanView
 from hatui.runtime.node import Node, NodeEvent
 from hatui.runtime.nodecap import NodeCapture
 from hatui.runtime.nodeio import RealNodeIO
+from hatui.runtime.nodespec import preflight
 from hatui.runtime.pacing import Handle
 from hatui.runtime.trackers import Notifier, Trackers
 from hatui.types import MonoUs
@@ -73,45 +69,6 @@ class AsyncioScheduler:
         return self.loop.call_at(at / 1e6 + 1e-6, fn)
 
 
-def load_spec(args: argparse.Namespace) -> NodeSpec:
-    """The node spec from -c FILE or from the flags; errors raise ConfigError/UsageError.
-    --rt-priority overrides the file's vrrp_rt_priority."""
-    spec = _load_spec(args)
-    rt = getattr(args, "rt_priority", None)
-    return spec if rt is None else dataclasses.replace(spec, rt_priority=rt)
-
-
-def _load_spec(args: argparse.Namespace) -> NodeSpec:
-    if args.config:
-        from hatui.config.keepalived import load_config
-
-        spec = load_config(args.config, getattr(args, "config_id", None))
-        for warning in spec.warnings:
-            log.warning("%s", warning)
-        return spec
-    from hatui.config.flags import spec_from_flags
-    from hatui.errors import UsageError
-
-    if not args.interface or args.vrid is None or not args.vip:
-        raise UsageError("--serve needs -c FILE, or --interface, --vrid and --vip")
-    return spec_from_flags(
-        interface=args.interface,
-        vrid=args.vrid,
-        priority=args.priority,
-        vips=args.vip,
-        advert_int=args.advert_int,
-        # v2 is IPv4 only (RFC 3768): IPv6 VIPs imply v3 unless the operator says otherwise.
-        version=args.vrrp_version or (3 if any(":" in v for v in args.vip) else 2),
-        unicast_peers=args.unicast_peer,
-        unicast_src=args.unicast_src,
-        auth_pass=args.auth_pass,
-        nopreempt=args.nopreempt,
-        preempt_delay=args.preempt_delay,
-        name=args.name,
-        checksum_form=args.checksum,
-    )
-
-
 def apply_scheduling(spec: NodeSpec) -> list[str]:
     """keepalived's vrrp_priority (nice) and vrrp_rt_priority (SCHED_RR): timers that hold
     on a busy machine. A refusal is a warning, not a reason to stay down."""
@@ -129,31 +86,13 @@ def apply_scheduling(spec: NodeSpec) -> list[str]:
     return notes
 
 
-def preflight(spec: NodeSpec) -> list[str]:
-    """Fail early and clearly: root, interfaces; returns warnings (VIP outside any subnet)."""
-    if os.geteuid() != 0:
-        raise RuntimeFault("--serve needs root (raw sockets and netlink): run it with sudo")
-    warnings = []
-    addresses: dict[str, list[IfAddress]] = {}  # one netlink dump per interface
-    for ispec in spec.instances:
-        ifindex(ispec.interface)  # raises RuntimeFault naming a missing interface
-        for vip in ispec.vips:
-            dev = vip.dev or ispec.interface
-            if dev not in addresses:
-                addresses[dev] = interface_addresses(dev)
-            note = check_vip_subnet(vip, dev, addresses[dev])
-            if note:
-                warnings.append(f"{ispec.name}: {note}")
-    return warnings
-
-
 @dataclass
 class Serve:
     """A running node: the Node, its I/O and capture, its LAN view, link watches, trackers.
 
-    `lan_flags` (hatui's output flags, e.g. ["--json"]) starts a LAN-view process that
-    logs the LAN's events beside the node's and answers for its document and metrics;
-    None runs the node alone (a console's node: the console watches the LAN itself)."""
+    `lan_flags` (hatui's output flags, e.g. ["--json"]) starts the host's LAN view, a
+    process that logs the LAN's events beside the node's, answers for its document and
+    metrics, and streams the LAN to every console; None runs the node alone (tests)."""
 
     spec: NodeSpec
     control_path: str | None = None
@@ -180,10 +119,9 @@ class Serve:
         warnings = preflight(self.spec)
         interfaces = sorted({i.interface for i in self.spec.instances})
         if self.lan_flags is not None and self.control_path:
-            argv = ["--lan-view", self.control_path + SUFFIX, "--headless", *self.lan_flags]
-            self.lan = LanView(
-                self.control_path + SUFFIX, argv + [f"--watch={i}" for i in interfaces]
-            )
+            path = lan_path(self.control_path)
+            argv = ["--lan-view", path, "--headless", *self.lan_flags]
+            self.lan = LanView(path, argv + [f"--watch={i}" for i in interfaces])
         for warning in warnings + apply_scheduling(self.spec):
             log.warning("%s", warning)
         if self.metrics_listen:  # bound before any VIP is touched
@@ -204,7 +142,8 @@ class Serve:
         for name in sorted(set(interfaces) | tracked):
             self._links.append(LinkWatch(name))
         if self.metrics is not None:
-            self.metrics.attach(loop, watch=None, node=self.node, lan_view=self.lan)
+            lan_text = self.lan.metrics if self.lan is not None else None
+            self.metrics.attach(loop, watch=None, node=self.node, lan_text=lan_text)
 
     async def run(self, stop: asyncio.Event, duration_s: float | None = None) -> None:
         loop = asyncio.get_running_loop()

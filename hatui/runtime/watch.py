@@ -31,6 +31,8 @@ READ_BATCH = 512  # frames per read for a watcher: fewer wake-ups under load
 # node's own adverts then wake it 20 times a second, not once each. Frames keep their
 # kernel stamps, so the model's times are the wire's.
 LAN_VIEW_READ_S = 0.05
+# ... and this often while consoles follow it: their news waits for no batch.
+LAN_VIEW_LIVE_READ_S = 0.002
 EARLY_US = 20_000  # a frame that made news publishes a snapshot before the tick, this often
 
 
@@ -70,7 +72,9 @@ class Watch:
     stats: CaptureStats = field(default_factory=CaptureStats)
     _captures: list[CaptureSocket] = field(default_factory=list)
     _last_snapshot: int = 0
-    read_every_s: float | None = None  # None: as frames arrive; else what queued, this often
+    # None: as frames arrive; else what queued, this often (a LAN view changes it while it
+    # runs: fast while consoles follow it)
+    read_every_s: float | None = None
 
     def open(self) -> None:
         """Open every capture socket first, so a missing interface fails before anything runs."""
@@ -181,7 +185,7 @@ class Watch:
                 pump = (
                     loop.call_soon(read_queued)
                     if any(full)
-                    else loop.call_later(every, read_queued)
+                    else loop.call_later(self.read_every_s or every, read_queued)
                 )
 
             pump = loop.call_later(every, read_queued)

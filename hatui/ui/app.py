@@ -604,7 +604,7 @@ def run_watch_ui(
     from hatui.clock import SystemClock
     from hatui.observe.observer import Observer
     from hatui.runtime.watch import Watch
-    from hatui.ui.feeds import LiveWatchFeed
+    from hatui.ui.watchfeed import LiveWatchFeed
 
     watch = Watch(interfaces=interfaces, observer=Observer(vips=vips), clock=SystemClock())
     return asyncio.run(_run(LiveWatchFeed(watch, duration, metrics=metrics)))
@@ -617,27 +617,30 @@ def run_read_ui(path: str, speed: float | None, vips: tuple[str, ...] = ()) -> i
 
 
 def run_serve_ui(args: argparse.Namespace, node_argv: list[str]) -> int:
-    """The console over a node child (`hatui ` + `node_argv`) that it starts and stops."""
-    from hatui.clock import SystemClock
-    from hatui.observe.observer import Observer
+    """The console over a node child (`hatui ` + `node_argv`) that it starts and stops,
+    then follows as an attached console does: it captures nothing itself."""
     from hatui.runtime.child import NodeChild
-    from hatui.runtime.serve import load_spec, preflight
-    from hatui.runtime.watch import Watch
+    from hatui.runtime.nodespec import load_spec, preflight
     from hatui.ui.feeds import ServeFeed
 
     spec = load_spec(args)  # config errors as one line, before anything starts
     preflight(spec)
-    interfaces = sorted({i.interface for i in spec.instances})
-    watch = Watch(interfaces=interfaces, observer=Observer(), clock=SystemClock())
-    feed = ServeFeed(NodeChild(node_argv), watch, args.control, args.duration)
+    source = ", ".join(sorted({i.interface for i in spec.instances}))
+    feed = ServeFeed(NodeChild(node_argv), args.control, source, args.duration)
+    if args.haproxy != "none":  # the node's LAN view polls haproxy for the panel
+        HatuiApp.haproxy_source = feed.lan.haproxy_source
     return asyncio.run(_run(feed))
 
 
-def run_attach_ui(control_path: str) -> int:
+def run_attach_ui(control_path: str, *, haproxy: bool = True) -> int:
+    """The console of a running node; with `haproxy`, its panel follows the LAN view's
+    polls of the local haproxy."""
     from hatui.ui.feeds import AttachFeed
 
     async def main() -> int:
         feed = AttachFeed(control_path)
+        if haproxy:
+            HatuiApp.haproxy_source = feed.lan.haproxy_source
         await feed.connect()
         return await _run(feed)
 

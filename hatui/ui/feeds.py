@@ -1,5 +1,9 @@
 """Feeds: where the console's documents come from, one per mode, all posting the same messages.
 
+Serving and attached consoles follow two streams and capture nothing: the node's control
+socket (its status, events and commands) and the host's LAN view's socket (the LAN). The
+plain watch console's own capture is ui/watchfeed.py.
+
 A feed runs as a worker on the app's event loop and posts `ObserverDoc`, `NodeDoc`,
 `EventsArrived` and `FeedEnded`. Posting never waits, so the runtime never blocks on the
 UI; snapshots are published at most 10 times a second and collapse in the app's queue.
@@ -14,17 +18,16 @@ import contextlib
 import os
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
+from hatui.adapters.lanclient import lan_path
 from hatui.errors import HatuiError, RuntimeFault
-from hatui.observe.events import Event
-from hatui.observe.model import RouterView
-from hatui.observe.report import event_to_json, routers_to_json
+from hatui.observe.report import event_to_json
 from hatui.runtime.document import live_document
 from hatui.types import WallUs
+from hatui.ui.lanstream import LanStream
 from hatui.ui.messages import EventsArrived, FeedEnded, NodeDoc, ObserverDoc
 from hatui.ui.model import Mode
 from hatui.vrrp.inputs import (
@@ -40,8 +43,6 @@ from hatui.vrrp.inputs import (
 if TYPE_CHECKING:
     from hatui.observe.observer import Observer
     from hatui.runtime.child import NodeChild
-    from hatui.runtime.metrics import Exporter
-    from hatui.runtime.watch import CaptureStats, SnapshotGetter, Watch
 
 Json = dict[str, Any]
 Post = Callable[[Message], object]
@@ -79,151 +80,12 @@ class Feed(ABC):
         return True
 
 
-class UiSink:
-    """A watch-runtime Sink that turns snapshots and events into console messages.
-
-    With `news` (`Watch.news_views`), events carry a builder of the partial document of
-    the routers they are about: the console shows them without waiting for a snapshot."""
-
-    def __init__(
-        self,
-        post: Post,
-        on_snapshot: Callable[[], None] | None = None,
-        *,
-        news: Callable[[Sequence[Event]], tuple[WallUs, tuple[RouterView, ...]]] | None = None,
-    ) -> None:
-        self.post = post
-        self.on_snapshot = on_snapshot
-        self.news = news
-
-    def events(self, events: Sequence[Event]) -> None:
-        docs = [event_to_json(e) for e in events]
-        news = self.news
-        if news is None:
-            self.post(EventsArrived(docs))
-            return
-        held = tuple(events)  # built when the console draws the news, from the model then
-        self.post(EventsArrived(docs, lambda: routers_to_json(*news(held))))
-
-    def snapshot(self, get: SnapshotGetter, stats: CaptureStats) -> None:
-        frozen = replace(stats)  # the counters as they are now, for a document built later
-        # Neither the snapshot nor its document is built unless the console draws it.
-        self.post(ObserverDoc(lambda: live_document(get(), frozen, events=False)))
-        if self.on_snapshot is not None:
-            self.on_snapshot()
-
-
-class LiveWatchFeed(Feed):
-    """`--watch IFACE`: live capture, read-only."""
-
-    mode = Mode.WATCH
-
-    def __init__(
-        self, watch: Watch, duration: float | None = None, *, metrics: str | None = None
-    ) -> None:
-        super().__init__()
-        self.watch = watch
-        self.duration = duration
-        self.source = ", ".join(watch.interfaces)
-        self.metrics_listen = metrics
-        self.exporter: Exporter | None = None
-
-    def open(self) -> None:
-        from hatui.runtime.metrics import bind
-
-        self.exporter = bind(self.metrics_listen)
-        try:
-            self.watch.open()
-        except BaseException:
-            self.close()
-            raise
-
-    async def run(self, post: Post) -> None:
-        self.watch.sinks.append(UiSink(post, news=self.watch.news_views))
-        if self.exporter is not None:
-            self.exporter.attach(asyncio.get_running_loop(), watch=self.watch, node=None)
-        try:
-            await self.watch.run(self.stop, self.duration)
-        finally:
-            self.watch.close()
-
-    def close(self) -> None:
-        if self.exporter is not None:
-            self.exporter.stop()
-
-
-class ServeFeed(Feed):
-    """`--serve`: the node runs as a child process and this console is its client.
-
-    The console watches the LAN itself (read-only capture on the node's interfaces) and
-    reads the node's status from its control socket, so nothing the console does (a
-    stalled terminal, a slow redraw, a modal) can delay an advert. Stopping the feed stops
-    the node: SIGTERM, masters send priority 0, VIPs go.
-    """
-
-    mode = Mode.SERVE
-
-    def __init__(
-        self, child: NodeChild, watch: Watch, control_path: str, duration: float | None = None
-    ) -> None:
-        super().__init__()
-        self.child = child
-        self.watch = watch
-        self.node = NodeStream(control_path)
-        self.duration = duration
-        self.source = ", ".join(watch.interfaces)
-
-    def open(self) -> None:
-        self.watch.open()  # a missing interface fails before any node starts
-        try:
-            self.child.start()
-        except BaseException:
-            self.watch.close()
-            raise
-        # The console yields the CPU to its node whenever both want it (a busy console on
-        # a 2-core machine beside a keepalived peer): the node's adverts come first.
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + CONSOLE_NICE)
-
-    async def run(self, post: Post) -> None:
-        self.watch.sinks.append(UiSink(post, news=self.watch.news_views))
-        node = asyncio.ensure_future(self.node.run(post, self.stop))
-        watch = asyncio.ensure_future(self.watch.run(self.stop, self.duration))
-        try:
-            done, _ = await asyncio.wait({node, watch}, return_when=asyncio.FIRST_COMPLETED)
-            if node in done and node.exception() is not None and not self.stop.is_set():
-                code = await self.child.stop_async()
-                raise RuntimeFault(f"the node stopped (exit {code}): {self.child.failure()}")
-        finally:
-            self.stop.set()
-            for task in (node, watch):
-                if not task.done():
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await asyncio.wait_for(task, 2.0)
-            self.watch.close()
-            await self.child.stop_async()
-
-    async def command(self, instance: str, command: OperatorCommand) -> str:
-        return await self.node.command(instance, command)
-
-    def close(self) -> None:
-        self.child.stop()
-        self.child.cleanup()
-
-    def before_exit(self, deadline: float) -> bool:
-        """The node stops as on `q`: masters send priority 0 and drop their VIPs."""
-        stopped = self.child.stop_by(deadline)
-        if stopped:
-            self.child.cleanup()
-        return stopped
-
-
 class NodeStream:
-    """A node's control socket as console messages: its status and events, and commands."""
+    """A node's control socket as console messages: its status and events (the node's
+    stream alone: the LAN comes from the LAN view), and commands."""
 
-    def __init__(self, path: str, *, observer: bool = False) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
-        self.observer = observer
         self._stream: AsyncIterator[dict[str, Any]] | None = None
         self._first: Json | None = None
 
@@ -231,7 +93,7 @@ class NodeStream:
         """Subscribe and read the first status, so a missing node fails before the app."""
         from hatui.adapters.control import subscribe
 
-        self._stream = subscribe(self.path, observer=self.observer)
+        self._stream = subscribe(self.path, observer=False)
         self._first = await anext(self._stream)
         return self._first
 
@@ -241,17 +103,10 @@ class NodeStream:
             await self.connect()
         assert self._stream is not None
         stream = self._stream
-        need_backlog = self.observer
-
-        def deliver(status: Json) -> None:
-            nonlocal need_backlog
-            for msg in split_status(status, backlog=need_backlog):
-                post(msg)
-            need_backlog = need_backlog and not isinstance(status.get("observer"), dict)
-
         try:
             if self._first is not None:
-                deliver(self._first)
+                for msg in split_status(self._first):
+                    post(msg)
             while not stop.is_set():
                 nxt = asyncio.ensure_future(anext(stream))
                 halt = asyncio.ensure_future(stop.wait())
@@ -264,7 +119,8 @@ class NodeStream:
                     status = nxt.result()
                 except StopAsyncIteration:
                     raise RuntimeFault(f"{self.path}: the node closed the stream") from None
-                deliver(status)
+                for msg in split_status(status):
+                    post(msg)
         finally:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
@@ -302,21 +158,14 @@ def command_name(command: OperatorCommand) -> str:
     return f"{req['cmd']} {req['value']}" if "value" in req else str(req["cmd"])
 
 
-def split_status(status: Json, *, backlog: bool = False) -> list[Message]:
-    """One control-stream status (hatui/runtime/control.py) as messages.
-
-    The stream's objects are the node status (`{"instances": ...}`) with "observer" (the
-    DESIGN.md document) and "events" (new since the last one) added. With `backlog`, the
-    observer document's own event list becomes the log's history, and the observer events
-    of this object, already in it, are skipped.
-    """
+def split_status(status: Json) -> list[Message]:
+    """One node status of the control stream (hatui/runtime/control.py) as messages: the
+    node's document and its new events. A LAN document in it ("observer": `hatui ctl
+    status`, a full subscription's first line) is posted too."""
     out: list[Message] = []
     observer = status.get("observer")
     events = [e for e in status.get("events") or [] if isinstance(e, dict)]
     if isinstance(observer, dict):
-        if backlog:
-            history = [e for e in observer.get("events") or [] if isinstance(e, dict)]
-            events = history + [e for e in events if str(e.get("kind", "")).startswith("node_")]
         out.append(ObserverDoc(observer))
     node = status.get("node")
     if isinstance(node, dict):
@@ -328,12 +177,91 @@ def split_status(status: Json, *, backlog: bool = False) -> list[Message]:
     return out
 
 
-class AttachFeed(Feed):
-    """`--attach`: a headless node's control socket; the node outlives this console.
+async def follow(
+    node: NodeStream, lan: LanStream, post: Post, stop: asyncio.Event, duration: float | None
+) -> None:
+    """A console's two streams: the node's (status, events; commands go there) and the
+    LAN view's. Returns when `stop` is set or `duration` passes; RuntimeFault when the node
+    goes (the LAN view going only says so and reconnects)."""
+    node_task = asyncio.ensure_future(node.run(post, stop))
+    lan_task = asyncio.ensure_future(lan.run(post, stop))
+    loop = asyncio.get_running_loop()
+    end = None if duration is None else loop.time() + duration
+    pending = {node_task, lan_task}
+    try:
+        while node_task in pending and not stop.is_set():
+            left = None if end is None else max(0.0, end - loop.time())
+            done, pending = await asyncio.wait(
+                pending, timeout=left, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:
+                return  # `duration` passed
+            for task in done:
+                if not stop.is_set():
+                    task.result()  # the node's RuntimeFault when it went; a bug, as it is
+    finally:
+        stop.set()
+        for task in (node_task, lan_task):
+            if not task.done():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(task, 2.0)
 
-    The node's own stream carries its LAN document too (built in the node): the attach
-    console needs no capture rights of its own.
+
+class ServeFeed(Feed):
+    """`--serve`: start the node (a child process, which starts the host's LAN view), then
+    attach to it as any console does. This console captures nothing: the node panel and
+    commands go over the control socket, the LAN comes from the LAN view's socket. Nothing
+    the console does (a stalled terminal, a slow redraw, a modal) can delay an advert.
+    Stopping the feed stops the node: SIGTERM, masters send priority 0, VIPs go.
     """
+
+    mode = Mode.SERVE
+
+    def __init__(
+        self, child: NodeChild, control_path: str, source: str, duration: float | None = None
+    ) -> None:
+        super().__init__()
+        self.child = child
+        self.node = NodeStream(control_path)
+        self.lan = LanStream(lan_path(control_path))
+        self.duration = duration
+        self.source = source
+
+    def open(self) -> None:
+        self.child.start()
+        # The console yields the CPU to its node whenever both want it (a busy console on
+        # a 2-core machine beside a keepalived peer): the node's adverts come first.
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + CONSOLE_NICE)
+
+    async def run(self, post: Post) -> None:
+        try:
+            await follow(self.node, self.lan, post, self.stop, self.duration)
+        except RuntimeFault:
+            code = await self.child.stop_async()
+            raise RuntimeFault(f"the node stopped (exit {code}): {self.child.failure()}") from None
+        finally:
+            await self.child.stop_async()
+
+    async def command(self, instance: str, command: OperatorCommand) -> str:
+        return await self.node.command(instance, command)
+
+    def close(self) -> None:
+        self.child.stop()
+        self.child.cleanup()
+
+    def before_exit(self, deadline: float) -> bool:
+        """The node stops as on `q`: masters send priority 0 and drop their VIPs."""
+        stopped = self.child.stop_by(deadline)
+        if stopped:
+            self.child.cleanup()
+        return stopped
+
+
+class AttachFeed(Feed):
+    """`--attach`: a running node's console; the node outlives it. As a serving console:
+    the node's stream from the control socket, the LAN from the LAN view's socket, no
+    capture rights of its own. Any number may attach to one node at once."""
 
     mode = Mode.ATTACH
 
@@ -341,13 +269,14 @@ class AttachFeed(Feed):
         super().__init__()
         self.path = path
         self.source = path
-        self.node = NodeStream(path, observer=True)
+        self.node = NodeStream(path)
+        self.lan = LanStream(lan_path(path))
 
     async def connect(self) -> None:
         await self.node.connect()
 
     async def run(self, post: Post) -> None:
-        await self.node.run(post, self.stop)
+        await follow(self.node, self.lan, post, self.stop, None)
 
     async def command(self, instance: str, command: OperatorCommand) -> str:
         return await self.node.command(instance, command)

@@ -286,3 +286,18 @@ async def test_close_hangs_up_on_subscribers(
     with pytest.raises(RuntimeFault, match="closed the connection"):
         await asyncio.wait_for(anext(stream), 2)
     assert not server._clients
+
+
+async def test_a_full_subscriber_gets_the_status_then_the_nodes_own_lines(
+    served: tuple[str, ControlServer, FakeNode],
+) -> None:
+    """The node relays no LAN document: after the first line (`status`, which a node fills
+    with its LAN view's document), a full subscriber reads the node's lines as consoles do."""
+    path, server, _node = served
+    stream = subscribe(path)
+    first = await asyncio.wait_for(anext(stream), 2)
+    assert first["gen"] == 0 and first["instances"][0]["name"] == "VI_1"
+    await asyncio.wait_for(server.node_joined.wait(), 2)  # the node's cue to publish now
+    server.publish_node(json.dumps({"instances": [], "gen": 7}).encode())
+    assert (await asyncio.wait_for(anext(stream), 2))["gen"] == 7
+    await stream.aclose()

@@ -4,6 +4,7 @@ and a hanging haproxy costs the poll its timeout without blocking the loop."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import socket
@@ -16,7 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from hatui.adapters.haproxy import HaproxyPoller, local_addresses, locate
+from hatui.adapters.haproxy import (
+    HaproxyPoller,
+    local_addresses,
+    locate,
+    poll_from_json,
+    poll_to_json,
+)
 from hatui.haproxy.join import Reached, Unreached
 
 DATA = Path(__file__).parent.parent / "haproxy" / "data"
@@ -212,3 +219,23 @@ async def test_restart_is_the_next_poll(tmp_path: Path) -> None:
     assert "127.0.0.1" in down.local  # configured but down: held VIPs still alert
     async with fake_haproxy(sock):
         assert isinstance((await poller.poll()).outcome, Reached)
+
+
+async def test_a_poll_crosses_json_unchanged(tmp_path: Path) -> None:
+    """The LAN view sends its polls to consoles as JSON: real answers (haproxy 2.6's own
+    `show stat` and `show info`, a config with binds) and a miss come back equal."""
+    sock, cfg = tmp_path / "admin.sock", tmp_path / "haproxy.cfg"
+    cfg.write_text(
+        f"global\n    stats socket {sock}\nfrontend web\n    bind 192.0.2.100:80\n"
+        "    default_backend app\nbackend app\n    server a 192.0.2.21:80\n"
+    )
+    async with fake_haproxy(sock):
+        hit = await HaproxyPoller(str(sock), cfg=str(cfg)).poll()
+    assert isinstance(hit.outcome, Reached) and hit.outcome.config is not None
+    assert hit.outcome.stats.backends and hit.outcome.stats.backends[0].servers
+    miss = await HaproxyPoller(str(tmp_path / "gone.sock")).poll()
+    assert isinstance(miss.outcome, Unreached)
+    for poll in (hit, miss):
+        assert poll_from_json(json.loads(json.dumps(poll_to_json(poll)))) == poll
+    with pytest.raises((KeyError, TypeError)):
+        poll_from_json({"outcome": {"reached": True}})

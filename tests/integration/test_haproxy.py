@@ -17,6 +17,8 @@ from hatui.adapters.control import request
 from hatui.adapters.haproxy import HaproxyPoller
 from hatui.lab import Haproxy, Lab, haproxy_config, start_haproxy, start_web
 from hatui.lab.nodes import VIP, HatuiNode, flags, read_json_lines, start_hatui, wait_for
+from hatui.ui.app import HatuiApp
+from hatui.ui.feeds import AttachFeed
 from hatui.ui.screenshots import app_for, serve_feed
 from hatui.ui.widgets.proxies import HaproxyPanel
 from tests.conftest import require, require_root
@@ -204,3 +206,36 @@ def test_only_the_lan_view_polls_haproxy_and_ctl_status_shows_it(lab: Lab) -> No
         assert seen["socket"] == str(sock) and seen["status"] == "down", seen
     finally:
         server.close()
+
+
+async def test_an_attached_consoles_panel_follows_the_lan_views_polls(lab: Lab) -> None:
+    """The console polls no haproxy: the node's LAN view does, and the panel of a console
+    attached to the node shows its polls (a backend going down included)."""
+    require_haproxy()
+    a = lab.add_host("a", 11)
+    webs = backends(lab)
+    ha = haproxy_on(lab, "a")
+    # start_hatui polls the node's status with asyncio.run: off this test's loop.
+    node = await asyncio.to_thread(start_hatui, lab, a, [*flags(150), "--haproxy", str(ha.socket)])
+    feed = AttachFeed(str(node.control))
+    await feed.connect()
+    app = HatuiApp(feed, haproxy=feed.lan.haproxy_source())
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = app.query_one(HaproxyPanel)
+
+        async def until(check: Any, what: str) -> None:
+            end = time.monotonic() + 15  # generous: the suite runs beside other work
+            while time.monotonic() < end:
+                await pilot.pause(0.05)
+                if check():
+                    return
+            raise AssertionError(f"panel: {what}: {panel.border_title} {panel.row_count} rows")
+
+        await until(
+            lambda: "be:web" in panel and panel.get_cell("be:web", "serve").plain == "2/2 UP",
+            "2/2 UP",
+        )  # type: ignore[union-attr]
+        assert "haproxy 2.6" in str(panel.border_title)
+        lab.stop(webs["w1"])
+        await until(lambda: panel.get_cell("be:web", "serve").plain == "1/2 UP", "1/2 UP")  # type: ignore[union-attr]
+        await pilot.press("q")

@@ -12,7 +12,8 @@ from pathlib import Path
 from hatui.adapters.control import request
 from hatui.lab import Lab
 from hatui.lab.nodes import HatuiNode, flags, start_hatui, wait_for
-from hatui.runtime.lanview import NICE, RESTART_S
+from hatui.runtime.lanproc import RESTART_S
+from hatui.runtime.lanview import NICE
 from tests.ui.ptyconsole import alive
 
 

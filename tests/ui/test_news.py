@@ -12,9 +12,10 @@ from textual.widgets import RichLog
 from hatui.clock import ManualClock
 from hatui.ui import scenario
 from hatui.ui.app import HatuiApp
-from hatui.ui.feeds import FakeFeed, UiSink
+from hatui.ui.feeds import FakeFeed
 from hatui.ui.messages import EventsArrived, ObserverDoc
 from hatui.ui.model import Json, Mode, observer_view
+from hatui.ui.watchfeed import UiSink
 from hatui.ui.widgets.tables import RoutersTable
 
 SIZE = (120, 40)

@@ -1,4 +1,5 @@
-"""End to end: `hatui --serve` in a tmux pane, `r` + confirm moves the VIP to the peer."""
+"""End to end: `hatui --serve` in a tmux pane (its LAN from the node's LAN view), `r` +
+confirm moves the VIP to the peer."""
 
 from __future__ import annotations
 
@@ -91,10 +92,16 @@ def test_release_key_moves_the_vip(lab: Lab) -> None:
             10,
             "a to become master",
         )
+        # The LAN comes from the node's LAN view, which starts beside the node: the
+        # prediction of `r` reads the routers it shows.
+        lan_master = re.compile(r"\b51\s+ok\s+192\.0\.2\.11\b")
+        wait_for(lambda: lan_master.search(screen()) is not None, 10, "the LAN view's routers")
         assert peer.poll() is None
         subprocess.run(["tmux", "send-keys", "-t", session, "r"], check=True)
         wait_for(lambda: "will send priority 0" in screen(), 5, "the confirmation")
-        assert "192.0.2.12 should take over" in screen() or "no other router" in screen()
+        # The peer is heard only if the LAN view was up before the node preempted it.
+        flat = re.sub(r"[\s│┃]+", " ", screen())
+        assert "192.0.2.12 should take over" in flat or "no other router" in flat, screen()
         subprocess.run(["tmux", "send-keys", "-t", session, "y"], check=True)
         wait_for(lambda: has_vip(b.ns) and not has_vip(a.ns), 5, "the VIP to move to b")
         try:
