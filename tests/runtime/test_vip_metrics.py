@@ -1,10 +1,10 @@
-"""The VIP series (runtime/metrics.py) for a VIP that moved and then had two answerers."""
+"""The VIP series (runtime/lanmetrics.py) for a VIP that moved and then had two answerers."""
 
 from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from hatui.runtime.metrics import LanCounters, lan_exposition
+from hatui.runtime.lanmetrics import LanCounters, lan_data, lan_exposition
 from tests.observe.factory import MS, S, at
 from tests.observe.test_vips import (
     CLIENT_MAC,
@@ -32,7 +32,7 @@ def test_owner_info_gap_and_conflict_series() -> None:
     lan.feed(0, garp(VIP, MAC_A))
     lan.feed(2 * S, request("192.0.2.1", MAC_B, IP_B))
     lan.feed(2_500 * MS, garp(VIP, MAC_B))
-    got = _samples(lan_exposition(lan.obs.snapshot(at(3 * S)), LanCounters(), 0))
+    got = _samples(lan_exposition(lan_data(lan.obs.snapshot(at(3 * S)), LanCounters(), 0)))
     assert got["hatui_vip_owner_info"] == [
         ({"interface": "eth0", "vip": VIP, "mac": MAC_B, "ip": IP_B}, 1.0)
     ]
@@ -44,6 +44,6 @@ def test_owner_info_gap_and_conflict_series() -> None:
         lan.feed(t, request(VIP))
         lan.feed(t + 10, reply(VIP, MAC_A))
         lan.feed(t + 20, reply(VIP, MAC_B))
-    got = _samples(lan_exposition(lan.obs.snapshot(at(4 * S)), LanCounters(), 0))
+    got = _samples(lan_exposition(lan_data(lan.obs.snapshot(at(4 * S)), LanCounters(), 0)))
     assert got["hatui_vip_conflict"] == [({"interface": "eth0", "vip": VIP}, 1.0)]
     assert CLIENT_MAC not in str(got["hatui_vip_owner_info"])
