@@ -11,7 +11,6 @@ refuses them elsewhere), and every one asks for confirmation first.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import gc
@@ -36,7 +35,6 @@ from hatui.haproxy.join import VipHolder, holders
 from hatui.haproxy.report import event_to_json as haproxy_event_to_json
 from hatui.haproxy.track import Tracker
 from hatui.ui import proxies
-from hatui.ui.exitguard import ExitGuard
 from hatui.ui.feeds import Feed
 from hatui.ui.messages import EventsArrived, FeedEnded, HaproxyPolled, NodeDoc, ObserverDoc
 from hatui.ui.model import (
@@ -563,85 +561,3 @@ class HatuiApp(App[int]):
 
     def action_garp(self) -> None:
         self._confirm("Gratuitous ARP", SendGarp())
-
-
-# -- entry points (hatui/cli.py) ----------------------------------------------------------
-
-
-async def _run(feed: Feed) -> int:
-    """Open the feed (errors propagate before the screen changes), then run the console.
-
-    SIGHUP, SIGTERM, SIGINT and a terminal that goes away stop it as `q` does, and the
-    process leaves within ExitGuard's bound even if the terminal is gone or stalled: the
-    exit code is the app's (0, or 1 after a feed error), 1 if the mode's cleanup (a serving
-    node's clean stop) had not finished by then."""
-    feed.open()
-    try:
-        app = HatuiApp(feed)
-        loop = asyncio.get_running_loop()
-
-        def quit_console() -> None:
-            loop.call_soon_threadsafe(lambda: asyncio.ensure_future(app.action_quit_console()))
-
-        guard = ExitGuard(feed.before_exit, quit_console, lambda: app.exit_code)
-        guard.install()
-        try:
-            code = await app.run_async()
-        finally:
-            guard.uninstall()
-            feed.stop.set()
-    finally:
-        feed.close()
-    return app.exit_code if code is None else code
-
-
-def run_watch_ui(
-    interfaces: list[str],
-    duration: float | None,
-    metrics: str | None = None,
-    vips: tuple[str, ...] = (),
-) -> int:
-    from hatui.clock import SystemClock
-    from hatui.observe.observer import Observer
-    from hatui.runtime.watch import Watch
-    from hatui.ui.watchfeed import LiveWatchFeed
-
-    watch = Watch(interfaces=interfaces, observer=Observer(vips=vips), clock=SystemClock())
-    return asyncio.run(_run(LiveWatchFeed(watch, duration, metrics=metrics)))
-
-
-def run_read_ui(path: str, speed: float | None, vips: tuple[str, ...] = ()) -> int:
-    from hatui.ui.feeds import ReplayFeed
-
-    return asyncio.run(_run(ReplayFeed(path, speed, vips=vips)))
-
-
-def run_serve_ui(args: argparse.Namespace, node_argv: list[str]) -> int:
-    """The console over a node child (`hatui ` + `node_argv`) that it starts and stops,
-    then follows as an attached console does: it captures nothing itself."""
-    from hatui.runtime.child import NodeChild
-    from hatui.runtime.nodespec import load_spec, preflight
-    from hatui.ui.feeds import ServeFeed
-
-    spec = load_spec(args)  # config errors as one line, before anything starts
-    preflight(spec)
-    source = ", ".join(sorted({i.interface for i in spec.instances}))
-    feed = ServeFeed(NodeChild(node_argv), args.control, source, args.duration)
-    if args.haproxy != "none":  # the node's LAN view polls haproxy for the panel
-        HatuiApp.haproxy_source = feed.lan.haproxy_source
-    return asyncio.run(_run(feed))
-
-
-def run_attach_ui(control_path: str, *, haproxy: bool = True) -> int:
-    """The console of a running node; with `haproxy`, its panel follows the LAN view's
-    polls of the local haproxy."""
-    from hatui.ui.feeds import AttachFeed
-
-    async def main() -> int:
-        feed = AttachFeed(control_path)
-        if haproxy:
-            HatuiApp.haproxy_source = feed.lan.haproxy_source
-        await feed.connect()
-        return await _run(feed)
-
-    return asyncio.run(main())

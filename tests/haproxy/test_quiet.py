@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from hatui import cli
+from hatui import cli, modes
 from hatui.adapters import haproxy as adapter
 from hatui.adapters.haproxy import HINT, HaproxyPoller, Poll, Target
 from hatui.haproxy.config import parse_config
@@ -176,7 +176,7 @@ async def test_haproxy_none_never_polls(
 
     monkeypatch.setattr(adapter, "locate", locate)
     monkeypatch.setattr(adapter, "_connect", connect)
-    async with cli._following_haproxy(args(flag), lambda: HOLDERS) as follow:
+    async with modes._following_haproxy(args(flag), lambda: HOLDERS) as follow:
         await asyncio.sleep(0.3)  # the first poll is at once
     kinds = [json.loads(line)["kind"] for line in capsys.readouterr().out.splitlines()]
     if polled:

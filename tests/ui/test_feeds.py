@@ -18,11 +18,12 @@ from hatui.adapters.control import ControlServer
 from hatui.adapters.lanclient import lan_path
 from hatui.clock import ManualClock
 from hatui.errors import UsageError
+from hatui.modes import run_read_ui
 from hatui.observe.observer import Observer
 from hatui.runtime.lanview import LanViewServer
 from hatui.runtime.watch import CaptureStats, Watch
 from hatui.ui import scenario
-from hatui.ui.app import HatuiApp, run_read_ui
+from hatui.ui.app import HatuiApp
 from hatui.ui.feeds import AttachFeed, ReplayFeed, split_status
 from hatui.ui.lanstream import LanStream
 from hatui.ui.messages import EventsArrived, NodeDoc, ObserverDoc
