@@ -11,6 +11,7 @@ import signal
 import socket
 import struct
 import time
+from functools import partial
 from typing import Any
 
 from hatui.adapters.control import request
@@ -117,6 +118,16 @@ def test_servers_down_then_haproxy_down_on_master_and_backup(lab: Lab) -> None:
     assert kinds(backup).count("haproxy_vip_unserved") == 0
 
 
+async def _until(pilot: Any, panel: HaproxyPanel, check: Any, what: str) -> None:
+    """Let the app run until `check()` holds; fail naming `what` and the panel's state."""
+    end = time.monotonic() + 15  # generous: the suite runs beside other work
+    while time.monotonic() < end:
+        await pilot.pause(0.05)
+        if check():
+            return
+    raise AssertionError(f"panel: {what}: {panel.border_title} {panel.row_count} rows")
+
+
 async def test_panel_follows_a_real_haproxy(lab: Lab) -> None:
     require_haproxy()
     lab.add_host("a", 11)
@@ -128,13 +139,7 @@ async def test_panel_follows_a_real_haproxy(lab: Lab) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         panel = app.query_one(HaproxyPanel)
 
-        async def until(check: Any, what: str) -> None:
-            end = time.monotonic() + 15  # generous: the suite runs beside other work
-            while time.monotonic() < end:
-                await pilot.pause(0.05)
-                if check():
-                    return
-            raise AssertionError(f"panel: {what}: {panel.border_title} {panel.row_count} rows")
+        until = partial(_until, pilot, panel)
 
         await until(
             lambda: "be:web" in panel and panel.get_cell("be:web", "serve").plain == "2/2 UP",
@@ -223,13 +228,7 @@ async def test_an_attached_consoles_panel_follows_the_lan_views_polls(lab: Lab) 
     async with app.run_test(size=(80, 24)) as pilot:
         panel = app.query_one(HaproxyPanel)
 
-        async def until(check: Any, what: str) -> None:
-            end = time.monotonic() + 15  # generous: the suite runs beside other work
-            while time.monotonic() < end:
-                await pilot.pause(0.05)
-                if check():
-                    return
-            raise AssertionError(f"panel: {what}: {panel.border_title} {panel.row_count} rows")
+        until = partial(_until, pilot, panel)
 
         await until(
             lambda: "be:web" in panel and panel.get_cell("be:web", "serve").plain == "2/2 UP",
