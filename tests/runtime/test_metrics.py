@@ -10,6 +10,7 @@ import pytest
 
 from hatui.errors import RuntimeFault, UsageError
 from hatui.runtime.metrics import Exporter, parse_listen
+from hatui.runtime.node import Node
 from tests.runtime.test_node import many
 
 
@@ -33,10 +34,8 @@ def test_a_port_in_use_is_one_clear_error() -> None:
             Exporter(f"127.0.0.1:{port}").start()
 
 
-async def test_node_series_use_the_keepalived_exporter_names() -> None:
-    node, _io, sched = many(2)
-    node.start()
-    sched.run_until(3_000_000)
+async def _scrape(node: Node) -> list[str]:
+    """The lines a scrape of `node`'s exporter answers, over HTTP as Prometheus asks."""
     exporter = Exporter("127.0.0.1:0")
     exporter.start()
     try:
@@ -45,7 +44,14 @@ async def test_node_series_use_the_keepalived_exporter_names() -> None:
         text = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read())
     finally:
         exporter.stop()
-    lines = text.decode().splitlines()
+    return text.decode().splitlines()
+
+
+async def test_node_series_use_the_keepalived_exporter_names() -> None:
+    node, _io, sched = many(2)
+    node.start()
+    sched.run_until(3_000_000)
+    lines = await _scrape(node)
     state = 'keepalived_vrrp_state{iname="VI_1",intf="eth0",ip_address="198.51.100.1",vrid="1"} 2.0'
     assert state in lines
     sent = [x for x in lines if x.startswith('keepalived_advert_sent_total{iname="VI_2"')]
@@ -79,15 +85,7 @@ async def test_transition_series_and_status_say_when_how_often_and_why() -> None
         "VI_1: chk_web failed (exit 1) -> weight -60 -> priority 150 -> 90,"
         " below 192.0.2.12's 120: preempted, 266 ms"
     )
-    exporter = Exporter("127.0.0.1:0")
-    exporter.start()
-    try:
-        exporter.attach(asyncio.get_running_loop(), watch=None, node=node)
-        url = f"http://127.0.0.1:{exporter.bound_port}/metrics"
-        text = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read())
-    finally:
-        exporter.stop()
-    lines = text.decode().splitlines()
+    lines = await _scrape(node)
     labels = 'iname="VI_1",intf="eth0",vrid="51"'
     stamp = history.last.time / 1e6
     prefix = f"hatui_instance_last_transition_timestamp_seconds{{{labels}}} "
