@@ -17,7 +17,10 @@ make a p99 of one sample).
 measurement. `--rss-minutes M` runs the headless node M minutes and prints its RSS.
 `--rt-priority N` adds `vrrp_rt_priority N` (SCHED_RR) to the config both daemons run.
 `--trace DIR` runs each headless node through trace_wakes.py and prints, under its row,
-what delayed its wake-ups (late wake-ups, slow callbacks, collections).
+what delayed its wake-ups (late wake-ups, slow callbacks, collections). `--tmux` runs the
+console in a tmux session of its own (120x40), as an operator's SSH session would, instead
+of on a pty the bench drains; the tmux server's CPU is printed under "term". "wait" is the
+node's time ready to run but not running (ms per s, /proc/PID/schedstat): a CPU it waited for.
 Prints figures; it is not a test.
 """
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import shlex
 import signal
 import socket
 import statistics
@@ -53,6 +57,51 @@ TRACER = [sys.executable, str(Path(__file__).resolve().parent / "trace_wakes.py"
 KEYS = ["o", "\x1b[B" * 30, "m", "m", "r", "\x1b", "?", "\x1b", "\x1b[A" * 30, "o"]
 
 
+class TmuxConsole:
+    """`hatui ARGS` in `host`, in a detached tmux session (its own server) at 120x40."""
+
+    def __init__(self, lab: Lab, host: Host, args: list[str]) -> None:
+        self.lab, self.host, self.args = lab, host, args
+        self.server = f"{lab.prefix}-tmux"
+        self.pid = 0
+        self.server_pid = 0
+        self.received = 0  # unknown: tmux reads the console's output
+
+    def tmux(self, *args: str) -> str:
+        cmd = ["tmux", "-L", self.server, *args]
+        return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+
+    def start(self) -> None:
+        argv = self.host.argv([*HATUI, *self.args])
+        cmd = " ".join(shlex.quote(a) for a in argv)
+        self.tmux("new-session", "-d", "-s", "bench", "-x", "120", "-y", "40", cmd)
+        self.pid = int(self.tmux("display", "-p", "-t", "bench", "#{pane_pid}"))
+        self.server_pid = int(self.tmux("display", "-p", "#{pid}"))
+
+    def type(self, keys: str) -> None:
+        self.tmux("send-keys", "-t", "bench", "-l", keys)
+
+    def node_pids(self) -> list[int]:
+        """The console's children: its node process, if it serves."""
+        kids = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text()
+        return [int(p) for p in kids.split()]
+
+    def wait(self, timeout: float) -> None:
+        wait(lambda: not Path(f"/proc/{self.pid}").exists(), timeout, "the console to exit")
+
+    def close(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.tmux("kill-server")
+
+
+def run_wait_ns(pid: int) -> int:
+    """Nanoseconds `pid`'s main thread has spent ready to run but waiting for a CPU."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1])
+    except OSError:
+        return 0
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -78,6 +127,9 @@ class Row:
     daemon: str
     cpu: float  # share of one core
     console_cpu: float | None
+    term_cpu: float | None  # the tmux server's (--tmux)
+    wait_ms: float  # the node's run-queue wait, ms per s
+    out_kb: float | None  # the console's output, kB/s
     lan_cpu: float | None  # the headless node's LAN-view process (nice 19)
     p50: float
     p99: float
@@ -92,11 +144,19 @@ class Daemon:
     """One way to run the 255 instances in the node host."""
 
     def __init__(
-        self, lab: Lab, host: Host, kind: str, conf: Path, trace: Path | None = None
+        self,
+        lab: Lab,
+        host: Host,
+        kind: str,
+        conf: Path,
+        trace: Path | None = None,
+        tmux: bool = False,
     ) -> None:
         self.lab, self.host, self.kind, self.conf = lab, host, kind, conf
         self.trace = trace  # headless: trace the node's wake-ups into this file
-        self.console: PtyConsole | None = None
+        self.tmux = tmux
+        self.console: PtyConsole | TmuxConsole | None = None
+        self.console_pid: int | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.startup_s: float | None = None
         self.ka_pid: int | None = None
@@ -109,7 +169,7 @@ class Daemon:
             self.proc = ka.proc
             wait(lambda: ka.child_pid() is not None, 10, "keepalived's VRRP child")
             self.ka_pid = ka.child_pid()
-        elif self.kind == "headless":
+        elif self.kind in ("headless", "attach"):
             notify = self.lab.workdir / "notify"
             notify.unlink(missing_ok=True)
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -126,24 +186,34 @@ class Daemon:
                 pass
             self.startup_s = time.monotonic() - t0
             sock.close()
+            if self.kind == "attach":
+                self.console = TmuxConsole(self.lab, self.host, ["--attach", "--control", control])
+                self.console.start()
+                self.console_pid = self.console.pid
         else:
-            self.console = PtyConsole(
-                self.lab, self.host, ["-c", str(self.conf), "--control", control]
-            )
-            self.console.start()
-            self.proc = self.console.proc
+            args = ["-c", str(self.conf), "--control", control]
+            if self.tmux:
+                self.console = TmuxConsole(self.lab, self.host, ["--serve", *args])
+                self.console.start()
+                self.console_pid = self.console.pid
+            else:
+                self.console = PtyConsole(self.lab, self.host, args)
+                self.console.start()
+                assert self.console.proc is not None
+                self.console_pid = self.console.proc.pid
         wait(lambda: vips(self.lab, self.host) == 255, 20, f"{self.kind}: 255 VIPs")
 
     def pids(self) -> tuple[int, int | None]:
         """(the node's pid, the console's pid or None)."""
-        assert self.proc is not None
         if self.kind == "keepalived":
             assert self.ka_pid is not None
             return self.ka_pid, None
-        if self.console is not None:
+        if self.kind == "console":
+            assert self.console is not None
             (node,) = self.console.node_pids()
-            return node, self.proc.pid
-        return self.proc.pid, None
+            return node, self.console_pid
+        assert self.proc is not None
+        return self.proc.pid, self.console_pid
 
     def lan_view_pid(self) -> int | None:
         """The headless node's LAN-view child (runtime/lanview.py), if it runs one."""
@@ -165,16 +235,20 @@ class Daemon:
             self.console.type(KEYS[k % len(KEYS)])
 
     def stop(self) -> None:
-        assert self.proc is not None
         if self.console is not None:
             self.console.type("\x1b")  # a dialog the last key opened
             time.sleep(0.3)
             self.console.type("q")
             t0 = time.monotonic()
-            self.proc.wait(60)
+            if isinstance(self.console, TmuxConsole):
+                self.console.wait(60)
+            else:
+                assert self.console.proc is not None
+                self.console.proc.wait(60)
             self.quit_s = time.monotonic() - t0
             self.console.close()
-        else:
+        if self.kind != "console":
+            assert self.proc is not None
             self.lab.stop(self.proc, timeout=20)
         wait(lambda: vips(self.lab, self.host) == 0, 20, f"{self.kind}: VIPs removed")
 
@@ -205,9 +279,13 @@ def measure(lab: Lab, node: Host, obs: Host, daemon: Daemon, seconds: float) -> 
     time.sleep(0.5)
     node_pid, console_pid = daemon.pids()
     lan_pid = daemon.lan_view_pid()
+    term_pid = daemon.console.server_pid if isinstance(daemon.console, TmuxConsole) else None
     c0 = cpu_seconds(node_pid)
     k0 = cpu_seconds(console_pid) if console_pid else 0.0
     l0 = cpu_seconds(lan_pid) if lan_pid else 0.0
+    m0 = cpu_seconds(term_pid) if term_pid else 0.0
+    w0 = run_wait_ns(node_pid)
+    b0 = daemon.console.received if daemon.console is not None else 0
     t0 = time.monotonic()
     for k in itertools.count():
         if time.monotonic() - t0 >= seconds:
@@ -218,6 +296,11 @@ def measure(lab: Lab, node: Host, obs: Host, daemon: Daemon, seconds: float) -> 
     cpu = (cpu_seconds(node_pid) - c0) / took
     console_cpu = (cpu_seconds(console_pid) - k0) / took if console_pid else None
     lan_cpu = (cpu_seconds(lan_pid) - l0) / took if lan_pid else None
+    term_cpu = (cpu_seconds(term_pid) - m0) / took if term_pid else None
+    wait_ms = (run_wait_ns(node_pid) - w0) / 1e6 / took
+    out_kb = None
+    if isinstance(daemon.console, PtyConsole):
+        out_kb = (daemon.console.received - b0) / 1024 / took
     lab.stop(dump, signal.SIGINT)
     daemon.stop()
     by_vrid = adverts_by_vrid(pcap, node.ip)
@@ -231,6 +314,9 @@ def measure(lab: Lab, node: Host, obs: Host, daemon: Daemon, seconds: float) -> 
         daemon=daemon.kind,
         cpu=cpu,
         console_cpu=console_cpu,
+        term_cpu=term_cpu,
+        wait_ms=wait_ms,
+        out_kb=out_kb,
         lan_cpu=lan_cpu,
         p50=statistics.median(dev),
         p99=quantile(dev, 0.99),
@@ -251,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rss-minutes", type=float, default=0.0)
     p.add_argument("--trace", type=Path, help="trace headless wake-ups into this folder")
     p.add_argument("--rt-priority", type=int, help="vrrp_rt_priority for both daemons")
+    p.add_argument("--tmux", action="store_true", help="the console in tmux, not on a pty")
     args = p.parse_args(argv)
     if args.trace:
         args.trace.mkdir(parents=True, exist_ok=True)
@@ -273,11 +360,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"255 VRRPv3 instances at 0.1 s, VRID {VRID} measured for {args.seconds:.0f} s"
               + (f", flood {args.flood:,} other adverts/s" if args.flood else "")
               + (f", SCHED_RR {args.rt_priority}" if args.rt_priority else ""))  # fmt: skip
-        print(f"{'daemon':<11} {'CPU':>6} {'console':>8} {'LAN view':>8} {'p50 ms':>7} "
+        print(f"{'daemon':<11} {'CPU':>6} {'wait':>5} {'console':>8} {'LAN view':>8} "
+              f"{'term':>6} {'out kB/s':>8} {'p50 ms':>7} "
               f"{'p99 ms':>7} {'max ms':>7} {'adv/s':>6} {'start s':>7} {'all p99':>8} "
               f"{'p99.9':>7}")  # fmt: skip
         for run, kind in itertools.product(range(args.runs), args.daemons.split(",")):
-            trace = args.trace / f"{kind}-{run}.json" if args.trace and kind == "headless" else None
+            traced = args.trace and kind in ("headless", "attach")
+            trace = args.trace / f"{kind}-{run}.json" if traced else None
             flood = None
             if tx is not None:
                 flood = lab.spawn(
@@ -286,13 +375,17 @@ def main(argv: list[str] | None = None) -> int:
                      tx.mac, "13", "v6"],
                     env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
                 )  # fmt: skip
-            r = measure(lab, node, obs, Daemon(lab, node, kind, conf, trace), args.seconds)
+            daemon = Daemon(lab, node, kind, conf, trace, tmux=args.tmux)
+            r = measure(lab, node, obs, daemon, args.seconds)
             if flood is not None:
                 lab.stop(flood)
             console = "-" if r.console_cpu is None else f"{100 * r.console_cpu:.1f}%"
             lan = "-" if r.lan_cpu is None else f"{100 * r.lan_cpu:.1f}%"
             start = "-" if r.startup_s is None else f"{r.startup_s:.2f}"
-            print(f"{r.daemon:<11} {100 * r.cpu:>5.1f}% {console:>8} {lan:>8} {r.p50:>7.2f} "
+            term = "-" if r.term_cpu is None else f"{100 * r.term_cpu:.1f}%"
+            out = "-" if r.out_kb is None else f"{r.out_kb:.1f}"
+            print(f"{r.daemon:<11} {100 * r.cpu:>5.1f}% {r.wait_ms:>5.1f} {console:>8} {lan:>8} "
+                  f"{term:>6} {out:>8} {r.p50:>7.2f} "
                   f"{r.p99:>7.2f} {r.worst:>7.2f} {r.rate:>6.2f} {start:>7} {r.all_p99:>8.2f} "
                   f"{r.all_p999:>7.2f}", flush=True)  # fmt: skip
             if trace is not None and trace.exists():

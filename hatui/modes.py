@@ -170,15 +170,17 @@ def run_watch(args: argparse.Namespace) -> int:
 
 
 def run_lan_view(args: argparse.Namespace) -> int:
-    """A serving node's LAN view: its own process, read-only, SCHED_IDLE (runtime/lanview.py)."""
-    from hatui.runtime.lanview import ignore_terminal_signals, lower_priority
+    """A serving node's LAN view: its own process, read-only, behind the node
+    (runtime/lanview.py)."""
+    from hatui.adapters.sched import behind_the_node, ignore_terminal_signals
+    from hatui.runtime.lanview import NICE
     from hatui.runtime.parent import bind_to_parent
 
     if not args.watch:
         raise UsageError("--lan-view goes with --watch IFACE")
     bind_to_parent()  # stops with its node, even a killed one
     ignore_terminal_signals()
-    lower_priority()
+    behind_the_node(NICE)
     return asyncio.run(_lan_view(args))
 
 

@@ -63,7 +63,10 @@ class NodeChild:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     env=env,
-                    start_new_session=True,
+                    # A process group of its own, so a terminal's Ctrl-C and hang-up reach
+                    # the console alone, which stops the node cleanly; the console's session,
+                    # so its scheduling group (adapters/sched.py): the console runs behind it.
+                    process_group=0,
                 )
             self._wait_ready(sock, timeout)
         except BaseException:

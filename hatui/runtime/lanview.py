@@ -4,7 +4,8 @@ The node process captures only its own VRIDs' adverts (a kernel filter, as keepa
 socket does) and runs nothing but its state machines, control socket and trackers. What
 every router on the LAN is doing (the headless log's LAN events, `hatui_router_*`
 metrics, the LAN document of `hatui ctl status` and of every console) is decoded here
-instead, by a read-only watcher the node starts (runtime/lanproc.py) under SCHED_IDLE:
+instead, by a read-only watcher the node starts (runtime/lanproc.py), in a session of its
+own under SCHED_IDLE (adapters/sched.py):
 
 - a flood of other routers' adverts costs this process, never the node's timers: the
   kernel schedules the node first, and drops what this process cannot read (counted as
@@ -15,9 +16,9 @@ It answers on a Unix socket (mode 0600) beside the control socket, in JSON lines
 (adapters/lanclient.py has the protocol and the client). Its node asks it for documents
 and metrics; consoles subscribe to it directly, so the node relays nothing. With no
 subscriber it reads what queued every LAN_VIEW_READ_S (its node's own adverts would
-otherwise wake it per frame) under SCHED_IDLE; while consoles follow it, every
-LAN_VIEW_LIVE_READ_S at nice LIVE_NICE (follow_priority), and it sends events the moment it
-decodes them, with the rows they are about, and documents every DOC_EVERY_S.
+otherwise wake it per frame); while consoles follow it, every LAN_VIEW_LIVE_READ_S, and it
+sends events the moment it decodes them, with the rows they are about, and documents every
+DOC_EVERY_S.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -54,7 +54,6 @@ from hatui.runtime.watch import (
 log = logging.getLogger(__name__)
 
 NICE = 19  # where SCHED_IDLE is refused (and ignored under it)
-LIVE_NICE = 10  # while consoles follow it: a serving console's own niceness (ui/feeds.py)
 _QUEUE = 32  # lines a slow subscriber may lag before it loses the oldest
 SLICE = 32  # routers written per turn of the loop: frames are read between slices
 # Documents to consoles this often: news (events with their rows) goes at once, and a
@@ -218,8 +217,6 @@ class LanViewServer:
         queue.put_nowait(_line({"ok": True, "document": self.document()}))
         if self._last_poll is not None:
             queue.put_nowait(self._last_poll)
-        if not self._queues:
-            follow_priority(live=True)
         self._queues.add(queue)
         self._writers.add(writer)
         self.watch.read_every_s = LAN_VIEW_LIVE_READ_S
@@ -232,40 +229,3 @@ class LanViewServer:
             self._writers.discard(writer)
             if not self._queues:
                 self.watch.read_every_s = LAN_VIEW_READ_S
-                follow_priority(live=False)
-
-
-def lower_priority() -> None:
-    """Run behind the node, whatever its policy: SCHED_IDLE, which the kernel preempts as
-    soon as the node (or any normal task) wakes, where nice 19 may run on for a while.
-    Only the machine's spare time goes here; under a saturated CPU this process loses
-    frames (counted as kernel drops), the node nothing. Where SCHED_IDLE is refused:
-    normal scheduling (never the node's SCHED_RR) at nice 19."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
-    with contextlib.suppress(OSError):
-        os.setpriority(os.PRIO_PROCESS, 0, NICE)
-
-
-def follow_priority(*, live: bool) -> None:
-    """While consoles follow it, this process runs as a serving console does: SCHED_OTHER
-    at nice LIVE_NICE, behind its node (a node's wake-up preempts it at once; its weight is
-    a tenth of the node's) but no longer behind everything else, as SCHED_IDLE is: a busy
-    terminal or a neighbour would hold a console's news back. With nobody following:
-    SCHED_IDLE at nice NICE again."""
-    policy = os.SCHED_OTHER if live else os.SCHED_IDLE
-    with contextlib.suppress(OSError):
-        os.sched_setscheduler(0, policy, os.sched_param(0))
-    with contextlib.suppress(OSError):
-        os.setpriority(os.PRIO_PROCESS, 0, LIVE_NICE if live else NICE)
-
-
-def ignore_terminal_signals() -> None:
-    """Ctrl-C and a hang-up reach the node's whole process group: the node decides (it
-    reloads on SIGHUP, stops on SIGINT) and stops this process itself, with SIGTERM,
-    once it has asked for the last document."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 from hatui.adapters.lanclient import lan_path
+from hatui.adapters.sched import behind_the_node
 from hatui.errors import HatuiError, RuntimeFault
 from hatui.observe.report import event_to_json
 from hatui.runtime.document import live_document
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 Json = dict[str, Any]
 Post = Callable[[Message], object]
 PUBLISH_S = 0.1  # snapshots at most 10 per second, as the watch runtime publishes them
-CONSOLE_NICE = 10  # the serving console's niceness above its node's
 
 
 class Feed(ABC):
@@ -228,11 +227,8 @@ class ServeFeed(Feed):
         self.source = source
 
     def open(self) -> None:
-        self.child.start()
-        # The console yields the CPU to its node whenever both want it (a busy console on
-        # a 2-core machine beside a keepalived peer): the node's adverts come first.
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + CONSOLE_NICE)
+        self.child.start()  # before the console steps back: the node keeps normal priority
+        behind_the_node()
 
     async def run(self, post: Post) -> None:
         try:
@@ -271,6 +267,9 @@ class AttachFeed(Feed):
         self.source = path
         self.node = NodeStream(path)
         self.lan = LanStream(lan_path(path))
+
+    def open(self) -> None:
+        behind_the_node()
 
     async def connect(self) -> None:
         await self.node.connect()

@@ -4,12 +4,15 @@ timers whatever the terminal does, and stops cleanly (priority 0) when the conso
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import os
 import re
 import shutil
 import signal
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,6 +102,54 @@ def test_a_killed_console_still_stops_its_node_with_priority_zero(lab: Lab) -> N
         assert released, peer.transitions()
     finally:
         console.close()
+
+
+def policies(pid: int) -> set[int]:
+    """The scheduling policies of every thread of `pid`."""
+    return {os.sched_getscheduler(int(t.name)) for t in Path(f"/proc/{pid}/task").iterdir()}
+
+
+def autogroup(pid: int) -> str:
+    """`/autogroup-N`: the kernel's scheduling group of `pid`'s session."""
+    return Path(f"/proc/{pid}/autogroup").read_text().split()[0]
+
+
+def test_the_console_and_the_lan_view_run_behind_the_node_in_its_scheduling_group(
+    lab: Lab,
+) -> None:
+    a = lab.add_host("a", 11)
+    console = PtyConsole(lab, a, [*flags(150), "--control", str(lab.workdir / "a.sock")])
+    console.start()
+    try:
+        wait_for(lambda: has_vip(lab, a), 15, "the console's node: MASTER")
+        assert console.proc is not None
+        (node,) = console.node_pids()
+        views = []
+        wait_for(lambda: views.extend(lan_view_pids(node)) or views, 5, "the LAN view")
+        # SCHED_IDLE gives way to a waking normal task only within one scheduling group
+        # (autogroup: one per session), so the node shares the console's session...
+        assert autogroup(node) == autogroup(console.proc.pid) == autogroup(views[0])
+        assert policies(node) == {os.SCHED_OTHER}
+        assert policies(console.proc.pid) == {os.SCHED_IDLE}
+        assert policies(views[0]) == {os.SCHED_IDLE}
+        # ...in a process group of its own: the terminal's signals (here a hang-up, sent
+        # as the kernel sends it, to the foreground group) reach the console alone,
+        # which stops the node cleanly.
+        assert os.getpgid(node) == node != os.getpgid(console.proc.pid)
+        os.killpg(os.getpgid(console.proc.pid), signal.SIGHUP)
+        assert console.proc.wait(10) == 0
+        assert not alive(node) and not has_vip(lab, a)
+    finally:
+        console.close()
+
+
+def lan_view_pids(node: int) -> list[int]:
+    out = []
+    for kid in Path(f"/proc/{node}/task/{node}/children").read_text().split():
+        with contextlib.suppress(FileNotFoundError):
+            if b"--lan-view" in Path(f"/proc/{kid}/cmdline").read_bytes():
+                out.append(int(kid))
+    return out
 
 
 def many_conf(count: int, priority: int, advert_int: str = "0.1") -> str:
