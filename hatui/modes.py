@@ -209,6 +209,7 @@ async def _lan_view(args: argparse.Namespace) -> int:
                 _following_haproxy(args, _lan_holders(watch), server.on_haproxy_poll)
             )
             server.haproxy = lambda: haproxy.view
+            server.polls_haproxy = args.haproxy != NO_HAPROXY
         try:
             await server.start()
             await watch.run(stop)

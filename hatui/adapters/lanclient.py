@@ -15,7 +15,10 @@ control socket does (adapters/control.py): one request per connection,
                         when they name no VRRP router), documents without events
                         {"ok": true, "document": {...}} every DOC_EVERY_S, and, when it
                         follows the local haproxy, each poll {"ok": true, "haproxy":
-                        {...}} (the last one right after the first document)
+                        {...}} (the last one right after the first document); right
+                        after the first document, {"ok": true, "polls_haproxy": BOOL}:
+                        whether it follows the local haproxy at all (a node started
+                        with `--haproxy none` does not)
 
 Errors are {"ok": false, "error": "one line"}. This module imports no capture: a console
 is a client of the LAN view, never a capture of its own.
@@ -55,6 +58,13 @@ class LanHaproxyPoll:
     `poll_to_json`): a console's haproxy panel follows them."""
 
     poll: Json
+
+
+@dataclass(frozen=True, slots=True)
+class LanHaproxyFollowed:
+    """Whether the LAN view follows the local haproxy: without, no console shows a panel."""
+
+    polls: bool
 
 
 @dataclass(slots=True)
@@ -148,7 +158,7 @@ def metrics_text(path: str) -> bytes | None:
     return text.encode() if isinstance(text, str) else None
 
 
-LanMessage = LanDocument | LanEvents | LanHaproxyPoll
+LanMessage = LanDocument | LanEvents | LanHaproxyPoll | LanHaproxyFollowed
 
 
 async def subscribe(path: str) -> AsyncGenerator[LanMessage, None]:
@@ -168,6 +178,9 @@ async def subscribe(path: str) -> AsyncGenerator[LanMessage, None]:
             obj = parse_answer(line)
             if isinstance(obj.get("haproxy"), dict):
                 yield LanHaproxyPoll(obj["haproxy"])
+                continue
+            if isinstance(obj.get("polls_haproxy"), bool):
+                yield LanHaproxyFollowed(obj["polls_haproxy"])
                 continue
             if isinstance(obj.get("document"), dict):
                 yield LanDocument(line, obj["document"])

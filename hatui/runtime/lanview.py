@@ -95,6 +95,7 @@ class LanViewServer:
         self._last_doc: int | None = None  # when the stream's last document went
         self._building: asyncio.Future[None] | None = None
         self.haproxy: Callable[[], HaproxyView | None] = lambda: None  # --lan-haproxy
+        self.polls_haproxy = False  # --lan-haproxy: consoles show a haproxy panel
         self._last_poll: bytes | None = None  # the last haproxy poll, as a stream line
 
     async def start(self) -> None:
@@ -215,6 +216,7 @@ class LanViewServer:
         # The first line and joining the subscribers happen in one step of the loop: no
         # event falls between the history and the stream, none comes twice.
         queue.put_nowait(_line({"ok": True, "document": self.document()}))
+        queue.put_nowait(_line({"ok": True, "polls_haproxy": self.polls_haproxy}))
         if self._last_poll is not None:
             queue.put_nowait(self._last_poll)
         self._queues.add(queue)

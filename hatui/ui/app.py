@@ -36,7 +36,14 @@ from hatui.haproxy.report import event_to_json as haproxy_event_to_json
 from hatui.haproxy.track import Tracker
 from hatui.ui import proxies
 from hatui.ui.feeds import Feed
-from hatui.ui.messages import EventsArrived, FeedEnded, HaproxyPolled, NodeDoc, ObserverDoc
+from hatui.ui.messages import (
+    EventsArrived,
+    FeedEnded,
+    HaproxyPolled,
+    NodeDoc,
+    NoHaproxy,
+    ObserverDoc,
+)
 from hatui.ui.model import (
     COMMAND_MODES,
     EMPTY_OBSERVER,
@@ -216,6 +223,15 @@ class HatuiApp(App[int]):
         )
         lan = ((v, r.master_ip, r.vrid, r.protocol) for r in self.observer.routers for v in r.vips)
         return holders(itertools.chain(own, lan))
+
+    def on_no_haproxy(self, _msg: NoHaproxy) -> None:
+        """The node polls no haproxy (`--haproxy none`): neither does its panel wait."""
+        if self.haproxy is None:
+            return
+        self.haproxy = None
+        self._haproxy_stop.set()
+        self.query_one("#haproxy").display = False
+        self.set_class(False, "-short")
 
     def on_haproxy_polled(self, msg: HaproxyPolled) -> None:
         poll = msg.poll

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from textual.message import Message
 
 from hatui.adapters import lanclient
-from hatui.ui.messages import EventsArrived, ObserverDoc
+from hatui.ui.messages import EventsArrived, NoHaproxy, ObserverDoc
 
 if TYPE_CHECKING:
     from hatui.adapters.haproxy import Poll
@@ -102,6 +102,9 @@ class LanStream:
             self._post_events(msg.events, (lambda: news) if news is not None else None, post)
         elif isinstance(msg, lanclient.LanDocument):
             post(ObserverDoc(msg.parse))  # parsed only if the console draws it
+        elif isinstance(msg, lanclient.LanHaproxyFollowed):
+            if not msg.polls:
+                post(NoHaproxy())
         else:
             self._haproxy_poll(msg.poll)
 

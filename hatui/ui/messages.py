@@ -73,3 +73,7 @@ class HaproxyPolled(Message):
     def __init__(self, poll: Poll) -> None:
         super().__init__()
         self.poll = poll
+
+
+class NoHaproxy(Message):
+    """The LAN view follows no haproxy (its node runs with `--haproxy none`): no panel."""

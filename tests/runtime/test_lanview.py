@@ -159,6 +159,10 @@ async def test_the_stream_starts_with_the_history_then_events_at_once(tmp_path: 
         assert isinstance(first, lanclient.LanDocument)
         history = first.parse()["events"]
         assert [e["kind"] for e in history] == ["new_router"] and history[0]["vrid"] == 51
+        # Then whether it follows haproxy (this one was not asked to: no panel).
+        followed = await asyncio.wait_for(anext(one), 2)
+        assert followed == lanclient.LanHaproxyFollowed(polls=False)
+        await asyncio.wait_for(anext(two), 2)
         await asyncio.wait_for(anext(two), 2)
         assert server.subscribers == 2 and watch.read_every_s == LAN_VIEW_LIVE_READ_S
         _hear(watch, 100, B, 52)  # no tick: the event comes as soon as it is decoded
@@ -212,7 +216,8 @@ def test_a_document_written_in_slices_is_the_documents_json() -> None:
 async def test_a_stream_ends_with_lan_view_gone_when_it_closes(tmp_path: Path) -> None:
     _, server, path = await _served(tmp_path)
     stream = lanclient.subscribe(path)
-    await asyncio.wait_for(anext(stream), 2)
+    await asyncio.wait_for(anext(stream), 2)  # the document
+    await asyncio.wait_for(anext(stream), 2)  # whether it follows haproxy
     await server.close()
     with pytest.raises(lanclient.LanViewGone):
         await asyncio.wait_for(anext(stream), 2)

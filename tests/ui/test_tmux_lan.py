@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,39 @@ def children(pid: int) -> list[int]:
         return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except FileNotFoundError:
         return []
+
+
+def test_an_attached_console_shows_a_haproxy_panel_only_if_the_node_polls_haproxy(
+    lab: Lab,
+) -> None:
+    require(shutil.which("tmux") is not None, "needs tmux")
+    a, b = lab.add_host("a", 11), lab.add_host("b", 12)
+    missing = str(lab.workdir / "no-haproxy.sock")  # named, and nothing listens there
+    polled = start_hatui(lab, a, [*flags(150), "--haproxy", missing], tag="polled")
+    unpolled = start_hatui(
+        lab, b, [*flags(150, vrid=52), "--haproxy", "none"], tag="none", wait=False
+    )
+    wait_for(lambda: unpolled.state("VI_52") == "MASTER", 10, "the other node: MASTER")
+    sessions: dict[str, str] = {}
+    try:
+        for tag, node, host in (("polled", polled, a), ("none", unpolled, b)):
+            session = sessions[tag] = f"hap-{tag}-{lab.prefix}"
+            # The attached console's own --haproxy is left at its default: the node decides.
+            attach = host.argv(
+                [sys.executable, "-m", "hatui", "--attach", "--control", str(node.control)]
+            )
+            subprocess.run(
+                ["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
+                 f"cd {shlex.quote(str(ROOT))} && {shlex.join(attach)}"],
+                check=True,
+            )  # fmt: skip
+        for session in sessions.values():
+            wait_for(lambda s=session: "192.0.2.1" in screen(s), 15, f"{session}: a router")
+        wait_for(lambda: "haproxy:" in screen(sessions["polled"]), 10, "the polled node's panel")
+        assert "no-haproxy.sock" in screen(sessions["polled"])
+        time.sleep(1.5)  # a poll would have come by now
+        text = screen(sessions["none"])
+        assert "haproxy" not in text.lower(), text
+    finally:
+        for session in sessions.values():
+            subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
