@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 NODE_REFRESH_S = 0.5  # the node-only stream's steady pace: countdowns at 0.1 s resolution
 NODE_NEWS_S = 0.05  # how soon a node event (transition, command) follows the last line
-SLICE = 16  # rows built per turn of the event loop: a slice stays under the advert jitter
+SLICE_US = 150  # building rows yields to the node's timers this often
 EVENT_BACKLOG = 500
 
 
@@ -129,15 +129,20 @@ class NodeControl:
         return b"{" + body + b',"events":' + json.dumps(events).encode() + b"}"
 
     async def _node_body(self) -> bytes:
-        """`"instances":[...],"counters":{...}`, built SLICE rows per turn of the loop."""
+        """`"instances":[...],"counters":{...}`, built in slices of SLICE_US: a timer due
+        meanwhile waits for one slice at most, not for the whole status."""
         rows: list[str] = []
-        names = self.node.instance_names()
-        for start in range(0, len(names), SLICE):
-            now = self.clock.mono_us()
-            for name in names[start : start + SLICE]:
-                status = self.node.router(name).status(now)
-                history = self.node.history(name)
-                rows.append(json.dumps(router_to_json(status, self.specs[name], now, history)))
-            await asyncio.sleep(0)  # the node's timers run between slices
+        clock = self.clock
+        now = clock.mono_us()
+        turn = now + SLICE_US
+        for name in self.node.instance_names():
+            status = self.node.router(name).status(now)
+            history = self.node.history(name)
+            rows.append(json.dumps(router_to_json(status, self.specs[name], now, history)))
+            now = clock.mono_us()
+            if now >= turn:
+                await asyncio.sleep(0)  # the node's timers run between slices
+                now = clock.mono_us()
+                turn = now + SLICE_US
         counters = json.dumps(dict(sorted(self.node.counters.items())))
         return f'"instances":[{",".join(rows)}],"counters":{counters}'.encode()
