@@ -80,6 +80,7 @@ from hatui.vrrp.inputs import (
 log = logging.getLogger(__name__)
 
 RENDER_S = 0.1  # at most ~10 redraws a second, however fast documents arrive
+GC_YOUNG = 10_000  # allocations between the console's young collections
 # A snapshot that brings no event (only ages and rates moved) waits longer when a redraw is
 # costly: the UI spends at most about this share of a core on such redraws.
 ROUTINE_SHARE = 0.1
@@ -140,6 +141,7 @@ class HatuiApp(App[int]):
         self._detail_proxy: str | None = None  # the haproxy row the detail pane shows
         self._detail_events = False  # the log has focus: the detail pane shows its events
         self._recent: deque[Text] = deque(maxlen=RECENT_EVENTS)
+        self._gc_threshold = gc.get_threshold()
         # What the `t` timeline marks, per router (bounded: the newest are kept).
         self._marked: deque[EventRow] = deque(maxlen=TIMELINE_EVENTS)
         self.render_s = render_s
@@ -197,6 +199,11 @@ class HatuiApp(App[int]):
         # The widgets, styles and modules made so far live as long as the app: out of the
         # collector's sight, a full collection among 255 routers' documents stays short.
         gc.freeze()
+        # Documents of hundreds of routers allocate containers fast: at Python's default
+        # the collector runs many times a second, and a full collection every few seconds,
+        # each a pause in front of the news (bench/README.md). Fewer, larger young ones.
+        self._gc_threshold = gc.get_threshold()
+        gc.set_threshold(GC_YOUNG, 10, 10)
         self.call_after_refresh(self._start_feed)
 
     def _start_feed(self) -> None:
@@ -308,6 +315,7 @@ class HatuiApp(App[int]):
 
     def on_unmount(self) -> None:
         self._resume_gc()  # an app that ends with news in flight leaves the collector on
+        gc.set_threshold(*self._gc_threshold)
 
     def _draw_news(self, build: Callable[[], Json]) -> None:
         """News at once, for the cost of the routers it is about: their rows and the events.

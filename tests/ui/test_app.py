@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from textual.widgets import RichLog, Static
 
 from hatui.ui import scenario
-from hatui.ui.app import HatuiApp
+from hatui.ui.app import GC_YOUNG, HatuiApp
 from hatui.ui.feeds import FakeFeed
 from hatui.ui.messages import EventsArrived, NodeDoc, ObserverDoc
 from hatui.ui.model import Mode
@@ -349,3 +351,12 @@ async def test_t_opens_the_selected_routers_timeline() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, TimelineScreen)
+
+
+async def test_the_console_collects_young_objects_less_often_and_restores_the_threshold() -> None:
+    before = gc.get_threshold()
+    app = HatuiApp(watch_feed(), render_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert gc.get_threshold()[0] == GC_YOUNG > before[0]
+    assert gc.get_threshold() == before
