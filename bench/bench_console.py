@@ -157,6 +157,7 @@ def inner(args: argparse.Namespace) -> int:
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
         lan_probe.append(lan_cpu)
+        feed.open()
         try:
             Bench(feed).run()
         finally:
@@ -199,6 +200,11 @@ def _lan_view_feed(path: Path) -> tuple[Any, subprocess.Popen[bytes]]:
     class LanFeed(Feed):
         mode = Mode.ATTACH
         source = str(path)
+
+        def open(self) -> None:
+            from hatui.adapters.sched import behind_the_node
+
+            behind_the_node()  # as an attached or serving console runs (ui/feeds.py)
 
         async def run(self, post: Any) -> None:
             await LanStream(str(path)).run(post, self.stop)

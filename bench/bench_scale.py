@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import os
 import shlex
 import signal
 import socket
@@ -94,6 +95,19 @@ class TmuxConsole:
             self.tmux("kill-server")
 
 
+def steal_ms() -> float:
+    """Time the hypervisor ran something else on this machine's CPUs (/proc/stat), ms."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return int(fields[8]) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def major_faults(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[9])
+    except OSError:
+        return 0
+
+
 def run_wait_ns(pid: int) -> int:
     """Nanoseconds `pid`'s main thread has spent ready to run but waiting for a CPU."""
     try:
@@ -137,6 +151,9 @@ class Row:
     rate: float
     all_p99: float  # over every VRID's intervals (25,000 in 10 s), not VRID 128's 100
     all_p999: float
+    all_max: float  # the longest stall: every VRID's worst interval
+    faults: int  # the node's major page faults during the measurement
+    steal: float  # ms the hypervisor took the machine's CPUs meanwhile
     startup_s: float | None
 
 
@@ -285,6 +302,8 @@ def measure(lab: Lab, node: Host, obs: Host, daemon: Daemon, seconds: float) -> 
     l0 = cpu_seconds(lan_pid) if lan_pid else 0.0
     m0 = cpu_seconds(term_pid) if term_pid else 0.0
     w0 = run_wait_ns(node_pid)
+    f0 = major_faults(node_pid)
+    s0 = steal_ms()
     b0 = daemon.console.received if daemon.console is not None else 0
     t0 = time.monotonic()
     for k in itertools.count():
@@ -298,6 +317,8 @@ def measure(lab: Lab, node: Host, obs: Host, daemon: Daemon, seconds: float) -> 
     lan_cpu = (cpu_seconds(lan_pid) - l0) / took if lan_pid else None
     term_cpu = (cpu_seconds(term_pid) - m0) / took if term_pid else None
     wait_ms = (run_wait_ns(node_pid) - w0) / 1e6 / took
+    faults = major_faults(node_pid) - f0
+    steal = steal_ms() - s0
     out_kb = None
     if isinstance(daemon.console, PtyConsole):
         out_kb = (daemon.console.received - b0) / 1024 / took
@@ -324,6 +345,9 @@ def measure(lab: Lab, node: Host, obs: Host, daemon: Daemon, seconds: float) -> 
         rate=(len(stamps) - 1) / span,
         all_p99=quantile(every, 0.99),
         all_p999=quantile(every, 0.999),
+        all_max=every[-1],
+        faults=faults,
+        steal=steal,
         startup_s=daemon.startup_s,
     )
 
@@ -363,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'daemon':<11} {'CPU':>6} {'wait':>5} {'console':>8} {'LAN view':>8} "
               f"{'term':>6} {'out kB/s':>8} {'p50 ms':>7} "
               f"{'p99 ms':>7} {'max ms':>7} {'adv/s':>6} {'start s':>7} {'all p99':>8} "
-              f"{'p99.9':>7}")  # fmt: skip
+              f"{'p99.9':>7} {'max':>7} {'majflt':>6} {'steal':>6}")  # fmt: skip
         for run, kind in itertools.product(range(args.runs), args.daemons.split(",")):
             traced = args.trace and kind in ("headless", "attach")
             trace = args.trace / f"{kind}-{run}.json" if traced else None
@@ -387,7 +411,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{r.daemon:<11} {100 * r.cpu:>5.1f}% {r.wait_ms:>5.1f} {console:>8} {lan:>8} "
                   f"{term:>6} {out:>8} {r.p50:>7.2f} "
                   f"{r.p99:>7.2f} {r.worst:>7.2f} {r.rate:>6.2f} {start:>7} {r.all_p99:>8.2f} "
-                  f"{r.all_p999:>7.2f}", flush=True)  # fmt: skip
+                  f"{r.all_p999:>7.2f} {r.all_max:>7.2f} {r.faults:>6} {r.steal:>6.0f}",
+                  flush=True)  # fmt: skip
             if trace is not None and trace.exists():
                 print("\n".join("    " + line for line in report(str(trace))), flush=True)
     return 0
