@@ -20,7 +20,9 @@ measurement. `--rss-minutes M` runs the headless node M minutes and prints its R
 what delayed its wake-ups (late wake-ups, slow callbacks, collections). `--tmux` runs the
 console in a tmux session of its own (120x40), as an operator's SSH session would, instead
 of on a pty the bench drains; the tmux server's CPU is printed under "term". "wait" is the
-node's time ready to run but not running (ms per s, /proc/PID/schedstat): a CPU it waited for.
+node's time ready to run but not running (ms per s, /proc/PID/schedstat): a CPU it waited for;
+"max" every VRID's worst interval (a stall of the whole node), "majflt" the node's major
+page faults and "steal" the time the hypervisor took the machine's CPUs, both meanwhile.
 Prints figures; it is not a test.
 """
 
