@@ -9,8 +9,8 @@ node's session. Both halves matter:
 - That preemption holds between tasks of one scheduling group. With autogroup (the
   default) each session is a group, and groups compete as equals: a console in a session
   of its own would run to the end of its slice however low its policy. So the serving
-  console starts its node in its own session (runtime/child.py), and the node's LAN view
-  stays in the node's.
+  console starts its node in the console's own session (runtime/child.py), and the
+  node's LAN view stays in the node's.
 An attached console runs in its operator's session, the node in its service's: there
 SCHED_IDLE only keeps the console from taking the node's share within its own session.
 """

@@ -4,8 +4,8 @@ The node process captures only its own VRIDs' adverts (a kernel filter, as keepa
 socket does) and runs nothing but its state machines, control socket and trackers. What
 every router on the LAN is doing (the headless log's LAN events, `hatui_router_*`
 metrics, the LAN document of `hatui ctl status` and of every console) is decoded here
-instead, by a read-only watcher the node starts (runtime/lanproc.py), in a session of its
-own under SCHED_IDLE (adapters/sched.py):
+instead, by a read-only watcher the node starts (runtime/lanproc.py), in the node's
+session under SCHED_IDLE (adapters/sched.py):
 
 - a flood of other routers' adverts costs this process, never the node's timers: the
   kernel schedules the node first, and drops what this process cannot read (counted as
