@@ -153,26 +153,35 @@ def test_an_attached_console_shows_a_haproxy_panel_only_if_the_node_polls_haprox
         lab, b, [*flags(150, vrid=52), "--haproxy", "none"], tag="none", wait=False
     )
     wait_for(lambda: unpolled.state("VI_52") == "MASTER", 10, "the other node: MASTER")
-    sessions: dict[str, str] = {}
+    tmux = ["tmux", "-L", f"hap-{lab.prefix}"]  # a server of its own: no other test's sizes
+
+    def pane(session: str) -> str:
+        out = subprocess.run([*tmux, "capture-pane", "-p", "-t", session], capture_output=True)
+        return out.stdout.decode(errors="replace")
+
     try:
-        for tag, node, host in (("polled", polled, a), ("none", unpolled, b)):
-            session = sessions[tag] = f"hap-{tag}-{lab.prefix}"
+        for session, node, host in (("polled", polled, a), ("none", unpolled, b)):
             # The attached console's own --haproxy is left at its default: the node decides.
             attach = host.argv(
                 [sys.executable, "-m", "hatui", "--attach", "--control", str(node.control)]
             )
             subprocess.run(
-                ["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
+                [*tmux, "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
                  f"cd {shlex.quote(str(ROOT))} && {shlex.join(attach)}"],
                 check=True,
             )  # fmt: skip
-        for session in sessions.values():
-            wait_for(lambda s=session: "192.0.2.1" in screen(s), 15, f"{session}: a router")
-        wait_for(lambda: "haproxy:" in screen(sessions["polled"]), 10, "the polled node's panel")
-        assert "no-haproxy.sock" in screen(sessions["polled"])
-        time.sleep(1.5)  # a poll would have come by now
-        text = screen(sessions["none"])
-        assert "haproxy" not in text.lower(), text
+        # The polled node's console: the panel, titled with the socket it cannot read,
+        # beside both routers of the LAN.
+        wait_for(
+            lambda: all(x in pane("polled") for x in ("haproxy:", "no-haproxy.sock", "192.0.2.12")),
+            20,
+            "the polled node's console: its haproxy panel and both routers",
+        )
+        # The other's: both routers, so the LAN view's first lines have come, and no panel.
+        wait_for(lambda: "192.0.2.11" in pane("none"), 20, "the other console: the LAN")
+        for _ in range(10):  # a poll would have come by now, and drawn the panel
+            text = pane("none")
+            assert "haproxy" not in text.lower(), text
+            time.sleep(0.15)
     finally:
-        for session in sessions.values():
-            subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
