@@ -173,7 +173,7 @@ def run_lan_view(args: argparse.Namespace) -> int:
     """A serving node's LAN view: its own process, read-only, behind the node
     (runtime/lanview.py)."""
     from hatui.adapters.sched import behind_the_node, ignore_terminal_signals
-    from hatui.runtime.lanview import NICE
+    from hatui.runtime.lanproc import NICE
     from hatui.runtime.parent import bind_to_parent
 
     if not args.watch:

@@ -22,20 +22,21 @@ import os
 import signal
 
 
-def threads() -> list[int]:
-    """This process's thread ids (sched_setscheduler and setpriority act on one thread)."""
+def threads(pid: int | None = None) -> list[int]:
+    """The thread ids of `pid`, or of this process (sched_setscheduler and setpriority act
+    on one thread)."""
     try:
-        return [int(t) for t in os.listdir("/proc/self/task")]
+        return [int(t) for t in os.listdir(f"/proc/{pid or 'self'}/task")]
     except OSError:
-        return [0]
+        return [pid or 0]
 
 
-def behind_the_node(nice: int = 0) -> bool:
-    """Every thread of this process (and the threads it starts later) to SCHED_IDLE at
-    `nice` (which orders it among other SCHED_IDLE tasks only). False where the kernel
-    refuses SCHED_IDLE: the process then keeps normal scheduling at `nice`."""
+def behind_the_node(nice: int = 0, pid: int | None = None) -> bool:
+    """Every thread of `pid`, or of this process (and the threads it starts later), to
+    SCHED_IDLE at `nice` (which orders it among other SCHED_IDLE tasks only). False where
+    the kernel refuses SCHED_IDLE: the process then keeps normal scheduling at `nice`."""
     idle = True
-    for tid in threads():
+    for tid in threads(pid):
         try:
             os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
         except OSError:

@@ -17,10 +17,12 @@ import sys
 from collections.abc import Sequence
 
 from hatui.adapters import lanclient
+from hatui.adapters.sched import behind_the_node
 from hatui.runtime.parent import PARENT_ENV
 
 log = logging.getLogger(__name__)
 
+NICE = 19  # the LAN view's, where SCHED_IDLE is refused (and ignored under it)
 RESTART_S = 5.0  # a LAN view that died starts again after this
 STOP_TIMEOUT_S = 2.0
 # systemd speaks to the node alone: READY, WATCHDOG and STATUS are the node's word.
@@ -43,9 +45,13 @@ class LanView:
     async def _spawn(self) -> asyncio.subprocess.Process:
         env = {k: v for k, v in os.environ.items() if k not in _SUPERVISOR_ENV}
         env[PARENT_ENV] = str(os.getpid())  # it stops when we die
-        return await asyncio.create_subprocess_exec(
+        proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "hatui", *self.argv, env=env, stdin=asyncio.subprocess.DEVNULL
         )
+        # Behind the node from its start: its imports and capture set-up are the LAN
+        # view's busiest second, and come before it can set this itself (modes.py).
+        behind_the_node(NICE, proc.pid)
+        return proc
 
     async def _keep(self) -> None:
         while not self._stopping:

@@ -53,7 +53,6 @@ from hatui.runtime.watch import (
 
 log = logging.getLogger(__name__)
 
-NICE = 19  # where SCHED_IDLE is refused (and ignored under it)
 _QUEUE = 32  # lines a slow subscriber may lag before it loses the oldest
 SLICE = 32  # routers written per turn of the loop: frames are read between slices
 # Documents to consoles this often: news (events with their rows) goes at once, and a

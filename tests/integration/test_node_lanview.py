@@ -12,8 +12,7 @@ from pathlib import Path
 from hatui.adapters.control import request
 from hatui.lab import Lab
 from hatui.lab.nodes import HatuiNode, flags, start_hatui, wait_for
-from hatui.runtime.lanproc import RESTART_S
-from hatui.runtime.lanview import NICE
+from hatui.runtime.lanproc import NICE, RESTART_S
 from tests.ui.ptyconsole import alive
 
 

@@ -22,6 +22,7 @@ from hatui.adapters import lanclient
 from hatui.clock import ManualClock
 from hatui.observe.observer import Observer
 from hatui.observe.report import routers_to_json
+from hatui.runtime import lanproc
 from hatui.runtime.document import live_document
 from hatui.runtime.lanproc import LanView
 from hatui.runtime.lanview import DOC_EVERY_S, SLICE, LanViewServer, document_line
@@ -222,3 +223,21 @@ async def test_a_stream_ends_with_lan_view_gone_when_it_closes(tmp_path: Path) -
     with pytest.raises(lanclient.LanViewGone):
         await asyncio.wait_for(anext(stream), 2)
     await stream.aclose()
+
+
+async def test_the_lan_view_is_behind_the_node_from_its_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stand-in that never sets its own policy: what it runs with is what the spawn gave it.
+    child = tmp_path / "child"
+    child.write_text("#!/bin/sh\nexec sleep 30\n")
+    child.chmod(0o755)
+    monkeypatch.setattr(lanproc.sys, "executable", str(child))
+    view = LanView(str(tmp_path / "x.lan"), [])
+    proc = await view._spawn()
+    try:
+        assert os.sched_getscheduler(proc.pid) == os.SCHED_IDLE
+        assert os.getpriority(os.PRIO_PROCESS, proc.pid) == lanproc.NICE
+    finally:
+        proc.kill()
+        await proc.wait()

@@ -131,7 +131,8 @@ def test_the_console_and_the_lan_view_run_behind_the_node_in_its_scheduling_grou
         assert autogroup(node) == autogroup(console.proc.pid) == autogroup(views[0])
         assert policies(node) == {os.SCHED_OTHER}
         assert policies(console.proc.pid) == {os.SCHED_IDLE}
-        assert policies(views[0]) == {os.SCHED_IDLE}
+        # (the LAN view is set so by its node right after exec: allow for that moment)
+        wait_for(lambda: policies(views[0]) == {os.SCHED_IDLE}, 5, "the LAN view: SCHED_IDLE")
         # ...in a process group of its own: the terminal's signals (here a hang-up, sent
         # as the kernel sends it, to the foreground group) reach the console alone,
         # which stops the node cleanly.

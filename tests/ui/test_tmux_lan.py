@@ -18,8 +18,7 @@ import pytest
 
 from hatui.lab import Lab
 from hatui.lab.nodes import flags, has_vip, start_hatui, wait_for
-from hatui.runtime.lanproc import RESTART_S
-from hatui.runtime.lanview import NICE
+from hatui.runtime.lanproc import NICE, RESTART_S
 from tests.conftest import require
 from tests.integration.test_node_lanview import lan_views, nice_of
 from tests.ui.ptyconsole import PtyConsole
