@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 
 import pytest
 from textual.widgets import RichLog, Static
@@ -360,3 +363,21 @@ async def test_the_console_collects_young_objects_less_often_and_restores_the_th
         await pilot.pause()
         assert gc.get_threshold()[0] == GC_YOUNG > before[0]
     assert gc.get_threshold() == before
+
+
+@pytest.mark.parametrize(("given", "period"), [(None, 1 / 120), ("30", 1 / 30)])
+def test_the_console_updates_the_screen_at_120_fps_unless_the_operator_says(
+    given: str | None, period: float
+) -> None:
+    # Textual reads TEXTUAL_FPS once, at its first import: what the console's modules
+    # import first must leave the setting in place by then (a fresh interpreter shows it).
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_FPS"}
+    if given is not None:
+        env["TEXTUAL_FPS"] = given
+    code = (
+        "import hatui.cli, hatui.modes, hatui.ui.app, textual.screen as s; print(s.UPDATE_PERIOD)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert float(out.stdout) == pytest.approx(period)
