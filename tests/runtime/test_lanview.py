@@ -241,3 +241,20 @@ async def test_the_lan_view_is_behind_the_node_from_its_start(
     finally:
         proc.kill()
         await proc.wait()
+
+
+def test_an_answer_line_is_read_whole_or_refused_in_one_line() -> None:
+    doc = {"time": 1.5, "routers": [{"vrid": 51, "adverts_per_s": 9.75}]}
+    line = json.dumps({"ok": True, "document": doc}).encode() + b"\n"
+    assert lanclient.LanDocument(line).parse() == doc
+    # json writes NaN, which JSON (and orjson) does not have: it still reads
+    nan = lanclient.parse_answer(b'{"ok": true, "document": {"skew_ms": NaN}}\n')
+    assert nan["document"]["skew_ms"] != nan["document"]["skew_ms"]
+    for bad, said in [
+        (b'{"ok": true, "document": {\n', "a malformed line from the LAN view"),
+        (b"[1, 2]\n", "a malformed line from the LAN view"),
+        (b'{"ok": false, "error": "unknown command"}\n', "unknown command"),
+        (b'{"ok": true}', "the LAN view closed the connection"),  # no end of line
+    ]:
+        with pytest.raises(lanclient.LanViewGone, match=said):
+            lanclient.parse_answer(bad)
